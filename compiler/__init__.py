@@ -1,0 +1,1 @@
+"""IR -> analysis and Flax modules. `compiler.analysis` never imports JAX."""

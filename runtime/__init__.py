@@ -1,0 +1,1 @@
+"""Command line, data, training loop and checkpoints."""

@@ -1,0 +1,51 @@
+"""The `dslc` command line.
+
+Subcommands import only what they need: `check`, `fmt`, `convert` and `schema`
+never import JAX. Exit codes: 0 clean, 1 a gate or `--check` failed, 2 invalid
+input, 70 an internal error (a bug: one line, `--debug` shows the traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from dslc.spec.errors import DslcErrors
+
+EXIT_OK, EXIT_GATE, EXIT_INVALID, EXIT_INTERNAL = 0, 1, 2, 70
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    command: Callable[[argparse.Namespace], int] = args.run
+    try:
+        return command(args)
+    except DslcErrors as errors:  # raised outside a per-file loop: report and stop
+        for error in errors.errors:
+            print(error.render(), file=sys.stderr)
+        return EXIT_INVALID
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback for users
+        if args.debug:
+            raise
+        print(f"dslc: internal error: {type(exc).__name__}: {exc} (rerun with --debug for details)",
+              file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from dslc.runtime import commands
+
+    parser = argparse.ArgumentParser(prog="dslc", description="Declarative model-spec compiler for deep learning.")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for register in commands.REGISTRARS:
+        register(sub)
+    return parser
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,32 @@
+"""Command-line options shared by the subcommands that read spec files."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterable
+
+from dslc.spec.errors import DslcError, DslcErrors
+from dslc.spec.limits import DEFAULT_LIMITS, Limits
+
+
+def add_limit_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("budgets (hostile-input limits)")
+    group.add_argument("--max-bytes", type=int, default=DEFAULT_LIMITS.max_bytes, help="largest spec file in bytes")
+    group.add_argument("--max-depth", type=int, default=DEFAULT_LIMITS.max_depth, help="deepest nesting")
+    group.add_argument("--max-aliases", type=int, default=DEFAULT_LIMITS.max_aliases, help="most YAML aliases")
+    group.add_argument("--max-layers", type=int, default=DEFAULT_LIMITS.max_layers,
+                       help="most layers after expanding blocks")
+
+
+def limits_from(args: argparse.Namespace) -> Limits:
+    return Limits(max_bytes=args.max_bytes, max_depth=args.max_depth, max_aliases=args.max_aliases,
+                  max_layers=args.max_layers)
+
+
+def report(errors: DslcErrors | Iterable[DslcError], stream=None) -> None:
+    """Every error with its source excerpt, compiler style."""
+    stream = stream or sys.stderr
+    source = errors.source if isinstance(errors, DslcErrors) else None
+    for error in errors.errors if isinstance(errors, DslcErrors) else errors:
+        print(error.render(source), file=stream)

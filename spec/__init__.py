@@ -1,0 +1,1 @@
+"""Spec files -> typed IR: front ends, validation, printers. Never imports JAX."""

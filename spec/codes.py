@@ -1,0 +1,55 @@
+"""The catalogue of stable error codes. Codes never change meaning once published."""
+
+from __future__ import annotations
+
+CODES: dict[str, str] = {
+    # E0xx: reading the file, limits, syntax
+    "E001": "the file cannot be read",
+    "E002": "the file is larger than the byte budget",
+    "E003": "the file is not valid UTF-8 or contains a NUL byte",
+    "E004": "unknown file type (use .yaml, .yml or .dsl)",
+    "E005": "nesting deeper than the depth budget",
+    "E006": "more YAML aliases than the alias budget",
+    "E007": "more layers than the layer budget (after expanding blocks)",
+    "E010": "YAML syntax error",
+    "E011": "YAML tags are not allowed (a spec is data, not code)",
+    "E012": "duplicate key",
+    "E013": "more than one YAML document",
+    "E014": "empty spec",
+    "E015": "YAML alias to an unknown or enclosing anchor, or a merge key",
+    "E020": "DSL syntax error",
+    "E021": "DSL: unexpected character",
+    # E1xx: structure of the spec
+    "E101": "unknown key",
+    "E102": "missing required key",
+    "E103": "wrong kind of node (mapping, list or single value expected)",
+    "E104": "unknown layer kind",
+    "E105": "unknown name in a closed vocabulary (optimizer, schedule, loss, metric, data source)",
+    "E106": "a layer entry must name exactly one layer kind",
+    "E107": "unsupported spec version",
+    "E108": "too many positional arguments",
+    "E109": "argument given twice",
+    # E2xx: values
+    "E201": "wrong value type",
+    "E202": "value out of range",
+    "E203": "value not among the allowed choices",
+    "E204": "not a finite number",
+    "E205": "invalid value",
+    # E3xx: blocks
+    "E301": "reference to an unknown block parameter",
+    "E302": "missing required block argument",
+    "E303": "a block uses itself (recursive blocks)",
+    "E304": "block name clashes with a layer kind",
+    "E305": "block parameter reference outside a block",
+    "E306": "unknown block argument",
+    # E4xx: the layer graph
+    "E401": "input name refers to no layer or model input",
+    "E402": "duplicate layer name",
+    "E403": "the layer graph has a cycle",
+    "E404": "output name refers to no layer",
+    "E405": "the model has no layers",
+    "E406": "wrong number of inputs for a layer",
+    "E407": "duplicate input name",
+    # E9xx: internal
+    "E900": "internal error (a bug in dslc: please report it)",
+}

@@ -1,0 +1,137 @@
+"""The typed intermediate representation: what every stage reads.
+
+`Spec` is the spec as written, canonicalised: blocks stay blocks so that the
+printers can write the file back. `Graph` (from `dslc.spec.expand`) is the
+same model with blocks and repeats expanded into named layers with typed
+parameters: what the analysis and the compiler consume. Both are immutable.
+Source positions are not part of the IR (two syntaxes give equal IRs); they
+live in the document tree kept beside it by `dslc.spec.load`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from typing_extensions import TypeAliasType
+
+from dslc.spec.vocab import DATA_SOURCES, LOSSES, METRICS, OPTIMIZERS, PositiveInt
+
+SPEC_VERSION = 1
+DTYPES = ("float32", "float16", "bfloat16", "int32", "int64", "uint8", "bool")
+DType = Literal["float32", "float16", "bfloat16", "int32", "int64", "uint8", "bool"]
+
+
+class IRModel(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True, allow_inf_nan=False)
+    # The located tree node this was lowered from, for error positions; not part of equality.
+    _node: Any = PrivateAttr(default=None)
+
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other) and self.__dict__ == other.__dict__
+
+    def located(self, node: Any) -> "IRModel":
+        self._node = node
+        return self
+
+
+class Ref(IRModel):
+    """A reference to a block parameter (`$name`), allowed only inside block bodies."""
+
+    name: str
+
+
+# A parameter value as written: numbers, strings, booleans, nested tuples, block references.
+Value = TypeAliasType("Value", Union[int, float, str, bool, None, Ref, tuple["Value", ...]])
+
+
+class LayerCall(IRModel):
+    """One layer as written: its kind, the parameters given explicitly, and graph attributes."""
+
+    kind: str
+    params: dict[str, Value] = {}
+    name: str | None = None
+    inputs: tuple[str, ...] | None = None  # `from:`; None means "the previous layer"
+    trainable: bool = True
+
+
+class BlockCall(IRModel):
+    """A use of a block: arguments, repeat count, and graph attributes (`trainable: false` freezes it all)."""
+
+    block: str
+    args: dict[str, Value] = {}
+    name: str | None = None
+    inputs: tuple[str, ...] | None = None
+    trainable: bool = True
+    repeat: PositiveInt = 1
+
+
+Step = LayerCall | BlockCall
+
+
+class BlockParam(IRModel):
+    name: str
+    default: Value = None
+    required: bool = False
+
+
+class BlockDef(IRModel):
+    """A reusable, parameterised sub-graph. Inside it, `input` names the block's input."""
+
+    name: str
+    params: tuple[BlockParam, ...] = ()
+    layers: tuple[Step, ...]
+
+
+class Input(IRModel):
+    """A model input; `shape` excludes the batch axis, `None` marks an unknown size."""
+
+    name: str
+    shape: tuple[Annotated[int, Field(ge=1)] | None, ...]
+    dtype: DType = "float32"
+
+
+class Model(IRModel):
+    name: str
+    inputs: tuple[Input, ...]
+    layers: tuple[Step, ...]
+    outputs: tuple[str, ...] | None = None  # None means "the last layer"
+
+
+def _union(vocabulary):
+    return Annotated[Union[tuple(vocabulary.choices.values())], Field(discriminator="kind")]
+
+
+LossChoice = _union(LOSSES)
+OptimizerChoice = _union(OPTIMIZERS)
+MetricChoice = _union(METRICS)
+DataChoice = _union(DATA_SOURCES)
+
+
+class Checkpoint(IRModel):
+    every: PositiveInt | None = None  # steps between checkpoints; None: at the end of each epoch
+    keep: PositiveInt = 3
+    best: str | None = None  # a metric name: also keep the best checkpoint by it
+
+
+class Train(IRModel):
+    loss: LossChoice
+    optimizer: OptimizerChoice
+    batch: PositiveInt
+    epochs: PositiveInt | None = None
+    steps: PositiveInt | None = None
+    metrics: tuple[MetricChoice, ...] = ()
+    data: DataChoice
+    precision: Literal["float32", "bfloat16"] = "float32"
+    seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
+    checkpoint: Checkpoint | None = None
+
+
+class Spec(IRModel):
+    version: Literal[1] = SPEC_VERSION
+    blocks: tuple[BlockDef, ...] = ()
+    model: Model
+    train: Train | None = None
+
+    def block(self, name: str) -> BlockDef | None:
+        return next((block for block in self.blocks if block.name == name), None)

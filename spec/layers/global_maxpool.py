@@ -1,0 +1,7 @@
+"""Global max pooling: `(*spatial, channels) -> (channels)` (or `(1, ..., channels)` with `keepdims`).
+"""
+
+from dslc.spec.layers._pool import GlobalPoolParams
+from dslc.spec.layers.base import LayerKind
+
+KIND = LayerKind("global_maxpool", GlobalPoolParams, __doc__, "pooling")

@@ -1,0 +1,6 @@
+from dslc.spec.layers._recurrent import RECURRENT_DOC, RecurrentParams
+from dslc.spec.layers.base import LayerKind
+
+__doc__ = RECURRENT_DOC.format(title="Long short-term memory layer")
+
+KIND = LayerKind("lstm", RecurrentParams, __doc__, "recurrent", positional=("units",))

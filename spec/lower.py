@@ -1,0 +1,434 @@
+"""Located document tree -> `Spec` (the IR as written), collecting every structural error.
+
+This pass checks the shape of the document: sections and keys, layer kinds,
+block definitions and calls, `$param` references, graph attributes, and the
+`train` section. Layer parameter *values* are validated when blocks are
+expanded (`dslc.spec.expand`), where block arguments are known.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from dslc.spec.errors import DslcError, ErrorSink, did_you_mean, show_value
+from dslc.spec.ir import (DTYPES, SPEC_VERSION, BlockCall, BlockDef, BlockParam, Checkpoint, Input, LayerCall,
+                          Model, Ref, Spec, Step, Train, Value)
+from dslc.spec.layers import REGISTRY
+from dslc.spec.tree import Entry, Map, Node, Scalar, Seq, node_kind, to_plain
+from dslc.spec.validation import validate
+from dslc.spec.vocab import DATA_SOURCES, LOSSES, METRICS, OPTIMIZERS, SCHEDULES, Choice, Vocabulary
+
+NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+TOP_KEYS = ("dslc", "blocks", "model", "train")
+MODEL_KEYS = ("name", "inputs", "layers", "outputs")
+BLOCK_KEYS = ("params", "layers")
+LAYER_ATTRIBUTES = ("name", "from", "trainable")
+CALL_ATTRIBUTES = ("name", "from", "trainable", "repeat")
+TRAIN_CHOICES: dict[str, Vocabulary] = {"loss": LOSSES, "optimizer": OPTIMIZERS, "data": DATA_SOURCES}
+# Choice parameters whose value may itself be a choice (a learning-rate schedule).
+NESTED_CHOICES: dict[str, Vocabulary] = {"lr": SCHEDULES}
+BLOCK_INPUT = "input"
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What `$name` may refer to: the parameters of the block being lowered (None outside blocks)."""
+
+    block_params: tuple[str, ...] | None
+
+
+def lower(doc: Map) -> tuple[Spec | None, list[DslcError]]:
+    """The spec's IR and every structural error found (the IR is None when there are errors)."""
+    lowerer = Lowerer()
+    spec = lowerer.spec(doc)
+    return spec, lowerer.sink.errors
+
+
+class Lowerer:
+    def __init__(self) -> None:
+        self.sink = ErrorSink()
+        self.block_names: set[str] = set()
+        self.block_positional: dict[str, tuple[str, ...]] = {}
+
+    def error(self, code: str, message: str, span, hint: str | None = None) -> None:
+        self.sink.add(DslcError(code, message, span, hint=hint))
+
+    # -- generic helpers -------------------------------------------------------------------------
+    def expect(self, node: Node, cls: type, what: str, expected: str) -> bool:
+        if isinstance(node, cls):
+            return True
+        self.error("E103", f"{what} must be {expected}, got {node_kind(node)}", node.span)
+        return False
+
+    def check_keys(self, node: Map, allowed: tuple[str, ...], required: tuple[str, ...], what: str) -> None:
+        for entry in node:
+            if entry.key not in allowed:
+                self.error("E101", f"{what}: unknown key '{entry.key}'", entry.key_span,
+                           did_you_mean(str(entry.key), allowed))
+        for key in required:
+            if node.get(key) is None:
+                self.error("E102", f"{what}: missing required key '{key}'", node.span)
+
+    def name(self, node: Node, what: str) -> str | None:
+        if isinstance(node, Scalar) and isinstance(node.value, str) and NAME.match(node.value):
+            return node.value
+        self.error("E205", f"{what} must be a name (letters, digits and '_', not starting with a digit), "
+                           f"got {show_value(to_plain(node))}", node.span)
+        return None
+
+    def names(self, node: Node, what: str) -> tuple[str, ...] | None:
+        items = node.items if isinstance(node, Seq) else (node,)
+        names = tuple(self.name(item, what) for item in items)
+        return None if None in names else names  # type: ignore[return-value]
+
+    def value(self, node: Node, scope: Scope, what: str) -> Value:
+        if isinstance(node, Seq):
+            return tuple(self.value(item, scope, what) for item in node.items)
+        if isinstance(node, Map):
+            self.error("E103", f"{what} must be a single value or a list, got a mapping", node.span)
+            return None
+        ref = node.ref
+        if ref is None:
+            return node.value
+        if scope.block_params is None:
+            self.error("E305", f"{what}: '${ref}' refers to a block parameter outside any block", node.span)
+        elif ref not in scope.block_params:
+            self.error("E301", f"{what}: unknown block parameter '${ref}'", node.span,
+                       did_you_mean(ref, scope.block_params))
+        return Ref(name=ref)
+
+    def named_arguments(self, node: Node | None, positional: tuple[str, ...], what: str, span) -> Map:
+        """A call's arguments as a mapping with every positional argument given its name.
+
+        `node` is the value after the kind's name: null (no arguments), a mapping, or a
+        single value (shorthand for the first positional parameter).
+        """
+        if node is None or (isinstance(node, Scalar) and node.value is None and not node.quoted):
+            return Map((), span)
+        if not isinstance(node, Map):
+            if not positional:
+                self.error("E103", f"{what} takes no single-value shorthand; give a mapping of parameters",
+                           node.span)
+                return Map((), node.span)
+            return Map((Entry(positional[0], node.span, node),), node.span)
+        entries: list[Entry] = []
+        seen: set[str] = set()
+        for entry in node:
+            key = entry.key
+            if isinstance(key, int):
+                if key >= len(positional):
+                    self.error("E108", f"{what} takes {len(positional)} positional argument(s), got more",
+                               entry.key_span, f"name the argument: {what}(name=value)")
+                    continue
+                key = positional[key]
+            if key in seen:
+                self.error("E109", f"{what}: argument '{key}' given twice", entry.key_span)
+                continue
+            seen.add(key)
+            entries.append(Entry(key, entry.key_span, entry.value))
+        return Map(tuple(entries), node.span)
+
+    def kind_and_arguments(self, node: Node, what: str) -> tuple[str, Node, Node | None] | None:
+        """A choice written bare (`mse`) or as a one-key mapping (`{adam: {lr: 1e-3}}`)."""
+        if isinstance(node, Scalar) and isinstance(node.value, str):
+            return node.value, node, None
+        if isinstance(node, Map) and len(node.entries) == 1:
+            entry = node.entries[0]
+            return str(entry.key), Scalar(entry.key, entry.key_span), entry.value
+        self.error("E103", f"{what} must be a name or a mapping with one name", node.span)
+        return None
+
+    # -- the document ----------------------------------------------------------------------------
+    def spec(self, doc: Map) -> Spec | None:
+        self.check_keys(doc, TOP_KEYS, ("dslc", "model"), "spec")
+        version = doc.get("dslc")
+        if version is not None and not (isinstance(version.value, Scalar) and version.value.value == SPEC_VERSION
+                                        and type(version.value.value) is int):
+            self.error("E107", f"unsupported spec version {show_value(to_plain(version.value))}",
+                       version.value.span, f"this dslc reads 'dslc: {SPEC_VERSION}'")
+        blocks_entry = doc.get("blocks")
+        if blocks_entry and self.expect(blocks_entry.value, Map, "blocks", "a mapping of block names"):
+            self.block_names = {str(e.key) for e in blocks_entry.value}
+            self.block_positional = {str(e.key): _declared_params(e.value) for e in blocks_entry.value}
+        blocks = self.blocks(blocks_entry.value) if blocks_entry else ()
+        model_entry = doc.get("model")
+        model = self.model(model_entry.value) if model_entry else None
+        train_entry = doc.get("train")
+        train = self.train(train_entry.value) if train_entry else None
+        if self.sink.errors or model is None:
+            return None
+        return Spec(version=SPEC_VERSION, blocks=blocks, model=model, train=train)
+
+    def blocks(self, node: Node) -> tuple[BlockDef, ...]:
+        if not isinstance(node, Map):
+            return ()
+        blocks = []
+        for entry in node:
+            name = self.name(Scalar(entry.key, entry.key_span), "a block name")
+            if name in REGISTRY:
+                self.error("E304", f"block '{name}' has the name of a layer kind", entry.key_span,
+                           "rename the block")
+            if not self.expect(entry.value, Map, f"block '{name}'", "a mapping with 'layers'"):
+                continue
+            self.check_keys(entry.value, BLOCK_KEYS, ("layers",), f"block '{name}'")
+            params = self.block_params(entry.value.get("params"), f"block '{name}'")
+            layers_entry = entry.value.get("layers")
+            scope = Scope(tuple(p.name for p in params))
+            layers = self.steps(layers_entry.value, scope, f"block '{name}'") if layers_entry else ()
+            if name and layers_entry:
+                blocks.append(BlockDef(name=name, params=params, layers=layers).located(entry))
+        return tuple(blocks)
+
+    def block_params(self, entry: Entry | None, what: str) -> tuple[BlockParam, ...]:
+        """`params: [filters, {stride: 1}]`: bare names are required, one-key mappings give defaults."""
+        if entry is None or not self.expect(entry.value, Seq, f"{what}: params", "a list"):
+            return ()
+        params: list[BlockParam] = []
+        for item in entry.value.items:
+            if isinstance(item, Map) and len(item.entries) == 1:
+                key_entry = item.entries[0]
+                name = self.name(Scalar(key_entry.key, key_entry.key_span), f"{what}: a parameter name")
+                default = self.value(key_entry.value, Scope(None), f"{what}: default of '{name}'")
+                if name:
+                    params.append(BlockParam(name=name, default=default).located(key_entry))
+            else:
+                name = self.name(item, f"{what}: a parameter name")
+                if name:
+                    params.append(BlockParam(name=name, required=True).located(item))
+        seen: set[str] = set()
+        for param in params:
+            if param.name in seen:
+                self.error("E109", f"{what}: parameter '{param.name}' declared twice", param._node.span
+                           if isinstance(param._node, Scalar) else param._node.key_span)
+            seen.add(param.name)
+        return tuple(params)
+
+    def model(self, node: Node) -> Model | None:
+        if not self.expect(node, Map, "model", "a mapping"):
+            return None
+        self.check_keys(node, MODEL_KEYS, ("name", "inputs", "layers"), "model")
+        name_entry, inputs_entry = node.get("name"), node.get("inputs")
+        layers_entry, outputs_entry = node.get("layers"), node.get("outputs")
+        name = self.name(name_entry.value, "model name") if name_entry else None
+        inputs = self.inputs(inputs_entry.value) if inputs_entry else ()
+        layers = self.steps(layers_entry.value, Scope(None), "model") if layers_entry else ()
+        outputs = self.names(outputs_entry.value, "an output name") if outputs_entry else None
+        if layers_entry and isinstance(layers_entry.value, Seq) and not layers_entry.value.items:
+            self.error("E405", "the model has no layers", layers_entry.value.span)
+        if name is None or not inputs or not layers_entry:
+            return None
+        return Model(name=name, inputs=inputs, layers=layers, outputs=outputs).located(node)
+
+    def inputs(self, node: Node) -> tuple[Input, ...]:
+        """`inputs: {image: [8, 8, 1]}` or `{tokens: {shape: [32], dtype: int32}}`."""
+        if not self.expect(node, Map, "model inputs", "a mapping from input names to shapes"):
+            return ()
+        if not node.entries:
+            self.error("E102", "the model needs at least one input", node.span)
+        inputs = []
+        for entry in node:
+            name = self.name(Scalar(entry.key, entry.key_span), "an input name")
+            value = entry.value
+            if isinstance(value, Map):
+                self.check_keys(value, ("shape", "dtype"), ("shape",), f"input '{name}'")
+                data = {key: to_plain(value.get(key).value) for key in ("shape", "dtype")
+                        if value.get(key) is not None}
+            else:
+                data = {"shape": to_plain(value)}
+                value = Map((Entry("shape", entry.key_span, value),), value.span)
+            if isinstance(data.get("dtype"), str) and data["dtype"] not in DTYPES:
+                self.error("E203", f"input '{name}': unknown dtype {show_value(data['dtype'])}",
+                           value.get("dtype").value.span, did_you_mean(data["dtype"], DTYPES))
+                continue
+            checked = validate(Input, {"name": name or "_", **data}, value, self.sink, f"input '{name}'")
+            if checked is not None and name:
+                inputs.append(checked.located(entry))
+        return tuple(inputs)
+
+    # -- layers and block calls ------------------------------------------------------------------
+    def steps(self, node: Node, scope: Scope, what: str) -> tuple[Step, ...]:
+        if not self.expect(node, Seq, f"{what}: layers", "a list"):
+            return ()
+        steps = (self.step(item, scope) for item in node.items)
+        return tuple(step for step in steps if step is not None)
+
+    def step(self, node: Node, scope: Scope) -> Step | None:
+        if isinstance(node, Scalar):
+            return self.call(node, str(node.value) if node.value is not None else "null", node.span, None, {})
+        if not isinstance(node, Map):
+            self.error("E106", f"a layer entry must be a layer kind or a mapping, got {node_kind(node)}", node.span)
+            return None
+        kinds = [e for e in node if e.key not in CALL_ATTRIBUTES]
+        known = [e for e in kinds if e.key in REGISTRY or e.key in self.block_names]
+        if not kinds:
+            self.error("E106", "this layer entry names no layer kind", node.span)
+            return None
+        kind_entry = known[0] if known else kinds[0]
+        for extra in kinds:
+            if extra is not kind_entry:
+                self.error("E106" if extra.key in REGISTRY else "E101",
+                           f"'{extra.key}' is not a layer attribute; a layer entry names exactly one kind",
+                           extra.key_span, did_you_mean(str(extra.key), CALL_ATTRIBUTES))
+        attributes = {e.key: e for e in node if e.key in CALL_ATTRIBUTES}
+        return self.call(node, str(kind_entry.key), kind_entry.key_span, kind_entry.value, attributes, scope)
+
+    def call(self, node: Node, kind: str, kind_span, args: Node | None, attributes: dict[str, Entry],
+             scope: Scope = Scope(None)) -> Step | None:
+        if kind in self.block_names:
+            return self.block_call(node, kind, kind_span, args, attributes, scope)
+        layer_kind = REGISTRY.get(kind)
+        if layer_kind is None:
+            candidates = [*REGISTRY, *self.block_names]
+            self.error("E104", f"unknown layer kind {show_value(kind)}", kind_span,
+                       did_you_mean(kind, candidates) or "see 'dslc schema' or the README for the layer kinds")
+            return None
+        named = self.named_arguments(args, layer_kind.positional, kind, kind_span)
+        fields = layer_kind.params.model_fields
+        params: dict[str, Value] = {}
+        for entry in named:
+            if entry.key not in fields:
+                self.error("E101", f"{kind}: unknown parameter '{entry.key}'", entry.key_span,
+                           did_you_mean(str(entry.key), fields))
+                continue
+            params[entry.key] = self.value(entry.value, scope, f"{kind}.{entry.key}")
+        if "repeat" in attributes:
+            self.error("E101", f"{kind}: 'repeat' applies to block calls only", attributes["repeat"].key_span,
+                       "define a block holding this layer and repeat the block")
+        common = self.attributes(attributes, kind)
+        # Parameters that use no block parameter are validated now, so that their errors come in
+        # the same run as the structural ones; the others when the block is expanded.
+        typed = None if _has_ref(params) else validate(layer_kind.params, params, named, self.sink, kind)
+        call = LayerCall(kind=kind, params=params, **common)
+        return call.located(_CallSource(kind_span, named, _input_spans(attributes), typed))
+
+    def block_call(self, node: Node, block: str, kind_span, args: Node | None, attributes: dict[str, Entry],
+                   scope: Scope) -> BlockCall | None:
+        named = self.named_arguments(args, self.block_positional.get(block, ()), block, kind_span)
+        values = {str(e.key): self.value(e.value, scope, f"{block}.{e.key}") for e in named}
+        common = self.attributes(attributes, block)
+        repeat = 1
+        if "repeat" in attributes:
+            repeat_node = attributes["repeat"].value
+            if isinstance(repeat_node, Scalar) and type(repeat_node.value) is int and repeat_node.value >= 1:
+                repeat = repeat_node.value
+            else:
+                self.error("E202", f"{block}: repeat must be an integer >= 1, got {show_value(to_plain(repeat_node))}",
+                           repeat_node.span)
+        call = BlockCall(block=block, args=values, repeat=repeat, **common)
+        return call.located(_CallSource(kind_span, named, _input_spans(attributes)))
+
+    def attributes(self, attributes: dict[str, Entry], what: str) -> dict[str, object]:
+        common: dict[str, object] = {}
+        if "name" in attributes:
+            common["name"] = self.name(attributes["name"].value, f"{what}: name")
+        if "from" in attributes:
+            common["inputs"] = self.names(attributes["from"].value, f"{what}: an input name in 'from'")
+        if "trainable" in attributes:
+            value = attributes["trainable"].value
+            if isinstance(value, Scalar) and isinstance(value.value, bool):
+                common["trainable"] = value.value
+            else:
+                self.error("E201", f"{what}: trainable must be true or false, got {show_value(to_plain(value))}",
+                           value.span)
+        return {key: value for key, value in common.items() if value is not None}
+
+    # -- train -----------------------------------------------------------------------------------
+    def train(self, node: Node) -> Train | None:
+        if not self.expect(node, Map, "train", "a mapping"):
+            return None
+        fields = tuple(Train.model_fields)
+        self.check_keys(node, fields, ("loss", "optimizer", "batch", "data"), "train")
+        data: dict[str, object] = {}
+        failed = False
+        for entry in node:
+            if entry.key in TRAIN_CHOICES:
+                data[entry.key] = self.choice(entry.value, TRAIN_CHOICES[entry.key])
+                failed |= data[entry.key] is None
+            elif entry.key == "metrics":
+                items = entry.value.items if isinstance(entry.value, Seq) else (entry.value,)
+                metrics = tuple(self.choice(item, METRICS) for item in items)
+                failed |= None in metrics
+                data["metrics"] = metrics
+            elif entry.key == "checkpoint" and isinstance(entry.value, Map):
+                data["checkpoint"] = validate(Checkpoint, to_plain(entry.value), entry.value, self.sink,
+                                              "train.checkpoint")
+                failed |= data["checkpoint"] is None
+            elif entry.key in fields:
+                data[entry.key] = to_plain(entry.value)
+        if "epochs" in data and "steps" in data:
+            self.error("E109", "train: give 'epochs' or 'steps', not both", node.get("steps").key_span)
+        elif "epochs" not in data and "steps" not in data:
+            self.error("E102", "train: missing 'epochs' or 'steps'", node.span)
+        if failed:
+            return None
+        return validate(Train, data, node, self.sink, "train")
+
+    def choice(self, node: Node, vocabulary: Vocabulary) -> Choice | None:
+        found = self.kind_and_arguments(node, vocabulary.noun)
+        if found is None:
+            return None
+        kind, kind_node, args = found
+        model = vocabulary.choices.get(kind)
+        if model is None:
+            self.error("E105", f"unknown {vocabulary.noun} {show_value(kind)}", kind_node.span,
+                       did_you_mean(kind, vocabulary.choices) or f"choose from: {', '.join(vocabulary.choices)}")
+            return None
+        named = self.named_arguments(args, vocabulary.positional.get(kind, ()), kind, kind_node.span)
+        params: dict[str, object] = {}
+        for entry in named:
+            nested = NESTED_CHOICES.get(str(entry.key))
+            if nested is not None and isinstance(entry.value, Map):
+                params[entry.key] = self.choice(entry.value, nested)
+                if params[entry.key] is None:
+                    return None
+            elif entry.key == "kind":
+                self.error("E101", f"{kind}: unknown key 'kind'", entry.key_span)
+                return None
+            else:
+                params[entry.key] = to_plain(entry.value)
+        return validate(model, {**params, "kind": kind}, named, self.sink, f"{vocabulary.noun} '{kind}'")
+
+
+@dataclass(frozen=True)
+class _CallSource:
+    """Where a layer or block call was written: its kind's span and its named arguments."""
+
+    kind_span: object
+    arguments: Map
+    input_spans: tuple = ()  # one span per name in `from`
+    typed: object = None  # the validated parameters, when they use no block parameter
+
+    @property
+    def span(self):
+        return self.kind_span
+
+
+def _declared_params(node: Node) -> tuple[str, ...]:
+    """A block's parameter names in declaration order (its positional order in the DSL)."""
+    params = node.get("params") if isinstance(node, Map) else None
+    if params is None or not isinstance(params.value, Seq):
+        return ()
+    names = []
+    for item in params.value.items:
+        if isinstance(item, Map) and item.entries:
+            names.append(str(item.entries[0].key))
+        elif isinstance(item, Scalar):
+            names.append(str(item.value))
+    return tuple(names)
+
+
+def _input_spans(attributes: dict[str, Entry]) -> tuple:
+    if "from" not in attributes:
+        return ()
+    value = attributes["from"].value
+    return tuple(item.span for item in value.items) if isinstance(value, Seq) else (value.span,)
+
+
+def _has_ref(value: object) -> bool:
+    if isinstance(value, Ref):
+        return True
+    if isinstance(value, dict):
+        return any(_has_ref(item) for item in value.values())
+    return isinstance(value, tuple) and any(_has_ref(item) for item in value)

@@ -1,0 +1,98 @@
+"""Running a pydantic model over located data, with errors mapped back to source spans.
+
+pydantic reports a `loc` path per error; the located tree node the data came
+from turns that path into a `file:line:col`, and the error type into one of
+dslc's stable codes with a message in the spec's own words.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from dslc.spec.errors import DslcError, ErrorSink, did_you_mean, show_value
+from dslc.spec.tree import Map, Node, locate
+
+M = TypeVar("M", bound=BaseModel)
+
+_RANGE_WORDS = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<"}
+_TYPE_WORDS = {
+    "int_type": "an integer", "int_from_float": "an integer", "float_type": "a number",
+    "bool_type": "true or false", "string_type": "a string", "tuple_type": "a list",
+    "none_required": "null", "model_type": "a mapping", "dict_type": "a mapping",
+}
+# When a union reports one error per member, the most specific explanation wins.
+_PRIORITY = ("greater_than", "greater_than_equal", "less_than", "less_than_equal", "too_short", "too_long",
+             "finite_number", "value_error", "literal_error")
+
+
+def validate(model: type[M], data: dict[str, Any], node: Node, sink: ErrorSink, what: str) -> M | None:
+    """Validate `data` (which came from `node`) as `model`; on failure add located errors and return None.
+
+    `what` names the thing validated in messages, e.g. "conv2d" or "optimizer 'adam'".
+    """
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        for field_errors in _by_field(exc.errors()):
+            sink.add(_to_dslc_error(_pick(field_errors), model, node, what))
+        return None
+
+
+def _by_field(errors: list[dict]) -> list[list[dict]]:
+    groups: dict[tuple, list[dict]] = {}
+    for error in errors:
+        key = tuple(step for step in error["loc"] if isinstance(step, int) or not _is_member_tag(step))
+        groups.setdefault(key[:1], []).append(error)
+    return list(groups.values())
+
+
+def _is_member_tag(step: object) -> bool:
+    """pydantic names union members in `loc` (e.g. "literal['same','valid']"); they are not keys."""
+    return isinstance(step, str) and any(ch in step for ch in "[]-'(") and step not in ("",)
+
+
+def _pick(errors: list[dict]) -> dict:
+    for error_type in _PRIORITY:
+        for error in errors:
+            if error["type"] == error_type:
+                return error
+    return errors[0]
+
+
+def _to_dslc_error(error: dict, model: type[BaseModel], node: Node, what: str) -> DslcError:
+    loc = tuple(step for step in error["loc"] if isinstance(step, int) or not _is_member_tag(step))
+    target, found = locate(node, loc)
+    field = ".".join(str(step) for step in loc) or what
+    kind = error["type"]
+    ctx = error.get("ctx") or {}
+    value = error.get("input")
+    if kind == "extra_forbidden":
+        entry = target.get(loc[-1]) if isinstance(target, Map) and loc else None
+        span = entry.key_span if entry else target.span
+        return DslcError("E101", f"{what}: unknown key '{loc[-1]}'", span,
+                         hint=did_you_mean(str(loc[-1]), model.model_fields))
+    if kind == "missing":
+        return DslcError("E102", f"{what}: missing required key '{field}'", target.span)
+    span = target.span if found else node.span
+    if kind == "literal_error":
+        hint = did_you_mean(value, _literal_choices(ctx)) if isinstance(value, str) else None
+        return DslcError("E203", f"{what}: {field} must be {ctx.get('expected')}, got {show_value(value)}", span,
+                         hint=hint)
+    if kind == "finite_number":
+        return DslcError("E204", f"{what}: {field} must be a finite number, got {show_value(value)}", span)
+    for bound, word in _RANGE_WORDS.items():
+        if bound in ctx and kind.startswith(("greater", "less")):
+            return DslcError("E202", f"{what}: {field} must be {word} {ctx[bound]}, got {show_value(value)}", span)
+    if kind in ("too_short", "too_long"):
+        return DslcError("E202", f"{what}: {field} has {ctx.get('actual_length')} items; {error['msg'].lower()}",
+                         span)
+    if kind in _TYPE_WORDS:
+        return DslcError("E201", f"{what}: {field} must be {_TYPE_WORDS[kind]}, got {show_value(value)}", span)
+    message = error["msg"].removeprefix("Value error, ")
+    return DslcError("E205", f"{what}: {field}: {message}", span)
+
+
+def _literal_choices(ctx: dict) -> list[str]:
+    return [part.strip().strip("'") for part in str(ctx.get("expected", "")).replace(" or ", ",").split(",")]

@@ -1,0 +1,235 @@
+"""Closed vocabularies of the `train` section: optimizers, schedules, losses, metrics, data sources.
+
+Each vocabulary maps a name to a `Choice` model. A spec names a choice either
+bare (`loss: mse`) or with parameters (`optimizer: {adam: {lr: 1e-3}}`, in the
+DSL `adam(lr=1e-3)`); it never names anything outside these tables.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import PurePosixPath, PureWindowsPath
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+
+class Choice(BaseModel):
+    """One entry of a vocabulary: `kind` names it, the other fields are its parameters."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True, allow_inf_nan=False)
+    kind: str
+
+    def params(self) -> dict[str, object]:
+        """The parameters the spec set explicitly, in declaration order."""
+        return {name: getattr(self, name) for name in type(self).model_fields
+                if name != "kind" and name in self.model_fields_set}
+
+
+PositiveFloat = Annotated[float, Field(gt=0.0)]
+PositiveInt = Annotated[int, Field(ge=1)]
+Fraction = Annotated[float, Field(ge=0.0, lt=1.0)]
+
+
+def _relative_path(value: str) -> str:
+    """Spec paths stay inside the spec's folder: no absolute paths, '~', URLs or '..'."""
+    if not value or "\0" in value:
+        raise ValueError("a path must be a non-empty file name")
+    if "://" in value or value.startswith("~"):
+        raise ValueError("a path must be a relative local path, not a URL or '~'")
+    for pure in (PurePosixPath(value), PureWindowsPath(value)):
+        if pure.is_absolute() or pure.drive or ".." in pure.parts:
+            raise ValueError("a path must be relative to the spec's folder and must not contain '..'")
+    return value
+
+
+RelativePath = Annotated[str, AfterValidator(_relative_path)]
+
+
+# Schedules: a learning rate may be a number or one of these.
+class Constant(Choice):
+    kind: Literal["constant"] = "constant"
+    value: PositiveFloat
+
+
+class Exponential(Choice):
+    kind: Literal["exponential"] = "exponential"
+    init: PositiveFloat
+    decay_rate: Annotated[float, Field(gt=0.0, le=1.0)]
+    decay_steps: PositiveInt
+    staircase: bool = False
+
+
+class Cosine(Choice):
+    kind: Literal["cosine"] = "cosine"
+    init: PositiveFloat
+    decay_steps: PositiveInt
+    alpha: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0
+
+
+class WarmupCosine(Choice):
+    kind: Literal["warmup_cosine"] = "warmup_cosine"
+    peak: PositiveFloat
+    warmup_steps: PositiveInt
+    decay_steps: PositiveInt
+    init: Annotated[float, Field(ge=0.0)] = 0.0
+    end: Annotated[float, Field(ge=0.0)] = 0.0
+
+
+Schedule = Annotated[Constant | Exponential | Cosine | WarmupCosine, Field(discriminator="kind")]
+LearningRate = PositiveFloat | Schedule
+
+
+class Optimizer(Choice):
+    lr: LearningRate
+    clip_norm: PositiveFloat | None = None
+
+
+class Sgd(Optimizer):
+    kind: Literal["sgd"] = "sgd"
+    momentum: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0
+    nesterov: bool = False
+
+
+class Adam(Optimizer):
+    kind: Literal["adam"] = "adam"
+    b1: Fraction = 0.9
+    b2: Fraction = 0.999
+    eps: PositiveFloat = 1e-8
+
+
+class AdamW(Optimizer):
+    kind: Literal["adamw"] = "adamw"
+    b1: Fraction = 0.9
+    b2: Fraction = 0.999
+    eps: PositiveFloat = 1e-8
+    weight_decay: Annotated[float, Field(ge=0.0)] = 1e-4
+
+
+class RmsProp(Optimizer):
+    kind: Literal["rmsprop"] = "rmsprop"
+    decay: Fraction = 0.9
+    eps: PositiveFloat = 1e-8
+    momentum: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0
+
+
+class Adafactor(Optimizer):
+    kind: Literal["adafactor"] = "adafactor"
+
+
+class Lion(Optimizer):
+    kind: Literal["lion"] = "lion"
+    b1: Fraction = 0.9
+    b2: Fraction = 0.99
+    weight_decay: Annotated[float, Field(ge=0.0)] = 0.0
+
+
+class SoftmaxCrossEntropy(Choice):
+    kind: Literal["softmax_cross_entropy"] = "softmax_cross_entropy"
+    label_smoothing: Fraction = 0.0
+
+
+class SigmoidBinaryCrossEntropy(Choice):
+    kind: Literal["sigmoid_binary_cross_entropy"] = "sigmoid_binary_cross_entropy"
+
+
+class MeanSquaredError(Choice):
+    kind: Literal["mse"] = "mse"
+
+
+class MeanAbsoluteError(Choice):
+    kind: Literal["mae"] = "mae"
+
+
+class Huber(Choice):
+    kind: Literal["huber"] = "huber"
+    delta: PositiveFloat = 1.0
+
+
+class Accuracy(Choice):
+    kind: Literal["accuracy"] = "accuracy"
+
+
+class TopK(Choice):
+    kind: Literal["top_k"] = "top_k"
+    k: PositiveInt = 5
+
+
+class MseMetric(Choice):
+    kind: Literal["mse"] = "mse"
+
+
+class MaeMetric(Choice):
+    kind: Literal["mae"] = "mae"
+
+
+Normalize = Literal["none", "standard", "minmax"]
+
+
+class Digits(Choice):
+    """scikit-learn's bundled 8x8 handwritten digits (1,797 images, no download)."""
+
+    kind: Literal["digits"] = "digits"
+    validation: Fraction = 0.1
+    test: Fraction = 0.2
+    normalize: Normalize = "minmax"
+    target: Literal["label", "input"] = "label"  # "input": reconstruct the image (autoencoders)
+
+
+class Npz(Choice):
+    kind: Literal["npz"] = "npz"
+    path: RelativePath
+    x: str = "x"
+    y: str = "y"
+    validation: Fraction = 0.1
+    test: Fraction = 0.1
+    normalize: Normalize = "none"
+
+
+class Npy(Choice):
+    kind: Literal["npy"] = "npy"
+    x: RelativePath
+    y: RelativePath
+    validation: Fraction = 0.1
+    test: Fraction = 0.1
+    normalize: Normalize = "none"
+
+
+class Csv(Choice):
+    kind: Literal["csv"] = "csv"
+    path: RelativePath
+    label_column: str = "label"
+    validation: Fraction = 0.1
+    test: Fraction = 0.1
+    normalize: Normalize = "none"
+
+
+class Synthetic(Choice):
+    """Generated tasks: `adding` (the adding problem for sequence models), `random` (noise with random labels)."""
+
+    kind: Literal["synthetic"] = "synthetic"
+    task: Literal["adding", "random"]
+    samples: PositiveInt = 10_000
+    length: PositiveInt = 50
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """A closed table of choices; `positional` names the DSL's positional parameters per choice."""
+
+    noun: str
+    choices: dict[str, type[Choice]]
+    positional: dict[str, tuple[str, ...]]
+
+
+def _vocabulary(noun: str, *models: type[Choice], positional: dict[str, tuple[str, ...]] | None = None) -> Vocabulary:
+    choices = {model.model_fields["kind"].default: model for model in models}
+    return Vocabulary(noun, choices, positional or {})
+
+
+SCHEDULES = _vocabulary("schedule", Constant, Exponential, Cosine, WarmupCosine, positional={"constant": ("value",)})
+OPTIMIZERS = _vocabulary("optimizer", Sgd, Adam, AdamW, RmsProp, Adafactor, Lion,
+                         positional={name: ("lr",) for name in ("sgd", "adam", "adamw", "rmsprop", "adafactor", "lion")})
+LOSSES = _vocabulary("loss", SoftmaxCrossEntropy, SigmoidBinaryCrossEntropy, MeanSquaredError, MeanAbsoluteError, Huber)
+METRICS = _vocabulary("metric", Accuracy, TopK, MseMetric, MaeMetric, positional={"top_k": ("k",)})
+DATA_SOURCES = _vocabulary("data source", Digits, Npz, Npy, Csv, Synthetic, positional={"npz": ("path",), "csv": ("path",)})

@@ -1,0 +1,185 @@
+"""YAML text -> located document tree, from the parser's event stream.
+
+No PyYAML constructor ever runs: the tree is built from `yaml.parse` events, so
+tags cannot construct objects, nesting depth and aliases are capped as events
+arrive (before anything recursive happens), duplicate keys are errors with both
+positions, and plain scalars are resolved by the YAML 1.2 core schema plus
+exponent floats (`1e-3` is a number; `no` and `on` stay strings).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import yaml
+
+from dslc.spec.errors import DslcError, ErrorSink, Span
+from dslc.spec.limits import Limits
+from dslc.spec.source import Source
+from dslc.spec.tree import Entry, Map, Node, Scalar, Seq
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+_NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
+_BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
+_DECIMAL = re.compile(r"^[-+]?[0-9][0-9_]*$")
+_HEX_OCT = re.compile(r"^[-+]?(?:0x[0-9a-fA-F_]+|0o[0-7_]+)$")
+_FLOAT = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9][0-9_]*(?:\.[0-9_]*)?)(?:[eE][-+]?[0-9]+)?$")
+_SPECIAL_FLOAT = {".inf": float("inf"), ".Inf": float("inf"), ".INF": float("inf"),
+                  ".nan": float("nan"), ".NaN": float("nan"), ".NAN": float("nan")}
+
+
+def parse_yaml(source: Source, limits: Limits) -> Map:
+    """Parse a whole YAML spec; raises `DslcError` / `DslcErrors`."""
+    builder = _TreeBuilder(source, limits)
+    try:
+        root = builder.build(yaml.parse(source.text, Loader=_Loader))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        span = Span(source.name, mark.line + 1, mark.column + 1) if mark else Span(source.name, 1, 1)
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise DslcError("E010", f"YAML syntax error: {problem}", span) from None
+    except yaml.YAMLError as exc:  # reader errors: unacceptable characters
+        offset = getattr(exc, "position", 0) or 0
+        raise DslcError("E010", f"YAML syntax error: {exc}".splitlines()[0], source.span_at(offset)) from None
+    builder.sink.raise_if_any()
+    if root is None:
+        raise DslcError("E014", "the spec is empty", Span(source.name, 1, 1),
+                        hint="a spec starts with 'dslc: 1' and a 'model:' section")
+    if not isinstance(root, Map):
+        raise DslcError("E103", "a spec must be a mapping with 'dslc' and 'model' keys", root.span)
+    return root
+
+
+class _TreeBuilder:
+    def __init__(self, source: Source, limits: Limits) -> None:
+        self.source = source
+        self.limits = limits
+        self.sink = ErrorSink()
+        self.anchors: dict[str, Node] = {}
+        self.open_anchors: set[str] = set()
+        self.alias_count = 0
+        self.depth = 0
+
+    def span(self, event: yaml.Event) -> Span:
+        start, end = event.start_mark, event.end_mark
+        return Span(self.source.name, start.line + 1, start.column + 1, end.line + 1, end.column + 1)
+
+    def build(self, events: Iterator[yaml.Event]) -> Node | None:
+        root: Node | None = None
+        documents = 0
+        for event in events:
+            if isinstance(event, yaml.DocumentStartEvent):
+                documents += 1
+                if documents > 1:
+                    raise DslcError("E013", "a spec file holds one YAML document; found a second", self.span(event))
+            elif isinstance(event, yaml.StreamEndEvent | yaml.StreamStartEvent | yaml.DocumentEndEvent):
+                continue
+            else:
+                root = self.node(event, events)
+        return root
+
+    def node(self, event: yaml.Event, events: Iterator[yaml.Event]) -> Node:
+        if isinstance(event, yaml.AliasEvent):
+            return self.alias(event)
+        if event.tag is not None:
+            raise DslcError("E011", f"YAML tag '{event.tag}' is not allowed", self.span(event),
+                            hint="a spec is data: remove the tag")
+        if isinstance(event, yaml.ScalarEvent):
+            node: Node = self.scalar(event)
+        elif isinstance(event, yaml.SequenceStartEvent):
+            node = self.collection(event, events, self.sequence)
+        elif isinstance(event, yaml.MappingStartEvent):
+            node = self.collection(event, events, self.mapping)
+        else:  # pragma: no cover - the parser guarantees node events here
+            raise DslcError("E010", "unexpected YAML event", self.span(event))
+        if event.anchor is not None:
+            self.anchors[event.anchor] = node
+        return node
+
+    def collection(self, event, events, read) -> Node:
+        self.depth += 1
+        if self.depth > self.limits.max_depth:
+            message = self.limits.exceeded("nesting depth", self.depth, self.limits.max_depth, "--max-depth")
+            raise DslcError("E005", message, self.span(event))
+        if event.anchor is not None:
+            self.open_anchors.add(event.anchor)
+        node = read(event, events)
+        if event.anchor is not None:
+            self.open_anchors.discard(event.anchor)
+        self.depth -= 1
+        return node
+
+    def alias(self, event: yaml.AliasEvent) -> Node:
+        self.alias_count += 1
+        if self.alias_count > self.limits.max_aliases:
+            message = self.limits.exceeded("alias count", self.alias_count, self.limits.max_aliases, "--max-aliases")
+            raise DslcError("E006", message, self.span(event))
+        if event.anchor in self.open_anchors:
+            raise DslcError("E015", f"alias '*{event.anchor}' refers to a node that contains it", self.span(event))
+        target = self.anchors.get(event.anchor)
+        if target is None:
+            raise DslcError("E015", f"alias '*{event.anchor}' refers to no anchor", self.span(event))
+        return target
+
+    def scalar(self, event: yaml.ScalarEvent) -> Scalar:
+        span = self.span(event)
+        if not event.implicit[0]:  # quoted or block scalars are always strings
+            return Scalar(event.value, span, quoted=True)
+        return Scalar(self.resolve(event.value, span), span)
+
+    def resolve(self, text: str, span: Span):
+        if _NULL.match(text):
+            return None
+        if text in _BOOL:
+            return _BOOL[text]
+        if text in _SPECIAL_FLOAT or text.lstrip("+-") in _SPECIAL_FLOAT:
+            value = _SPECIAL_FLOAT[text.lstrip("+-")]
+            return -value if text.startswith("-") else value
+        is_int = bool(_DECIMAL.match(text) or _HEX_OCT.match(text))
+        if not (is_int or _FLOAT.match(text)):
+            return text
+        digits = sum(ch.isalnum() for ch in text)
+        if digits > self.limits.max_number_digits:
+            self.sink.add(DslcError("E205", f"number literal has {digits} digits "
+                                    f"(at most {self.limits.max_number_digits})", span))
+            return None
+        if _DECIMAL.match(text):
+            return int(text.replace("_", ""))
+        return int(text, 0) if is_int else float(text.replace("_", ""))
+
+    def sequence(self, start: yaml.SequenceStartEvent, events) -> Seq:
+        items: list[Node] = []
+        for event in events:
+            if isinstance(event, yaml.SequenceEndEvent):
+                return Seq(tuple(items), _join(self.span(start), self.span(event)))
+            items.append(self.node(event, events))
+        raise DslcError("E010", "YAML syntax error: unterminated list", self.span(start))  # pragma: no cover
+
+    def mapping(self, start: yaml.MappingStartEvent, events) -> Map:
+        entries: list[Entry] = []
+        seen: dict[str, Span] = {}
+        for event in events:
+            if isinstance(event, yaml.MappingEndEvent):
+                return Map(tuple(entries), _join(self.span(start), self.span(event)))
+            key_span = self.span(event)
+            if not isinstance(event, yaml.ScalarEvent) or event.tag is not None:
+                raise DslcError("E103", "a mapping key must be a plain name", key_span)
+            key = event.value
+            if key == "<<" and event.style is None:
+                raise DslcError("E015", "YAML merge keys ('<<') are not supported", key_span,
+                                hint="write the keys out")
+            value = self.node(next(events), events)
+            if key in seen:
+                self.sink.add(DslcError("E012", f"duplicate key '{key}'", key_span,
+                                        hint="YAML would silently keep only the last one",
+                                        related=(("first defined here", seen[key]),)))
+                continue
+            seen[key] = key_span
+            entries.append(Entry(key, key_span, value))
+        raise DslcError("E010", "YAML syntax error: unterminated mapping", self.span(start))  # pragma: no cover
+
+
+def _join(start: Span, end: Span) -> Span:
+    return Span(start.file, start.line, start.col, end.end_line, end.end_col)

@@ -70,6 +70,8 @@ class _LocalName:
 
 
 _Target = str | _LocalName  # a global node name, or a local name still to resolve
+# What follows a step that failed: its successor gets no input and no second error.
+_BROKEN = ""
 
 
 @dataclass
@@ -133,7 +135,7 @@ class Expander:
             if isinstance(step, LayerCall):
                 previous = self.layer(step, table, inputs, prefix, bindings, trainable)
             else:
-                previous = self.block_call(step, table, inputs, prefix, bindings, stack, trainable)
+                previous = self.block_call(step, table, inputs, prefix, bindings, stack, trainable) or _BROKEN
         return previous
 
     def reserve_explicit_names(self, steps: tuple[Step, ...], table: _Table, prefix: tuple[str, ...]) -> None:
@@ -151,6 +153,8 @@ class Expander:
 
     def step_inputs(self, step: Step, table: _Table, previous: _Target | None) -> list[_Target]:
         span = step._node.span
+        if previous == _BROKEN:
+            return []
         if step.inputs is not None:
             return [_LocalName(table, name, input_span)
                     for name, input_span in zip(step.inputs, step._node.input_spans, strict=True)]

@@ -167,7 +167,7 @@ class _TreeBuilder:
             if not isinstance(event, yaml.ScalarEvent) or event.tag is not None:
                 raise DslcError("E103", "a mapping key must be a plain name", key_span)
             key = event.value
-            if key == "<<" and event.style is None:
+            if key == "<<" and event.implicit[0]:
                 raise DslcError("E015", "YAML merge keys ('<<') are not supported", key_span,
                                 hint="write the keys out")
             value = self.node(next(events), events)

@@ -1,0 +1,106 @@
+"""The YAML front end: positions, scalar resolution, and the hostile-input guards of the event pass."""
+
+from __future__ import annotations
+
+import pytest
+
+from dslc.spec.errors import DslcError, DslcErrors
+from dslc.spec.limits import Limits
+from dslc.spec.source import Source, decode_source
+from dslc.spec.tree import Map, Scalar, Seq
+from dslc.spec.yaml_frontend import parse_yaml
+
+
+def parse(text: str, limits: Limits = Limits()) -> Map:
+    return parse_yaml(Source("t.yaml", text), limits)
+
+
+def codes_and_positions(text: str, limits: Limits = Limits()) -> list[tuple[str, int, int]]:
+    with pytest.raises((DslcError, DslcErrors)) as info:
+        parse(text, limits)
+    errors = info.value.errors if isinstance(info.value, DslcErrors) else [info.value]
+    return [(e.code, e.span.line, e.span.col) for e in errors]
+
+
+def test_positions_of_keys_and_values_are_one_based() -> None:
+    doc = parse("a:\n  b: [1, 2]\n")
+    entry = doc.get("a")
+    assert (entry.key_span.line, entry.key_span.col) == (1, 1)
+    inner = entry.value.get("b")
+    assert (inner.key_span.line, inner.key_span.col) == (2, 3)
+    assert isinstance(inner.value, Seq)
+    assert (inner.value.items[1].span.line, inner.value.items[1].span.col) == (2, 10)
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("1e-3", 1e-3), ("-2.5E+2", -250.0), (".5", 0.5), ("12", 12), ("1_000", 1000), ("0x1f", 31), ("08", 8),
+    ("true", True), ("False", False), ("null", None), ("~", None), ("", None),
+    ("no", "no"), ("yes", "yes"), ("on", "on"), ("same", "same"), ("'1e-3'", "1e-3"), ('"true"', "true"),
+])
+def test_scalars_follow_the_core_schema_with_exponent_floats(text: str, value: object) -> None:
+    scalar = parse(f"k: {text}\n").get("k").value
+    assert isinstance(scalar, Scalar)
+    assert scalar.value == value and type(scalar.value) is type(value)
+
+
+def test_quoted_scalars_are_never_references() -> None:
+    doc = parse("a: $x\nb: '$x'\n")
+    assert doc.get("a").value.ref == "x"
+    assert doc.get("b").value.ref is None
+
+
+def test_special_floats_are_numbers_for_the_validator_to_reject() -> None:
+    assert parse("k: .nan\n").get("k").value.value != parse("k: .nan\n").get("k").value.value
+    assert parse("k: -.inf\n").get("k").value.value == float("-inf")
+
+
+def test_duplicate_keys_are_reported_with_both_positions() -> None:
+    with pytest.raises(DslcErrors) as info:
+        parse("a: 1\nb: 2\na: 3\n")
+    [error] = info.value.errors
+    assert (error.code, error.span.line, error.span.col) == ("E012", 3, 1)
+    assert error.related[0][1].line == 1
+
+
+def test_tags_never_construct_anything(tmp_path) -> None:
+    canary = tmp_path / "canary"
+    text = f"a: !!python/object/apply:os.system ['touch {canary}']\n"
+    assert codes_and_positions(text) == [("E011", 1, 4)]
+    assert not canary.exists()
+
+
+def test_nesting_depth_is_capped_before_recursion() -> None:
+    deep = "a: " + "[" * 100_000 + "]" * 100_000 + "\n"
+    assert codes_and_positions(deep, Limits(max_depth=64))[0][0] == "E005"
+
+
+def test_alias_count_is_capped() -> None:
+    text = "a: &x [1]\n" + "".join(f"b{i}: *x\n" for i in range(5))
+    assert codes_and_positions(text, Limits(max_aliases=3)) == [("E006", 5, 5)]
+    assert parse(text, Limits(max_aliases=5)).get("b4").value.items[0].value == 1
+
+
+def test_alias_to_an_enclosing_anchor_is_an_error() -> None:
+    assert codes_and_positions("a: &x [1, *x]\n") == [("E015", 1, 11)]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("a: 1\n---\nb: 2\n", ("E013", 2, 1)),
+    ("", ("E014", 1, 1)),
+    ("# only a comment\n", ("E014", 1, 1)),
+    ("- a\n- b\n", ("E103", 1, 1)),
+    ("a: [1\n", ("E010", 2, 1)),
+    ("a:\n  <<: {b: 1}\n", ("E015", 2, 3)),
+    ("k: " + "9" * 100 + "\n", ("E205", 1, 4)),
+])
+def test_structural_errors(text: str, expected: tuple[str, int, int]) -> None:
+    assert codes_and_positions(text)[0] == expected
+
+
+def test_invalid_utf8_and_nul_bytes_are_located() -> None:
+    with pytest.raises(DslcError) as info:
+        decode_source(b"a: 1\nb: \xff\n", "t.yaml")
+    assert (info.value.code, info.value.span.line, info.value.span.col) == ("E003", 2, 4)
+    with pytest.raises(DslcError) as info:
+        decode_source(b"a: 1\0\n", "t.yaml")
+    assert (info.value.code, info.value.span.line, info.value.span.col) == ("E003", 1, 5)

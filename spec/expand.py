@@ -11,7 +11,7 @@ import heapq
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from dslc.spec.errors import DslcError, ErrorSink, Span, did_you_mean, show_value
+from dslc.spec.errors import DslcError, ErrorSink, Span, did_you_mean
 from dslc.spec.ir import BlockCall, BlockDef, Input, LayerCall, Ref, Spec, Step, Value
 from dslc.spec.layers import REGISTRY
 from dslc.spec.layers.base import Arity, LayerParams
@@ -171,7 +171,8 @@ class Expander:
         name = _join(prefix, call.name) if call.name else self.auto_name(prefix, call.kind)
         if call.name:
             table.names[call.name] = name
-        self.check_arity(kind.arity, len(inputs), call.kind, span)
+        if inputs or call.inputs is not None:  # no inputs and no 'from': step_inputs reported it
+            self.check_arity(kind.arity, len(inputs), call.kind, span)
         params = self.typed_params(call, bindings)
         self.add_node(_PendingNode(name, call.kind, params, inputs, trainable and call.trainable, span, prefix))
         return name
@@ -244,6 +245,8 @@ class Expander:
         if arity is Arity.MERGE and count < 2:
             self.error("E406", f"{kind} merges two or more inputs; it was given {count}", span,
                        "name its inputs with 'from: [a, b]'")
+        elif arity is Arity.ONE and count == 0:
+            self.error("E406", f"{kind} takes one input; its 'from' names none", span)
         elif arity is Arity.ONE and count > 1:
             self.error("E406", f"{kind} takes one input; it was given {count}", span,
                        "join branches first with add, concat or multiply")

@@ -30,7 +30,7 @@ class IRModel(BaseModel):
     def __eq__(self, other: object) -> bool:
         return type(self) is type(other) and self.__dict__ == other.__dict__
 
-    def located(self, node: Any) -> "IRModel":
+    def located(self, node: Any) -> IRModel:
         self._node = node
         return self
 

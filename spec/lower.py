@@ -8,13 +8,27 @@ expanded (`dslc.spec.expand`), where block arguments are known.
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from dslc.spec.errors import DslcError, ErrorSink, did_you_mean, show_value
-from dslc.spec.ir import (DTYPES, SPEC_VERSION, BlockCall, BlockDef, BlockParam, Checkpoint, Input, LayerCall,
-                          Model, Ref, Spec, Step, Train, Value)
+from dslc.spec.ir import (
+    DTYPES,
+    SPEC_VERSION,
+    BlockCall,
+    BlockDef,
+    BlockParam,
+    Checkpoint,
+    Input,
+    LayerCall,
+    Model,
+    Ref,
+    Spec,
+    Step,
+    Train,
+    Value,
+)
 from dslc.spec.layers import REGISTRY
 from dslc.spec.tree import Entry, Map, Node, Scalar, Seq, node_kind, to_plain
 from dslc.spec.validation import validate
@@ -51,6 +65,7 @@ class Lowerer:
         self.sink = ErrorSink()
         self.block_names: set[str] = set()
         self.block_positional: dict[str, tuple[str, ...]] = {}
+        self.nonfinite = 0  # how many non-finite numbers `value` has reported
 
     def error(self, code: str, message: str, span, hint: str | None = None) -> None:
         self.sink.add(DslcError(code, message, span, hint=hint))
@@ -90,6 +105,11 @@ class Lowerer:
             self.error("E103", f"{what} must be a single value or a list, got a mapping", node.span)
             return None
         ref = node.ref
+        if isinstance(node.value, float) and not math.isfinite(node.value):
+            # The IR allows finite numbers only: report here rather than fail building it.
+            self.nonfinite += 1
+            self.error("E204", f"{what} must be a finite number, got {show_value(node.value)}", node.span)
+            return None
         if ref is None:
             return node.value
         if scope.block_params is None:
@@ -287,6 +307,7 @@ class Lowerer:
         named = self.named_arguments(args, layer_kind.positional, kind, kind_span)
         fields = layer_kind.params.model_fields
         params: dict[str, Value] = {}
+        nonfinite = self.nonfinite
         for entry in named:
             if entry.key not in fields:
                 self.error("E101", f"{kind}: unknown parameter '{entry.key}'", entry.key_span,
@@ -299,7 +320,8 @@ class Lowerer:
         common = self.attributes(attributes, kind)
         # Parameters that use no block parameter are validated now, so that their errors come in
         # the same run as the structural ones; the others when the block is expanded.
-        typed = None if _has_ref(params) else validate(layer_kind.params, params, named, self.sink, kind)
+        skip = _has_ref(params) or self.nonfinite != nonfinite  # non-finite values are reported already
+        typed = None if skip else validate(layer_kind.params, params, named, self.sink, kind)
         call = LayerCall(kind=kind, params=params, **common)
         return call.located(_CallSource(kind_span, named, _input_spans(attributes), typed))
 

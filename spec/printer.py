@@ -12,7 +12,7 @@ import re
 
 from pydantic import BaseModel
 
-from dslc.spec.ir import BlockCall, BlockDef, Input, LayerCall, Model, Ref, Spec, Step, Train
+from dslc.spec.ir import BlockDef, Input, LayerCall, Model, Ref, Spec, Step, Train
 from dslc.spec.vocab import Choice
 
 _PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")

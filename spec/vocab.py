@@ -227,9 +227,12 @@ def _vocabulary(noun: str, *models: type[Choice], positional: dict[str, tuple[st
     return Vocabulary(noun, choices, positional or {})
 
 
-SCHEDULES = _vocabulary("schedule", Constant, Exponential, Cosine, WarmupCosine, positional={"constant": ("value",)})
-OPTIMIZERS = _vocabulary("optimizer", Sgd, Adam, AdamW, RmsProp, Adafactor, Lion,
-                         positional={name: ("lr",) for name in ("sgd", "adam", "adamw", "rmsprop", "adafactor", "lion")})
+SCHEDULES = _vocabulary("schedule", Constant, Exponential, Cosine, WarmupCosine,
+                        positional={"constant": ("value",)})
+_OPTIMIZER_MODELS = (Sgd, Adam, AdamW, RmsProp, Adafactor, Lion)
+OPTIMIZERS = _vocabulary("optimizer", *_OPTIMIZER_MODELS,  # every optimizer takes lr positionally
+                         positional={model.model_fields["kind"].default: ("lr",) for model in _OPTIMIZER_MODELS})
 LOSSES = _vocabulary("loss", SoftmaxCrossEntropy, SigmoidBinaryCrossEntropy, MeanSquaredError, MeanAbsoluteError, Huber)
 METRICS = _vocabulary("metric", Accuracy, TopK, MseMetric, MaeMetric, positional={"top_k": ("k",)})
-DATA_SOURCES = _vocabulary("data source", Digits, Npz, Npy, Csv, Synthetic, positional={"npz": ("path",), "csv": ("path",)})
+DATA_SOURCES = _vocabulary("data source", Digits, Npz, Npy, Csv, Synthetic,
+                           positional={"npz": ("path",), "csv": ("path",)})

@@ -1,4 +1,6 @@
-"""3-D transposed convolution (learned upsampling): `(depth, height, width, channels) -> (depth', height', width', filters)`.
+"""3-D transposed convolution (learned upsampling).
+
+`(depth, height, width, channels) -> (depth', height', width', filters)`.
 
 With `stride: s` and `padding: same` each spatial size is multiplied by `s`.
 `padding` defaults to `valid`.

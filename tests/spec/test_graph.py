@@ -7,17 +7,17 @@ import textwrap
 import pytest
 
 from dslc.spec.errors import DslcErrors
-from dslc.spec.limits import Limits
+from dslc.spec.limits import DEFAULT_LIMITS, Limits
 from dslc.spec.load import load_text
 
 HEADER = "dslc: 1\n"
 
 
-def load(text: str, limits: Limits = Limits()):
+def load(text: str, limits: Limits = DEFAULT_LIMITS):
     return load_text(HEADER + textwrap.dedent(text), "yaml", "t.yaml", limits)
 
 
-def errors(text: str, limits: Limits = Limits()) -> list[tuple[str, int, int]]:
+def errors(text: str, limits: Limits = DEFAULT_LIMITS) -> list[tuple[str, int, int]]:
     with pytest.raises(DslcErrors) as info:
         load(text, limits)
     return [(e.code, e.span.line, e.span.col) for e in info.value.errors]
@@ -100,7 +100,8 @@ def test_forward_references_and_outputs() -> None:
     ("- dense: 7", None),
 ])
 def test_graph_errors_are_located(layers: str, expected: tuple[str, int, int] | None) -> None:
-    body = "model:\n  name: m\n  inputs: {x: [4]}\n  layers:\n" + "\n".join("    " + l for l in layers.split("\n"))
+    indented = "\n".join("    " + line for line in layers.split("\n"))
+    body = "model:\n  name: m\n  inputs: {x: [4]}\n  layers:\n" + indented
     if expected is None:
         assert load(body).graph.nodes[0].params.units == 7
     else:

@@ -5,17 +5,17 @@ from __future__ import annotations
 import pytest
 
 from dslc.spec.errors import DslcError, DslcErrors
-from dslc.spec.limits import Limits
+from dslc.spec.limits import DEFAULT_LIMITS, Limits
 from dslc.spec.source import Source, decode_source
 from dslc.spec.tree import Map, Scalar, Seq
 from dslc.spec.yaml_frontend import parse_yaml
 
 
-def parse(text: str, limits: Limits = Limits()) -> Map:
+def parse(text: str, limits: Limits = DEFAULT_LIMITS) -> Map:
     return parse_yaml(Source("t.yaml", text), limits)
 
 
-def codes_and_positions(text: str, limits: Limits = Limits()) -> list[tuple[str, int, int]]:
+def codes_and_positions(text: str, limits: Limits = DEFAULT_LIMITS) -> list[tuple[str, int, int]]:
     with pytest.raises((DslcError, DslcErrors)) as info:
         parse(text, limits)
     errors = info.value.errors if isinstance(info.value, DslcErrors) else [info.value]

@@ -23,7 +23,7 @@ DType = Literal["float32", "float16", "bfloat16", "int32", "int64", "uint8", "bo
 
 
 class IRModel(BaseModel):
-    model_config = ConfigDict(strict=True, extra="forbid", frozen=True, allow_inf_nan=False)
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True, allow_inf_nan=False, defer_build=True)
     # The located tree node this was lowered from, for error positions; not part of equality.
     _node: Any = PrivateAttr(default=None)
 

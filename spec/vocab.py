@@ -17,7 +17,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 class Choice(BaseModel):
     """One entry of a vocabulary: `kind` names it, the other fields are its parameters."""
 
-    model_config = ConfigDict(strict=True, extra="forbid", frozen=True, allow_inf_nan=False)
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True, allow_inf_nan=False, defer_build=True)
     kind: str
 
     def params(self) -> dict[str, object]:

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 class LayerParams(BaseModel):
     """Base of every layer's parameters: strict types, no unknown keys, finite numbers, immutable."""
 
-    model_config = ConfigDict(strict=True, extra="forbid", frozen=True, allow_inf_nan=False)
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True, allow_inf_nan=False, defer_build=True)
 
 
 class Arity(Enum):

@@ -383,9 +383,17 @@ class Lowerer:
             self.error("E109", "train: give 'epochs' or 'steps', not both", node.get("steps").key_span)
         elif "epochs" not in data and "steps" not in data:
             self.error("E102", "train: missing 'epochs' or 'steps'", node.span)
-        if failed:
-            return None
-        return validate(Train, data, node, self.sink, "train")
+        if not failed:
+            return validate(Train, data, node, self.sink, "train")
+        # A choice failed (already reported): still check the plain fields, without a second
+        # "missing" error for the failed ones.
+        broken = {key for key, value in data.items() if value is None or (isinstance(value, tuple) and None in value)}
+        scratch = ErrorSink()
+        validate(Train, {k: v for k, v in data.items() if k not in broken}, node, scratch, "train")
+        for error in scratch.errors:
+            if not (error.code == "E102" and any(f"'{key}'" in error.message for key in broken)):
+                self.sink.add(error)
+        return None
 
     def choice(self, node: Node, vocabulary: Vocabulary) -> Choice | None:
         found = self.kind_and_arguments(node, vocabulary.noun)

@@ -168,3 +168,11 @@ def test_all_errors_of_a_file_come_in_one_run() -> None:
         train: {loss: mse, optimizer: {adam: {lr: .nan}}, batch: 0, epochs: 1, data: digits}
     """)
     assert [code for code, _, _ in found] == ["E202", "E104", "E204"]
+
+
+def test_train_fields_are_checked_even_when_a_choice_is_unknown() -> None:
+    found = errors("""\
+        model: {name: m, inputs: {x: [4]}, layers: [relu]}
+        train: {loss: mse, optimizer: {adamm: {lr: 1}}, batch: 0, epochs: 1, data: digits, precision: fp16}
+    """)
+    assert [code for code, _, _ in found] == ["E105", "E202", "E203"]

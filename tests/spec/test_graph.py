@@ -167,7 +167,7 @@ def test_all_errors_of_a_file_come_in_one_run() -> None:
             - dnse: {units: 1}
         train: {loss: mse, optimizer: {adam: {lr: .nan}}, batch: 0, epochs: 1, data: digits}
     """)
-    assert [code for code, _, _ in found] == ["E202", "E104", "E204"]
+    assert [code for code, _, _ in found] == ["E202", "E104", "E204", "E202"]
 
 
 def test_train_fields_are_checked_even_when_a_choice_is_unknown() -> None:

@@ -176,32 +176,31 @@ class Digits(Choice):
     target: Literal["label", "input"] = "label"  # "input": reconstruct the image (autoencoders)
 
 
-class Npz(Choice):
+class FileData(Choice):
+    """Local files: paths are relative to the spec's folder; validation and test splits are fractions."""
+
+    validation: Fraction = 0.1
+    test: Fraction = 0.1
+    normalize: Normalize = "none"
+
+
+class Npz(FileData):
     kind: Literal["npz"] = "npz"
     path: RelativePath
     x: str = "x"
     y: str = "y"
-    validation: Fraction = 0.1
-    test: Fraction = 0.1
-    normalize: Normalize = "none"
 
 
-class Npy(Choice):
+class Npy(FileData):
     kind: Literal["npy"] = "npy"
     x: RelativePath
     y: RelativePath
-    validation: Fraction = 0.1
-    test: Fraction = 0.1
-    normalize: Normalize = "none"
 
 
-class Csv(Choice):
+class Csv(FileData):
     kind: Literal["csv"] = "csv"
     path: RelativePath
     label_column: str = "label"
-    validation: Fraction = 0.1
-    test: Fraction = 0.1
-    normalize: Normalize = "none"
 
 
 class Synthetic(Choice):

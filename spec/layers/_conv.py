@@ -5,18 +5,6 @@ from typing import Literal
 from dslc.spec.layers.base import Activation, LayerParams, Padding, PositiveInt, Window
 
 
-class ConvParams(LayerParams):
-    filters: PositiveInt
-    kernel: Window
-    stride: Window = 1
-    padding: Padding = "valid"
-    dilation: Window = 1
-    # An integer splits channels into groups; 'depthwise' makes one group per input channel.
-    groups: PositiveInt | Literal["depthwise"] = 1
-    use_bias: bool = True
-    activation: Activation | None = None
-
-
 class ConvTransposeParams(LayerParams):
     filters: PositiveInt
     kernel: Window
@@ -25,3 +13,8 @@ class ConvTransposeParams(LayerParams):
     dilation: Window = 1
     use_bias: bool = True
     activation: Activation | None = None
+
+
+class ConvParams(ConvTransposeParams):
+    # An integer splits channels into groups; 'depthwise' makes one group per input channel.
+    groups: PositiveInt | Literal["depthwise"] = 1

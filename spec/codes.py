@@ -49,7 +49,6 @@ CODES: dict[str, str] = {
     "E404": "output name refers to no layer",
     "E405": "the model has no layers",
     "E406": "wrong number of inputs for a layer",
-    "E407": "duplicate input name",
     # E9xx: internal
     "E900": "internal error (a bug in dslc: please report it)",
 }

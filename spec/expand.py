@@ -106,12 +106,9 @@ class Expander:
     def run(self) -> Graph | None:
         model = self.spec.model
         table = _Table()
-        for model_input in model.inputs:
-            span = model_input._node.key_span
-            if model_input.name in table.names:
-                self.error("E407", f"duplicate input name '{model_input.name}'", span)
+        for model_input in model.inputs:  # unique: both front ends reject duplicate keys
             table.names[model_input.name] = model_input.name
-            table.spans[model_input.name] = span
+            table.spans[model_input.name] = model_input._node.key_span
             self.taken.add(model_input.name)
         first: _Target | None = model.inputs[0].name if len(model.inputs) == 1 else None
         last = self.steps(model.layers, table, first, (), {}, ())

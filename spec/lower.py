@@ -167,7 +167,7 @@ class Lowerer:
         if version is not None and not (isinstance(version.value, Scalar) and version.value.value == SPEC_VERSION
                                         and type(version.value.value) is int):
             self.error("E107", f"unsupported spec version {show_value(to_plain(version.value))}",
-                       version.value.span, f"this dslc reads 'dslc: {SPEC_VERSION}'")
+                       version.value.span, f"this dslc reads spec version {SPEC_VERSION}")
         blocks_entry = doc.get("blocks")
         if blocks_entry and self.expect(blocks_entry.value, Map, "blocks", "a mapping of block names"):
             self.block_names = {str(e.key) for e in blocks_entry.value}

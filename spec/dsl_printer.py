@@ -1,0 +1,157 @@
+"""IR -> canonical DSL text: `load_text(print_dsl(spec), "dsl").spec == spec` for every spec.
+
+The text holds only what the IR holds: parameters given explicitly (`LayerCall.params`,
+`Choice.params()`, the fields set on `Train` and `Checkpoint`), with graph attributes
+only where they differ from their defaults. Leading parameters named in a kind's
+`positional` tuple print positionally (`conv2d(32, 3, padding=same)`), the rest by
+keyword in declaration order, so equal specs print equal text. One step per line.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+
+from dslc.spec.ir import BlockCall, BlockDef, BlockParam, Checkpoint, Input, LayerCall, Model, Ref, Spec, Step, Train
+from dslc.spec.layers import REGISTRY
+from dslc.spec.vocab import DATA_SOURCES, LOSSES, METRICS, OPTIMIZERS, SCHEDULES, Choice
+
+INDENT = "  "
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# Words the grammar may read as keywords in a value position: such strings print quoted.
+_KEYWORDS = frozenset({"dslc", "block", "model", "train", "true", "false", "null"})
+_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
+_INVISIBLE = ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp")
+# The positional parameters of every vocabulary choice, found by its model class.
+_CHOICE_POSITIONAL: dict[type[Choice], tuple[str, ...]] = {
+    model: vocabulary.positional.get(kind, ())
+    for vocabulary in (SCHEDULES, OPTIMIZERS, LOSSES, METRICS, DATA_SOURCES)
+    for kind, model in vocabulary.choices.items()
+}
+
+
+def print_dsl(spec: Spec) -> str:
+    sections = [f"dslc {spec.version}"]
+    sections.extend(_block(spec, block) for block in spec.blocks)
+    sections.append(_model(spec, spec.model))
+    if spec.train is not None:
+        sections.append(_train(spec.train))
+    return "\n\n".join(sections) + "\n"
+
+
+def _block(spec: Spec, block: BlockDef) -> str:
+    params = f"({', '.join(_param(param) for param in block.params)})" if block.params else ""
+    return _braced(f"block {block.name}{params}", (_step(spec, step) for step in block.layers))
+
+
+def _param(param: BlockParam) -> str:
+    return param.name if param.required else f"{param.name}={_value(param.default)}"
+
+
+def _model(spec: Spec, model: Model) -> str:
+    inputs = ", ".join(_input(item) for item in model.inputs)
+    outputs = f" -> {', '.join(model.outputs)}" if model.outputs else ""
+    return _braced(f"model {model.name}({inputs}){outputs}", (_step(spec, step) for step in model.layers))
+
+
+def _input(item: Input) -> str:
+    dtype = "" if item.dtype == Input.model_fields["dtype"].default else item.dtype
+    return f"{item.name}: {dtype}{_value(item.shape)}"
+
+
+def _step(spec: Spec, step: Step) -> str:
+    """`label: kind(positional, keyword=value, from=..., trainable=false) * repeat`."""
+    if isinstance(step, LayerCall):
+        kind = step.kind
+        layer_kind = REGISTRY.get(kind)
+        positional = layer_kind.positional if layer_kind else ()
+        declared = tuple(layer_kind.params.model_fields) if layer_kind else ()
+        params = _ordered(step.params, declared)
+    else:
+        kind = step.block
+        block = spec.block(kind)
+        positional = tuple(param.name for param in block.params) if block else ()
+        params = _ordered(step.args, positional)
+    arguments = _arguments(params, positional)
+    if step.inputs is not None:
+        arguments.append(f"from={_value(step.inputs[0] if len(step.inputs) == 1 else step.inputs)}")
+    if not step.trainable:
+        arguments.append("trainable=false")
+    text = f"{kind}({', '.join(arguments)})" if arguments else kind
+    if step.name is not None:
+        text = f"{step.name}: {text}"
+    if isinstance(step, BlockCall) and step.repeat != 1:
+        text = f"{text} * {step.repeat}"
+    return text
+
+
+def _ordered(params: Mapping[str, object], declared: tuple[str, ...]) -> dict[str, object]:
+    """Parameters in declaration order (anything undeclared after, as given): equal dicts print alike."""
+    first = {name: params[name] for name in declared if name in params}
+    return {**first, **{name: value for name, value in params.items() if name not in first}}
+
+
+def _arguments(params: Mapping[str, object], positional: tuple[str, ...]) -> list[str]:
+    """The leading present parameters of `positional` by position, the others by keyword."""
+    shown: list[str] = []
+    for name in positional:
+        if name not in params:
+            break
+        shown.append(name)
+    return [_value(params[name]) for name in shown] + [
+        f"{name}={_value(value)}" for name, value in params.items() if name not in shown]
+
+
+def _train(train: Train) -> str:
+    lines = []
+    for name in Train.model_fields:
+        value = getattr(train, name)
+        if name in train.model_fields_set and value is not None:  # None is every optional setting's default
+            lines.append(f"{name} = {_value(value)}")
+    return _braced("train", lines)
+
+
+def _braced(header: str, lines: Iterable[str]) -> str:
+    body = "".join(f"{INDENT}{line}\n" for line in lines)
+    return f"{header} {{\n{body}}}" if body else f"{header} {{}}"
+
+
+def _value(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value)  # the shortest text that reads back as the same float
+    if isinstance(value, str):
+        return _string(value)
+    if isinstance(value, Ref):
+        return f"${value.name}"
+    if isinstance(value, tuple):
+        return f"[{', '.join(_value(item) for item in value)}]"
+    if isinstance(value, Choice):
+        arguments = _arguments(value.params(), _CHOICE_POSITIONAL.get(type(value), ()))
+        return f"{value.kind}({', '.join(arguments)})" if arguments else value.kind
+    if isinstance(value, Checkpoint):
+        fields = [f"{name} = {_value(getattr(value, name))}" for name in Checkpoint.model_fields
+                  if name in value.model_fields_set]
+        return f"{{{', '.join(fields)}}}"
+    raise TypeError(f"no DSL form for {type(value).__name__}")
+
+
+def _string(text: str) -> str:
+    """Identifiers print bare (keywords excepted); anything else quoted, invisible characters escaped."""
+    if _IDENTIFIER.fullmatch(text) and text not in _KEYWORDS:
+        return text
+    return '"' + "".join(_escape(char) for char in text) + '"'
+
+
+def _escape(char: str) -> str:
+    if char in _ESCAPES:
+        return _ESCAPES[char]
+    if unicodedata.category(char) in _INVISIBLE:
+        return f"\\u{ord(char):04x}" if ord(char) <= 0xFFFF else f"\\U{ord(char):08x}"
+    return char

@@ -32,6 +32,8 @@ class GraphNode:
     trainable: bool
     span: Span
     scope: tuple[str, ...] = ()  # the block instances it sits in, outermost first
+    # Where each parameter's value was written (a block argument's position when it came from one).
+    argument_spans: Mapping[str, Span] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,7 @@ class _PendingNode:
     trainable: bool
     span: Span
     scope: tuple[str, ...]
+    argument_spans: Mapping[str, Span]
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,7 @@ class Expander:
         self.nodes: list[_PendingNode] = []
         self.taken: set[str] = set()
         self.validated: dict[tuple, LayerParams | None] = {}
+        self.next_number: dict[tuple[tuple[str, ...], str], int] = {}
 
     def error(self, code: str, message: str, span: Span | None, hint: str | None = None) -> None:
         self.sink.add(DslcError(code, message, span, hint=hint, stage="graph"))
@@ -171,7 +175,9 @@ class Expander:
         if inputs or call.inputs is not None:  # no inputs and no 'from': step_inputs reported it
             self.check_arity(kind.arity, len(inputs), call.kind, span)
         params = self.typed_params(call, bindings)
-        self.add_node(_PendingNode(name, call.kind, params, inputs, trainable and call.trainable, span, prefix))
+        argument_spans = {str(e.key): _substitute_node(e.value, bindings).span for e in call._node.arguments}
+        self.add_node(_PendingNode(name, call.kind, params, inputs, trainable and call.trainable, span, prefix,
+                                   argument_spans))
         return name
 
     def block_call(self, call: BlockCall, table: _Table, inputs: list[_Target], prefix: tuple[str, ...],
@@ -249,9 +255,11 @@ class Expander:
                        "join branches first with add, concat or multiply")
 
     def auto_name(self, prefix: tuple[str, ...], kind: str) -> str:
-        number = 1
+        """`<kind>_<n>` with the next n free in this scope (explicit names are reserved first)."""
+        number = self.next_number.get((prefix, kind), 1)
         while _join(prefix, f"{kind}_{number}") in self.taken:
             number += 1
+        self.next_number[(prefix, kind)] = number + 1
         name = _join(prefix, f"{kind}_{number}")
         self.taken.add(name)
         return name
@@ -286,7 +294,7 @@ class Expander:
             if None in inputs or pending.params is None:
                 continue
             resolved.append(GraphNode(pending.name, pending.kind, pending.params, inputs,  # type: ignore[arg-type]
-                                      pending.trainable, pending.span, pending.scope))
+                                      pending.trainable, pending.span, pending.scope, pending.argument_spans))
         return None if self.sink.errors else resolved
 
     def outputs(self, table: _Table, last: _Target | None) -> tuple[str, ...] | None:

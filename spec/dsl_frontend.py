@@ -313,6 +313,9 @@ class _TreeBuilder:
                                    last.end_col)
                 defined = self.unique([block.entry for block in blocks], "block")
                 entries.append(Entry("blocks", item.keyword_span, Map(defined, blocks_span)))
+        if entries:  # the document starts at its first statement, not at the new lines before it
+            first = entries[0].key_span
+            span = Span(span.file, first.line, first.col, span.end_line, span.end_col)
         return Map(self.unique(entries, "section"), span)
 
     def version(self, span: Span, children: list[Any]) -> Entry:

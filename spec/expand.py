@@ -303,8 +303,9 @@ class Expander:
             resolved = self.resolve(last) if last is not None else None
             return (resolved,) if resolved else None
         outputs = []
-        span = self.spec.model._node.get("outputs").value.span
-        for name in names:
+        node = self.spec.model._node.get("outputs").value
+        spans = [item.span for item in node.items] if isinstance(node, Seq) else [node.span] * len(names)
+        for name, span in zip(names, spans, strict=True):
             target = table.names.get(name)
             if target is None:
                 self.error("E404", f"output '{name}' names no layer", span, did_you_mean(name, table.names))

@@ -7,8 +7,8 @@ out stay out), so `load(print(ir)) == ir` and printing is idempotent.
 
 from __future__ import annotations
 
-import json
 import re
+import unicodedata
 
 from pydantic import BaseModel
 
@@ -120,4 +120,13 @@ def _key(name: str) -> str:
 def _string(text: str) -> str:
     if _PLAIN.match(text) and text not in _RESERVED:
         return text
-    return json.dumps(text)  # JSON string syntax is valid YAML double-quoted syntax
+    return '"' + "".join(_escaped(ch) for ch in text) + '"'
+
+
+def _escaped(ch: str) -> str:
+    """One character inside a YAML double-quoted string; invisible and control characters are escaped."""
+    if ch in '"\\':
+        return "\\" + ch
+    if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"):
+        return f"\\u{ord(ch):04x}" if ord(ch) <= 0xFFFF else f"\\U{ord(ch):08x}"
+    return ch

@@ -69,10 +69,14 @@ def _to_dslc_error(error: dict, model: type[BaseModel], node: Node, what: str) -
     ctx = error.get("ctx") or {}
     value = error.get("input")
     if kind == "extra_forbidden":
-        entry = target.get(loc[-1]) if isinstance(target, Map) and loc else None
-        span = entry.key_span if entry else target.span
-        return DslcError("E101", f"{what}: unknown key '{loc[-1]}'", span,
-                         hint=did_you_mean(str(loc[-1]), model.model_fields))
+        # The last step is the unknown key as written (even when it looks like a union member tag);
+        # report it at the key, which sits in the mapping its parent path leads to.
+        key = error["loc"][-1]
+        parent, _ = locate(node, tuple(step for step in error["loc"][:-1]
+                                       if isinstance(step, int) or not _is_member_tag(step)))
+        entry = parent.get(key) if isinstance(parent, Map) else None
+        span = entry.key_span if entry else parent.span
+        return DslcError("E101", f"{what}: unknown key '{key}'", span, hint=did_you_mean(str(key), model.model_fields))
     if kind == "missing":
         return DslcError("E102", f"{what}: missing required key '{field}'", target.span)
     span = target.span if found else node.span

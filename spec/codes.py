@@ -49,6 +49,17 @@ CODES: dict[str, str] = {
     "E404": "output name refers to no layer",
     "E405": "the model has no layers",
     "E406": "wrong number of inputs for a layer",
+    # E5xx: shapes
+    "E501": "the shapes of a merge layer's inputs do not agree (add, multiply, concat)",
+    "E502": "a kernel or pooling window is larger than its (padded) input",
+    "E503": "a parameter does not fit the input shape (groups, heads, per-axis sizes, reshape count, axis)",
+    "E504": "wrong input rank for the layer",
+    "E505": "embedding input must have an integer dtype (int32, int64, uint8)",
+    "E506": "a dimension that must be known is unknown",
+    # Gxxx: policy gates of `dslc check` (exit code 1, not 2)
+    "G001": "the depth verdict does not meet --require",
+    "G002": "more parameters than --max-params",
+    "G003": "more FLOPs per example than --max-flops",
     # E9xx: internal
     "E900": "internal error (a bug in dslc: please report it)",
 }

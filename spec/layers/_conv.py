@@ -1,8 +1,39 @@
-"""Parameters shared by the convolution kinds (conv1d/2d/3d and their transposes)."""
+"""Parameters and rules shared by the convolution kinds (conv1d/2d/3d and their transposes).
 
+Convolutions are channels-last, with 1, 2 or 3 spatial axes before the
+channels. An int `kernel`, `stride` or `dilation` applies to every spatial
+axis; a list gives one per axis. Output sizes follow `_shapes` (as `jax.lax`).
+
+- Convolution, `c` input channels, `g` groups: parameters
+  `prod(kernel) * c/g * filters` (+ `filters` biases); FLOPs
+  `2 * out_positions * prod(kernel) * c/g * filters`.
+- Transposed convolution: parameters `prod(kernel) * c * filters` (+ biases);
+  FLOPs `2 * in_positions * prod(kernel) * c * filters`.
+
+Bias additions are not counted as FLOPs (as for dense layers); a fused
+`activation:` adds its element-wise FLOPs (see `_shapes.ACTIVATION_FLOPS`).
+"""
+
+from collections.abc import Callable
 from typing import Literal
 
-from dslc.spec.layers.base import Activation, LayerParams, Padding, PositiveInt, Window
+from dslc.spec.layers._shapes import (
+    activation_flops,
+    expect_rank,
+    known,
+    one,
+    pads,
+    per_axis,
+    plus,
+    prod,
+    show,
+    times,
+    transpose_out,
+    window_out,
+)
+from dslc.spec.layers.base import Activation, Cost, LayerParams, Padding, PositiveInt, ShapeError, Tensor, Window
+
+AXES = {1: "(length, channels)", 2: "(height, width, channels)", 3: "(depth, height, width, channels)"}
 
 
 class ConvTransposeParams(LayerParams):
@@ -18,3 +49,72 @@ class ConvTransposeParams(LayerParams):
 class ConvParams(ConvTransposeParams):
     # An integer splits channels into groups; 'depthwise' makes one group per input channel.
     groups: PositiveInt | Literal["depthwise"] = 1
+
+
+def _geometry(params: ConvTransposeParams, x: Tensor) -> tuple:
+    """Kernel, stride, dilation and padding, one entry per spatial axis (E503 on a length mismatch)."""
+    count = len(x.shape) - 1
+    return (per_axis(params.kernel, count, "kernel", x.shape), per_axis(params.stride, count, "stride", x.shape),
+            per_axis(params.dilation, count, "dilation", x.shape), pads(params.padding, count, x.shape))
+
+
+def _groups(params: ConvParams, x: Tensor) -> int:
+    """The number of groups, after checking it against the input channels and the filters (E503)."""
+    channels = x.shape[-1]
+    if params.groups == "depthwise":
+        if params.filters % channels:
+            raise ShapeError("E503", f"a depthwise convolution needs filters ({params.filters}) to be a multiple "
+                                     f"of the input channels ({channels}), input {show(x.shape)}", "filters")
+        return channels
+    for what, count in (("input channels", channels), ("filters", params.filters)):
+        if count % params.groups:
+            raise ShapeError("E503", f"groups ({params.groups}) must divide the {what} ({count}), "
+                                     f"input {show(x.shape)}", "groups")
+    return params.groups
+
+
+def _checked(x: Tensor, spatial: int) -> None:
+    expect_rank(x, spatial + 1, AXES[spatial])
+    known(x, -1, "the channel axis (the last)")
+
+
+def conv_infer(spatial: int) -> Callable[[ConvParams, tuple[Tensor, ...]], Tensor]:
+    def infer(params: ConvParams, inputs: tuple[Tensor, ...]) -> Tensor:
+        x = one(inputs)
+        _checked(x, spatial)
+        _groups(params, x)
+        kernel, stride, dilation, padding = _geometry(params, x)
+        return Tensor((*window_out(x.shape, kernel, stride, dilation, padding, "kernel"), params.filters), x.dtype)
+
+    return infer
+
+
+def _cost(params: ConvTransposeParams, weights: int, positions: int | None, output: Tensor) -> Cost:
+    """`weights` kernel entries, each a multiply-add at each of `positions`; biases; a fused activation."""
+    return Cost(params=weights + (params.filters if params.use_bias else 0),
+                flops=plus(times(2, positions, weights), activation_flops(params.activation, output)))
+
+
+def _kernel_size(params: ConvTransposeParams, x: Tensor) -> int:
+    return prod(per_axis(params.kernel, len(x.shape) - 1, "kernel", x.shape))
+
+
+def conv_cost(params: ConvParams, inputs: tuple[Tensor, ...], output: Tensor) -> Cost:
+    x = one(inputs)
+    weights = _kernel_size(params, x) * (x.shape[-1] // _groups(params, x)) * params.filters
+    return _cost(params, weights, prod(output.shape[:-1]), output)
+
+
+def transpose_infer(spatial: int) -> Callable[[ConvTransposeParams, tuple[Tensor, ...]], Tensor]:
+    def infer(params: ConvTransposeParams, inputs: tuple[Tensor, ...]) -> Tensor:
+        x = one(inputs)
+        _checked(x, spatial)
+        kernel, stride, dilation, padding = _geometry(params, x)
+        return Tensor((*transpose_out(x.shape, kernel, stride, dilation, padding), params.filters), x.dtype)
+
+    return infer
+
+
+def transpose_cost(params: ConvTransposeParams, inputs: tuple[Tensor, ...], output: Tensor) -> Cost:
+    x = one(inputs)
+    return _cost(params, _kernel_size(params, x) * x.shape[-1] * params.filters, prod(x.shape[:-1]), output)

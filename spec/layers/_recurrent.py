@@ -1,6 +1,25 @@
-"""Parameters shared by the recurrent kinds (rnn, lstm, gru)."""
+"""Parameters and rules shared by the recurrent kinds (rnn, lstm, gru).
 
-from dslc.spec.layers.base import Activation, LayerParams, PositiveInt
+Input `(time, features)`: `features` must be known, `time` may be unknown.
+Conventions, with `F` input features, `u` units and `g` gates (rnn 1, lstm 4,
+gru 3), per direction (`bidirectional: true` doubles both):
+
+- Parameters, as Flax NNX's cells hold them: an input kernel `F x u`, a
+  recurrent kernel `u x u` and one bias of `u` per gate, so
+  `g * (F*u + u*u + u)`: rnn (`SimpleCell`) `F*u + u*u + u`, lstm
+  (`LSTMCell`) `4 * (F*u + u*u + u)`, gru (`GRUCell`) `3 * (F*u + u*u + u)`.
+- FLOPs: the matrix products only, `time * 2 * g * (F*u + u*u)`; the gate
+  non-linearities and element-wise updates are not counted. Unknown when
+  `time` is.
+- D0 classes: W then N (the gates, or the cell's `activation`); a simple rnn
+  with `activation: linear` is affine in its input, so it is W alone. D4
+  unrolls every recurrent kind in time (`LayerKind.recurrent`).
+"""
+
+from collections.abc import Callable
+
+from dslc.spec.layers._shapes import N, W, expect_rank, known, one, times
+from dslc.spec.layers.base import Activation, Cost, LayerParams, NodeClass, PositiveInt, Tensor
 
 
 class RecurrentParams(LayerParams):
@@ -14,4 +33,36 @@ RECURRENT_DOC = """{title}: `(time, features) -> (units)`, or `(time, units)` wi
 
 `bidirectional: true` runs a second layer backwards in time and concatenates,
 giving `2 * units` features.
+
+`features` must be known; `time` may be unknown. Parameters, as Flax NNX's
+`{cell}` holds them, with `F` features and `u` units: {count} per direction.
 """
+
+
+def _directions(params: RecurrentParams) -> int:
+    return 2 if params.bidirectional else 1
+
+
+def infer(params: RecurrentParams, inputs: tuple[Tensor, ...]) -> Tensor:
+    x = one(inputs)
+    expect_rank(x, 2, "(time, features)")
+    known(x, -1, "the feature axis (the last)")
+    features = _directions(params) * params.units
+    return Tensor((x.shape[0], features) if params.return_sequences else (features,), x.dtype)
+
+
+def recurrent_cost(gates: int) -> Callable[[RecurrentParams, tuple[Tensor, ...], Tensor], Cost]:
+    def cost(params: RecurrentParams, inputs: tuple[Tensor, ...], output: Tensor) -> Cost:
+        time, features = one(inputs).shape
+        u, directions = params.units, _directions(params)
+        return Cost(params=directions * gates * (features * u + u * u + u),
+                    flops=times(directions, time, 2 * gates * (features * u + u * u)))
+
+    return cost
+
+
+def recurrent_classes(gated: bool) -> Callable[[RecurrentParams], tuple[NodeClass, ...]]:
+    def classes(params: RecurrentParams) -> tuple[NodeClass, ...]:
+        return (W, N) if gated or params.activation != "linear" else (W,)
+
+    return classes

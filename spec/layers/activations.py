@@ -3,13 +3,19 @@
 Each is also available as the `activation:` shorthand of dense, convolution
 and recurrent layers. One module holds them all because they share one shape
 rule and (but for two) no parameters.
+
+None has learned parameters. FLOPs: one per element, three for softmax
+(`_shapes.ACTIVATION_FLOPS`). Every one is non-linear (D0 class N).
+Softmax's `axis` counts the axes after the batch axis (`0` is the first of
+them, `-1` the last).
 """
 
 from typing import Annotated
 
 from pydantic import Field
 
-from dslc.spec.layers.base import LayerKind, LayerParams
+from dslc.spec.layers._shapes import ACTIVATION_FLOPS, N, axis_index, constant, elementwise_cost, one, same_shape
+from dslc.spec.layers.base import LayerKind, LayerParams, Tensor
 
 
 class NoParams(LayerParams):
@@ -28,15 +34,25 @@ class SoftmaxParams(LayerParams):
     axis: int = -1
 
 
+def softmax_infer(params: SoftmaxParams, inputs: tuple[Tensor, ...]) -> Tensor:
+    x = one(inputs)
+    axis_index(params.axis, len(x.shape), x.shape)
+    return x
+
+
+def _kind(name: str, params: type[LayerParams], doc: str, **extra) -> LayerKind:
+    return LayerKind(name, params, doc, "activation", infer=extra.pop("infer", same_shape),
+                     cost=elementwise_cost(ACTIVATION_FLOPS[name]), classes=constant(N), **extra)
+
+
 KINDS = (
-    LayerKind("relu", NoParams, "Rectified linear unit, `max(x, 0)`: shape unchanged.", "activation"),
-    LayerKind("leaky_relu", LeakyReluParams, "Leaky ReLU, `x if x > 0 else negative_slope * x`: shape unchanged.",
-              "activation", positional=("negative_slope",)),
-    LayerKind("gelu", GeluParams, "Gaussian error linear unit (`approximate`: tanh form): shape unchanged.",
-              "activation"),
-    LayerKind("silu", NoParams, "SiLU / swish, `x * sigmoid(x)`: shape unchanged.", "activation"),
-    LayerKind("tanh", NoParams, "Hyperbolic tangent: shape unchanged.", "activation"),
-    LayerKind("sigmoid", NoParams, "Logistic sigmoid: shape unchanged.", "activation"),
-    LayerKind("softmax", SoftmaxParams, "Softmax along `axis` (default the last): shape unchanged.", "activation",
-              positional=("axis",)),
+    _kind("relu", NoParams, "Rectified linear unit, `max(x, 0)`: shape unchanged."),
+    _kind("leaky_relu", LeakyReluParams, "Leaky ReLU, `x if x > 0 else negative_slope * x`: shape unchanged.",
+          positional=("negative_slope",)),
+    _kind("gelu", GeluParams, "Gaussian error linear unit (`approximate`: tanh form): shape unchanged."),
+    _kind("silu", NoParams, "SiLU / swish, `x * sigmoid(x)`: shape unchanged."),
+    _kind("tanh", NoParams, "Hyperbolic tangent: shape unchanged."),
+    _kind("sigmoid", NoParams, "Logistic sigmoid: shape unchanged."),
+    _kind("softmax", SoftmaxParams, "Softmax along `axis` (default the last): shape unchanged.",
+          positional=("axis",), infer=softmax_infer),
 )

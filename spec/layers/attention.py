@@ -2,9 +2,16 @@
 
 `heads` must divide `features`; `key_dim` (per head) defaults to
 `features / heads`. `causal: true` masks attention to later positions.
+
+`features` must be known. Parameters (as Flax NNX's `MultiHeadAttention`),
+with `F` features and `qkv = heads * key_dim`: `3 * (F*qkv + qkv) + qkv*F + F`,
+the biases only with `use_bias`. FLOPs: see `_attention`. D0 classes: W, N
+(the softmax).
 """
 
-from dslc.spec.layers.base import LayerKind, LayerParams, PositiveInt, Rate
+from dslc.spec.layers._attention import attention_flops, attention_params, heads_divide, sequence
+from dslc.spec.layers._shapes import N, W, constant, one
+from dslc.spec.layers.base import Cost, LayerKind, LayerParams, PositiveInt, Rate, Tensor
 
 
 class AttentionParams(LayerParams):
@@ -15,4 +22,18 @@ class AttentionParams(LayerParams):
     use_bias: bool = True
 
 
-KIND = LayerKind("attention", AttentionParams, __doc__, "attention", positional=("heads",))
+def infer(params: AttentionParams, inputs: tuple[Tensor, ...]) -> Tensor:
+    x, _ = sequence(inputs)
+    if params.key_dim is None:
+        heads_divide(params.heads, x)
+    return x
+
+
+def cost(params: AttentionParams, inputs: tuple[Tensor, ...], output: Tensor) -> Cost:
+    time, features = one(inputs).shape
+    qkv = params.heads * params.key_dim if params.key_dim else features
+    return Cost(params=attention_params(features, qkv, params.use_bias), flops=attention_flops(time, features, qkv))
+
+
+KIND = LayerKind("attention", AttentionParams, __doc__, "attention", positional=("heads",),
+                 infer=infer, cost=cost, classes=constant(W, N))

@@ -2,16 +2,18 @@
 
 An entry (`LayerKind`) holds everything dslc knows about a kind: its name, its
 parameter model (pydantic, strict, unknown keys forbidden), which parameters
-may be given positionally in the DSL, how many inputs it takes, and its
-documentation. Later stages read their rules (shapes, cost, depth role, Flax
-builder) from the same entry.
+may be given positionally in the DSL, how many inputs it takes, its
+documentation, its shape rule, its cost (parameters, batch statistics, FLOPs)
+and its classes for the depth analysis. The compiler reads its Flax builder
+from the same entry.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -41,9 +43,61 @@ ACTIVATIONS = ("relu", "leaky_relu", "gelu", "silu", "tanh", "sigmoid", "softmax
 Activation = Literal["relu", "leaky_relu", "gelu", "silu", "tanh", "sigmoid", "softmax", "linear"]
 
 
+class NodeClass(Enum):
+    """DESIGN §9, D0: what a node is at inference time."""
+
+    W = "weighted"    # a learned mixing map: dense, conv, embedding, recurrent, attention
+    N = "non-linear"  # activations but linear, max pooling, per-example norms, products of two tensors
+    A = "affine"      # affine or identity at inference: dropout, reshape, batch norm, average pooling, add, concat
+
+
+Dim = int | None  # None: a size unknown until run time (e.g. a sequence length)
+Shape = tuple[Dim, ...]
+
+
+@dataclass(frozen=True)
+class Tensor:
+    """What flows along an edge of the graph; `shape` excludes the batch axis."""
+
+    shape: Shape
+    dtype: str = "float32"
+
+
+class ShapeError(Exception):
+    """A shape rule's complaint; the analysis locates it at the layer (or at `param` when given)."""
+
+    def __init__(self, code: str, message: str, param: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.param = param
+
+
+@dataclass(frozen=True)
+class Cost:
+    """Per example: learned parameters, batch statistics (not learned), and FLOPs (a multiply-add is 2).
+
+    FLOP conventions: matrix products and convolutions count 2 per multiply-add, bias additions
+    nothing. Element-wise layers count per output element: 1 for an activation (a fused
+    `activation:` too), 3 for softmax, 5 for a normalisation, 1 per extra input of add and
+    multiply; pooling 1 per window element. Dropout, flatten, reshape, concat and embedding
+    lookups count 0. Recurrent cells and attention count their matrix products only
+    (`_recurrent.py`, `_attention.py`). See `_shapes.py`.
+    """
+
+    params: int = 0
+    state: int = 0
+    flops: int | None = 0  # None when an unknown dimension makes it unknowable
+
+
 @dataclass(frozen=True)
 class LayerKind:
-    """A registry entry. `doc` is the first paragraph shown in the README reference."""
+    """A registry entry. `doc` is the first paragraph shown in the README reference.
+
+    `infer(params, inputs) -> output` raises `ShapeError`; `cost(params, inputs, output)`
+    gives the `Cost`; `classes(params)` gives the node's D0 classes in order (a dense layer
+    with `activation: relu` is `(W, N)`); `recurrent` marks kinds that D4 unrolls in time.
+    """
 
     name: str
     params: type[LayerParams]
@@ -51,6 +105,10 @@ class LayerKind:
     category: str
     positional: tuple[str, ...] = ()
     arity: Arity = Arity.ONE
+    recurrent: bool = False
+    infer: Callable[[Any, tuple[Tensor, ...]], Tensor] | None = None
+    cost: Callable[[Any, tuple[Tensor, ...], Tensor], Cost] | None = None
+    classes: Callable[[Any], tuple[NodeClass, ...]] | None = None
 
     def summary(self) -> str:
         return self.doc.strip().split("\n\n")[0].replace("\n", " ")

@@ -4,9 +4,16 @@
 `padding` is `valid` (the default: no padding), `same`, or explicit
 `[[low, high], ...]` per spatial axis. `groups: depthwise` convolves each
 channel on its own.
+
+Each spatial size `n` becomes `floor((n - e) / stride) + 1` with `valid`
+padding (`e = dilation * (kernel - 1) + 1`), `ceil(n / stride)` with `same`,
+and `floor((n + low + high - e) / stride) + 1` with explicit padding.
+Parameters: `prod(kernel) * channels / groups * filters`, plus `filters` biases.
 """
 
-from dslc.spec.layers._conv import ConvParams
+from dslc.spec.layers._conv import ConvParams, conv_cost, conv_infer
+from dslc.spec.layers._shapes import weighted
 from dslc.spec.layers.base import LayerKind
 
-KIND = LayerKind("conv1d", ConvParams, __doc__, "convolution", positional=("filters", "kernel"))
+KIND = LayerKind("conv1d", ConvParams, __doc__, "convolution", positional=("filters", "kernel"),
+                 infer=conv_infer(1), cost=conv_cost, classes=weighted)

@@ -4,10 +4,18 @@
 
 With `stride: s` and `padding: same` each spatial size is multiplied by `s`.
 `padding` defaults to `valid`.
+
+Each spatial size `n` becomes `n * stride + max(e - stride, 0)` with `valid`
+(`e = dilation * (kernel - 1) + 1`), `n * stride` with `same`, and
+`(n - 1) * stride + low + high - e + 2` with explicit padding (as
+`jax.lax.conv_transpose`). Parameters: `prod(kernel) * channels * filters`,
+plus `filters` biases.
 """
 
-from dslc.spec.layers._conv import ConvTransposeParams
+from dslc.spec.layers._conv import ConvTransposeParams, transpose_cost, transpose_infer
+from dslc.spec.layers._shapes import weighted
 from dslc.spec.layers.base import LayerKind
 
 KIND = LayerKind("conv3d_transpose", ConvTransposeParams, __doc__, "convolution",
-                 positional=("filters", "kernel"))
+                 positional=("filters", "kernel"),
+                 infer=transpose_infer(3), cost=transpose_cost, classes=weighted)

@@ -2,9 +2,13 @@
 
 Multiplies the last axis by a `d x units` kernel and adds a bias. `activation`
 fuses an activation after it.
+
+The last axis must have a known size `d`. Parameters: `d * units`, plus
+`units` biases. FLOPs: `2 * d * units` for every position of the other axes.
 """
 
-from dslc.spec.layers.base import Activation, LayerKind, LayerParams, PositiveInt
+from dslc.spec.layers._shapes import activation_flops, expect_rank_between, known, one, plus, prod, times, weighted
+from dslc.spec.layers.base import Activation, Cost, LayerKind, LayerParams, PositiveInt, Tensor
 
 
 class DenseParams(LayerParams):
@@ -13,4 +17,19 @@ class DenseParams(LayerParams):
     activation: Activation | None = None
 
 
-KIND = LayerKind("dense", DenseParams, __doc__, "core", positional=("units",))
+def infer(params: DenseParams, inputs: tuple[Tensor, ...]) -> Tensor:
+    x = one(inputs)
+    expect_rank_between(x, 1, None, "(..., features)")
+    known(x, -1, "the feature axis (the last)")
+    return Tensor((*x.shape[:-1], params.units), x.dtype)
+
+
+def cost(params: DenseParams, inputs: tuple[Tensor, ...], output: Tensor) -> Cost:
+    x = one(inputs)
+    weights = x.shape[-1] * params.units
+    return Cost(params=weights + (params.units if params.use_bias else 0),
+                flops=plus(times(2, weights, prod(x.shape[:-1])), activation_flops(params.activation, output)))
+
+
+KIND = LayerKind("dense", DenseParams, __doc__, "core", positional=("units",),
+                 infer=infer, cost=cost, classes=weighted)

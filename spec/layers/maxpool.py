@@ -2,9 +2,15 @@
 
 Works for 1-D, 2-D and 3-D inputs (the rank comes from the input). `stride`
 defaults to `window`, `padding` to `valid`.
+
+Each spatial size `n` becomes `floor((n - window) / stride) + 1` with `valid`
+padding, `ceil(n / stride)` with `same`, and
+`floor((n + low + high - window) / stride) + 1` with explicit padding.
 """
 
-from dslc.spec.layers._pool import PoolParams
+from dslc.spec.layers._pool import PoolParams, pool_cost, pool_infer
+from dslc.spec.layers._shapes import N, constant
 from dslc.spec.layers.base import LayerKind
 
-KIND = LayerKind("maxpool", PoolParams, __doc__, "pooling", positional=("window",))
+KIND = LayerKind("maxpool", PoolParams, __doc__, "pooling", positional=("window",),
+                 infer=pool_infer, cost=pool_cost, classes=constant(N))

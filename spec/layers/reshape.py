@@ -1,18 +1,38 @@
 """Reshapes every axis but the batch axis: `(d1, ..., dn) -> shape`.
 
 One entry of `shape` may be `-1`, inferred from the others. The element count
-must not change.
+must not change. When the input has an unknown size, a `-1` entry is unknown
+too, and a count that cannot be checked is trusted. No parameters, no FLOPs.
 """
 
 from typing import Annotated
 
 from pydantic import Field
 
-from dslc.spec.layers.base import LayerKind, LayerParams
+from dslc.spec.layers._shapes import A, constant, free, one, prod, show
+from dslc.spec.layers.base import LayerKind, LayerParams, ShapeError, Tensor
 
 
 class ReshapeParams(LayerParams):
     shape: tuple[Annotated[int, Field(ge=-1)], ...] = Field(min_length=1)
 
 
-KIND = LayerKind("reshape", ReshapeParams, __doc__, "shape", positional=("shape",))
+def infer(params: ReshapeParams, inputs: tuple[Tensor, ...]) -> Tensor:
+    x, target = one(inputs), params.shape
+    if target.count(-1) > 1 or 0 in target:
+        raise ShapeError("E503", f"shape {show(target)} may hold one -1 and no 0", "shape")
+    fixed = prod(dim for dim in target if dim != -1)
+    count = prod(x.shape)
+    if count is None:  # only the known part of the input can be checked
+        known_part = prod(dim for dim in x.shape if dim is not None)
+        if -1 not in target and fixed % known_part:
+            raise ShapeError("E503", f"cannot reshape {show(x.shape)} to {show(target)}: {fixed} elements is not "
+                                     f"a multiple of {known_part}", "shape")
+        return Tensor(tuple(None if dim == -1 else dim for dim in target), x.dtype)
+    if (count % fixed) if -1 in target else (count != fixed):
+        raise ShapeError("E503", f"cannot reshape {show(x.shape)} ({count} elements) to {show(target)}", "shape")
+    return Tensor(tuple(count // fixed if dim == -1 else dim for dim in target), x.dtype)
+
+
+KIND = LayerKind("reshape", ReshapeParams, __doc__, "shape", positional=("shape",),
+                 infer=infer, cost=free, classes=constant(A))

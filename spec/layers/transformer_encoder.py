@@ -3,11 +3,26 @@
 Self-attention with `heads` heads and a `mlp_dim` feed-forward network, each
 wrapped in a residual connection and layer normalisation (`norm_first: true`
 is the pre-norm variant). `activation` is the feed-forward non-linearity.
+
+`features` (`F`) must be known and divisible by `heads`; the attention
+projections are `F` wide. Parameters: the attention's `4 * (F*F + F)`, two
+layer norms' `2 * F` each, and the feed-forward `F*mlp_dim + mlp_dim +
+mlp_dim*F + F`. FLOPs per position: the attention's (see `_attention`), 5 per
+element for each layer norm, `2 * (F*mlp_dim + mlp_dim*F)` for the
+feed-forward, one per element for its activation and for each of the two
+residual additions; unknown when `time` is.
+
+D0 classes, in order along the block's main path (attention is W then N for
+its softmax, the feed-forward W N W, each layer norm N): pre-norm
+`(N, W, N, N, W, N, W)`, post-norm `(W, N, N, W, N, W, N)`. The residual
+connections are not nodes of their own.
 """
 
 from typing import Literal
 
-from dslc.spec.layers.base import LayerKind, LayerParams, PositiveInt, Rate
+from dslc.spec.layers._attention import attention_flops, attention_params, heads_divide, sequence
+from dslc.spec.layers._shapes import NORM_FLOPS, N, W, one
+from dslc.spec.layers.base import Cost, LayerKind, LayerParams, NodeClass, PositiveInt, Rate, Tensor
 
 
 class TransformerEncoderParams(LayerParams):
@@ -19,5 +34,27 @@ class TransformerEncoderParams(LayerParams):
     activation: Literal["relu", "gelu", "silu"] = "gelu"
 
 
+def infer(params: TransformerEncoderParams, inputs: tuple[Tensor, ...]) -> Tensor:
+    x, _ = sequence(inputs)
+    heads_divide(params.heads, x)
+    return x
+
+
+def cost(params: TransformerEncoderParams, inputs: tuple[Tensor, ...], output: Tensor) -> Cost:
+    time, f = one(inputs).shape
+    m = params.mlp_dim
+    weights = attention_params(f, f) + 2 * (2 * f) + (f * m + m) + (m * f + f)
+    attention = attention_flops(time, f, f)
+    per_position = 2 * NORM_FLOPS * f + 2 * (f * m + m * f) + m + 2 * f
+    return Cost(params=weights, flops=None if attention is None else attention + time * per_position)
+
+
+def classes(params: TransformerEncoderParams) -> tuple[NodeClass, ...]:
+    attention, feed_forward = (W, N), (W, N, W)
+    if params.norm_first:
+        return (N, *attention, N, *feed_forward)
+    return (*attention, N, *feed_forward, N)
+
+
 KIND = LayerKind("transformer_encoder", TransformerEncoderParams, __doc__, "attention",
-                 positional=("heads", "mlp_dim"))
+                 positional=("heads", "mlp_dim"), infer=infer, cost=cost, classes=classes)

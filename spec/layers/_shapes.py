@@ -1,0 +1,266 @@
+"""Shape and cost arithmetic shared by the layer kinds' rules.
+
+A dimension is an `int`, or `None` when it is unknown until run time (a
+sequence length, say); arithmetic on an unknown gives an unknown, never a
+guess. Shapes exclude the batch axis. Messages show shapes as `(8, 8, 16)`,
+an unknown dimension as `?`.
+
+Window arithmetic (convolutions and pooling), per spatial axis with size `n`,
+kernel or window `k`, stride `s`, dilation `d` and effective size
+`e = d*(k-1) + 1`, as `jax.lax` computes it:
+
+- `valid`: `floor((n - e) / s) + 1`;
+- `same`: `ceil(n / s)`;
+- explicit `(lo, hi)`: `floor((n + lo + hi - e) / s) + 1`;
+- a window larger than its padded input (`e > n + lo + hi`) is error E502.
+
+Transposed convolutions (`jax.lax.conv_transpose`, as Flax's `ConvTranspose`
+calls it): `valid` `n*s + max(e - s, 0)`; `same` `n*s`; explicit
+`(n-1)*s + 1 + lo + hi - e + 1`, which must be at least 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from dslc.spec.layers.base import Cost, Dim, NodeClass, Shape, ShapeError, Tensor
+
+# FLOPs per output element of the element-wise kinds (and of a fused `activation:`).
+# Every activation is 1 (the transcendental ones are not weighted more); softmax is 3
+# (exponential, sum, division); the normalisations are 5 (mean, variance, subtract,
+# divide, scale-and-shift); `linear` is free.
+ACTIVATION_FLOPS = {"relu": 1, "leaky_relu": 1, "gelu": 1, "silu": 1, "tanh": 1, "sigmoid": 1, "softmax": 3,
+                    "linear": 0}
+NORM_FLOPS = 5
+INTEGER_DTYPES = ("int32", "int64", "uint8")
+
+W, N, A = NodeClass.W, NodeClass.N, NodeClass.A
+
+
+# -- dimensions -------------------------------------------------------------------------------------
+def show(shape: Shape) -> str:
+    """`(8, 8, 16)`; an unknown dimension is `?`."""
+    return "(" + ", ".join("?" if dim is None else str(dim) for dim in shape) + ")"
+
+
+def prod(dims: Iterable[Dim]) -> Dim:
+    """The product of `dims`, `None` if any is unknown (1 for none)."""
+    total = 1
+    for dim in dims:
+        if dim is None:
+            return None
+        total *= dim
+    return total
+
+
+def times(*factors: Dim) -> Dim:
+    """A product of counts, unknown if any factor is."""
+    return prod(factors)
+
+
+def plus(*terms: Dim) -> Dim:
+    """A sum of counts, unknown if any term is."""
+    total = 0
+    for term in terms:
+        if term is None:
+            return None
+        total += term
+    return total
+
+
+def elements(tensor: Tensor) -> Dim:
+    return prod(tensor.shape)
+
+
+# -- checks ---------------------------------------------------------------------------------------
+def one(inputs: tuple[Tensor, ...]) -> Tensor:
+    """The input of a single-input kind (the graph checks the count)."""
+    return inputs[0]
+
+
+def expect_rank(tensor: Tensor, rank: int, axes: str) -> None:
+    """E504 unless `tensor` has rank `rank`; `axes` names them, e.g. `(height, width, channels)`."""
+    if len(tensor.shape) != rank:
+        raise ShapeError("E504", f"expects input of rank {rank} {axes}, got {show(tensor.shape)}")
+
+
+def expect_rank_between(tensor: Tensor, low: int, high: int | None, axes: str) -> None:
+    rank = len(tensor.shape)
+    if rank < low or (high is not None and rank > high):
+        span = f"at least {low}" if high is None else f"{low} to {high}"
+        raise ShapeError("E504", f"expects input of rank {span} {axes}, got {show(tensor.shape)}")
+
+
+def known(tensor: Tensor, axis: int, what: str) -> int:
+    """The size of `axis`, or E506 when it is unknown (e.g. the features a weight matrix needs)."""
+    dim = tensor.shape[axis]
+    if dim is None:
+        raise ShapeError("E506", f"needs a known size for {what}, got {show(tensor.shape)}")
+    return dim
+
+
+def axis_index(axis: int, rank: int, shape: Shape, param: str = "axis") -> int:
+    """`axis` (counted after the batch axis; negative from the end) as an index, E503 if out of range."""
+    if not -rank <= axis < rank:
+        raise ShapeError("E503", f"axis {axis} is out of range for input of rank {rank} {show(shape)}", param)
+    return axis % rank
+
+
+def unify(shapes: list[Shape], skip: int | None = None, what: str = "have the same shape") -> Shape:
+    """One shape from several that must agree (E501), but on axis `skip`; an unknown dim takes a known one."""
+    first = shapes[0]
+    merged = list(first)
+    for other in shapes[1:]:
+        if len(other) != len(first):
+            raise ShapeError("E501", f"inputs must have the same rank: {show(first)} and {show(other)}")
+        for i, dim in enumerate(other):
+            if i == skip or dim is None:
+                continue
+            if merged[i] is None:
+                merged[i] = dim
+            elif merged[i] != dim:
+                raise ShapeError("E501", f"inputs must {what}: {show(first)} and {show(other)}")
+    return tuple(merged)
+
+
+# -- windows (convolution, pooling) -----------------------------------------------------------------
+def _count(n: int, singular: str, plural: str | None = None) -> str:
+    return f"{n} {singular if n == 1 else plural or singular + 's'}"
+
+
+def per_axis(value: int | tuple[int, ...], count: int, param: str, shape: Shape) -> tuple[int, ...]:
+    """One size per spatial axis: an int applies to every axis; a tuple must have one per axis (E503)."""
+    if isinstance(value, int):
+        return (value,) * count
+    if len(value) != count:
+        raise ShapeError("E503", f"{param} has {_count(len(value), 'size')} but the input {show(shape)} has "
+                                 f"{_count(count, 'spatial axis', 'spatial axes')}", param)
+    return tuple(value)
+
+
+def _size(kernel: int, dilation: int) -> str:
+    return f"{kernel}" if dilation == 1 else f"{kernel} (dilated: {dilation * (kernel - 1) + 1})"
+
+
+Pad = str | tuple[int, int]  # 'same', 'valid' or (low, high), for one axis
+
+
+def pads(padding: Any, count: int, shape: Shape) -> tuple[Pad, ...]:
+    if isinstance(padding, str):
+        return (padding,) * count
+    if len(padding) != count:
+        raise ShapeError("E503", f"padding has {_count(len(padding), '(low, high) pair')} but the input "
+                                 f"{show(shape)} has {_count(count, 'spatial axis', 'spatial axes')}", "padding")
+    return tuple(tuple(pair) for pair in padding)
+
+
+def window_out(shape: Shape, sizes: tuple[int, ...], strides: tuple[int, ...], dilations: tuple[int, ...],
+               padding: tuple[Pad, ...], param: str) -> tuple[Dim, ...]:
+    """Output sizes of the spatial axes `shape[:-1]` under a convolution or pooling window."""
+    out: list[Dim] = []
+    for axis, (n, k, s, d, pad) in enumerate(zip(shape[:-1], sizes, strides, dilations, padding, strict=True)):
+        if n is None:
+            out.append(None)
+        elif pad == "same":
+            out.append(-(-n // s))
+        else:
+            lo, hi = (0, 0) if pad == "valid" else pad
+            effective, padded = d * (k - 1) + 1, n + lo + hi
+            if effective > padded:
+                room = f"{n}" if not (lo or hi) else f"{padded} with padding"
+                raise ShapeError("E502", f"{param} of size {_size(k, d)} is larger than spatial axis {axis} of the "
+                                         f"input {show(shape)}, of size {room}", param)
+            out.append((padded - effective) // s + 1)
+    return tuple(out)
+
+
+def transpose_out(shape: Shape, sizes: tuple[int, ...], strides: tuple[int, ...], dilations: tuple[int, ...],
+                  padding: tuple[Pad, ...]) -> tuple[Dim, ...]:
+    """Output sizes of the spatial axes `shape[:-1]` under a transposed convolution."""
+    out: list[Dim] = []
+    for axis, (n, k, s, d, pad) in enumerate(zip(shape[:-1], sizes, strides, dilations, padding, strict=True)):
+        effective = d * (k - 1) + 1
+        if n is None:
+            out.append(None)
+        elif pad == "same":
+            out.append(n * s)
+        elif pad == "valid":
+            out.append(n * s + max(effective - s, 0))
+        else:
+            lo, hi = pad
+            size = (n - 1) * s + 1 + lo + hi - effective + 1
+            if size < 1:
+                raise ShapeError("E502", f"kernel of size {_size(k, d)} is larger than spatial axis {axis} of the "
+                                         f"input {show(shape)}, of size {size + effective - 1} with stride and "
+                                         f"padding", "kernel")
+            out.append(size)
+    return tuple(out)
+
+
+# -- rules shared by many kinds ---------------------------------------------------------------------
+def same_shape(params: Any, inputs: tuple[Tensor, ...]) -> Tensor:
+    """The shape rule of element-wise kinds: the output is the input."""
+    return one(inputs)
+
+
+def elementwise_cost(flops_per_element: int) -> Callable[[Any, tuple[Tensor, ...], Tensor], Cost]:
+    """No parameters; `flops_per_element` FLOPs per output element."""
+
+    def cost(params: Any, inputs: tuple[Tensor, ...], output: Tensor) -> Cost:
+        return Cost(flops=times(flops_per_element, elements(output)))
+
+    return cost
+
+
+def free(params: Any, inputs: tuple[Tensor, ...], output: Tensor) -> Cost:
+    """No parameters, no arithmetic (data movement only, or identity at inference)."""
+    return Cost()
+
+
+def constant(*classes: NodeClass) -> Callable[[Any], tuple[NodeClass, ...]]:
+    """D0 classes that do not depend on the parameters."""
+    return lambda params: classes
+
+
+def fused(activation: str | None) -> tuple[NodeClass, ...]:
+    """A fused `activation:` (but `linear`) adds a non-linearity after the layer."""
+    return (N,) if activation not in (None, "linear") else ()
+
+
+def weighted(params: Any) -> tuple[NodeClass, ...]:
+    """W, then N for a fused activation: dense and convolution layers."""
+    return (W, *fused(params.activation))
+
+
+def activation_flops(activation: str | None, output: Tensor) -> Dim:
+    return times(ACTIVATION_FLOPS[activation or "linear"], elements(output))
+
+
+def over_features(params: Any, inputs: tuple[Tensor, ...]) -> Tensor:
+    """The shape rule of per-feature layers (normalisations): shape unchanged, the last axis known."""
+    x = one(inputs)
+    expect_rank_between(x, 1, None, "(..., features)")
+    known(x, -1, "the feature axis (the last)")
+    return x
+
+
+def norm_cost(with_statistics: bool) -> Callable[[Any, tuple[Tensor, ...], Tensor], Cost]:
+    """A scale and a bias per feature (and a running mean and variance); `NORM_FLOPS` per element."""
+
+    def cost(params: Any, inputs: tuple[Tensor, ...], output: Tensor) -> Cost:
+        features = output.shape[-1] or 0
+        return Cost(params=2 * features, state=2 * features if with_statistics else 0,
+                    flops=times(NORM_FLOPS, elements(output)))
+
+    return cost
+
+
+def merge_infer(params: Any, inputs: tuple[Tensor, ...]) -> Tensor:
+    """Element-wise merges (add, multiply): every input has the same shape (E501); no broadcasting."""
+    return Tensor(unify([x.shape for x in inputs]), inputs[0].dtype)
+
+
+def merge_cost(params: Any, inputs: tuple[Tensor, ...], output: Tensor) -> Cost:
+    """One FLOP per output element for each input after the first."""
+    return Cost(flops=times(len(inputs) - 1, elements(output)))

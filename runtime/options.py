@@ -30,3 +30,10 @@ def report(errors: DslcErrors | Iterable[DslcError], stream=None) -> None:
     source = errors.source if isinstance(errors, DslcErrors) else None
     for error in errors.errors if isinstance(errors, DslcErrors) else errors:
         print(error.render(source), file=stream)
+
+
+def add_policy_option(parser: argparse.ArgumentParser) -> None:
+    from dslc.compiler.analysis.depth import POLICIES
+
+    parser.add_argument("--policy", choices=POLICIES, default="hierarchy",
+                        help="which depth policy decides the verdict (all three are always reported)")

@@ -1,61 +1,146 @@
-"""`dslc check SPEC...`: load and validate spec files; never imports JAX."""
+"""`dslc check SPEC...`: validate specs, infer shapes, report the depth verdict, apply policy gates. No JAX.
+
+Exit codes: 0 every file is valid and passes the gates; 1 a gate failed; 2 a file is invalid.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from dataclasses import dataclass, field
 
-from dslc.runtime.options import add_limit_options, limits_from, report
-from dslc.spec.errors import DslcErrors
-from dslc.spec.load import load
+from dslc.runtime.options import add_limit_options, add_policy_option, limits_from, report
+from dslc.spec.errors import DslcError, DslcErrors, Span
+
+VERDICT_RANK = {"shallow": 0, "deep": 1, "very deep": 2}
+REQUIREMENTS = {"shallow": "shallow", "deep": "deep", "very-deep": "very deep"}
+
+
+@dataclass
+class FileResult:
+    file: str
+    errors: DslcErrors | None = None  # the file is invalid
+    analysis: object | None = None  # an `Analysis` when valid
+    gates: list[DslcError] = field(default_factory=list)  # gate failures (codes G...)
+    source: str | None = None
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("check", help="validate spec files (fast; no JAX)",
-                            description="Validate spec files. Exit 0: all valid; 2: some invalid.")
+    parser = sub.add_parser("check", help="validate specs: shapes, depth verdict, policy gates (fast; no JAX)",
+                            description="Validate spec files. Exit 0: all valid and every gate passes; "
+                                        "1: a gate failed; 2: a file is invalid.")
     parser.add_argument("files", nargs="+", metavar="SPEC", help=".yaml, .yml or .dsl spec files")
-    parser.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+    parser.add_argument("--format", choices=("text", "json", "github", "sarif"), default="text",
+                        help="text for people; json; github (workflow annotations); sarif (code-scanning tools)")
+    parser.add_argument("--require", choices=tuple(REQUIREMENTS),
+                        help="gate on the depth verdict: 'deep' accepts deep and very deep; 'shallow' only shallow")
+    parser.add_argument("--max-params", type=int, metavar="N", help="gate: at most N parameters in all")
+    parser.add_argument("--max-flops", type=int, metavar="N", help="gate: at most N FLOPs per example")
+    add_policy_option(parser)
     add_limit_options(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from dslc.compiler.analysis.analyse import analyse
+    from dslc.spec.load import load
+
     limits = limits_from(args)
     results = []
     for file in args.files:
+        result = FileResult(file)
         try:
             loaded = load(file, limits)
+            result.source = loaded.source.text
+            result.analysis = analyse(loaded, args.policy)
         except DslcErrors as errors:
-            results.append({"file": file, "ok": False, "errors": errors})
-            continue
-        results.append({"file": file, "ok": True, "model": loaded.spec.model.name, "syntax": loaded.syntax,
-                        "layers": len(loaded.graph.nodes)})
-    if args.format == "json":
-        print(json.dumps({"files": [_jsonable(r) for r in results], "summary": _summary(results)}, indent=2))
-    else:
-        _print_text(results)
-    return 2 if any(not r["ok"] for r in results) else 0
-
-
-def _print_text(results: list[dict]) -> None:
-    for result in results:
-        if result["ok"]:
-            print(f"{result['file']}: ok: model '{result['model']}', {result['layers']} layers")
+            result.errors = errors
         else:
-            report(result["errors"], sys.stdout)
-    summary = _summary(results)
-    print(f"{summary['files']} file(s) checked: {summary['valid']} valid, {summary['invalid']} invalid "
-          f"({summary['errors']} error(s))")
+            result.gates = _gates(args, result.analysis, loaded.spec.model._node.get("name").value.span)
+        results.append(result)
+    _OUTPUTS[args.format](results)
+    if any(r.errors for r in results):
+        return 2
+    return 1 if any(r.gates for r in results) else 0
 
 
-def _jsonable(result: dict) -> dict:
-    if result["ok"]:
-        return result
-    return {"file": result["file"], "ok": False, "errors": [e.to_json() for e in result["errors"].errors]}
+def _gates(args: argparse.Namespace, analysis, span: Span) -> list[DslcError]:
+    failures = []
+    depth = analysis.depth
+    if args.require:
+        wanted = REQUIREMENTS[args.require]
+        if wanted == "shallow":
+            ok = depth.verdict == "shallow"
+        else:  # 'deep' is met by very deep models too
+            ok = VERDICT_RANK[depth.verdict] >= VERDICT_RANK[wanted]
+        if not ok:
+            failures.append(DslcError("G001", f"the model is {depth.verdict} under the {depth.policy} policy; "
+                                              f"--require {args.require}: {depth.sentence}", span, stage="gate"))
+    params = analysis.totals.params
+    if args.max_params is not None and params > args.max_params:
+        failures.append(DslcError("G002", f"the model has {params:,} parameters; --max-params {args.max_params:,}",
+                                  span, stage="gate"))
+    flops = analysis.totals.flops
+    if args.max_flops is not None and (flops is None or flops > args.max_flops):
+        shown = "an unknown number of" if flops is None else f"{flops:,}"
+        failures.append(DslcError("G003", f"the model needs {shown} FLOPs per example; "
+                                          f"--max-flops {args.max_flops:,}", span, stage="gate"))
+    return failures
 
 
-def _summary(results: list[dict]) -> dict[str, int]:
-    invalid = [r for r in results if not r["ok"]]
-    return {"files": len(results), "valid": len(results) - len(invalid), "invalid": len(invalid),
-            "errors": sum(len(r["errors"].errors) for r in invalid)}
+def _findings(results: list[FileResult]) -> list[DslcError]:
+    return [e for r in results for e in ([*r.errors.errors] if r.errors else r.gates)]
+
+
+def _print_text(results: list[FileResult]) -> None:
+    for result in results:
+        if result.errors:
+            report(result.errors, sys.stdout)
+            continue
+        analysis = result.analysis
+        print(f"{result.file}: ok: model '{analysis.model}', {len(analysis.layers)} layers, "
+              f"{analysis.totals.params:,} params; {analysis.depth.sentence}")
+        report(result.gates, sys.stdout)
+    invalid = sum(1 for r in results if r.errors)
+    gated = sum(1 for r in results if r.gates)
+    errors = sum(len(r.errors.errors) for r in results if r.errors)
+    print(f"{len(results)} file(s) checked: {len(results) - invalid} valid, {invalid} invalid ({errors} error(s))"
+          + (f", {gated} failed a gate" if gated else ""))
+
+
+def _print_json(results: list[FileResult]) -> None:
+    files = []
+    for result in results:
+        entry: dict[str, object] = {"file": result.file, "ok": not result.errors and not result.gates}
+        if result.errors:
+            entry["errors"] = [e.to_json() for e in result.errors.errors]
+        else:
+            analysis = result.analysis
+            entry.update({"model": analysis.model, "layers": len(analysis.layers),
+                          "params": analysis.totals.params, "trainable": analysis.totals.trainable,
+                          "flops": analysis.totals.flops, "depth": analysis.depth.to_json(),
+                          "gates": [e.to_json() for e in result.gates]})
+        files.append(entry)
+    print(json.dumps({"files": files, "summary": {
+        "files": len(results), "invalid": sum(1 for r in results if r.errors),
+        "gate_failures": sum(1 for r in results if r.gates),
+        "errors": sum(len(r.errors.errors) for r in results if r.errors)}}, indent=2))
+
+
+def _print_github(results: list[FileResult]) -> None:
+    from dslc.runtime.findings import to_github
+
+    text = to_github(_findings(results))
+    if text:
+        print(text)
+
+
+def _print_sarif(results: list[FileResult]) -> None:
+    from dslc import __version__
+    from dslc.runtime.findings import to_sarif
+
+    print(json.dumps(to_sarif(_findings(results), [r.file for r in results], __version__), indent=2))
+
+
+_OUTPUTS = {"text": _print_text, "json": _print_json, "github": _print_github, "sarif": _print_sarif}

@@ -50,11 +50,55 @@ def test_check_json_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     spec.write_text(BAD)
     assert main(["check", "--format", "json", str(spec), str(EXAMPLES / "digits_cnn.yaml")]) == 2
     report = json.loads(capsys.readouterr().out)
-    assert report["summary"] == {"files": 2, "valid": 1, "invalid": 1, "errors": 2}
+    assert report["summary"] == {"files": 2, "invalid": 1, "gate_failures": 0, "errors": 2}
     bad, good = report["files"]
     assert [(e["code"], e["line"], e["column"]) for e in bad["errors"]] == [("E104", 6, 7), ("E202", 7, 22)]
-    assert good == {"file": str(EXAMPLES / "digits_cnn.yaml"), "ok": True, "model": "digits_cnn",
-                    "syntax": "yaml", "layers": 7}
+    assert good["ok"] and good["model"] == "digits_cnn" and good["layers"] == 7
+    assert good["params"] == good["trainable"] == 28_714
+    assert good["depth"]["verdict"] == "deep" and good["gates"] == []
+
+
+def test_check_reports_shape_errors_at_the_layer(tmp_path: Path) -> None:
+    spec = tmp_path / "shapes.yaml"
+    spec.write_text("dslc: 1\nmodel:\n  name: m\n  inputs: {x: [4, 4, 3]}\n  layers:\n"
+                    "    - conv2d: {filters: 8, kernel: 5}\n      name: big\n")
+    result = dslc("check", str(spec))
+    assert result.returncode == 2
+    assert f"{spec}:6:36: error[E502]: big:" in result.stdout
+
+
+@pytest.mark.parametrize(("gate", "code", "status"), [
+    (["--require", "deep"], "G001", 1), (["--require", "deep", "--policy", "seeds-strict"], None, 0),
+    (["--require", "shallow"], None, 0), (["--max-params", "100000"], "G002", 1),
+    (["--max-params", "200000"], None, 0), (["--max-flops", "1000"], "G003", 1),
+])
+def test_check_gates(gate: list[str], code: str | None, status: int) -> None:
+    result = dslc("check", str(EXAMPLES / "linear_stack.yaml"), *gate)
+    assert result.returncode == status, result.stdout + result.stderr
+    if code:
+        assert f"linear_stack.yaml:5:9: error[{code}]" in result.stdout
+
+
+def test_summary_shows_every_layer_with_totals_and_verdict() -> None:
+    result = dslc("summary", str(EXAMPLES / "resnet_digits.yaml"), "--batch", "32")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert any(line.split()[:3] == ["stem", "conv2d", "(8,"] for line in lines)
+    assert any(line.split() == ["[stage.2]", "block"] for line in lines)
+    # stem 160 + 3 blocks of two 3x3 convs (2,320 each) and two batch norms (32 each) + logits 170
+    assert "params: 14,442 (trainable 14,442, frozen 0); batch statistics: 192" in result.stdout
+    assert "activation memory for a batch of 32" in result.stdout
+    assert "depth: deep (hierarchy" in result.stdout
+
+
+def test_summary_json_and_markdown(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["summary", "--format", "json", str(EXAMPLES / "vgg11.yaml")]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["totals"]["params"] == 132_863_336
+    assert report["layers"][0]["shape"] == [224, 224, 64]
+    assert report["depth"]["policies"]["seeds-strict"]["value"] == 11
+    assert main(["summary", "--format", "markdown", str(EXAMPLES / "vgg11.yaml")]) == 0
+    assert "| layer | kind | output shape | params | FLOPs |" in capsys.readouterr().out
 
 
 def test_check_never_imports_jax() -> None:
@@ -117,3 +161,34 @@ def test_schema_command_prints_a_json_schema(capsys: pytest.CaptureFixture[str])
     assert main(["schema"]) == 0
     schema = json.loads(capsys.readouterr().out)
     assert schema["$schema"].endswith("2020-12/schema") and "model" in schema["properties"]
+
+
+def test_check_sarif_output_validates_against_the_sarif_schema(tmp_path: Path) -> None:
+    import jsonschema
+
+    spec = tmp_path / "bad.yaml"
+    spec.write_text(BAD)
+    result = dslc("check", "--format", "sarif", "--require", "deep", str(spec), str(EXAMPLES / "linear_stack.yaml"))
+    assert result.returncode == 2
+    log = json.loads(result.stdout)
+    schema = json.loads((Path(__file__).resolve().parent.parent / "fixtures/sarif-schema-2.1.0.json").read_text())
+    jsonschema.Draft4Validator(schema).validate(log)
+    results = log["runs"][0]["results"]
+    found = {(r["ruleId"], r["locations"][0]["physicalLocation"]["region"]["startLine"]) for r in results}
+    assert found == {("E104", 6), ("E202", 7), ("G001", 5)}
+
+
+def test_check_github_annotations() -> None:
+    result = dslc("check", "--format", "github", "--max-params", "10", str(EXAMPLES / "digits_mlp.dsl"))
+    assert result.returncode == 1
+    assert result.stdout.startswith("::error file=") and "title=G002::" in result.stdout
+
+
+def test_a_closed_pipe_is_not_an_internal_error() -> None:
+    # ResNet-50's summary (about 90 KB of JSON) outgrows a pipe buffer: the writer meets the closed pipe
+    process = subprocess.Popen([sys.executable, "-m", "dslc", "summary", "--format", "json",
+                                str(EXAMPLES / "resnet50.yaml")], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.read(10)
+    process.stdout.close()
+    assert process.wait(timeout=60) in (0, 141)
+    assert b"internal error" not in process.stderr.read()

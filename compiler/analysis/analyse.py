@@ -1,0 +1,110 @@
+"""Loaded spec -> `Analysis`: every layer's output tensor, cost and depth classes, then the depth verdict.
+
+Each layer's rules come from its registry entry; this module only walks the
+graph in topological order, feeds each rule its input tensors, locates the
+rule's complaints, and adds things up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from dslc.compiler.analysis.depth import DepthNode, depth_report
+from dslc.compiler.analysis.model import DTYPE_BYTES, Analysis, LayerReport, Totals
+from dslc.spec.errors import DslcError, DslcErrors
+from dslc.spec.expand import GraphNode
+from dslc.spec.layers import REGISTRY
+from dslc.spec.layers.base import ShapeError, Tensor
+from dslc.spec.load import LoadedSpec
+
+
+def analyse(loaded: LoadedSpec, policy: str = "hierarchy") -> Analysis:
+    """Raises `DslcErrors` with every shape error of the model (each located at its layer)."""
+    graph = loaded.graph
+    tensors: dict[str, Tensor] = {i.name: Tensor(tuple(i.shape), i.dtype) for i in graph.inputs}
+    layers: list[LayerReport] = []
+    errors: list[DslcError] = []
+    for node in graph.nodes:
+        if any(name not in tensors for name in node.inputs):
+            continue  # an input failed: its error is reported already, do not cascade
+        report = _layer(node, tuple(tensors[name] for name in node.inputs), errors)
+        if report is not None:
+            tensors[node.name] = report.output
+            layers.append(report)
+    if errors:
+        raise DslcErrors(errors, loaded.source.text)
+    depth = depth_report([_depth_node(layer, graph.node(layer.name), tensors) for layer in layers],
+                         [i.name for i in graph.inputs], graph.outputs, policy)
+    return Analysis(file=loaded.source.name, model=loaded.spec.model.name,
+                    inputs=tuple((i.name, tensors[i.name]) for i in graph.inputs), layers=tuple(layers),
+                    outputs=graph.outputs, totals=_totals(layers), depth=depth)
+
+
+def _layer(node: GraphNode, inputs: tuple[Tensor, ...], errors: list[DslcError]) -> LayerReport | None:
+    kind = REGISTRY[node.kind]
+    try:
+        output = kind.infer(node.params, inputs)
+    except ShapeError as error:
+        span = node.argument_spans.get(error.param, node.span) if error.param else node.span
+        sources = ", ".join(f"'{name}'" for name in node.inputs)
+        errors.append(DslcError(error.code, f"{node.name}: {error.message} (input from {sources})", span,
+                                stage="shapes"))
+        return None
+    cost = kind.cost(node.params, inputs, output)
+    return LayerReport(name=node.name, kind=node.kind, scope=node.scope, inputs=node.inputs, output=output,
+                       params=cost.params, state=cost.state, flops=cost.flops, trainable=node.trainable,
+                       classes=kind.classes(node.params), span=node.span)
+
+
+def _depth_node(layer: LayerReport, node: GraphNode, tensors: dict[str, Tensor]) -> DepthNode:
+    kind = REGISTRY[layer.kind]
+    time_steps = tensors[layer.inputs[0]].shape[0] if kind.recurrent else None
+    return DepthNode(name=layer.name, inputs=layer.inputs, classes=layer.classes, trainable=layer.trainable,
+                     recurrent=kind.recurrent, time_steps=time_steps, receptive=_receptive(node))
+
+
+def _receptive(node: GraphNode) -> tuple[int, int, int] | None:
+    """(kernel, stride, dilation) along the first spatial axis, for R1; None for other layers."""
+    params = node.params
+    window = getattr(params, "kernel", None) or getattr(params, "window", None)
+    if window is None or node.kind.endswith("_transpose"):
+        return None
+    stride = getattr(params, "stride", None) or window
+    dilation = getattr(params, "dilation", 1)
+    return (_first(window), _first(stride), _first(dilation))
+
+
+def _first(value: int | tuple[int, ...]) -> int:
+    return value[0] if isinstance(value, tuple) else value
+
+
+def _totals(layers: list[LayerReport]) -> Totals:
+    elements = [_elements(layer.output) for layer in layers]
+    known = None not in elements
+    return Totals(
+        trainable=sum(layer.params for layer in layers if layer.trainable),
+        frozen=sum(layer.params for layer in layers if not layer.trainable),
+        state=sum(layer.state for layer in layers),
+        flops=_sum_known(layer.flops for layer in layers),
+        activations=sum(elements) if known else None,  # type: ignore[arg-type]
+        activation_bytes=sum(n * DTYPE_BYTES[layer.output.dtype]  # type: ignore[operator]
+                             for n, layer in zip(elements, layers, strict=True)) if known else None,
+    )
+
+
+def _elements(tensor: Tensor) -> int | None:
+    total = 1
+    for dim in tensor.shape:
+        if dim is None:
+            return None
+        total *= dim
+    return total
+
+
+def _sum_known(values: Iterable[int | None]) -> int | None:
+    total = 0
+    for value in values:
+        if value is None:
+            return None
+        total += value
+    return total

@@ -1,0 +1,57 @@
+"""What the analysis reports: per-layer facts, totals, and the depth verdict."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from dslc.spec.errors import Span
+from dslc.spec.layers.base import NodeClass, Tensor
+
+if TYPE_CHECKING:
+    from dslc.compiler.analysis.depth import DepthReport
+
+DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "int32": 4, "int64": 8, "uint8": 1, "bool": 1}
+
+
+@dataclass(frozen=True)
+class LayerReport:
+    name: str
+    kind: str
+    scope: tuple[str, ...]  # block instances it sits in, outermost first
+    inputs: tuple[str, ...]  # names of layers or model inputs
+    output: Tensor
+    params: int  # learned parameters (trainable or frozen, see `trainable`)
+    state: int  # batch statistics
+    flops: int | None  # per example; None when a dimension is unknown
+    trainable: bool
+    classes: tuple[NodeClass, ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class Totals:
+    trainable: int
+    frozen: int
+    state: int
+    flops: int | None  # per example
+    activations: int | None  # output elements of every layer, per example
+    activation_bytes: int | None  # the same in bytes (each layer's output dtype)
+
+    @property
+    def params(self) -> int:
+        return self.trainable + self.frozen
+
+
+@dataclass(frozen=True)
+class Analysis:
+    file: str
+    model: str
+    inputs: tuple[tuple[str, Tensor], ...]
+    layers: tuple[LayerReport, ...]
+    outputs: tuple[str, ...]
+    totals: Totals
+    depth: DepthReport
+
+    def layer(self, name: str) -> LayerReport:
+        return next(layer for layer in self.layers if layer.name == name)

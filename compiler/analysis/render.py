@@ -1,0 +1,107 @@
+"""An `Analysis` as a summary table (text or Markdown) or as JSON."""
+
+from __future__ import annotations
+
+from dslc.compiler.analysis.model import Analysis, LayerReport
+from dslc.spec.layers.base import Tensor
+
+HEADERS = ("layer", "kind", "output shape", "params", "FLOPs")
+
+
+def shape_text(tensor: Tensor) -> str:
+    return "(" + ", ".join("?" if dim is None else str(dim) for dim in tensor.shape) + ")"
+
+
+def number(value: int | None) -> str:
+    return "?" if value is None else f"{value:,}"
+
+
+def _rows(analysis: Analysis) -> list[tuple[str, ...]]:
+    """Table rows; a block instance gets a group row and its layers are indented under it."""
+    rows: list[tuple[str, ...]] = [(name, "input", shape_text(tensor), "0", "0") for name, tensor in analysis.inputs]
+    open_scope: tuple[str, ...] = ()
+    for layer in analysis.layers:
+        common = 0
+        while common < min(len(open_scope), len(layer.scope)) and open_scope[common] == layer.scope[common]:
+            common += 1
+        for depth in range(common, len(layer.scope)):
+            rows.append(("  " * depth + f"[{layer.scope[depth]}]", "block", "", "", ""))
+        open_scope = layer.scope
+        rows.append(_layer_row(layer))
+    return rows
+
+
+def _layer_row(layer: LayerReport) -> tuple[str, ...]:
+    short = layer.name.rsplit("/", 1)[-1]
+    frozen = " (frozen)" if not layer.trainable and layer.params else ""
+    return ("  " * len(layer.scope) + short, layer.kind, shape_text(layer.output), number(layer.params) + frozen,
+            number(layer.flops))
+
+
+def _totals(analysis: Analysis, batch: int) -> list[str]:
+    totals = analysis.totals
+    memory = None if totals.activation_bytes is None else totals.activation_bytes * batch
+    return [
+        f"params: {number(totals.params)} (trainable {number(totals.trainable)}, frozen {number(totals.frozen)}); "
+        f"batch statistics: {number(totals.state)}",
+        f"FLOPs per example: {number(totals.flops)}",
+        f"activation memory for a batch of {batch}: {_bytes(memory)}",
+        f"depth: {analysis.depth.sentence}",
+    ]
+
+
+def _bytes(value: int | None) -> str:
+    if value is None:
+        return "? (a dimension is unknown)"
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:,.0f} {unit}" if unit == "B" else f"{value:,.1f} {unit}"
+        value /= 1024  # type: ignore[assignment]
+    raise AssertionError  # pragma: no cover
+
+
+def summary_text(analysis: Analysis, batch: int = 1) -> str:
+    rows = [HEADERS, *_rows(analysis)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(HEADERS))]
+    right = {3, 4}
+
+    def line(row: tuple[str, ...]) -> str:
+        cells = [cell.rjust(widths[i]) if i in right else cell.ljust(widths[i]) for i, cell in enumerate(row)]
+        return "  ".join(cells).rstrip()
+
+    rule = "-" * len(line(HEADERS))
+    body = [line(row) for row in rows[1:]]
+    return "\n".join([f"model '{analysis.model}' ({analysis.file})", rule, line(HEADERS), rule, *body, rule,
+                      *_totals(analysis, batch)]) + "\n"
+
+
+def summary_markdown(analysis: Analysis, batch: int = 1) -> str:
+    def escape(cell: str) -> str:
+        return cell.replace("|", "\\|").strip() or " "
+
+    lines = [f"**{analysis.model}** (`{analysis.file}`)", "", "| " + " | ".join(HEADERS) + " |",
+             "|---|---|---|--:|--:|"]
+    lines.extend("| " + " | ".join(escape(cell) for cell in row) + " |" for row in _rows(analysis))
+    lines.append("")
+    lines.extend(f"- {line}" for line in _totals(analysis, batch))
+    return "\n".join(lines) + "\n"
+
+
+def analysis_json(analysis: Analysis, batch: int = 1) -> dict[str, object]:
+    totals = analysis.totals
+    return {
+        "file": analysis.file,
+        "model": analysis.model,
+        "inputs": [{"name": name, "shape": list(t.shape), "dtype": t.dtype} for name, t in analysis.inputs],
+        "layers": [{"name": layer.name, "kind": layer.kind, "scope": list(layer.scope), "inputs": list(layer.inputs),
+                    "shape": list(layer.output.shape), "dtype": layer.output.dtype, "params": layer.params,
+                    "state": layer.state, "flops": layer.flops, "trainable": layer.trainable,
+                    "classes": [c.name for c in layer.classes], "line": layer.span.line, "column": layer.span.col}
+                   for layer in analysis.layers],
+        "outputs": list(analysis.outputs),
+        "totals": {"params": totals.params, "trainable": totals.trainable, "frozen": totals.frozen,
+                   "state": totals.state, "flops": totals.flops, "activations": totals.activations,
+                   "activation_bytes": None if totals.activation_bytes is None else totals.activation_bytes * batch,
+                   "batch": batch},
+        "depth": analysis.depth.to_json(),
+    }

@@ -1,0 +1,131 @@
+"""`dslc diff OLD NEW` / `dslc diff --git REV FILE`: what a change does to layers, shapes, params, FLOPs, depth.
+
+No JAX. With `--git`, the old version is read with `git show REV:PATH` (never
+checked out); it is loaded from text under the name `REV:PATH`, so its errors
+point there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from dslc.runtime.options import add_limit_options, limits_from, report
+from dslc.spec.errors import DslcError, DslcErrors, Span, printable
+from dslc.spec.limits import Limits
+from dslc.spec.load import LoadedSpec, load, load_text, syntax_of
+from dslc.spec.source import decode_source
+
+if TYPE_CHECKING:
+    from dslc.compiler.analysis.model import Analysis
+
+GIT_TIMEOUT_S = 30
+
+
+class GitError(Exception):
+    """A one-line reason why the old version could not be read from git."""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("diff", help="compare two versions of a spec (layers, shapes, params, FLOPs, depth)",
+                            description="Compare two specs, or a spec with its version at a git revision "
+                                        "(--git REV FILE). Exit 0: compared; 2: a spec is invalid or git failed.")
+    parser.add_argument("files", nargs="+", metavar="SPEC", help="OLD NEW, or FILE with --git")
+    parser.add_argument("--git", metavar="REV", help="compare FILE with its version at git revision REV")
+    parser.add_argument("--format", choices=("text", "markdown", "json"), default="text", help="output format")
+    add_limit_options(parser)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    expected = 1 if args.git else 2
+    if len(args.files) != expected:
+        usage = "dslc diff --git REV FILE" if args.git else "dslc diff OLD NEW"
+        print(f"dslc diff: expected {expected} spec file(s), got {len(args.files)} (usage: {usage})", file=sys.stderr)
+        return 2
+    limits = limits_from(args)
+    new_file = args.files[-1]
+    try:
+        old = _load_from_git(args.git, new_file, limits) if args.git else load(args.files[0], limits)
+    except GitError as error:
+        print(f"dslc diff: {error}", file=sys.stderr)
+        return 2
+    except DslcErrors as errors:
+        report(errors)
+        old = None
+    try:
+        new = load(new_file, limits)
+    except DslcErrors as errors:
+        report(errors)
+        return 2
+    if old is None:
+        return 2
+    analyses = _analyse(old, new)
+    if analyses is None:
+        return 2
+    from dslc.compiler.analysis.diff import diff_analyses
+
+    diff = diff_analyses(*analyses)
+    if args.format == "json":
+        print(json.dumps(diff.to_json(), indent=2))
+    elif args.format == "markdown":
+        print(diff.to_markdown(), end="")
+    else:
+        print(diff.to_text(), end="")
+    return 0
+
+
+def _analyse(*loaded: LoadedSpec) -> list[Analysis] | None:
+    from dslc.compiler.analysis.analyse import analyse
+
+    results: list[Analysis] = []
+    failed = False
+    for spec in loaded:  # both, so that one run reports the errors of both versions
+        try:
+            results.append(analyse(spec))
+        except DslcErrors as errors:
+            report(errors)
+            failed = True
+    return None if failed else results
+
+
+def _git(args: list[str], cwd: Path) -> bytes:
+    try:
+        result = subprocess.run(["git", *args], cwd=cwd, capture_output=True, timeout=GIT_TIMEOUT_S,
+                                stdin=subprocess.DEVNULL)
+    except FileNotFoundError:
+        raise GitError("git is not installed (or not on PATH)") from None
+    except subprocess.TimeoutExpired:
+        raise GitError(f"'git {args[0]}' took longer than {GIT_TIMEOUT_S} s") from None
+    if result.returncode != 0:
+        lines = result.stderr.decode("utf-8", errors="replace").strip().splitlines()
+        reason = printable(lines[-1] if lines else f"exit status {result.returncode}", limit=200)
+        raise GitError(f"'git {args[0]}' failed: {reason}")
+    return result.stdout
+
+
+def _load_from_git(rev: str, file: str, limits: Limits) -> LoadedSpec:
+    if not rev or rev.startswith("-"):  # `git show -x:PATH` would be read as an option
+        raise GitError(f"invalid revision {printable(rev)!r}")
+    path = Path(file)
+    syntax = syntax_of(path)
+    if not path.parent.is_dir():
+        raise GitError(f"no such folder: {printable(str(path.parent))}")
+    prefix = _git(["rev-parse", "--show-prefix"], path.parent).decode("utf-8", errors="replace").strip()
+    name = f"{rev}:{prefix}{path.name}"
+    # The size first, so that a huge blob is never read into memory.
+    size = int(_git(["cat-file", "-s", name], path.parent).strip() or 0)
+    if size > limits.max_bytes:
+        message = limits.exceeded("the file's size in bytes", size, limits.max_bytes, "--max-bytes")
+        raise DslcErrors([DslcError("E002", message, Span(name, 1, 1))])
+    # --no-textconv: the blob's bytes as committed, never a repository-configured filter's output.
+    data = _git(["show", "--no-textconv", name], path.parent)
+    try:
+        source = decode_source(data, name)
+    except DslcError as error:
+        raise DslcErrors([error]) from None
+    return load_text(source.text, syntax, name=name, limits=limits)

@@ -1,0 +1,33 @@
+"""`dslc summary SPEC`: a table of layers, output shapes, parameters and FLOPs, with totals and the depth verdict."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from dslc.runtime.options import add_limit_options, add_policy_option, limits_from
+from dslc.spec.load import load
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("summary", help="layers, shapes, parameters, FLOPs and the depth verdict (no JAX)")
+    parser.add_argument("file", metavar="SPEC")
+    parser.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    parser.add_argument("--batch", type=int, default=1, help="batch size for the activation memory estimate")
+    add_policy_option(parser)
+    add_limit_options(parser)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from dslc.compiler.analysis.analyse import analyse
+    from dslc.compiler.analysis.render import analysis_json, summary_markdown, summary_text
+
+    analysis = analyse(load(args.file, limits_from(args)), args.policy)
+    if args.format == "json":
+        print(json.dumps(analysis_json(analysis, args.batch), indent=2))
+    elif args.format == "markdown":
+        print(summary_markdown(analysis, args.batch), end="")
+    else:
+        print(summary_text(analysis, args.batch), end="")
+    return 0

@@ -39,7 +39,7 @@ CODES: dict[str, str] = {
     "E301": "reference to an unknown block parameter",
     "E302": "missing required block argument",
     "E303": "a block uses itself (recursive blocks)",
-    "E304": "block name clashes with a layer kind",
+    "E304": "block name clashes with a layer kind or a layer attribute",
     "E305": "block parameter reference outside a block",
     "E306": "unknown block argument",
     # E4xx: the layer graph

@@ -481,7 +481,7 @@ class _TreeBuilder:
             if escape in _ESCAPES:
                 out.append(_ESCAPES[escape])
             elif width and len(digits) == width and all(c in "0123456789abcdefABCDEF" for c in digits) \
-                    and int(digits, 16) <= 0x10FFFF:
+                    and _is_scalar_value(int(digits, 16)):
                 out.append(chr(int(digits, 16)))
             else:
                 col = span.col + 1 + index
@@ -492,3 +492,8 @@ class _TreeBuilder:
                 width = 0
             index += 2 + width
         return "".join(out)
+
+
+def _is_scalar_value(code: int) -> bool:
+    """A Unicode scalar value: not above U+10FFFF and not a lone surrogate (which no UTF-8 file can hold)."""
+    return code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF

@@ -202,8 +202,13 @@ class Expander:
             if previous is not None:
                 inner.names[BLOCK_INPUT] = previous
                 inner.spans[BLOCK_INPUT] = span
-            previous = self.steps(block.layers, inner, previous, (*prefix, instance), inner_bindings,
-                                  (*stack, call.block), trainable and call.trainable)
+            try:
+                previous = self.steps(block.layers, inner, previous, (*prefix, instance), inner_bindings,
+                                      (*stack, call.block), trainable and call.trainable)
+            except DslcError as error:  # blame the outermost call whose expansion crossed the layer budget
+                if error.code != "E007":
+                    raise
+                raise DslcError("E007", error.message, span, stage="graph") from None
             if self.sink.errors:
                 return None
         if call.name and previous is not None:

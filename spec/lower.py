@@ -187,9 +187,9 @@ class Lowerer:
         blocks = []
         for entry in node:
             name = self.name(Scalar(entry.key, entry.key_span), "a block name")
-            if name in REGISTRY:
-                self.error("E304", f"block '{name}' has the name of a layer kind", entry.key_span,
-                           "rename the block")
+            if name in REGISTRY or name in CALL_ATTRIBUTES:
+                what = "a layer kind" if name in REGISTRY else "a layer attribute"
+                self.error("E304", f"block '{name}' has the name of {what}", entry.key_span, "rename the block")
             if not self.expect(entry.value, Map, f"block '{name}'", "a mapping with 'layers'"):
                 continue
             self.check_keys(entry.value, BLOCK_KEYS, ("layers",), f"block '{name}'")
@@ -235,6 +235,9 @@ class Lowerer:
         inputs = self.inputs(inputs_entry.value) if inputs_entry else ()
         layers = self.steps(layers_entry.value, Scope(None), "model") if layers_entry else ()
         outputs = self.names(outputs_entry.value, "an output name") if outputs_entry else None
+        if outputs == ():
+            self.error("E404", "the output list is empty", outputs_entry.value.span,
+                       "name at least one layer, or leave 'outputs' out to use the last layer")
         if layers_entry and isinstance(layers_entry.value, Seq) and not layers_entry.value.items:
             self.error("E405", "the model has no layers", layers_entry.value.span)
         if name is None or not inputs or not layers_entry:

@@ -43,7 +43,7 @@ def _block(block: BlockDef) -> list[str]:
     if block.params:
         params = [_key(p.name) if p.required else f"{{{_key(p.name)}: {flow(p.default)}}}" for p in block.params]
         lines.append(f"    params: [{', '.join(params)}]")
-    lines.append("    layers:")
+    lines.append("    layers:" if block.layers else "    layers: []")
     lines.extend(line for step in block.layers for line in _step(step, "      "))
     return lines
 

@@ -26,6 +26,7 @@ _BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False": Fals
 _DECIMAL = re.compile(r"^[-+]?[0-9][0-9_]*$")
 _HEX_OCT = re.compile(r"^[-+]?(?:0x[0-9a-fA-F_]+|0o[0-7_]+)$")
 _FLOAT = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9][0-9_]*(?:\.[0-9_]*)?)(?:[eE][-+]?[0-9]+)?$")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _SPECIAL_FLOAT = {".inf": float("inf"), ".Inf": float("inf"), ".INF": float("inf"),
                   ".nan": float("nan"), ".NaN": float("nan"), ".NAN": float("nan")}
 
@@ -126,6 +127,9 @@ class _TreeBuilder:
     def scalar(self, event: yaml.ScalarEvent) -> Scalar:
         span = self.span(event)
         if not event.implicit[0]:  # quoted or block scalars are always strings
+            if _SURROGATE.search(event.value):
+                self.sink.add(DslcError("E205", "a string holds a lone surrogate escape (\\uD800-\\uDFFF)", span,
+                                        hint="escape the character itself, e.g. \\U0001F600"))
             return Scalar(event.value, span, quoted=True)
         return Scalar(self.resolve(event.value, span), span)
 

@@ -175,3 +175,12 @@ def test_strings_that_read_as_something_else_are_quoted() -> None:
     for value, shown in [("true", '"true"'), ("model", '"model"'), ("$x", '"$x"'), ("1e-3", '"1e-3"'),
                          ("", '""'), ("a b", '"a b"'), ("x\n", '"x\\n"'), ("plain_name", "plain_name")]:
         assert f"x={shown})" in round_trip(with_train(data=Npz(path="d.npz", x=value)))
+
+
+def test_an_empty_block_round_trips_through_both_printers() -> None:
+    from dslc.spec.printer import print_yaml
+
+    spec = load_text("dslc: 1\nblocks: {u: {layers: []}}\nmodel: {name: m, inputs: {x: [4]}, layers: [u, relu]}\n",
+                     "yaml").spec
+    assert load_text(print_yaml(spec), "yaml").spec == spec
+    assert load_text(print_dsl(spec), "dsl").spec == spec

@@ -104,3 +104,18 @@ def test_invalid_utf8_and_nul_bytes_are_located() -> None:
     with pytest.raises(DslcError) as info:
         decode_source(b"a: 1\0\n", "t.yaml")
     assert (info.value.code, info.value.span.line, info.value.span.col) == ("E003", 1, 5)
+
+
+def test_lone_surrogate_escapes_are_rejected_by_either_parser() -> None:
+    import yaml
+
+    from dslc.spec import yaml_frontend
+
+    text = 'k: "\\ud800"\n'
+    assert codes_and_positions(text)[0][0] in ("E010", "E205")  # libyaml rejects it itself
+    pure = yaml_frontend._Loader
+    try:
+        yaml_frontend._Loader = yaml.SafeLoader
+        assert codes_and_positions(text) == [("E205", 1, 4)]
+    finally:
+        yaml_frontend._Loader = pure

@@ -471,7 +471,7 @@ def _policy_phrase(policy: str, graph: _Graph, m: _Measures) -> list[str]:
     if policy == "hierarchy":
         parts = [f"hierarchy: {_plural(m.h, 'level')}"]
         if m.d2 < m.d1:
-            parts.append(f"{_plural(m.d1, 'weighted layer')} collapse under D2")
+            parts.append(f"{_plural(m.d1, 'weighted layer')} collapse to {_plural(m.d2, 'level')} under D2")
         if m.h < m.d2:
             frozen = sum(1 for n in graph.nodes for cls in n.classes if cls is W and not n.trainable)
             parts.append(f"{_plural(frozen, 'frozen weighted layer')} do not count under D3")

@@ -72,7 +72,7 @@ def test_linear_stack_collapses_to_one_level() -> None:
     r = report(linear_stack())
     assert values(r) == {"seeds-strict": (5, "deep"), "hierarchy": (1, "shallow"), "cap": (5, "deep")}
     assert r.verdict == "shallow"
-    assert r.sentence == ("shallow (hierarchy: 1 level; 5 weighted layers collapse under D2; "
+    assert r.sentence == ("shallow (hierarchy: 1 level; 5 weighted layers collapse to 1 level under D2; "
                           "seeds-strict would say deep, cap would say deep)")
     assert r.rule("D2").value == 1 and "d1+…+d5" in r.rule("D2").detail
 

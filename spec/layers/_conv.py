@@ -28,10 +28,21 @@ from dslc.spec.layers._shapes import (
     prod,
     show,
     times,
+    to_floating,
     transpose_out,
     window_out,
 )
-from dslc.spec.layers.base import Activation, Cost, LayerParams, Padding, PositiveInt, ShapeError, Tensor, Window
+from dslc.spec.layers.base import (
+    Activation,
+    Construct,
+    Cost,
+    LayerParams,
+    Padding,
+    PositiveInt,
+    ShapeError,
+    Tensor,
+    Window,
+)
 
 AXES = {1: "(length, channels)", 2: "(height, width, channels)", 3: "(depth, height, width, channels)"}
 
@@ -86,7 +97,7 @@ def conv_infer(spatial: int) -> Callable[[ConvParams, tuple[Tensor, ...]], Tenso
         kernel, stride, dilation, padding = _geometry(params, x)
         return Tensor((*window_out(x.shape, kernel, stride, dilation, padding, "kernel"), params.filters), x.dtype)
 
-    return infer
+    return to_floating(infer)
 
 
 def _cost(params: ConvTransposeParams, weights: int, positions: int | None, output: Tensor) -> Cost:
@@ -112,9 +123,26 @@ def transpose_infer(spatial: int) -> Callable[[ConvTransposeParams, tuple[Tensor
         kernel, stride, dilation, padding = _geometry(params, x)
         return Tensor((*transpose_out(x.shape, kernel, stride, dilation, padding), params.filters), x.dtype)
 
-    return infer
+    return to_floating(infer)
 
 
 def transpose_cost(params: ConvTransposeParams, inputs: tuple[Tensor, ...], output: Tensor) -> Cost:
     x = one(inputs)
     return _cost(params, _kernel_size(params, x) * x.shape[-1] * params.filters, prod(x.shape[:-1]), output)
+
+
+def _arguments(params: ConvTransposeParams, x: Tensor, dtype: str) -> dict:
+    """`_flax.Conv` / `ConvTranspose` arguments: one size per spatial axis, the padding as written."""
+    kernel, stride, dilation, _ = _geometry(params, x)
+    return {"in_features": x.shape[-1], "filters": params.filters, "kernel": kernel, "stride": stride,
+            "dilation": dilation, "padding": params.padding, "use_bias": params.use_bias,
+            "activation": params.activation, "dtype": dtype}
+
+
+def conv_build(params: ConvParams, inputs: tuple[Tensor, ...], dtype: str) -> Construct:
+    x = one(inputs)
+    return Construct("Conv", {**_arguments(params, x, dtype), "groups": _groups(params, x)})
+
+
+def transpose_build(params: ConvTransposeParams, inputs: tuple[Tensor, ...], dtype: str) -> Construct:
+    return Construct("ConvTranspose", _arguments(params, one(inputs), dtype))

@@ -7,10 +7,11 @@ window (`output elements * prod(window)`) and, for global pooling, one per
 input element. Pooling learns nothing.
 """
 
+from collections.abc import Callable
 from typing import Any
 
 from dslc.spec.layers._shapes import elements, expect_rank_between, one, pads, per_axis, prod, times, window_out
-from dslc.spec.layers.base import Cost, LayerParams, Padding, Tensor, Window
+from dslc.spec.layers.base import Construct, Cost, LayerParams, Padding, Tensor, Window
 
 AXES = "(*spatial, channels) with 1 to 3 spatial axes"
 
@@ -29,12 +30,17 @@ def _window(params: PoolParams, x: Tensor) -> tuple[int, ...]:
     return per_axis(params.window, len(x.shape) - 1, "window", x.shape)
 
 
+def _stride(params: PoolParams, x: Tensor) -> tuple[int, ...]:
+    if params.stride is None:
+        return _window(params, x)
+    return per_axis(params.stride, len(x.shape) - 1, "stride", x.shape)
+
+
 def pool_infer(params: PoolParams, inputs: tuple[Tensor, ...]) -> Tensor:
     x = one(inputs)
     expect_rank_between(x, 2, 4, AXES)
     count = len(x.shape) - 1
-    window = _window(params, x)
-    stride = window if params.stride is None else per_axis(params.stride, count, "stride", x.shape)
+    window, stride = _window(params, x), _stride(params, x)
     spatial = window_out(x.shape, window, stride, (1,) * count, pads(params.padding, count, x.shape), "window")
     return Tensor((*spatial, x.shape[-1]), x.dtype)
 
@@ -52,3 +58,18 @@ def global_infer(params: GlobalPoolParams, inputs: tuple[Tensor, ...]) -> Tensor
 
 def global_cost(params: Any, inputs: tuple[Tensor, ...], output: Tensor) -> Cost:
     return Cost(flops=elements(one(inputs)))
+
+
+def pool_build(op: str) -> Callable[[PoolParams, tuple[Tensor, ...], str], Construct]:
+    """`_flax.Pool` with `op` (max, avg), one window and stride size per spatial axis."""
+
+    def build(params: PoolParams, inputs: tuple[Tensor, ...], dtype: str) -> Construct:
+        x = one(inputs)
+        return Construct("Pool", {"op": op, "window": _window(params, x), "stride": _stride(params, x),
+                                  "padding": params.padding})
+
+    return build
+
+
+def global_build(op: str) -> Callable[[GlobalPoolParams, tuple[Tensor, ...], str], Construct]:
+    return lambda params, inputs, dtype: Construct("GlobalPool", {"op": op, "keepdims": params.keepdims})

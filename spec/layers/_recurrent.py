@@ -18,8 +18,8 @@ gru 3), per direction (`bidirectional: true` doubles both):
 
 from collections.abc import Callable
 
-from dslc.spec.layers._shapes import N, W, expect_rank, known, one, times
-from dslc.spec.layers.base import Activation, Cost, LayerParams, NodeClass, PositiveInt, Tensor
+from dslc.spec.layers._shapes import N, W, expect_rank, known, one, times, to_floating
+from dslc.spec.layers.base import Activation, Construct, Cost, LayerParams, NodeClass, PositiveInt, Tensor
 
 
 class RecurrentParams(LayerParams):
@@ -43,6 +43,7 @@ def _directions(params: RecurrentParams) -> int:
     return 2 if params.bidirectional else 1
 
 
+@to_floating
 def infer(params: RecurrentParams, inputs: tuple[Tensor, ...]) -> Tensor:
     x = one(inputs)
     expect_rank(x, 2, "(time, features)")
@@ -66,3 +67,13 @@ def recurrent_classes(gated: bool) -> Callable[[RecurrentParams], tuple[NodeClas
         return (W, N) if gated or params.activation != "linear" else (W,)
 
     return classes
+
+
+def recurrent_build(cell: str) -> Callable[[RecurrentParams, tuple[Tensor, ...], str], Construct]:
+    """`_flax.Recurrent` running Flax's `cell` (rnn: `SimpleCell`, lstm: `LSTMCell`, gru: `GRUCell`)."""
+
+    def build(params: RecurrentParams, inputs: tuple[Tensor, ...], dtype: str) -> Construct:
+        return Construct("Recurrent", {"cell": cell, "in_features": one(inputs).shape[-1], **params.model_dump(),
+                                       "dtype": dtype})
+
+    return build

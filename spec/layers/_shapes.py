@@ -17,6 +17,11 @@ kernel or window `k`, stride `s`, dilation `d` and effective size
 Transposed convolutions (`jax.lax.conv_transpose`, as Flax's `ConvTranspose`
 calls it): `valid` `n*s + max(e - s, 0)`; `same` `n*s`; explicit
 `(n-1)*s + 1 + lo + hi - e + 1`, which must be at least 1.
+
+Dtypes: a kind keeps its input's dtype, except that kinds with fractional
+arithmetic (weights, averages, normalisation, every activation but relu,
+dropout) turn a non-floating input (integers, bool) into `float32`, as JAX's
+promotion does (`to_floating`). Embeddings output `float32`.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from dslc.spec.layers.base import Cost, Dim, NodeClass, Shape, ShapeError, Tensor
+from dslc.spec.layers.base import Construct, Cost, Dim, NodeClass, Shape, ShapeError, Tensor
 
 # FLOPs per output element of the element-wise kinds (and of a fused `activation:`).
 # Every activation is 1 (the transcendental ones are not weighted more); softmax is 3
@@ -34,6 +39,7 @@ ACTIVATION_FLOPS = {"relu": 1, "leaky_relu": 1, "gelu": 1, "silu": 1, "tanh": 1,
                     "linear": 0}
 NORM_FLOPS = 5
 INTEGER_DTYPES = ("int32", "int64", "uint8")
+FLOAT_DTYPES = ("float32", "float16", "bfloat16")
 
 W, N, A = NodeClass.W, NodeClass.N, NodeClass.A
 
@@ -98,6 +104,11 @@ def known(tensor: Tensor, axis: int, what: str) -> int:
     if dim is None:
         raise ShapeError("E506", f"needs a known size for {what}, got {show(tensor.shape)}")
     return dim
+
+
+def batch_axis(axis: int) -> int:
+    """A spec `axis` (counted after the batch axis) as an axis of the batched array."""
+    return axis + 1 if axis >= 0 else axis
 
 
 def axis_index(axis: int, rank: int, shape: Shape, param: str = "axis") -> int:
@@ -199,6 +210,16 @@ def transpose_out(shape: Shape, sizes: tuple[int, ...], strides: tuple[int, ...]
 
 
 # -- rules shared by many kinds ---------------------------------------------------------------------
+def to_floating(infer: Callable[[Any, tuple[Tensor, ...]], Tensor]) -> Callable[[Any, tuple[Tensor, ...]], Tensor]:
+    """The shape rule `infer`, with a non-floating output dtype made `float32` (the kind's arithmetic is fractional)."""
+
+    def floating_infer(params: Any, inputs: tuple[Tensor, ...]) -> Tensor:
+        output = infer(params, inputs)
+        return output if output.dtype in FLOAT_DTYPES else Tensor(output.shape, "float32")
+
+    return floating_infer
+
+
 def same_shape(params: Any, inputs: tuple[Tensor, ...]) -> Tensor:
     """The shape rule of element-wise kinds: the output is the input."""
     return one(inputs)
@@ -237,6 +258,7 @@ def activation_flops(activation: str | None, output: Tensor) -> Dim:
     return times(ACTIVATION_FLOPS[activation or "linear"], elements(output))
 
 
+@to_floating
 def over_features(params: Any, inputs: tuple[Tensor, ...]) -> Tensor:
     """The shape rule of per-feature layers (normalisations): shape unchanged, the last axis known."""
     x = one(inputs)
@@ -264,3 +286,22 @@ def merge_infer(params: Any, inputs: tuple[Tensor, ...]) -> Tensor:
 def merge_cost(params: Any, inputs: tuple[Tensor, ...], output: Tensor) -> Cost:
     """One FLOP per output element for each input after the first."""
     return Cost(flops=times(len(inputs) - 1, elements(output)))
+
+
+def merge_build(op: str) -> Callable[[Any, tuple[Tensor, ...], str], Construct]:
+    """Element-wise merges build `_flax.Merge` with `op` (add, multiply)."""
+    return lambda params, inputs, dtype: Construct("Merge", {"op": op})
+
+
+def norm_build(module: str) -> Callable[[Any, tuple[Tensor, ...], str], Construct]:
+    """Normalisations build `module` over the input's last axis, with the kind's parameters as they are."""
+
+    def build(params: Any, inputs: tuple[Tensor, ...], dtype: str) -> Construct:
+        return Construct(module, {"num_features": one(inputs).shape[-1], **params.model_dump(), "dtype": dtype})
+
+    return build
+
+
+def free_build(module: str) -> Callable[[Any, tuple[Tensor, ...], str], Construct]:
+    """Kinds whose module takes their parameters as they are (no input facts, no dtype)."""
+    return lambda params, inputs, dtype: Construct(module, params.model_dump())

@@ -7,15 +7,26 @@ rule and (but for two) no parameters.
 None has learned parameters. FLOPs: one per element, three for softmax
 (`_shapes.ACTIVATION_FLOPS`). Every one is non-linear (D0 class N).
 Softmax's `axis` counts the axes after the batch axis (`0` is the first of
-them, `-1` the last).
+them, `-1` the last). All but relu turn integer input into `float32`.
 """
 
+from collections.abc import Callable
 from typing import Annotated
 
 from pydantic import Field
 
-from dslc.spec.layers._shapes import ACTIVATION_FLOPS, N, axis_index, constant, elementwise_cost, one, same_shape
-from dslc.spec.layers.base import LayerKind, LayerParams, Tensor
+from dslc.spec.layers._shapes import (
+    ACTIVATION_FLOPS,
+    N,
+    axis_index,
+    batch_axis,
+    constant,
+    elementwise_cost,
+    one,
+    same_shape,
+    to_floating,
+)
+from dslc.spec.layers.base import Construct, LayerKind, LayerParams, Tensor
 
 
 class NoParams(LayerParams):
@@ -40,9 +51,22 @@ def softmax_infer(params: SoftmaxParams, inputs: tuple[Tensor, ...]) -> Tensor:
     return x
 
 
+def _build(name: str) -> Callable[[LayerParams, tuple[Tensor, ...], str], Construct]:
+    """`_flax.Activation(name, **options)`; softmax's `axis` becomes an axis of the batched array."""
+
+    def build(params: LayerParams, inputs: tuple[Tensor, ...], dtype: str) -> Construct:
+        options = params.model_dump()
+        if "axis" in options:
+            options["axis"] = batch_axis(options["axis"])
+        return Construct("Activation", {"name": name, **options})
+
+    return build
+
+
 def _kind(name: str, params: type[LayerParams], doc: str, **extra) -> LayerKind:
-    return LayerKind(name, params, doc, "activation", infer=extra.pop("infer", same_shape),
-                     cost=elementwise_cost(ACTIVATION_FLOPS[name]), classes=constant(N), **extra)
+    infer = extra.pop("infer", same_shape)
+    return LayerKind(name, params, doc, "activation", infer=infer if name == "relu" else to_floating(infer),
+                     cost=elementwise_cost(ACTIVATION_FLOPS[name]), classes=constant(N), build=_build(name), **extra)
 
 
 KINDS = (

@@ -4,7 +4,7 @@ No broadcasting: the shapes must agree (an unknown size takes the other
 inputs' known one). FLOPs: one per output element per input after the first.
 """
 
-from dslc.spec.layers._shapes import A, constant, merge_cost, merge_infer
+from dslc.spec.layers._shapes import A, constant, merge_build, merge_cost, merge_infer
 from dslc.spec.layers.base import Arity, LayerKind, LayerParams
 
 
@@ -13,4 +13,4 @@ class AddParams(LayerParams):
 
 
 KIND = LayerKind("add", AddParams, __doc__, "merge", arity=Arity.MERGE,
-                 infer=merge_infer, cost=merge_cost, classes=constant(A))
+                 infer=merge_infer, cost=merge_cost, classes=constant(A), build=merge_build("add"))

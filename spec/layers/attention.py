@@ -10,8 +10,8 @@ the biases only with `use_bias`. FLOPs: see `_attention`. D0 classes: W, N
 """
 
 from dslc.spec.layers._attention import attention_flops, attention_params, heads_divide, sequence
-from dslc.spec.layers._shapes import N, W, constant, one
-from dslc.spec.layers.base import Cost, LayerKind, LayerParams, PositiveInt, Rate, Tensor
+from dslc.spec.layers._shapes import N, W, constant, one, to_floating
+from dslc.spec.layers.base import Construct, Cost, LayerKind, LayerParams, PositiveInt, Rate, Tensor
 
 
 class AttentionParams(LayerParams):
@@ -22,6 +22,7 @@ class AttentionParams(LayerParams):
     use_bias: bool = True
 
 
+@to_floating
 def infer(params: AttentionParams, inputs: tuple[Tensor, ...]) -> Tensor:
     x, _ = sequence(inputs)
     if params.key_dim is None:
@@ -29,11 +30,22 @@ def infer(params: AttentionParams, inputs: tuple[Tensor, ...]) -> Tensor:
     return x
 
 
+def _qkv(params: AttentionParams, features: int) -> int:
+    return params.heads * params.key_dim if params.key_dim else features
+
+
 def cost(params: AttentionParams, inputs: tuple[Tensor, ...], output: Tensor) -> Cost:
     time, features = one(inputs).shape
-    qkv = params.heads * params.key_dim if params.key_dim else features
+    qkv = _qkv(params, features)
     return Cost(params=attention_params(features, qkv, params.use_bias), flops=attention_flops(time, features, qkv))
 
 
+def build(params: AttentionParams, inputs: tuple[Tensor, ...], dtype: str) -> Construct:
+    features = one(inputs).shape[-1]
+    return Construct("Attention", {"in_features": features, "heads": params.heads,
+                                   "qkv_features": _qkv(params, features), "dropout": params.dropout,
+                                   "causal": params.causal, "use_bias": params.use_bias, "dtype": dtype})
+
+
 KIND = LayerKind("attention", AttentionParams, __doc__, "attention", positional=("heads",),
-                 infer=infer, cost=cost, classes=constant(W, N))
+                 infer=infer, cost=cost, classes=constant(W, N), build=build)

@@ -8,9 +8,10 @@ padding, `ceil(n / stride)` with `same`, and
 `floor((n + low + high - window) / stride) + 1` with explicit padding.
 """
 
-from dslc.spec.layers._pool import PoolParams, pool_cost, pool_infer
-from dslc.spec.layers._shapes import A, constant
+from dslc.spec.layers._pool import PoolParams, pool_build, pool_cost, pool_infer
+from dslc.spec.layers._shapes import A, constant, to_floating
 from dslc.spec.layers.base import LayerKind
 
 KIND = LayerKind("avgpool", PoolParams, __doc__, "pooling", positional=("window",),
-                 infer=pool_infer, cost=pool_cost, classes=constant(A))
+                 build=pool_build("avg"),
+                 infer=to_floating(pool_infer), cost=pool_cost, classes=constant(A))

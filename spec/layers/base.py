@@ -91,6 +91,19 @@ class Cost:
 
 
 @dataclass(frozen=True)
+class Construct:
+    """How to build a layer in Flax, as data: a module class of `spec/layers/_flax.py` and its arguments.
+
+    The same description builds the in-memory model (`dslc.compiler.build`) and is printed as source
+    in the ejected standalone Python file, so the two cannot disagree. `arguments` hold only Python
+    literals (numbers, strings, booleans, None, tuples).
+    """
+
+    module: str
+    arguments: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class LayerKind:
     """A registry entry. `doc` is the first paragraph shown in the README reference.
 
@@ -109,6 +122,7 @@ class LayerKind:
     infer: Callable[[Any, tuple[Tensor, ...]], Tensor] | None = None
     cost: Callable[[Any, tuple[Tensor, ...], Tensor], Cost] | None = None
     classes: Callable[[Any], tuple[NodeClass, ...]] | None = None
+    build: Callable[[Any, tuple[Tensor, ...], str], Construct] | None = None  # (params, inputs, dtype)
 
     def summary(self) -> str:
         return self.doc.strip().split("\n\n")[0].replace("\n", " ")

@@ -5,8 +5,8 @@ the last); the inputs must have the same rank. The joined axis is unknown if
 any input's is. No parameters, no FLOPs.
 """
 
-from dslc.spec.layers._shapes import A, axis_index, constant, free, plus, unify
-from dslc.spec.layers.base import Arity, LayerKind, LayerParams, Tensor
+from dslc.spec.layers._shapes import A, axis_index, batch_axis, constant, free, plus, unify
+from dslc.spec.layers.base import Arity, Construct, LayerKind, LayerParams, Tensor
 
 
 class ConcatParams(LayerParams):
@@ -21,5 +21,9 @@ def infer(params: ConcatParams, inputs: tuple[Tensor, ...]) -> Tensor:
     return Tensor(tuple(shape), inputs[0].dtype)
 
 
+def build(params: ConcatParams, inputs: tuple[Tensor, ...], dtype: str) -> Construct:
+    return Construct("Concat", {"axis": batch_axis(params.axis)})
+
+
 KIND = LayerKind("concat", ConcatParams, __doc__, "merge", positional=("axis",), arity=Arity.MERGE,
-                 infer=infer, cost=free, classes=constant(A))
+                 infer=infer, cost=free, classes=constant(A), build=build)

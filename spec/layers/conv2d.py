@@ -11,9 +11,9 @@ and `floor((n + low + high - e) / stride) + 1` with explicit padding.
 Parameters: `prod(kernel) * channels / groups * filters`, plus `filters` biases.
 """
 
-from dslc.spec.layers._conv import ConvParams, conv_cost, conv_infer
+from dslc.spec.layers._conv import ConvParams, conv_build, conv_cost, conv_infer
 from dslc.spec.layers._shapes import weighted
 from dslc.spec.layers.base import LayerKind
 
 KIND = LayerKind("conv2d", ConvParams, __doc__, "convolution", positional=("filters", "kernel"),
-                 infer=conv_infer(2), cost=conv_cost, classes=weighted)
+                 infer=conv_infer(2), cost=conv_cost, classes=weighted, build=conv_build)

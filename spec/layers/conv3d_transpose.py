@@ -12,10 +12,11 @@ Each spatial size `n` becomes `n * stride + max(e - stride, 0)` with `valid`
 plus `filters` biases.
 """
 
-from dslc.spec.layers._conv import ConvTransposeParams, transpose_cost, transpose_infer
+from dslc.spec.layers._conv import ConvTransposeParams, transpose_build, transpose_cost, transpose_infer
 from dslc.spec.layers._shapes import weighted
 from dslc.spec.layers.base import LayerKind
 
 KIND = LayerKind("conv3d_transpose", ConvTransposeParams, __doc__, "convolution",
                  positional=("filters", "kernel"),
-                 infer=transpose_infer(3), cost=transpose_cost, classes=weighted)
+                 infer=transpose_infer(3), cost=transpose_cost, classes=weighted,
+                 build=transpose_build)

@@ -7,8 +7,18 @@ The last axis must have a known size `d`. Parameters: `d * units`, plus
 `units` biases. FLOPs: `2 * d * units` for every position of the other axes.
 """
 
-from dslc.spec.layers._shapes import activation_flops, expect_rank_between, known, one, plus, prod, times, weighted
-from dslc.spec.layers.base import Activation, Cost, LayerKind, LayerParams, PositiveInt, Tensor
+from dslc.spec.layers._shapes import (
+    activation_flops,
+    expect_rank_between,
+    known,
+    one,
+    plus,
+    prod,
+    times,
+    to_floating,
+    weighted,
+)
+from dslc.spec.layers.base import Activation, Construct, Cost, LayerKind, LayerParams, PositiveInt, Tensor
 
 
 class DenseParams(LayerParams):
@@ -31,5 +41,10 @@ def cost(params: DenseParams, inputs: tuple[Tensor, ...], output: Tensor) -> Cos
                 flops=plus(times(2, weights, prod(x.shape[:-1])), activation_flops(params.activation, output)))
 
 
+def build(params: DenseParams, inputs: tuple[Tensor, ...], dtype: str) -> Construct:
+    return Construct("Dense", {"in_features": one(inputs).shape[-1], "units": params.units,
+                               "use_bias": params.use_bias, "activation": params.activation, "dtype": dtype})
+
+
 KIND = LayerKind("dense", DenseParams, __doc__, "core", positional=("units",),
-                 infer=infer, cost=cost, classes=weighted)
+                 infer=to_floating(infer), cost=cost, classes=weighted, build=build)

@@ -3,7 +3,7 @@
 No parameters; no FLOPs (it is the identity at inference).
 """
 
-from dslc.spec.layers._shapes import A, constant, free, same_shape
+from dslc.spec.layers._shapes import A, constant, free, free_build, same_shape, to_floating
 from dslc.spec.layers.base import LayerKind, LayerParams, Rate
 
 
@@ -12,4 +12,4 @@ class DropoutParams(LayerParams):
 
 
 KIND = LayerKind("dropout", DropoutParams, __doc__, "regularisation", positional=("rate",),
-                 infer=same_shape, cost=free, classes=constant(A))
+                 infer=to_floating(same_shape), cost=free, classes=constant(A), build=free_build("Dropout"))

@@ -5,7 +5,7 @@ is `float32`. Parameters: `vocab * dim`. A lookup costs no FLOPs.
 """
 
 from dslc.spec.layers._shapes import INTEGER_DTYPES, W, constant, one, show
-from dslc.spec.layers.base import Cost, LayerKind, LayerParams, PositiveInt, ShapeError, Tensor
+from dslc.spec.layers.base import Construct, Cost, LayerKind, LayerParams, PositiveInt, ShapeError, Tensor
 
 
 class EmbeddingParams(LayerParams):
@@ -25,5 +25,9 @@ def cost(params: EmbeddingParams, inputs: tuple[Tensor, ...], output: Tensor) ->
     return Cost(params=params.vocab * params.dim)
 
 
+def build(params: EmbeddingParams, inputs: tuple[Tensor, ...], dtype: str) -> Construct:
+    return Construct("Embedding", {"vocab": params.vocab, "dim": params.dim, "dtype": dtype})
+
+
 KIND = LayerKind("embedding", EmbeddingParams, __doc__, "core", positional=("vocab", "dim"),
-                 infer=infer, cost=cost, classes=constant(W))
+                 infer=infer, cost=cost, classes=constant(W), build=build)

@@ -3,7 +3,7 @@
 The size is unknown if any input size is. No parameters, no FLOPs.
 """
 
-from dslc.spec.layers._shapes import A, constant, free, one, prod
+from dslc.spec.layers._shapes import A, constant, free, free_build, one, prod
 from dslc.spec.layers.base import LayerKind, LayerParams, Tensor
 
 
@@ -16,4 +16,5 @@ def infer(params: FlattenParams, inputs: tuple[Tensor, ...]) -> Tensor:
     return Tensor((prod(x.shape),), x.dtype)
 
 
-KIND = LayerKind("flatten", FlattenParams, __doc__, "shape", infer=infer, cost=free, classes=constant(A))
+KIND = LayerKind("flatten", FlattenParams, __doc__, "shape", infer=infer, cost=free, classes=constant(A),
+                 build=free_build("Flatten"))

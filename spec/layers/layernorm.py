@@ -5,7 +5,7 @@ The last axis (`c` features) must have a known size. Parameters: `2 * c`
 non-linear at inference (D0 class N).
 """
 
-from dslc.spec.layers._shapes import N, constant, norm_cost, over_features
+from dslc.spec.layers._shapes import N, constant, norm_build, norm_cost, over_features
 from dslc.spec.layers.base import Epsilon, LayerKind, LayerParams
 
 
@@ -14,4 +14,5 @@ class LayerNormParams(LayerParams):
 
 
 KIND = LayerKind("layernorm", LayerNormParams, __doc__, "normalisation",
-                 infer=over_features, cost=norm_cost(with_statistics=False), classes=constant(N))
+                 infer=over_features, cost=norm_cost(with_statistics=False), classes=constant(N),
+                 build=norm_build("LayerNorm"))

@@ -5,7 +5,7 @@ inputs' known one). FLOPs: one per output element per input after the first.
 A product of two data-dependent tensors is non-linear (D0 class N).
 """
 
-from dslc.spec.layers._shapes import N, constant, merge_cost, merge_infer
+from dslc.spec.layers._shapes import N, constant, merge_build, merge_cost, merge_infer
 from dslc.spec.layers.base import Arity, LayerKind, LayerParams
 
 
@@ -14,4 +14,4 @@ class MultiplyParams(LayerParams):
 
 
 KIND = LayerKind("multiply", MultiplyParams, __doc__, "merge", arity=Arity.MERGE,
-                 infer=merge_infer, cost=merge_cost, classes=constant(N))
+                 infer=merge_infer, cost=merge_cost, classes=constant(N), build=merge_build("multiply"))

@@ -9,7 +9,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from dslc.spec.layers._shapes import A, constant, free, one, prod, show
+from dslc.spec.layers._shapes import A, constant, free, free_build, one, prod, show
 from dslc.spec.layers.base import LayerKind, LayerParams, ShapeError, Tensor
 
 
@@ -35,4 +35,4 @@ def infer(params: ReshapeParams, inputs: tuple[Tensor, ...]) -> Tensor:
 
 
 KIND = LayerKind("reshape", ReshapeParams, __doc__, "shape", positional=("shape",),
-                 infer=infer, cost=free, classes=constant(A))
+                 infer=infer, cost=free, classes=constant(A), build=free_build("Reshape"))

@@ -21,8 +21,8 @@ connections are not nodes of their own.
 from typing import Literal
 
 from dslc.spec.layers._attention import attention_flops, attention_params, heads_divide, sequence
-from dslc.spec.layers._shapes import NORM_FLOPS, N, W, one
-from dslc.spec.layers.base import Cost, LayerKind, LayerParams, NodeClass, PositiveInt, Rate, Tensor
+from dslc.spec.layers._shapes import NORM_FLOPS, N, W, one, to_floating
+from dslc.spec.layers.base import Construct, Cost, LayerKind, LayerParams, NodeClass, PositiveInt, Rate, Tensor
 
 
 class TransformerEncoderParams(LayerParams):
@@ -34,6 +34,7 @@ class TransformerEncoderParams(LayerParams):
     activation: Literal["relu", "gelu", "silu"] = "gelu"
 
 
+@to_floating
 def infer(params: TransformerEncoderParams, inputs: tuple[Tensor, ...]) -> Tensor:
     x, _ = sequence(inputs)
     heads_divide(params.heads, x)
@@ -56,5 +57,10 @@ def classes(params: TransformerEncoderParams) -> tuple[NodeClass, ...]:
     return (*attention, N, *feed_forward, N)
 
 
+def build(params: TransformerEncoderParams, inputs: tuple[Tensor, ...], dtype: str) -> Construct:
+    return Construct("TransformerEncoder", {"features": one(inputs).shape[-1], **params.model_dump(), "dtype": dtype})
+
+
 KIND = LayerKind("transformer_encoder", TransformerEncoderParams, __doc__, "attention",
-                 positional=("heads", "mlp_dim"), infer=infer, cost=cost, classes=classes)
+                 positional=("heads", "mlp_dim"), infer=infer, cost=cost, classes=classes,
+                 build=build)

@@ -1,0 +1,140 @@
+"""IR -> Flax NNX: one module per graph node, and the model that runs them in topological order.
+
+Each layer kind's registry entry describes its module as data (`build(params, inputs, dtype)
+-> Construct`); this module turns that description into the module of `_flax.CONSTRUCTORS`,
+so the in-memory model and the ejected source (which prints the same `Construct`s) cannot
+disagree.
+
+Variables, for the training steps (`nnx.split(model, trainable_filter(model), ...)`):
+
+- `nnx.Param` at `layers/<layer name>/...`, always float32; the trainable ones are
+  `trainable_filter(model)`, the frozen ones `frozen_filter(model)` (layers marked
+  `trainable: false`, directly or through their block call);
+- `nnx.BatchStat`: batch norms' running mean and variance, updated by a call with `train=True`;
+- `nnx.RngState`: the dropout streams' key and counter, advanced by a call with `train=True`.
+
+A frozen layer always runs in inference mode (running statistics, used and not updated; no
+dropout): the frozen part of a model computes what it computed when it was trained, as Keras
+runs a frozen base.
+
+Precision: `dtype="bfloat16"` computes in bfloat16 (floating inputs are cast on entry, so every
+activation is bfloat16) while parameters and batch statistics stay float32; the outputs are
+bfloat16 (a loss should upcast them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+from dslc.compiler.analysis.model import Analysis
+from dslc.spec.expand import Graph, GraphNode
+from dslc.spec.layers import REGISTRY
+from dslc.spec.layers._flax import CONSTRUCTORS
+from dslc.spec.layers.base import Construct, Tensor
+from dslc.spec.load import LoadedSpec
+
+DTYPES = ("float32", "bfloat16")
+
+
+class SpecModel(nnx.Module):
+    """The model of a spec: `model(*inputs, train=False)`, inputs batch-first in the spec's input order.
+
+    Returns one array for one output, a tuple for several (in the spec's output order).
+    `layers` maps each layer name to its module; `wiring` holds `(name, input names)` in
+    topological order; `trainable` and `frozen` name the layers by their `trainable` flag.
+    """
+
+    def __init__(self, layers: dict[str, nnx.Module], wiring: tuple[tuple[str, tuple[str, ...]], ...],
+                 inputs: tuple[str, ...], outputs: tuple[str, ...], frozen: frozenset[str], dtype: str) -> None:
+        self.layers = nnx.data(layers)  # a plain dict: any layer name is a key, none shadows a Module method
+        self.wiring = wiring
+        self.inputs = inputs
+        self.outputs = outputs
+        self.frozen = frozen
+        self.trainable = frozenset(layers) - frozen
+        self.dtype = dtype
+
+    def _entry(self, x: jax.Array) -> jax.Array:
+        x = jnp.asarray(x)
+        return x.astype(self.dtype) if jnp.issubdtype(x.dtype, jnp.floating) else x  # ids stay integers
+
+    def __call__(self, *inputs: jax.Array, train: bool = False) -> jax.Array | tuple[jax.Array, ...]:
+        if len(inputs) != len(self.inputs):
+            raise TypeError(f"the model takes {len(self.inputs)} inputs ({', '.join(self.inputs)}), "
+                            f"got {len(inputs)}")
+        values = {name: self._entry(x) for name, x in zip(self.inputs, inputs, strict=True)}
+        for name, sources in self.wiring:
+            values[name] = self.layers[name](*(values[s] for s in sources), train=train and name not in self.frozen)
+        outputs = tuple(values[name] for name in self.outputs)
+        return outputs[0] if len(outputs) == 1 else outputs
+
+
+@dataclass(frozen=True)
+class _InLayers:
+    """An nnx filter predicate: the variable sits under `layers/<one of names>/`. Hashable, so it can key a cache."""
+
+    names: frozenset[str]
+
+    def __call__(self, path: tuple[Any, ...], value: Any) -> bool:
+        return len(path) > 1 and path[0] == "layers" and path[1] in self.names
+
+
+def trainable_filter(model: SpecModel) -> nnx.filterlib.Filter:
+    """The `nnx.Param`s the optimiser updates: those of layers not marked `trainable: false`."""
+    return nnx.All(nnx.Param, _InLayers(model.trainable))
+
+
+def frozen_filter(model: SpecModel) -> nnx.filterlib.Filter:
+    """The `nnx.Param`s of frozen layers: used, never updated."""
+    return nnx.All(nnx.Param, _InLayers(model.frozen))
+
+
+def tensors_of(analysis: Analysis) -> dict[str, Tensor]:
+    """Every model input's and layer's output tensor, by name."""
+    return {**dict(analysis.inputs), **{layer.name: layer.output for layer in analysis.layers}}
+
+
+def _construct(node: GraphNode, tensors: dict[str, Tensor], dtype: str) -> Construct:
+    build = REGISTRY[node.kind].build
+    if build is None:
+        raise NotImplementedError(f"layer kind '{node.kind}' has no Flax builder")
+    return build(node.params, tuple(tensors[name] for name in node.inputs), dtype)
+
+
+def construct_of(node: GraphNode, analysis: Analysis, dtype: str = "float32") -> Construct:
+    """How to build `node` (its module class in `_flax.CONSTRUCTORS` and its literal arguments)."""
+    return _construct(node, tensors_of(analysis), dtype)
+
+
+def constructs(graph: Graph, analysis: Analysis, dtype: str = "float32") -> dict[str, Construct]:
+    """`construct_of` for every node at once (in topological order), in linear time."""
+    tensors = tensors_of(analysis)
+    return {node.name: _construct(node, tensors, dtype) for node in graph.nodes}
+
+
+def build_model(loaded: LoadedSpec, analysis: Analysis, *, seed: int = 0, dtype: str = "float32") -> SpecModel:
+    """The spec's model with freshly initialised parameters (deterministic in `seed`).
+
+    This allocates every parameter; for shapes alone wrap it: `nnx.eval_shape(lambda: build_model(...))`.
+    `nnx.jit(lambda: build_model(...))()` builds the same model as one compiled program (which the
+    persistent compilation cache keeps) instead of one dispatch per initialiser.
+    """
+    if dtype not in DTYPES:
+        raise ValueError(f"compute dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
+    graph = loaded.graph
+    rngs = nnx.Rngs(seed)
+    layers = {name: _module(construct, rngs) for name, construct in constructs(graph, analysis, dtype).items()}
+    return SpecModel(layers, tuple((node.name, node.inputs) for node in graph.nodes),
+                     tuple(i.name for i in graph.inputs), graph.outputs,
+                     frozenset(node.name for node in graph.nodes if not node.trainable), dtype)
+
+
+def _module(construct: Construct, rngs: nnx.Rngs) -> nnx.Module:
+    constructor: Callable[..., nnx.Module] = CONSTRUCTORS[construct.module]
+    return constructor(**construct.arguments, rngs=rngs)

@@ -1,0 +1,350 @@
+"""The Flax NNX modules that dslc builds models from: one small class per layer family.
+
+Every class is built from Python literals (numbers, strings, booleans, None, tuples) plus
+`rngs`, as a layer kind's `build` describes it (`base.Construct`), and is called as
+`layer(*xs, train=...)`: `train` switches dropout on and batch norms to batch statistics
+(updating their running averages). Arrays are batch-first and channels-last; shapes below
+omit the batch axis `B`.
+
+`dtype` names the compute dtype (`float32`, `bfloat16`); parameters are always float32
+(Flax's `param_dtype`) and batch statistics too. Layers without parameters keep their
+input's dtype, but those with fractional arithmetic turn integers into float32 (`floating`),
+as dslc's analysis says.
+
+This file is self-contained (jax, flax and the standard library only) because the
+ejected standalone model file (`dslc compile`) copies it verbatim: do not import dslc here.
+The registry never imports it (its name starts with `_`); `dslc.compiler.build` does.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import operator
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+Padding = Any  # 'same', 'valid', or ((low, high), ...) per spatial axis
+
+
+def _gelu(x: jax.Array) -> jax.Array:
+    return jax.nn.gelu(x, approximate=False)  # the exact form, as the spec's `gelu` defaults to
+
+
+def _linear(x: jax.Array) -> jax.Array:
+    return x
+
+
+# Module-level functions, never lambdas or partials built per layer: a cell keeps its
+# activation as static data, and equal functions keep equal models' graph definitions equal.
+FUNCTIONS = {"relu": jax.nn.relu, "leaky_relu": jax.nn.leaky_relu, "gelu": _gelu, "silu": jax.nn.silu,
+             "tanh": jnp.tanh, "sigmoid": jax.nn.sigmoid, "softmax": jax.nn.softmax, "linear": _linear}
+
+
+def activate(x: jax.Array, name: str | None) -> jax.Array:
+    """A fused `activation:` (None and `linear` are the identity; softmax is over the last axis)."""
+    return x if name is None else FUNCTIONS[name](x)
+
+
+def floating(x: jax.Array) -> jax.Array:
+    """Integer (or bool) input as float32, for layers whose arithmetic is fractional (as dslc's analysis says)."""
+    return x if jnp.issubdtype(x.dtype, jnp.inexact) else x.astype(jnp.float32)
+
+
+def _padding(padding: Padding) -> Any:
+    """Flax's spelling: 'SAME' / 'VALID', or explicit pairs as tuples."""
+    return padding.upper() if isinstance(padding, str) else tuple(tuple(pair) for pair in padding)
+
+
+class Dense(nnx.Linear):
+    """`(..., in_features) -> (..., units)`: a kernel `in_features x units` and `units` biases."""
+
+    def __init__(self, in_features: int, units: int, *, use_bias: bool = True, activation: str | None = None,
+                 dtype: str = "float32", rngs: nnx.Rngs) -> None:
+        super().__init__(in_features, units, use_bias=use_bias, dtype=jnp.dtype(dtype), rngs=rngs)
+        self.activation = activation
+
+    def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:  # type: ignore[override]
+        return activate(super().__call__(x), self.activation)
+
+
+class Conv(nnx.Conv):
+    """`(*spatial, in_features) -> (*spatial', filters)`, 1 to 3 spatial axes.
+
+    `kernel`, `stride` and `dilation` hold one size per spatial axis; `padding` is always
+    explicit (Flax defaults to SAME, dslc to valid). `groups` is Flax's
+    `feature_group_count` (a depthwise convolution passes the input channels).
+    """
+
+    def __init__(self, in_features: int, filters: int, kernel: tuple[int, ...], *, stride: tuple[int, ...],
+                 dilation: tuple[int, ...], padding: Padding, groups: int = 1, use_bias: bool = True,
+                 activation: str | None = None, dtype: str = "float32", rngs: nnx.Rngs) -> None:
+        super().__init__(in_features, filters, tuple(kernel), tuple(stride), padding=_padding(padding),
+                         kernel_dilation=tuple(dilation), feature_group_count=groups, use_bias=use_bias,
+                         dtype=jnp.dtype(dtype), rngs=rngs)
+        self.activation = activation
+
+    def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:  # type: ignore[override]
+        return activate(super().__call__(x), self.activation)
+
+
+class ConvTranspose(nnx.ConvTranspose):
+    """`(*spatial, in_features) -> (*spatial', filters)` as `jax.lax.conv_transpose` computes it.
+
+    Arguments as `Conv` (no groups); the kernel is `(*kernel, in_features, filters)`.
+    """
+
+    def __init__(self, in_features: int, filters: int, kernel: tuple[int, ...], *, stride: tuple[int, ...],
+                 dilation: tuple[int, ...], padding: Padding, use_bias: bool = True,
+                 activation: str | None = None, dtype: str = "float32", rngs: nnx.Rngs) -> None:
+        super().__init__(in_features, filters, tuple(kernel), tuple(stride), padding=_padding(padding),
+                         kernel_dilation=tuple(dilation), use_bias=use_bias, dtype=jnp.dtype(dtype), rngs=rngs)
+        self.activation = activation
+
+    def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:  # type: ignore[override]
+        return activate(super().__call__(x), self.activation)
+
+
+class Pool(nnx.Module):
+    """Max or average pooling (`op`) over the spatial axes: `(*spatial, c) -> (*spatial', c)`.
+
+    An average over a padded window divides by the input elements in it, not the window size
+    (padding is not counted, as Keras and TensorFlow do).
+    """
+
+    def __init__(self, op: str, window: tuple[int, ...], *, stride: tuple[int, ...], padding: Padding,
+                 rngs: nnx.Rngs | None = None) -> None:
+        self.op, self.window, self.stride, self.padding = op, tuple(window), tuple(stride), _padding(padding)
+
+    def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:
+        if self.op == "max":  # -inf pads (explicit or same padding) never win; integers keep their dtype
+            # a Python scalar init lets lax recognise max pooling (differentiable, also under jax.export)
+            # (integers need an init of their own dtype; they have no gradient to lose)
+            low = -math.inf if jnp.issubdtype(x.dtype, jnp.inexact) else jnp.array(jnp.iinfo(x.dtype).min, x.dtype)
+            return nnx.pool(x, low, jax.lax.max, self.window, self.stride, self.padding)
+        x = floating(x)
+        total = nnx.pool(x, 0.0, jax.lax.add, self.window, self.stride, self.padding)
+        if self.padding == "VALID":
+            return total / math.prod(self.window)
+        ones = jnp.ones((*x.shape[1:-1], 1), x.dtype)  # one example: the counts broadcast over the batch
+        return total / nnx.pool(ones, 0.0, jax.lax.add, self.window, self.stride, self.padding)
+
+
+class GlobalPool(nnx.Module):
+    """Max or average (`op`) over every spatial axis: `(*spatial, c) -> (c)`, or `(1, ..., c)` with `keepdims`."""
+
+    def __init__(self, op: str, *, keepdims: bool = False, rngs: nnx.Rngs | None = None) -> None:
+        self.op, self.keepdims = op, keepdims
+
+    def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:
+        axes = tuple(range(1, x.ndim - 1))
+        if self.op == "max":
+            return jnp.max(x, axis=axes, keepdims=self.keepdims)
+        return jnp.mean(floating(x), axis=axes, keepdims=self.keepdims)
+
+
+class Flatten(nnx.Module):
+    """`(d1, ..., dn) -> (d1 * ... * dn)`."""
+
+    def __init__(self, *, rngs: nnx.Rngs | None = None) -> None:
+        pass
+
+    def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:
+        return x.reshape(x.shape[0], -1)
+
+
+class Reshape(nnx.Module):
+    """`(d1, ..., dn) -> shape` (one entry may be -1)."""
+
+    def __init__(self, shape: tuple[int, ...], *, rngs: nnx.Rngs | None = None) -> None:
+        self.shape = tuple(shape)
+
+    def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:
+        return x.reshape(x.shape[0], *self.shape)
+
+
+class Activation(nnx.Module):
+    """An element-wise activation, shape unchanged; `axis` (softmax) counts the batch axis."""
+
+    def __init__(self, name: str, *, negative_slope: float = 0.01, approximate: bool = False, axis: int = -1,
+                 rngs: nnx.Rngs | None = None) -> None:
+        self.name, self.negative_slope, self.approximate, self.axis = name, negative_slope, approximate, axis
+
+    def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:
+        if self.name != "relu":
+            x = floating(x)
+        if self.name == "leaky_relu":
+            return jax.nn.leaky_relu(x, self.negative_slope)
+        if self.name == "gelu":
+            return jax.nn.gelu(x, approximate=self.approximate)
+        if self.name == "softmax":
+            return jax.nn.softmax(x, axis=self.axis)
+        return FUNCTIONS[self.name](x)
+
+
+class Dropout(nnx.Dropout):
+    """Zeroes a fraction `rate` of the elements (scaling the rest) when `train`; identity otherwise."""
+
+    def __init__(self, rate: float, *, rngs: nnx.Rngs) -> None:
+        super().__init__(rate, rngs=rngs if rate > 0 else None)  # no random state to carry when it never drops
+
+    def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:  # type: ignore[override]
+        return super().__call__(floating(x), deterministic=not train)
+
+
+class BatchNorm(nnx.BatchNorm):
+    """Normalises the last axis with batch statistics when `train` (updating the running mean and
+    variance: `running = momentum * running + (1 - momentum) * batch`), with the running ones otherwise."""
+
+    def __init__(self, num_features: int, *, momentum: float = 0.99, epsilon: float = 1e-5, dtype: str = "float32",
+                 rngs: nnx.Rngs) -> None:
+        super().__init__(num_features, momentum=momentum, epsilon=epsilon, dtype=jnp.dtype(dtype), rngs=rngs)
+
+    def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:  # type: ignore[override]
+        return super().__call__(x, use_running_average=not train)
+
+
+class LayerNorm(nnx.LayerNorm):
+    """Normalises the last axis of each example; a scale and a bias per feature."""
+
+    def __init__(self, num_features: int, *, epsilon: float = 1e-6, dtype: str = "float32", rngs: nnx.Rngs) -> None:
+        super().__init__(num_features, epsilon=epsilon, dtype=jnp.dtype(dtype), rngs=rngs)
+
+    def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:  # type: ignore[override]
+        return super().__call__(x)
+
+
+class Embedding(nnx.Embed):
+    """Integer ids `(...) -> (..., dim)`, from a `vocab x dim` table."""
+
+    def __init__(self, vocab: int, dim: int, *, dtype: str = "float32", rngs: nnx.Rngs) -> None:
+        super().__init__(vocab, dim, dtype=jnp.dtype(dtype), rngs=rngs)
+
+    def __call__(self, ids: jax.Array, *, train: bool = False) -> jax.Array:  # type: ignore[override]
+        return super().__call__(ids)
+
+
+CELLS = {"rnn": nnx.SimpleCell, "lstm": nnx.LSTMCell, "gru": nnx.GRUCell}
+
+
+class Recurrent(nnx.Module):
+    """A Flax cell (`cell`: rnn, lstm or gru) run over time with `nnx.RNN`: `(time, in_features) -> (units)`,
+    the last hidden state, or `(time, units)` with `return_sequences`.
+
+    `bidirectional` runs a second cell backwards in time (`nnx.Bidirectional`) and concatenates
+    both (`2 * units`); without `return_sequences` that is the final state of each direction.
+    `activation` is the cell's (for lstm and gru the candidate and output non-linearity, the
+    gates stay sigmoid). The carry starts at zero in the compute dtype.
+    """
+
+    def __init__(self, cell: str, in_features: int, units: int, *, return_sequences: bool = False,
+                 bidirectional: bool = False, activation: str = "tanh", dtype: str = "float32",
+                 rngs: nnx.Rngs) -> None:
+        def direction() -> nnx.RNN:
+            made = CELLS[cell](in_features, units, activation_fn=FUNCTIONS[activation], dtype=jnp.dtype(dtype),
+                               rngs=rngs)
+            return nnx.RNN(made, rngs=False)
+
+        self.cell, self.units, self.dtype = cell, units, dtype
+        self.return_sequences, self.bidirectional = return_sequences, bidirectional
+        self.rnn = nnx.Bidirectional(direction(), direction(), rngs=False) if bidirectional else direction()
+
+    def _zeros(self, x: jax.Array) -> Any:
+        zeros = jnp.zeros((x.shape[0], self.units), jnp.dtype(self.dtype))
+        return (zeros, zeros) if self.cell == "lstm" else zeros
+
+    def _hidden(self, carry: Any) -> jax.Array:
+        return carry[1] if self.cell == "lstm" else carry  # an LSTM carries (memory, hidden)
+
+    def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:
+        start = self._zeros(x)
+        carry, ys = self.rnn(x, initial_carry=(start, start) if self.bidirectional else start, return_carry=True)
+        if self.return_sequences:
+            return ys
+        if self.bidirectional:
+            return jnp.concatenate([self._hidden(carry[0]), self._hidden(carry[1])], axis=-1)
+        return self._hidden(carry)
+
+
+class Attention(nnx.MultiHeadAttention):
+    """Multi-head self-attention: `(time, in_features) -> (time, in_features)`.
+
+    Query, key and value project to `qkv_features` (`heads * key_dim`); the output projects
+    back. `causal` masks attention to later positions; `dropout` drops attention weights
+    when `train`.
+    """
+
+    def __init__(self, in_features: int, heads: int, qkv_features: int, *, dropout: float = 0.0,
+                 causal: bool = False, use_bias: bool = True, dtype: str = "float32", rngs: nnx.Rngs) -> None:
+        super().__init__(heads, in_features, qkv_features, in_features, dtype=jnp.dtype(dtype), dropout_rate=dropout,
+                         use_bias=use_bias, decode=False, rngs=rngs)
+        self.causal = causal
+
+    def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:  # type: ignore[override]
+        return super().__call__(x, deterministic=not train, is_causal=self.causal)
+
+
+class TransformerEncoder(nnx.Module):
+    """A transformer encoder block: `(time, features) -> (time, features)`.
+
+    Self-attention (`features` wide) and a feed-forward network (`features -> mlp_dim ->
+    features`, `activation` between), each in a residual connection with a layer norm:
+    pre-norm (`norm_first`) `x + f(norm(x))`, post-norm `norm(x + f(x))`. `dropout`, when
+    `train`, drops attention weights, the feed-forward hidden units and each branch's output
+    before the residual sum (as PyTorch's `TransformerEncoderLayer`).
+    """
+
+    def __init__(self, features: int, heads: int, mlp_dim: int, *, dropout: float = 0.0, causal: bool = False,
+                 norm_first: bool = True, activation: str = "gelu", dtype: str = "float32",
+                 rngs: nnx.Rngs) -> None:
+        self.attention = Attention(features, heads, features, dropout=dropout, causal=causal, dtype=dtype, rngs=rngs)
+        self.attention_norm = LayerNorm(features, dtype=dtype, rngs=rngs)
+        self.mlp_in = Dense(features, mlp_dim, activation=activation, dtype=dtype, rngs=rngs)
+        self.mlp_out = Dense(mlp_dim, features, dtype=dtype, rngs=rngs)
+        self.mlp_norm = LayerNorm(features, dtype=dtype, rngs=rngs)
+        self.dropout = Dropout(dropout, rngs=rngs)
+        self.norm_first = norm_first
+
+    def _attend(self, x: jax.Array, train: bool) -> jax.Array:
+        return self.dropout(self.attention(x, train=train), train=train)
+
+    def _feed_forward(self, x: jax.Array, train: bool) -> jax.Array:
+        hidden = self.dropout(self.mlp_in(x), train=train)
+        return self.dropout(self.mlp_out(hidden), train=train)
+
+    def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:
+        if self.norm_first:
+            x = x + self._attend(self.attention_norm(x), train)
+            return x + self._feed_forward(self.mlp_norm(x), train)
+        x = self.attention_norm(x + self._attend(x, train))
+        return self.mlp_norm(x + self._feed_forward(x, train))
+
+
+class Merge(nnx.Module):
+    """Element-wise `op` (add or multiply) of two or more inputs of one shape."""
+
+    def __init__(self, op: str, *, rngs: nnx.Rngs | None = None) -> None:
+        self.op = op
+
+    def __call__(self, *xs: jax.Array, train: bool = False) -> jax.Array:
+        return functools.reduce(operator.add if self.op == "add" else operator.mul, xs)
+
+
+class Concat(nnx.Module):
+    """Concatenation along `axis` (of the batched arrays: the spec's non-negative axes plus one)."""
+
+    def __init__(self, axis: int = -1, *, rngs: nnx.Rngs | None = None) -> None:
+        self.axis = axis
+
+    def __call__(self, *xs: jax.Array, train: bool = False) -> jax.Array:
+        return jnp.concatenate(xs, axis=self.axis)
+
+
+CONSTRUCTORS: dict[str, type] = {cls.__name__: cls for cls in (
+    Dense, Conv, ConvTranspose, Pool, GlobalPool, Flatten, Reshape, Activation, Dropout, BatchNorm, LayerNorm,
+    Embedding, Recurrent, Attention, TransformerEncoder, Merge, Concat)}
+
+__all__ = ["CONSTRUCTORS", "FUNCTIONS", "activate", "floating", *CONSTRUCTORS]

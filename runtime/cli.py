@@ -25,7 +25,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return command(args)
     except DslcErrors as errors:  # raised outside a per-file loop: report and stop
         for error in errors.errors:
-            print(error.render(), file=sys.stderr)
+            print(error.render(errors.source), file=sys.stderr)
         return EXIT_INVALID
     except KeyboardInterrupt:
         return 130

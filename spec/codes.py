@@ -56,6 +56,18 @@ CODES: dict[str, str] = {
     "E504": "wrong input rank for the layer",
     "E505": "embedding input must have an integer dtype (int32, int64, uint8)",
     "E506": "a dimension that must be known is unknown",
+    # E6xx: training (checked before any step runs) and devices
+    "E601": "the requested device is not present (or not a device name)",
+    "E602": "training a model with several outputs is not supported yet",
+    "E603": "the loss does not fit the model's output",
+    "E604": "a metric does not fit the model's output or the loss's targets",
+    "E605": "a metric is given twice",
+    "E606": "bfloat16 precision on a model that computes nothing in floating point",
+    "E607": "the model has no trainable parameters",
+    "E608": "inconsistent learning-rate schedule (warmup not shorter than the schedule)",
+    "E609": "an optimizer option that has no effect (nesterov without momentum)",
+    "E610": "checkpoint.best names no metric",
+    "E611": "the data source does not fit the model's inputs, its output or the loss",
     # Gxxx: policy gates of `dslc check` (exit code 1, not 2)
     "G001": "the depth verdict does not meet --require",
     "G002": "more parameters than --max-params",

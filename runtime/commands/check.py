@@ -44,6 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from dslc.compiler.analysis.analyse import analyse
+    from dslc.compiler.checks import check_training
     from dslc.spec.load import load
 
     limits = limits_from(args)
@@ -54,6 +55,9 @@ def run(args: argparse.Namespace) -> int:
             loaded = load(file, limits)
             result.source = loaded.source.text
             result.analysis = analyse(loaded, args.policy)
+            problems = check_training(loaded, result.analysis, limits=limits)
+            if problems:  # the train section does not fit the model: found now, not at step 1
+                raise DslcErrors(problems, loaded.source.text)
         except DslcErrors as errors:
             result.errors = errors
         else:

@@ -1,0 +1,314 @@
+"""Training checks: combinations of model and `train` section that make no sense, found before any step runs.
+
+DESIGN §5: "an unsupported combination is a spec error, not a crash at step 1".
+Each rule below reads the IR (`Train`) and the static analysis (output shapes,
+parameter counts) and returns located `DslcError`s (codes E6xx). No JAX here:
+`dslc check` runs these rules and must start fast.
+
+The loss decides what a target is, and every metric must read the same target:
+
+| loss                           | target per example                      | metrics that fit    |
+|--------------------------------|-----------------------------------------|---------------------|
+| `softmax_cross_entropy`        | class indices, shape `output[:-1]`      | accuracy, top_k     |
+| `sigmoid_binary_cross_entropy` | 0/1 values, shape `output`              | accuracy (binary)   |
+| `mse`, `mae`, `huber`          | real values, shape `output`             | mse, mae            |
+
+Positions: `Train` and its choices are validated without keeping their tree
+nodes (`dslc.spec.lower`), so the train section's located tree is parsed again
+from the source, only when a rule has something to report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from functools import cached_property
+
+from dslc.compiler.analysis.model import Analysis
+from dslc.spec.errors import DslcError, DslcErrors, Span, did_you_mean
+from dslc.spec.ir import Train
+from dslc.spec.layers.base import Tensor
+from dslc.spec.limits import DEFAULT_LIMITS, Limits
+from dslc.spec.load import LoadedSpec, parse_document
+from dslc.spec.tree import Entry, Map, Node, Seq, locate
+from dslc.spec.vocab import METRICS, OPTIMIZERS, SCHEDULES, Choice, Digits, TopK, WarmupCosine
+
+# The E6xx codes (spec/codes.py holds the published catalogue).
+
+CLASS_LOSSES = ("softmax_cross_entropy",)
+BINARY_LOSSES = ("sigmoid_binary_cross_entropy",)
+REGRESSION_LOSSES = ("mse", "mae", "huber")
+DIGITS_CLASSES = 10
+DIGITS_PIXELS = 64
+FLOATS = ("float32", "float16", "bfloat16")
+
+
+def metric_name(metric: Choice) -> str:
+    """The name a metric is reported under (and that `checkpoint.best` may name)."""
+    return f"top_{metric.k}_accuracy" if isinstance(metric, TopK) else metric.kind
+
+
+def metric_names(train: Train) -> tuple[str, ...]:
+    """Every name a training run reports: the loss first, then the metrics in spec order."""
+    return ("loss", *(metric_name(metric) for metric in train.metrics))
+
+
+def check_training(loaded: LoadedSpec, analysis: Analysis, *, limits: Limits = DEFAULT_LIMITS) -> list[DslcError]:
+    """Every training error of a spec that loaded and analysed cleanly ([] without a `train` section)."""
+    train = loaded.spec.train
+    if train is None:
+        return []
+    where = _Where(loaded, limits)
+    errors: list[DslcError] = []
+    for rule in RULES:
+        errors.extend(rule(train, analysis, where))
+    return errors
+
+
+# -- where things were written ------------------------------------------------------------------
+class _Where:
+    """Spans in the train section, from the located tree (parsed again on first use)."""
+
+    def __init__(self, loaded: LoadedSpec, limits: Limits) -> None:
+        self.loaded = loaded
+        self.limits = limits
+
+    @cached_property
+    def document(self) -> Map | None:
+        try:
+            return parse_document(self.loaded.source, self.loaded.syntax, self.limits)
+        except DslcErrors:  # it parsed when it was loaded; with other limits it may not: no positions then
+            return None
+
+    @cached_property
+    def train_entry(self) -> Entry | None:
+        return self.document.get("train") if self.document is not None else None
+
+    @property
+    def fallback(self) -> Span:
+        return self.train_entry.key_span if self.train_entry else Span(self.loaded.source.name, 1, 1)
+
+    def train(self) -> Span:
+        """The `train` key itself: for findings about the training run as a whole."""
+        return self.fallback
+
+    def value(self, key: str) -> Node | None:
+        entry = self.train_entry.value.get(key) if self.train_entry and isinstance(self.train_entry.value, Map) \
+            else None
+        return entry.value if entry else None
+
+    def span(self, node: Node | None) -> Span:
+        return node.span if node is not None else self.fallback
+
+    def metric(self, index: int) -> Node | None:
+        node = self.value("metrics")
+        items = node.items if isinstance(node, Seq) else (node,)  # `metrics: accuracy` is one metric
+        return items[index] if node is not None and index < len(items) else None
+
+    def model_outputs(self) -> Span | None:
+        if self.document is None:
+            return None
+        node, found = locate(self.document, ("model", "outputs"))
+        return node.span if found else None
+
+    def kind(self, choice: Node | None) -> Span:
+        """A choice's name: a bare name (`mse`) or the one key of `{adam: {...}}` / `adam(...)`."""
+        if isinstance(choice, Map) and choice.entries:
+            return choice.entries[0].key_span
+        return self.span(choice)
+
+    def argument(self, choice: Node | None, name: str, positional: tuple[str, ...] = ()) -> Node | None:
+        """The value of a choice's argument, written by name or (in the DSL) by position."""
+        if not (isinstance(choice, Map) and len(choice.entries) == 1 and isinstance(choice.entries[0].value, Map)):
+            return None
+        index = positional.index(name) if name in positional else None
+        for entry in choice.entries[0].value:
+            if entry.key == name or (index is not None and entry.key == index):
+                return entry.value
+        return None
+
+
+Rule = Callable[[Train, Analysis, _Where], Iterator[DslcError]]
+
+
+def _error(code: str, message: str, span: Span, hint: str | None = None,
+           related: tuple[tuple[str, Span], ...] = ()) -> DslcError:
+    return DslcError(code, message, span, hint=hint, stage="train", related=related)
+
+
+def _output(analysis: Analysis) -> Tensor | None:
+    """The model's one output (None with several: `single_output` reports that)."""
+    if len(analysis.outputs) != 1:
+        return None
+    return analysis.layer(analysis.outputs[0]).output
+
+
+def _show(shape: tuple[int | None, ...]) -> str:
+    return "(" + ", ".join("?" if dim is None else str(dim) for dim in shape) + (",)" if len(shape) == 1 else ")")
+
+
+def _classes_problem(output: Tensor) -> str | None:
+    """Why an output cannot be class scores over its last axis, or None when it can."""
+    if not output.shape:
+        return f"the model's output {_show(output.shape)} has no class axis"
+    if output.shape[-1] is None:
+        return f"the number of classes (the last axis of the output {_show(output.shape)}) is unknown"
+    if output.shape[-1] < 2:
+        return f"the model's output {_show(output.shape)} has one unit: a single score is not a class distribution"
+    return None
+
+
+# -- the rules ----------------------------------------------------------------------------------
+def single_output(train: Train, analysis: Analysis, where: _Where) -> Iterator[DslcError]:
+    if len(analysis.outputs) > 1:
+        outputs = where.model_outputs()
+        yield _error("E602", f"the model has {len(analysis.outputs)} outputs ({', '.join(analysis.outputs)}); "
+                             "training supports models with one output only (for now)",
+                     where.kind(where.value("loss")), hint="name one layer in the model's 'outputs' to train it",
+                     related=(("the outputs are listed here", outputs),) if outputs else ())
+
+
+def loss_fits_output(train: Train, analysis: Analysis, where: _Where) -> Iterator[DslcError]:
+    output = _output(analysis)
+    if output is None or train.loss.kind not in CLASS_LOSSES:
+        return
+    problem = _classes_problem(output)
+    if problem:
+        one_unit = bool(output.shape) and output.shape[-1] == 1
+        hint = ("for a yes/no target use sigmoid_binary_cross_entropy" if one_unit
+                else "end the model with a layer whose last axis has one unit per class, e.g. dense(units=10)")
+        yield _error("E603", f"loss '{train.loss.kind}': {problem}", where.kind(where.value("loss")), hint=hint)
+
+
+def metrics_fit(train: Train, analysis: Analysis, where: _Where) -> Iterator[DslcError]:
+    output = _output(analysis)
+    loss = train.loss.kind
+    seen: dict[str, int] = {}
+    for index, metric in enumerate(train.metrics):
+        node = where.metric(index)
+        name = metric_name(metric)
+        if name in seen:
+            yield _error("E605", f"metric '{name}' is given twice", where.kind(node), hint="remove one of them")
+            continue
+        seen[name] = index
+        if output is not None:
+            yield from _metric_fits(metric, output, loss, node, where)
+
+
+def _metric_fits(metric: Choice, output: Tensor, loss: str, node: Node | None,
+                 where: _Where) -> Iterator[DslcError]:
+    kind = metric.kind
+    if kind in ("accuracy", "top_k") and loss in REGRESSION_LOSSES:
+        yield _error("E604", f"metric '{kind}' compares class labels, but loss '{loss}' trains on real-valued "
+                             "targets", where.kind(node), hint="use the metrics mse or mae with this loss")
+    elif kind in ("mse", "mae") and loss not in REGRESSION_LOSSES:
+        yield _error("E604", f"metric '{kind}' compares real-valued targets, but loss '{loss}' trains on labels",
+                     where.kind(node), hint="use the metric accuracy with this loss")
+    elif kind == "top_k" and loss in BINARY_LOSSES:
+        yield _error("E604", f"metric 'top_k' ranks classes, but loss '{loss}' makes independent yes/no "
+                             "predictions", where.kind(node), hint="use the metric accuracy with this loss")
+    elif kind in ("accuracy", "top_k") and loss in CLASS_LOSSES:
+        problem = _classes_problem(output)
+        if problem:
+            yield _error("E604", f"metric '{kind}': {problem}", where.kind(node))
+        elif isinstance(metric, TopK) and metric.k >= output.shape[-1]:  # type: ignore[operator]
+            classes = output.shape[-1]
+            k_node = where.argument(node, "k", METRICS.positional["top_k"])
+            span = where.span(k_node) if k_node else where.kind(node)
+            yield _error("E604", f"metric 'top_k': k={metric.k} is not smaller than the number of classes "
+                                 f"({classes}): it would always be 1", span, hint=f"choose k below {classes}")
+
+
+def trainable_parameters(train: Train, analysis: Analysis, where: _Where) -> Iterator[DslcError]:
+    if analysis.totals.trainable == 0:
+        frozen = analysis.totals.frozen
+        detail = f"all {frozen:,} parameters are frozen" if frozen else "it has no layer with parameters"
+        hint = "set 'trainable: true' on some layer" if frozen else "add a layer with parameters (dense, conv…)"
+        yield _error("E607", f"nothing to train: {detail}", where.train(), hint=hint)
+
+
+def precision_fits_model(train: Train, analysis: Analysis, where: _Where) -> Iterator[DslcError]:
+    if train.precision != "bfloat16":
+        return
+    # Layers with parameters compute in floating point whatever their input (parameters are float);
+    # the analysis' tensor dtypes tell the rest.
+    tensors = [tensor for _, tensor in analysis.inputs] + [layer.output for layer in analysis.layers]
+    if analysis.totals.params == 0 and not any(tensor.dtype in FLOATS for tensor in tensors):
+        yield _error("E606", "precision 'bfloat16' sets the dtype of floating-point computation, but this model "
+                             "computes only on integers", where.span(where.value("precision")),
+                     hint="leave precision at float32")
+
+
+def schedule_consistent(train: Train, analysis: Analysis, where: _Where) -> Iterator[DslcError]:
+    lr = train.optimizer.lr
+    if isinstance(lr, WarmupCosine) and lr.warmup_steps >= lr.decay_steps:
+        optimizer = where.value("optimizer")
+        schedule = where.argument(optimizer, "lr", OPTIMIZERS.positional.get(train.optimizer.kind, ()))
+        warmup = where.argument(schedule, "warmup_steps", SCHEDULES.positional.get("warmup_cosine", ()))
+        yield _error("E608", f"schedule 'warmup_cosine': warmup_steps ({lr.warmup_steps}) must be smaller than "
+                             f"decay_steps ({lr.decay_steps}), the schedule's whole length including the warmup",
+                     where.span(warmup) if warmup else where.kind(schedule),
+                     hint=f"set decay_steps to the total number of steps, e.g. {lr.warmup_steps + lr.decay_steps}")
+
+
+def optimizer_options(train: Train, analysis: Analysis, where: _Where) -> Iterator[DslcError]:
+    optimizer = train.optimizer
+    if optimizer.kind == "sgd" and optimizer.nesterov and optimizer.momentum == 0.0:  # type: ignore[union-attr]
+        nesterov = where.argument(where.value("optimizer"), "nesterov")
+        yield _error("E609", "optimizer 'sgd': nesterov has no effect without momentum",
+                     where.span(nesterov) if nesterov else where.kind(where.value("optimizer")),
+                     hint="set momentum (e.g. 0.9) or remove nesterov")
+
+
+def checkpoint_best(train: Train, analysis: Analysis, where: _Where) -> Iterator[DslcError]:
+    best = train.checkpoint.best if train.checkpoint else None
+    names = metric_names(train)
+    if best is not None and best not in names:
+        checkpoint = where.value("checkpoint")
+        node = checkpoint.get("best") if isinstance(checkpoint, Map) else None
+        yield _error("E610", f"checkpoint.best: '{best}' is not reported by this run (it reports "
+                             f"{', '.join(names)})", where.span(node.value if node else checkpoint),
+                     hint=did_you_mean(best, names) or "name the loss or one of the metrics")
+
+
+def data_fits(train: Train, analysis: Analysis, where: _Where) -> Iterator[DslcError]:
+    """Built-in data whose shape is known: scikit-learn's digits (64 pixels, labels 0-9)."""
+    data = train.data
+    output = _output(analysis)
+    if not isinstance(data, Digits) or output is None:
+        return
+    span = where.kind(where.value("data"))
+    sizes = [_elements(tensor) for _, tensor in analysis.inputs]
+    if len(sizes) != 1 or sizes[0] != DIGITS_PIXELS:
+        shapes = ", ".join(_show(tensor.shape) for _, tensor in analysis.inputs)
+        yield _error("E611", f"data 'digits' gives one input of {DIGITS_PIXELS} pixels per example, but the model "
+                             f"takes {shapes}", span, hint="use one input of shape [8, 8, 1], [8, 8] or [64]")
+    loss = train.loss.kind
+    if data.target == "label":
+        if loss not in CLASS_LOSSES:
+            yield _error("E611", f"data 'digits' gives class labels 0-9, but loss '{loss}' needs "
+                                 f"{'0/1 targets' if loss in BINARY_LOSSES else 'real-valued targets'}", span,
+                         hint="use softmax_cross_entropy, or digits(target=input) to reconstruct the images")
+        elif output.shape != (DIGITS_CLASSES,):
+            yield _error("E611", f"data 'digits' has {DIGITS_CLASSES} classes, one label per image, but the model's "
+                                 f"output is {_show(output.shape)}", span, hint="end the model with dense(units=10)")
+    else:
+        if loss in CLASS_LOSSES:
+            yield _error("E611", f"data 'digits' with target=input gives pixel values, but loss '{loss}' needs "
+                                 "class labels", span, hint="use mse, mae, huber or sigmoid_binary_cross_entropy")
+        elif _elements(output) != DIGITS_PIXELS:
+            count = _elements(output) or "an unknown number of"
+            yield _error("E611", f"data 'digits' with target=input gives {DIGITS_PIXELS} pixels per image, but the "
+                                 f"model's output {_show(output.shape)} has {count} values", span)
+
+
+def _elements(tensor: Tensor) -> int | None:
+    total = 1
+    for dim in tensor.shape:
+        if dim is None:
+            return None
+        total *= dim
+    return total
+
+
+RULES: tuple[Rule, ...] = (single_output, trainable_parameters, loss_fits_output, metrics_fit, precision_fits_model,
+                           schedule_consistent, optimizer_options, checkpoint_best, data_fits)

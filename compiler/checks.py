@@ -277,7 +277,7 @@ def data_fits(train: Train, analysis: Analysis, where: _Where) -> Iterator[DslcE
     if not isinstance(data, Digits) or output is None:
         return
     span = where.kind(where.value("data"))
-    sizes = [_elements(tensor) for _, tensor in analysis.inputs]
+    sizes = [tensor.size for _, tensor in analysis.inputs]
     if len(sizes) != 1 or sizes[0] != DIGITS_PIXELS:
         shapes = ", ".join(_show(tensor.shape) for _, tensor in analysis.inputs)
         yield _error("E611", f"data 'digits' gives one input of {DIGITS_PIXELS} pixels per example, but the model "
@@ -295,19 +295,12 @@ def data_fits(train: Train, analysis: Analysis, where: _Where) -> Iterator[DslcE
         if loss in CLASS_LOSSES:
             yield _error("E611", f"data 'digits' with target=input gives pixel values, but loss '{loss}' needs "
                                  "class labels", span, hint="use mse, mae, huber or sigmoid_binary_cross_entropy")
-        elif _elements(output) != DIGITS_PIXELS:
-            count = _elements(output) or "an unknown number of"
+        elif output.size != DIGITS_PIXELS:
+            count = output.size or "an unknown number of"
             yield _error("E611", f"data 'digits' with target=input gives {DIGITS_PIXELS} pixels per image, but the "
                                  f"model's output {_show(output.shape)} has {count} values", span)
 
 
-def _elements(tensor: Tensor) -> int | None:
-    total = 1
-    for dim in tensor.shape:
-        if dim is None:
-            return None
-        total *= dim
-    return total
 
 
 RULES: tuple[Rule, ...] = (single_output, trainable_parameters, loss_fits_output, metrics_fit, precision_fits_model,

@@ -7,14 +7,12 @@ rule's complaints, and adds things up.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from dslc.compiler.analysis.depth import DepthNode, depth_report
 from dslc.compiler.analysis.model import DTYPE_BYTES, Analysis, LayerReport, Totals
 from dslc.spec.errors import DslcError, DslcErrors
 from dslc.spec.expand import GraphNode
 from dslc.spec.layers import REGISTRY
-from dslc.spec.layers.base import ShapeError, Tensor
+from dslc.spec.layers.base import ShapeError, Tensor, plus
 from dslc.spec.load import LoadedSpec
 
 
@@ -79,32 +77,14 @@ def _first(value: int | tuple[int, ...]) -> int:
 
 
 def _totals(layers: list[LayerReport]) -> Totals:
-    elements = [_elements(layer.output) for layer in layers]
+    elements = [layer.output.size for layer in layers]
     known = None not in elements
     return Totals(
         trainable=sum(layer.params for layer in layers if layer.trainable),
         frozen=sum(layer.params for layer in layers if not layer.trainable),
         state=sum(layer.state for layer in layers),
-        flops=_sum_known(layer.flops for layer in layers),
+        flops=plus(*(layer.flops for layer in layers)),
         activations=sum(elements) if known else None,  # type: ignore[arg-type]
         activation_bytes=sum(n * DTYPE_BYTES[layer.output.dtype]  # type: ignore[operator]
                              for n, layer in zip(elements, layers, strict=True)) if known else None,
     )
-
-
-def _elements(tensor: Tensor) -> int | None:
-    total = 1
-    for dim in tensor.shape:
-        if dim is None:
-            return None
-        total *= dim
-    return total
-
-
-def _sum_known(values: Iterable[int | None]) -> int | None:
-    total = 0
-    for value in values:
-        if value is None:
-            return None
-        total += value
-    return total

@@ -26,10 +26,10 @@ promotion does (`to_floating`). Embeddings output `float32`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
-from dslc.spec.layers.base import Construct, Cost, Dim, NodeClass, Shape, ShapeError, Tensor
+from dslc.spec.layers.base import Construct, Cost, Dim, NodeClass, Shape, ShapeError, Tensor, plus, prod  # noqa: F401 - prod and plus are re-exported to the layer modules
 
 # FLOPs per output element of the element-wise kinds (and of a fused `activation:`).
 # Every activation is 1 (the transcendental ones are not weighted more); softmax is 3
@@ -50,33 +50,13 @@ def show(shape: Shape) -> str:
     return "(" + ", ".join("?" if dim is None else str(dim) for dim in shape) + ")"
 
 
-def prod(dims: Iterable[Dim]) -> Dim:
-    """The product of `dims`, `None` if any is unknown (1 for none)."""
-    total = 1
-    for dim in dims:
-        if dim is None:
-            return None
-        total *= dim
-    return total
-
-
 def times(*factors: Dim) -> Dim:
     """A product of counts, unknown if any factor is."""
     return prod(factors)
 
 
-def plus(*terms: Dim) -> Dim:
-    """A sum of counts, unknown if any term is."""
-    total = 0
-    for term in terms:
-        if term is None:
-            return None
-        total += term
-    return total
-
-
 def elements(tensor: Tensor) -> Dim:
-    return prod(tensor.shape)
+    return tensor.size
 
 
 # -- checks ---------------------------------------------------------------------------------------

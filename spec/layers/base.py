@@ -10,7 +10,7 @@ from the same entry.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import Enum
 from typing import Annotated, Any, Literal
@@ -55,12 +55,37 @@ Dim = int | None  # None: a size unknown until run time (e.g. a sequence length)
 Shape = tuple[Dim, ...]
 
 
+def prod(dims: Iterable[Dim]) -> Dim:
+    """The product of `dims`, `None` if any is unknown (1 for none)."""
+    total = 1
+    for dim in dims:
+        if dim is None:
+            return None
+        total *= dim
+    return total
+
+
+def plus(*terms: Dim) -> Dim:
+    """A sum of counts, unknown if any term is."""
+    total = 0
+    for term in terms:
+        if term is None:
+            return None
+        total += term
+    return total
+
+
 @dataclass(frozen=True)
 class Tensor:
     """What flows along an edge of the graph; `shape` excludes the batch axis."""
 
     shape: Shape
     dtype: str = "float32"
+
+    @property
+    def size(self) -> Dim:
+        """Elements per example; `None` when a dimension is unknown."""
+        return prod(self.shape)
 
 
 class ShapeError(Exception):

@@ -19,7 +19,7 @@ gru 3), per direction (`bidirectional: true` doubles both):
 from collections.abc import Callable
 
 from dslc.spec.layers._shapes import N, W, expect_rank, known, one, times, to_floating
-from dslc.spec.layers.base import Activation, Construct, Cost, LayerParams, NodeClass, PositiveInt, Tensor
+from dslc.spec.layers.base import Activation, Construct, Cost, LayerKind, LayerParams, NodeClass, PositiveInt, Tensor
 
 
 class RecurrentParams(LayerParams):
@@ -77,3 +77,10 @@ def recurrent_build(cell: str) -> Callable[[RecurrentParams, tuple[Tensor, ...],
                                        "dtype": dtype})
 
     return build
+
+
+def recurrent_kind(name: str, doc: str, gates: int) -> LayerKind:
+    """The registry entry of a recurrent kind: `gates` of the cell (1 rnn, 4 lstm, 3 gru); gated cells are N."""
+    return LayerKind(name, RecurrentParams, doc, "recurrent", positional=("units",), recurrent=True,
+                     infer=infer, cost=recurrent_cost(gates=gates), classes=recurrent_classes(gated=gates > 1),
+                     build=recurrent_build(name))

@@ -1,16 +1,6 @@
-from dslc.spec.layers._recurrent import (
-    RECURRENT_DOC,
-    RecurrentParams,
-    infer,
-    recurrent_build,
-    recurrent_classes,
-    recurrent_cost,
-)
-from dslc.spec.layers.base import LayerKind
+from dslc.spec.layers._recurrent import RECURRENT_DOC, recurrent_kind
 
 __doc__ = RECURRENT_DOC.format(title="Gated recurrent unit layer", cell="GRUCell",
                                count="`3 * (F*u + u*u + u)` (three gates, one bias each)")
 
-KIND = LayerKind("gru", RecurrentParams, __doc__, "recurrent", positional=("units",), recurrent=True,
-                 infer=infer, cost=recurrent_cost(gates=3), classes=recurrent_classes(gated=True),
-                 build=recurrent_build("gru"))
+KIND = recurrent_kind("gru", __doc__, gates=3)

@@ -10,8 +10,8 @@ model digits_cnn(image: [8, 8, 1]) {
 
 train {
   loss = softmax_cross_entropy
-  optimizer = adam(lr=1e-3)
-  batch = 64; epochs = 20
+  optimizer = adam(lr=3e-3)
+  batch = 64; epochs = 40
   metrics = [accuracy]
   data = digits
   seed = 0

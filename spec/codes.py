@@ -68,6 +68,14 @@ CODES: dict[str, str] = {
     "E609": "an optimizer option that has no effect (nesterov without momentum)",
     "E610": "checkpoint.best names no metric",
     "E611": "the data source does not fit the model's inputs, its output or the loss",
+    # E7xx: data (found before training starts)
+    "E701": "a data file is missing, is not a file, or cannot be read",
+    "E702": "a data path resolves outside the spec's folder",
+    "E703": "an .npz key or CSV column is missing",
+    "E704": "the data's shape does not fit the model's input, output or loss",
+    "E705": "the data's dtype does not fit (non-numeric, non-integer ids, out of range)",
+    "E706": "class ids outside range(classes) for softmax cross-entropy",
+    "E707": "the batch is larger than the training split",
     # Gxxx: policy gates of `dslc check` (exit code 1, not 2)
     "G001": "the depth verdict does not meet --require",
     "G002": "more parameters than --max-params",

@@ -1,0 +1,527 @@
+"""Training data: scikit-learn's digits, local .npz/.npy/CSV files and synthetic tasks, split and batched.
+
+DESIGN §6 and §8. `load_dataset` turns the spec's `train.data` choice into a
+`Dataset` of three `Split`s (train, validation, test) of numpy arrays shaped for
+the model: one input array per model input, `(n, *input_shape)` in the input's
+dtype, and a target that is int32 class ids for softmax cross-entropy (shape
+`(n, *output_shape[:-1])`) and float32 otherwise (shape `(n, *output_shape)`).
+Every split and every shuffle is deterministic from the seed.
+
+`Dataset.batches` yields fixed-size batches: the last partial batch is padded
+with weight-0 examples, so a jitted step never sees a new shape.
+
+Files named in a spec are hostile input: their paths resolve inside the spec's
+folder (symlinks that lead out are refused), they are read with
+`allow_pickle=False`, and every mismatch with the model is a located error:
+
+| code | meaning                                                                     |
+|------|-----------------------------------------------------------------------------|
+| E701 | a data file is missing or cannot be read                                    |
+| E702 | a data path leads outside the spec's folder                                 |
+| E703 | a key of an .npz file or a column of a CSV file is missing                  |
+| E704 | the data's shape does not fit the model's input, its output or the loss     |
+| E705 | the data's dtype does not fit (float data for an integer input, ...)        |
+| E706 | class labels outside range(classes) for softmax cross-entropy               |
+| E707 | the batch is larger than the train split                                    |
+
+No JAX here: the loop moves batches to the device itself.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from dslc.compiler.analysis.model import Analysis
+from dslc.spec.errors import DslcError, DslcErrors, Span, show_value
+from dslc.spec.ir import Train
+from dslc.spec.layers.base import Tensor
+from dslc.spec.limits import DEFAULT_LIMITS
+from dslc.spec.load import LoadedSpec, parse_document
+from dslc.spec.tree import Map, Node, Scalar, locate
+from dslc.spec.vocab import DATA_SOURCES, Csv, Digits, FileData, Npy, Npz, Synthetic
+
+CLASS_LOSS = "softmax_cross_entropy"
+DIGITS_RANGE = 16.0  # sklearn's digits: pixel values 0..16
+SYNTHETIC_SPLIT = (0.1, 0.1)  # validation, test
+INT_LIMIT = 10  # synthetic integer inputs are drawn from [0, INT_LIMIT)
+NUMPY_DTYPES = {"float32": np.float32, "float16": np.float16, "bfloat16": np.float32,  # the step casts to bf16
+                "int32": np.int32, "int64": np.int64, "uint8": np.uint8, "bool": np.bool_}
+SPLITS = ("train", "validation", "test")
+# Streams of one seed: the split, synthetic generation (batch shuffles use (seed, epoch)).
+_SPLIT_STREAM, _SYNTHETIC_STREAM = 1, 2
+
+
+@dataclass(frozen=True)
+class Split:
+    inputs: tuple[np.ndarray, ...]  # one array per model input, (n, *input_shape)
+    target: np.ndarray  # int32 class ids (softmax cross-entropy) or float32
+
+    def __len__(self) -> int:
+        return int(self.target.shape[0])
+
+
+@dataclass(frozen=True)
+class Dataset:
+    train: Split
+    validation: Split
+    test: Split
+
+    def split(self, name: str) -> Split:
+        if name not in SPLITS:
+            raise ValueError(f"unknown split {name!r} (expected one of {', '.join(SPLITS)})")
+        return getattr(self, name)
+
+    def batches(self, split: str, batch: int, epoch: int, seed: int,
+                shuffle: bool) -> Iterator[tuple[tuple[np.ndarray, ...], np.ndarray, np.ndarray]]:
+        """(inputs, target, weight) of exactly `batch` examples; padding examples have weight 0.
+
+        With `shuffle`, the order is a permutation drawn from (seed, epoch) only.
+        """
+        if batch < 1:
+            raise ValueError(f"batch must be at least 1, got {batch}")
+        data = self.split(split)
+        n = len(data)
+        order = np.random.default_rng([seed, epoch]).permutation(n) if shuffle else np.arange(n)
+        for start in range(0, n, batch):
+            index = order[start:start + batch]
+            weight = np.ones(batch, np.float32)
+            if len(index) < batch:
+                weight[len(index):] = 0.0
+                index = np.concatenate([index, np.full(batch - len(index), index[0])])
+            yield tuple(x[index] for x in data.inputs), data.target[index], weight
+
+
+def load_dataset(loaded: LoadedSpec, analysis: Analysis, seed: int) -> Dataset:
+    """The spec's data, split and shaped for its model; raises a located `DslcError`."""
+    train = loaded.spec.train
+    if train is None:
+        raise ValueError("the spec has no train section")
+    where = _Where(loaded)
+    source = train.data
+    if isinstance(source, Digits):
+        dataset = _digits(source, train, analysis, seed, where)
+    elif isinstance(source, FileData):
+        dataset = _files(source, train, analysis, seed, where)
+    elif isinstance(source, Synthetic):
+        dataset = _synthetic(source, train, analysis, seed, where)
+    else:  # pragma: no cover - the vocabulary is closed
+        raise TypeError(f"unknown data source {source.kind!r}")
+    size = len(dataset.train)
+    if train.batch > size:
+        raise DslcError("E707", f"batch {train.batch} is larger than the train split ({size} examples)",
+                        where.at(("batch",)), hint=f"use a batch of at most {size}", stage="data")
+    return dataset
+
+
+# -- where things were written ------------------------------------------------------------------
+class _Where:
+    """Spans in the spec's train section, parsed again only when an error needs one."""
+
+    def __init__(self, loaded: LoadedSpec) -> None:
+        self.loaded = loaded
+        self._document: Map | None = None
+
+    def document(self) -> Map | None:
+        if self._document is None:
+            try:
+                self._document = parse_document(self.loaded.source, self.loaded.syntax, DEFAULT_LIMITS)
+            except DslcErrors:
+                return None
+        return self._document
+
+    def node(self, path: tuple[str, ...]) -> Node | None:
+        document = self.document()
+        if document is None:
+            return None
+        node, found = locate(document, ("train", *path))
+        return node if found else None
+
+    def at(self, path: tuple[str, ...]) -> Span:
+        node = self.node(path)
+        return node.span if node is not None else Span(self.loaded.source.name, 1, 1)
+
+    def data(self, *arguments: str) -> Span:
+        """The data value: the first of `arguments` written in the spec, else the source's name."""
+        node = self.node(("data",))
+        if node is None:
+            return self.at(())
+        if not (isinstance(node, Map) and len(node.entries) == 1):
+            return node.span
+        choice = node.entries[0]
+        positional = DATA_SOURCES.positional.get(str(choice.key), ())
+        if isinstance(choice.value, Scalar) and positional and positional[0] in arguments:
+            return choice.value.span  # `{npz: file.npz}`: the one positional argument, bare
+        if isinstance(choice.value, Map):
+            for argument in arguments:
+                index = positional.index(argument) if argument in positional else None
+                for entry in choice.value:
+                    if entry.key == argument or (index is not None and entry.key == index):
+                        return entry.value.span
+        return choice.key_span
+
+
+def _error(code: str, message: str, span: Span, hint: str | None = None) -> DslcError:
+    return DslcError(code, message, span, hint=hint, stage="data")
+
+
+# -- what the model wants -----------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Want:
+    inputs: tuple[tuple[str, Tensor], ...]
+    output: Tensor
+    loss: str
+
+    @property
+    def classes(self) -> int | None:
+        return self.output.shape[-1] if self.loss == CLASS_LOSS and self.output.shape else None
+
+    @property
+    def target_shape(self) -> tuple[int | None, ...]:
+        return self.output.shape[:-1] if self.loss == CLASS_LOSS else self.output.shape
+
+
+def _want(train: Train, analysis: Analysis) -> _Want:
+    if len(analysis.outputs) != 1:
+        raise ValueError("training supports models with one output only")  # checked before: E602
+    return _Want(analysis.inputs, analysis.layer(analysis.outputs[0]).output, train.loss.kind)
+
+
+def _show(shape: tuple[int | None, ...]) -> str:
+    return "(" + ", ".join("?" if dim is None else str(dim) for dim in shape) + (",)" if len(shape) == 1 else ")")
+
+
+def _fit(array: np.ndarray, shape: tuple[int | None, ...]) -> np.ndarray | None:
+    """`array` (n, ...) with its example shape made `shape`: as is, or reshaped when the sizes agree."""
+    got = array.shape[1:]
+    if len(got) == len(shape) and all(want is None or want == dim for want, dim in zip(shape, got, strict=True)):
+        return array
+    if None not in shape and math.prod(got) == math.prod(shape):
+        return array.reshape((array.shape[0], *shape))  # type: ignore[arg-type]
+    return None
+
+
+def _is_int(dtype: str) -> bool:
+    return np.issubdtype(NUMPY_DTYPES.get(dtype, np.float32), np.integer)
+
+
+def _integral(array: np.ndarray) -> bool:
+    if array.dtype.kind in "biu":
+        return True
+    return array.dtype.kind == "f" and bool(np.all(np.isfinite(array))) and bool(np.all(array == np.round(array)))
+
+
+def _cast_input(array: np.ndarray, tensor: Tensor, what: str, span: Span) -> np.ndarray:
+    if array.dtype.kind not in "biuf":
+        raise _error("E705", f"{what} has dtype {array.dtype}, but the model input takes {tensor.dtype}", span,
+                     hint="store numbers (integers or floats)")
+    if _is_int(tensor.dtype) and not _integral(array):
+        raise _error("E705", f"{what} has non-integer values ({array.dtype}), but the model input takes "
+                             f"{tensor.dtype}", span, hint="store integer ids, or declare a float input")
+    dtype = NUMPY_DTYPES.get(tensor.dtype, np.float32)
+    if _is_int(tensor.dtype) and array.size:
+        info = np.iinfo(dtype)
+        if array.min() < info.min or array.max() > info.max:
+            raise _error("E705", f"{what} has values {show_value(array.min().item())}.."
+                                 f"{show_value(array.max().item())} that do not fit the model input's "
+                                 f"{tensor.dtype}", span)
+    return array.astype(dtype)
+
+
+def _target(y: np.ndarray, want: _Want, what: str, span: Span) -> np.ndarray:
+    """Labels or values shaped for the loss; class ids are checked against the output's classes."""
+    if y.dtype.kind not in "biuf":
+        raise _error("E705", f"{what} has dtype {y.dtype}, but the loss '{want.loss}' needs numbers", span)
+    fitted = _fit(y, want.target_shape)
+    if fitted is None:
+        kind = "class ids" if want.classes is not None else "targets"
+        raise _error("E704", f"{what}: expected {kind} of shape {_show(want.target_shape)} per example for the "
+                             f"model's output {_show(want.output.shape)}, got {_show(y.shape[1:])}", span)
+    if want.classes is None:
+        return fitted.astype(np.float32)
+    if not _integral(fitted):
+        raise _error("E705", f"{what}: loss '{CLASS_LOSS}' needs integer class ids, got {y.dtype} values that are "
+                             "not whole numbers", span)
+    bad = (fitted < 0) | (fitted >= want.classes)
+    if np.any(bad):
+        value = fitted[bad].flat[0]
+        raise _error("E706", f"{what}: class id {show_value(value.item())} is outside range({want.classes}) "
+                             f"(the model's output {_show(want.output.shape)} has {want.classes} classes); "
+                             f"labels span {show_value(fitted.min().item())}..{show_value(fitted.max().item())}",
+                     span, hint="renumber the labels 0..classes-1 or widen the output layer")
+    return fitted.astype(np.int32)
+
+
+# -- splitting and normalising ------------------------------------------------------------------
+def _split_indices(n: int, validation: float, test: float, seed: int,
+                   labels: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Disjoint train/validation/test indices of sizes n - v - t, round(n * validation), round(n * test).
+
+    With `labels`, each class is spread evenly over the order before it is cut (stratified).
+    """
+    rng = np.random.default_rng([seed, _SPLIT_STREAM])
+    order = rng.permutation(n)
+    if labels is not None:
+        flat = labels.reshape(n, -1)[:, 0] if labels.ndim > 1 else labels
+        shuffled = flat[order]
+        rank = np.zeros(n)
+        for value in np.unique(shuffled):
+            members = np.flatnonzero(shuffled == value)
+            rank[members] = (np.arange(len(members)) + 0.5) / len(members)
+        order = order[np.argsort(rank, kind="stable")]
+    n_test, n_val = round(n * test), round(n * validation)
+    test_index, val_index, train_index = order[:n_test], order[n_test:n_test + n_val], order[n_test + n_val:]
+    return np.sort(train_index), np.sort(val_index), np.sort(test_index)
+
+
+def _normalize(train: np.ndarray, others: list[np.ndarray], how: str) -> list[np.ndarray]:
+    """Per-feature statistics from the train split, applied to every split; float32 results."""
+    if how == "none":
+        return [train, *others]
+    train64 = train.astype(np.float64)
+    if how == "standard":
+        shift = train64.mean(axis=0) if len(train) else 0.0
+        scale = train64.std(axis=0) if len(train) else 1.0
+    else:  # minmax
+        shift = train64.min(axis=0) if len(train) else 0.0
+        scale = (train64.max(axis=0) - shift) if len(train) else 1.0
+    scale = np.where(np.asarray(scale) > 0, scale, 1.0)
+    return [((x.astype(np.float64) - shift) / scale).astype(np.float32) for x in (train, *others)]
+
+
+def _take(arrays: tuple[np.ndarray, ...], target: np.ndarray, index: np.ndarray) -> Split:
+    return Split(tuple(x[index] for x in arrays), target[index])
+
+
+# -- digits -------------------------------------------------------------------------------------
+def _digits(source: Digits, train: Train, analysis: Analysis, seed: int, where: _Where) -> Dataset:
+    from sklearn.datasets import load_digits
+
+    want = _want(train, analysis)
+    span = where.data()
+    bunch = load_digits()
+    pixels = np.asarray(bunch.data, np.float64)  # (1797, 64), values 0..16
+    labels = np.asarray(bunch.target, np.int64)
+    if len(want.inputs) != 1:
+        raise _error("E704", f"data 'digits' gives one input per example, but the model takes {len(want.inputs)}",
+                     span)
+    name, tensor = want.inputs[0]
+    if _is_int(tensor.dtype) and source.normalize != "none":
+        raise _error("E705", f"data 'digits' with normalize={source.normalize} gives floats, but input '{name}' "
+                             f"takes {tensor.dtype}", span, hint="use normalize: none or a float input")
+    index = _split_indices(len(labels), source.validation, source.test, seed, labels)
+    parts = [pixels[i] for i in index]
+    if source.normalize == "minmax":
+        parts = [(part / DIGITS_RANGE).astype(np.float32) for part in parts]
+    else:
+        parts = _normalize(parts[0], parts[1:], source.normalize)
+    splits = []
+    for part, i in zip(parts, index, strict=True):
+        x = _fit(part, tensor.shape)
+        if x is None:
+            raise _error("E704", f"data 'digits' gives 64 pixels per example, but input '{name}' is "
+                                 f"{_show(tensor.shape)}", span, hint="use an input of shape [8, 8, 1], [8, 8] or [64]")
+        x = x.astype(NUMPY_DTYPES.get(tensor.dtype, np.float32))
+        if source.target == "label":
+            target = _target(labels[i], want, "data 'digits'", span)
+        else:
+            fitted = _fit(part, want.output.shape)
+            if fitted is None or want.loss == CLASS_LOSS:
+                raise _error("E704", f"data 'digits' with target=input gives 64 pixels per example, but the "
+                                     f"model's output is {_show(want.output.shape)} with loss '{want.loss}'", span)
+            target = fitted.astype(np.float32)
+        splits.append(Split((x,), target))
+    return Dataset(*splits)
+
+
+# -- files --------------------------------------------------------------------------------------
+def _files(source: FileData, train: Train, analysis: Analysis, seed: int, where: _Where) -> Dataset:
+    want = _want(train, analysis)
+    if isinstance(source, Npz):
+        path = _resolve(source.path, "path", where)
+        arrays = _read_npz(path, source, where)
+        x, y = arrays
+        x_what, y_what = f"'{source.path}' key '{source.x}'", f"'{source.path}' key '{source.y}'"
+        x_span = y_span = where.data("path")
+    elif isinstance(source, Npy):
+        x_path, y_path = _resolve(source.x, "x", where), _resolve(source.y, "y", where)
+        x, y = _read_npy(x_path, source.x, where.data("x")), _read_npy(y_path, source.y, where.data("y"))
+        x_what, y_what = f"'{source.x}'", f"'{source.y}'"
+        x_span, y_span = where.data("x"), where.data("y")
+    elif isinstance(source, Csv):
+        path = _resolve(source.path, "path", where)
+        x, y = _read_csv(path, source, where)
+        x_what, y_what = f"'{source.path}' (feature columns)", f"'{source.path}' column '{source.label_column}'"
+        x_span = y_span = where.data("path")
+    else:  # pragma: no cover - the vocabulary is closed
+        raise TypeError(f"unknown file source {source.kind!r}")
+    if len(want.inputs) != 1:
+        raise _error("E704", f"data '{source.kind}' gives one input array, but the model takes "
+                             f"{len(want.inputs)} inputs ({', '.join(name for name, _ in want.inputs)})", x_span)
+    if x.ndim == 0 or y.ndim == 0:
+        raise _error("E704", f"{x_what if x.ndim == 0 else y_what}: expected an array with a leading example "
+                             "axis, got a single value", x_span if x.ndim == 0 else y_span)
+    if x.shape[0] != y.shape[0]:
+        raise _error("E704", f"{x_what} has {x.shape[0]} examples but {y_what} has {y.shape[0]}", y_span)
+    name, tensor = want.inputs[0]
+    fitted = _fit(x, tensor.shape)
+    if fitted is None:
+        raise _error("E704", f"{x_what}: input '{name}' expects examples of shape {_show(tensor.shape)}, "
+                             f"got {_show(x.shape[1:])} (array {_show(x.shape)})", x_span)
+    x = _cast_input(fitted, tensor, x_what, x_span)
+    if source.normalize != "none" and _is_int(tensor.dtype):
+        raise _error("E705", f"normalize={source.normalize} gives floats, but input '{name}' takes {tensor.dtype}",
+                     where.data("normalize", "path"), hint="use normalize: none for integer inputs")
+    target = _target(y, want, y_what, y_span)
+    labels = target if want.classes is not None else None
+    index = _split_indices(len(target), source.validation, source.test, seed, labels)
+    parts = _normalize(x[index[0]], [x[i] for i in index[1:]], source.normalize)
+    return Dataset(*(Split((part.astype(x.dtype, copy=False),), target[i])
+                     for part, i in zip(parts, index, strict=True)))
+
+
+def _resolve(relative: str, argument: str, where: _Where) -> Path:
+    """A spec path inside the spec's folder; missing files and escapes (symlinks) are errors."""
+    span = where.data(argument)
+    base = Path(where.loaded.source.name).parent.resolve()
+    path = (base / relative).resolve()
+    if not path.is_relative_to(base):
+        raise _error("E702", f"data file '{relative}' resolves to '{path}', outside the spec's folder '{base}'",
+                     span, hint="keep data files inside the spec's folder (no symlinks that lead out)")
+    if not path.is_file():
+        problem = "is not a file" if path.exists() else "does not exist"
+        raise _error("E701", f"data file '{relative}' {problem} (looked for '{path}')", span,
+                     hint="paths are relative to the spec's folder")
+    return path
+
+
+def _unreadable(relative: str, exc: Exception, span: Span, kind: str) -> DslcError:
+    return _error("E701", f"data file '{relative}' cannot be read as {kind}: {show_value(str(exc))}", span)
+
+
+def _read_npz(path: Path, source: Npz, where: _Where) -> tuple[np.ndarray, np.ndarray]:
+    span = where.data("path")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            if not hasattr(archive, "files"):
+                raise ValueError("not an .npz archive")
+            missing = [key for key in (source.x, source.y) if key not in archive.files]
+            if missing:
+                key = missing[0]
+                raise _error("E703", f"data file '{source.path}' has no key {show_value(key)} (it has "
+                                     f"{', '.join(map(show_value, archive.files)) or 'no arrays'})",
+                             where.data("x" if key == source.x else "y", "path"),
+                             hint="name the arrays with npz(path, x=..., y=...)")
+            return np.asarray(archive[source.x]), np.asarray(archive[source.y])
+    except DslcError:
+        raise
+    except (OSError, ValueError, EOFError) as exc:
+        raise _unreadable(source.path, exc, span, "an .npz archive") from None
+
+
+def _read_npy(path: Path, relative: str, span: Span) -> np.ndarray:
+    try:
+        array = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
+        raise _unreadable(relative, exc, span, "an .npy array") from None
+    if not isinstance(array, np.ndarray):
+        array.close()
+        raise _unreadable(relative, ValueError("an .npz archive, not an .npy array"), span, "an .npy array")
+    return array
+
+
+def _read_csv(path: Path, source: Csv, where: _Where) -> tuple[np.ndarray, np.ndarray]:
+    span = where.data("path")
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            rows = list(csv.reader(handle))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise _unreadable(source.path, exc, span, "CSV") from None
+    rows = [row for row in rows if row]
+    if not rows:
+        raise _unreadable(source.path, ValueError("the file is empty"), span, "CSV")
+    header = [name.strip() for name in rows[0]]
+    if source.label_column not in header:
+        raise _error("E703", f"data file '{source.path}' has no column {show_value(source.label_column)} "
+                             f"(columns: {', '.join(map(show_value, header))})", where.data("label_column", "path"),
+                     hint="name the target column with csv(path, label_column=...)")
+    try:
+        values = np.array([[float(cell) for cell in row] for row in rows[1:]], np.float64).reshape(-1, len(header))
+    except ValueError as exc:
+        raise _error("E705", f"data file '{source.path}' has a cell that is not a number or a row of the wrong "
+                             f"length: {show_value(str(exc))}", span, hint="CSV data must be numeric columns") from None
+    label = header.index(source.label_column)
+    features = np.delete(values, label, axis=1)
+    return features, values[:, label]
+
+
+# -- synthetic ----------------------------------------------------------------------------------
+def _synthetic(source: Synthetic, train: Train, analysis: Analysis, seed: int, where: _Where) -> Dataset:
+    want = _want(train, analysis)
+    span = where.data()
+    rng = np.random.default_rng([seed, _SYNTHETIC_STREAM])
+    n = source.samples
+    if source.task == "adding":
+        inputs, target = _adding(source, want, rng, span)
+    else:
+        inputs, target = _random(want, rng, n, span)
+    index = _split_indices(n, *SYNTHETIC_SPLIT, seed)
+    return Dataset(*(_take(inputs, target, i) for i in index))
+
+
+def _known(shape: tuple[int | None, ...], what: str, span: Span) -> tuple[int, ...]:
+    if None in shape:
+        raise _error("E704", f"synthetic data needs known sizes, but {what} is {_show(shape)}", span)
+    return shape  # type: ignore[return-value]
+
+
+def _random(want: _Want, rng: np.random.Generator, n: int, span: Span) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+    inputs = []
+    for name, tensor in want.inputs:
+        shape = (n, *_known(tensor.shape, f"input '{name}'", span))
+        if _is_int(tensor.dtype):
+            inputs.append(rng.integers(0, INT_LIMIT, shape).astype(NUMPY_DTYPES[tensor.dtype]))
+        else:
+            inputs.append(rng.standard_normal(shape).astype(NUMPY_DTYPES.get(tensor.dtype, np.float32)))
+    shape = (n, *_known(want.target_shape, "the model's output", span))
+    if want.classes is not None:
+        target = rng.integers(0, want.classes, shape).astype(np.int32)
+    elif want.loss == "sigmoid_binary_cross_entropy":
+        target = rng.integers(0, 2, shape).astype(np.float32)
+    else:
+        target = rng.standard_normal(shape).astype(np.float32)
+    return tuple(inputs), target
+
+
+def _adding(source: Synthetic, want: _Want, rng: np.random.Generator,
+            span: Span) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+    """The adding problem: (value, marker) pairs, two markers set; the target is the sum of the marked values."""
+    n, length = source.samples, source.length
+    if length < 2:
+        raise _error("E704", f"synthetic 'adding' needs length >= 2 (two marked positions), got {length}", span)
+    shapes = ", ".join(_show(tensor.shape) for _, tensor in want.inputs)
+    if len(want.inputs) != 1 or _fit(np.zeros((0, length, 2)), want.inputs[0][1].shape) is None:
+        raise _error("E704", f"synthetic 'adding' gives one input of shape {_show((length, 2))} per example, but the "
+                             f"model takes {shapes}", span, hint=f"use an input of shape [{length}, 2]")
+    name, tensor = want.inputs[0]
+    if _is_int(tensor.dtype):
+        raise _error("E705", f"synthetic 'adding' gives float values, but input '{name}' takes {tensor.dtype}", span)
+    if want.classes is not None or _fit(np.zeros((0, 1)), want.target_shape) is None:
+        raise _error("E704", f"synthetic 'adding' gives one real value per sequence, but the model's output is "
+                             f"{_show(want.output.shape)} with loss '{want.loss}'", span,
+                     hint="end the model with dense(units=1) and use mse")
+    values = rng.random((n, length))
+    picks = np.argsort(rng.random((n, length)), axis=1)[:, :2]  # two distinct positions per sequence
+    markers = np.zeros((n, length))
+    np.put_along_axis(markers, picks, 1.0, axis=1)
+    x = np.stack([values, markers], axis=-1).astype(NUMPY_DTYPES.get(tensor.dtype, np.float32))
+    target = (values * markers).sum(axis=1, keepdims=True).astype(np.float32)
+    fitted_x, fitted_y = _fit(x, tensor.shape), _fit(target, want.target_shape)
+    assert fitted_x is not None and fitted_y is not None
+    return (fitted_x,), fitted_y
+

@@ -1,0 +1,55 @@
+"""`dslc train` end to end on real data (scikit-learn's bundled digits)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+EXAMPLES = Path(__file__).resolve().parent.parent.parent / "examples"
+
+
+def dslc(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "dslc", *args], capture_output=True, text=True, timeout=600,
+                          cwd=cwd)
+
+
+def records(workdir: Path) -> list[dict]:
+    return [json.loads(line) for line in (workdir / "metrics.jsonl").read_text().splitlines()]
+
+
+def test_training_the_mlp_learns_the_digits(tmp_path: Path) -> None:
+    result = dslc("train", str(EXAMPLES / "digits_mlp.yaml"), "--epochs", "8", "--workdir", str(tmp_path / "run"))
+    assert result.returncode == 0, result.stderr
+    history = records(tmp_path / "run")
+    assert [(r["epoch"], r["split"]) for r in history[:2]] == [(1, "train"), (1, "validation")]
+    assert len(history) == 16
+    train_losses = [r["loss"] for r in history if r["split"] == "train"]
+    assert train_losses[-1] < train_losses[0] / 3
+    test = result.stdout.split("test: ", 1)[1]
+    accuracy = float(test.split("accuracy ", 1)[1].split(",")[0].split()[0])
+    assert accuracy > 0.9, result.stdout
+
+
+def test_same_seed_same_losses_bitwise(tmp_path: Path) -> None:
+    for name in ("a", "b"):
+        assert dslc("train", str(EXAMPLES / "digits_mlp.dsl"), "--epochs", "2", "--seed", "7",
+                    "--workdir", str(tmp_path / name)).returncode == 0
+    assert records(tmp_path / "a") == records(tmp_path / "b")
+
+
+def test_a_diverging_run_stops_with_exit_3(tmp_path: Path) -> None:
+    spec = tmp_path / "diverge.yaml"
+    spec.write_text((EXAMPLES / "digits_mlp.yaml").read_text().replace("{adam: {lr: 0.002}}", "{sgd: {lr: 1e30}}"))
+    result = dslc("train", str(spec), "--epochs", "2", "--workdir", str(tmp_path / "run"))
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "NaN or infinite at step" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_bad_flags_and_missing_train_section(tmp_path: Path) -> None:
+    assert dslc("train", str(EXAMPLES / "digits_mlp.yaml"), "--batch", "0").returncode == 2
+    spec = tmp_path / "m.yaml"
+    spec.write_text("dslc: 1\nmodel: {name: m, inputs: {x: [4]}, layers: [{dense: {units: 2}}]}\n")
+    result = dslc("train", str(spec))
+    assert result.returncode == 2 and "error[E102]: the spec has no train section" in result.stderr

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ import numpy as np
 from dslc.compiler.analysis.model import Analysis
 from dslc.compiler.steps import Batch, Steps, TrainState
 from dslc.runtime.data import Dataset
+from dslc.runtime.progress import PlainReporter, Reporter
 from dslc.spec.ir import Train
 
 
@@ -44,9 +44,6 @@ class RunResult:
     steps: int = 0
 
 
-Report = Callable[[str], None]
-
-
 def fuse_factor(requested: int | None, analysis: Analysis, steps_per_epoch: int) -> int:
     """Steps per dispatch. Fusing pays on small dense models and costs on CPU convolutions (DESIGN §10)."""
     if requested is not None:
@@ -59,18 +56,20 @@ def fuse_factor(requested: int | None, analysis: Analysis, steps_per_epoch: int)
 
 def run_training(train: Train, analysis: Analysis, dataset: Dataset, state: TrainState, steps: Steps, *,
                  epochs: int, seed: int, workdir: Path, fuse: int | None = None,
-                 report: Report = print) -> RunResult:
+                 reporter: Reporter | None = None) -> RunResult:
     workdir.mkdir(parents=True, exist_ok=True)
     batch_size = train.batch
     steps_per_epoch = math.ceil(len(dataset.train.target) / batch_size)
     k = fuse_factor(fuse, analysis, steps_per_epoch)
+    reporter = reporter or PlainReporter()
+    reporter.start(epochs, steps_per_epoch, batch_size)
     result = RunResult(state)
     started = time.perf_counter()
     with (workdir / "metrics.jsonl").open("w", encoding="utf-8") as log:
         for epoch in range(1, epochs + 1):
             epoch_start = time.perf_counter()
             result.state, losses = _train_epoch(steps, result.state, dataset, batch_size, epoch, seed, k,
-                                                first_step=result.steps + 1)
+                                                first_step=result.steps + 1, advance=reporter.advance)
             result.steps += steps_per_epoch
             train_metrics = {"loss": float(np.mean(losses))}
             validation = evaluate(steps, result.state, dataset, "validation", batch_size)
@@ -81,24 +80,27 @@ def run_training(train: Train, analysis: Analysis, dataset: Dataset, state: Trai
                 result.history.append(record)
             log.flush()
             shown = ", ".join(f"{name} {value:.4f}" for name, value in validation.items())
-            report(f"epoch {epoch}/{epochs}: train loss {train_metrics['loss']:.4f}; validation {shown}; "
+            reporter.epoch(f"epoch {epoch}/{epochs}: train loss {train_metrics['loss']:.4f}; validation {shown}; "
                    f"{steps_per_epoch * batch_size / seconds:,.0f} examples/s")
+    reporter.close()
     result.test = evaluate(steps, result.state, dataset, "test", batch_size)
     result.seconds = time.perf_counter() - started
     return result
 
 
 def _train_epoch(steps: Steps, state: TrainState, dataset: Dataset, batch_size: int, epoch: int, seed: int,
-                 k: int, first_step: int) -> tuple[TrainState, list[float]]:
+                 k: int, first_step: int, advance: Callable[[int], None]) -> tuple[TrainState, list[float]]:
     losses: list[jax.Array] = []
     pending: list[Batch] = []
     for batch in _device_batches(dataset, "train", batch_size, epoch, seed, shuffle=True):
         pending.append(batch)
         if len(pending) == k:
             state = _run(steps, state, pending, losses)
+            advance(k)
             pending = []
     for batch in pending:  # the remainder runs one step at a time (a second, small compilation)
         state = _run(steps, state, [batch], losses)
+        advance(1)
     host = np.asarray(jnp.concatenate([jnp.atleast_1d(loss) for loss in losses]))
     finite = np.isfinite(host)
     if not finite.all():
@@ -134,7 +136,3 @@ def evaluate(steps: Steps, state: TrainState, dataset: Dataset, split: str, batc
         for name, value in metrics.items():
             totals[name] = totals.get(name, 0.0) + float(value) * weight
     return {name: total / max(weight_sum, 1e-12) for name, total in totals.items()}
-
-
-def plain_report(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)

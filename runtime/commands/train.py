@@ -51,7 +51,8 @@ def run(args: argparse.Namespace) -> int:
     from dslc.compiler.devices import select_device
     from dslc.compiler.steps import compute_dtype, init_state, make_steps, make_task
     from dslc.runtime.data import load_dataset
-    from dslc.runtime.loop import NonFiniteError, plain_report, run_training
+    from dslc.runtime.loop import NonFiniteError, run_training
+    from dslc.runtime.progress import reporter_for
     from dslc.spec.errors import DslcError, DslcErrors
     from dslc.spec.load import load
 
@@ -74,8 +75,8 @@ def run(args: argparse.Namespace) -> int:
     dataset = load_dataset(loaded, analysis, seed)
     epochs = args.epochs or train.epochs or math.ceil(train.steps / math.ceil(len(dataset.train.target) / train.batch))
     workdir = args.workdir or Path("runs") / loaded.spec.model.name
-    report = plain_report
-    report(f"training '{loaded.spec.model.name}' ({analysis.totals.trainable:,} trainable parameters) on "
+    reporter = reporter_for()
+    reporter.message(f"training '{loaded.spec.model.name}' ({analysis.totals.trainable:,} trainable parameters) on "
            f"{device.platform}: {len(dataset.train.target):,} training examples, batch {train.batch}, "
            f"{epochs} epochs")
     with jax.default_device(device):
@@ -85,9 +86,10 @@ def run(args: argparse.Namespace) -> int:
         steps = make_steps(graphdef, task)
         try:
             result = run_training(train, analysis, dataset, state, steps, epochs=epochs, seed=seed,
-                                  workdir=workdir, fuse=args.fuse, report=report)
+                                  workdir=workdir, fuse=args.fuse, reporter=reporter)
         except NonFiniteError as error:
-            report(f"dslc: {error}")
+            reporter.close()
+            reporter.message(f"dslc: {error}")
             return EXIT_NON_FINITE
     shown = ", ".join(f"{name} {value:.4f}" for name, value in result.test.items())
     print(f"test: {shown} ({result.steps} steps in {result.seconds:.1f} s; metrics in {workdir / 'metrics.jsonl'})")

@@ -1,0 +1,81 @@
+"""Progress of a training run: a rich progress bar on a terminal, one plain line per epoch otherwise."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import IO, Protocol
+
+
+class Reporter(Protocol):
+    def start(self, epochs: int, steps_per_epoch: int, batch: int) -> None: ...
+    def advance(self, steps: int) -> None: ...
+    def epoch(self, message: str) -> None: ...
+    def message(self, text: str) -> None: ...
+    def close(self) -> None: ...
+
+
+class PlainReporter:
+    """For logs and pipes: one line per epoch, nothing per step."""
+
+    def __init__(self, stream: IO[str] | None = None) -> None:
+        self.stream = stream or sys.stderr
+
+    def start(self, epochs: int, steps_per_epoch: int, batch: int) -> None:
+        pass
+
+    def advance(self, steps: int) -> None:
+        pass
+
+    def epoch(self, message: str) -> None:
+        self.message(message)
+
+    def message(self, text: str) -> None:
+        print(text, file=self.stream, flush=True)
+
+    def close(self) -> None:
+        pass
+
+
+class RichReporter:
+    """A bar over all steps (epoch, steps, examples/s, ETA); epoch summaries print above it."""
+
+    def __init__(self, stream: IO[str] | None = None, force_terminal: bool | None = None) -> None:
+        from rich.console import Console
+
+        self.console = Console(file=stream or sys.stderr, force_terminal=force_terminal)
+        self.progress = None
+        self.task = None
+
+    def start(self, epochs: int, steps_per_epoch: int, batch: int) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.batch, self.steps_per_epoch, self.epochs = batch, steps_per_epoch, epochs
+        self.progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TextColumn("{task.fields[speed]}"), TimeRemainingColumn(), console=self.console)
+        self.progress.start()
+        self.task = self.progress.add_task(f"epoch 1/{epochs}", total=epochs * steps_per_epoch, speed="")
+        self.started = time.perf_counter()
+
+    def advance(self, steps: int) -> None:
+        self.progress.advance(self.task, steps)
+        done = self.progress.tasks[0].completed
+        elapsed = time.perf_counter() - self.started
+        epoch = min(int(done // self.steps_per_epoch) + 1, self.epochs)
+        self.progress.update(self.task, description=f"epoch {epoch}/{self.epochs}",
+                             speed=f"{done * self.batch / max(elapsed, 1e-9):,.0f} ex/s")
+
+    def epoch(self, message: str) -> None:
+        self.message(message)
+
+    def message(self, text: str) -> None:
+        (self.progress.console if self.progress else self.console).print(text, highlight=False, markup=False)
+
+    def close(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+
+def reporter_for(stream: IO[str] | None = None) -> Reporter:
+    stream = stream or sys.stderr
+    return RichReporter(stream) if stream.isatty() else PlainReporter(stream)

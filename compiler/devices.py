@@ -7,13 +7,10 @@ what *is* there so that the user can pick it.
 
 from __future__ import annotations
 
-from typing import Literal
-
 import jax
 
 from dslc.spec.errors import DslcError, Span, printable
 
-DeviceName = Literal["cpu", "gpu", "tpu", "auto"]
 PLATFORMS = ("gpu", "tpu", "cpu")  # `auto` prefers them in this order
 DEVICE_NAMES = (*PLATFORMS, "auto")
 _INSTALL_HINTS = {"gpu": "a GPU needs a CUDA build of JAX (pip install 'jax[cuda12]') and an NVIDIA driver",

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 
 from dslc.spec.errors import DslcErrors
 
-EXIT_OK, EXIT_GATE, EXIT_INVALID, EXIT_INTERNAL = 0, 1, 2, 70
+EXIT_INVALID, EXIT_INTERNAL = 2, 70  # the commands return 0 (clean) and 1 (a gate or --check failed) themselves
 
 
 def main(argv: Sequence[str] | None = None) -> int:

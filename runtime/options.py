@@ -32,6 +32,11 @@ def report(errors: DslcErrors | Iterable[DslcError], stream=None) -> None:
         print(error.render(source), file=stream)
 
 
+def add_device_option(parser: argparse.ArgumentParser, help: str) -> None:
+    """`--device`; `dslc.compiler.devices.select_device` validates it (E601 lists what is present)."""
+    parser.add_argument("--device", default="auto", metavar="cpu|gpu|tpu|auto", help=help)
+
+
 def add_policy_option(parser: argparse.ArgumentParser) -> None:
     from dslc.compiler.analysis.depth import POLICIES
 

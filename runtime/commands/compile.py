@@ -7,7 +7,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from dslc.runtime.options import add_limit_options, limits_from
+from dslc.runtime.options import add_device_option, add_limit_options, limits_from
 
 TARGETS = ("cpu", "cuda", "tpu")
 
@@ -22,8 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--target", default="cpu", type=_targets,
                         help=f"comma-separated platforms to lower for: {', '.join(TARGETS)} (default: cpu)")
     parser.add_argument("--seed", type=int, default=0, help="parameter initialisation seed")
-    parser.add_argument("--device", choices=("cpu", "gpu", "tpu", "auto"), default="auto",
-                        help="where to build the model (lowering for --target needs no such device)")
+    add_device_option(parser, "where to build the model (lowering for --target needs no such device)")
     add_limit_options(parser)
     parser.set_defaults(run=run)
 

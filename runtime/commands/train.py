@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from dslc.runtime.options import add_limit_options, limits_from
+from dslc.runtime.options import add_device_option, add_limit_options, limits_from
 
 EXIT_NON_FINITE = 3
 
@@ -19,7 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--batch", type=_positive(int), help="batch size")
     parser.add_argument("--lr", type=_positive(float), help="learning rate (a constant; replaces the spec's schedule)")
     parser.add_argument("--seed", type=int, help="seed for initialisation, data split and shuffling")
-    parser.add_argument("--device", choices=("cpu", "gpu", "tpu", "auto"), default="auto")
+    add_device_option(parser, "where to train (default: a GPU or TPU if present, else the CPU)")
     parser.add_argument("--workdir", type=Path, help="where metrics go (default: runs/<model name>)")
     parser.add_argument("--fuse", type=_positive(int), metavar="K",
                         help="train steps per dispatch (default: chosen per model)")

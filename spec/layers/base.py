@@ -39,7 +39,6 @@ Window = PositiveInt | tuple[PositiveInt, ...]
 # 'same', 'valid', or explicit (low, high) padding per spatial axis.
 Padding = Literal["same", "valid"] | tuple[tuple[NonNegativeInt, NonNegativeInt], ...]
 
-ACTIVATIONS = ("relu", "leaky_relu", "gelu", "silu", "tanh", "sigmoid", "softmax", "linear")
 Activation = Literal["relu", "leaky_relu", "gelu", "silu", "tanh", "sigmoid", "softmax", "linear"]
 
 

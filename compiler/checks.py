@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from functools import cached_property
+from typing import Literal
 
 from dslc.compiler.analysis.model import Analysis
 from dslc.spec.errors import DslcError, DslcErrors, Span, did_you_mean
@@ -43,13 +44,18 @@ FLOATS = ("float32", "float16", "bfloat16")
 
 
 def metric_name(metric: Choice) -> str:
-    """The name a metric is reported under (and that `checkpoint.best` may name)."""
+    """The name a metric is reported under (and that `checkpoint.best` and `early_stopping.monitor` may name)."""
     return f"top_{metric.k}_accuracy" if isinstance(metric, TopK) else metric.kind
 
 
 def metric_names(train: Train) -> tuple[str, ...]:
     """Every name a training run reports: the loss first, then the metrics in spec order."""
     return ("loss", *(metric_name(metric) for metric in train.metrics))
+
+
+def metric_mode(name: str) -> Literal["min", "max"]:
+    """Whether a reported name improves upward (accuracy, top_k accuracy) or downward (loss, mse, mae)."""
+    return "max" if name == "accuracy" or name.endswith("_accuracy") else "min"
 
 
 def check_training(loaded: LoadedSpec, analysis: Analysis, *, limits: Limits = DEFAULT_LIMITS) -> list[DslcError]:
@@ -261,13 +267,24 @@ def optimizer_options(train: Train, analysis: Analysis, where: _Where) -> Iterat
 
 def checkpoint_best(train: Train, analysis: Analysis, where: _Where) -> Iterator[DslcError]:
     best = train.checkpoint.best if train.checkpoint else None
+    yield from _reported("E610", "checkpoint", "best", best, train, where)
+
+
+def early_stopping_monitor(train: Train, analysis: Analysis, where: _Where) -> Iterator[DslcError]:
+    monitor = train.early_stopping.monitor if train.early_stopping else None
+    yield from _reported("E612", "early_stopping", "monitor", monitor, train, where)
+
+
+def _reported(code: str, setting: str, key: str, name: str | None, train: Train,
+              where: _Where) -> Iterator[DslcError]:
+    """An error at `setting.key` when it names something the run does not report."""
     names = metric_names(train)
-    if best is not None and best not in names:
-        checkpoint = where.value("checkpoint")
-        node = checkpoint.get("best") if isinstance(checkpoint, Map) else None
-        yield _error("E610", f"checkpoint.best: '{best}' is not reported by this run (it reports "
-                             f"{', '.join(names)})", where.span(node.value if node else checkpoint),
-                     hint=did_you_mean(best, names) or "name the loss or one of the metrics")
+    if name is not None and name not in names:
+        node = where.value(setting)
+        entry = node.get(key) if isinstance(node, Map) else None
+        yield _error(code, f"{setting}.{key}: '{name}' is not reported by this run (it reports "
+                           f"{', '.join(names)})", where.span(entry.value if entry else node),
+                     hint=did_you_mean(name, names) or "name the loss or one of the metrics")
 
 
 def data_fits(train: Train, analysis: Analysis, where: _Where) -> Iterator[DslcError]:
@@ -304,4 +321,4 @@ def data_fits(train: Train, analysis: Analysis, where: _Where) -> Iterator[DslcE
 
 
 RULES: tuple[Rule, ...] = (single_output, trainable_parameters, loss_fits_output, metrics_fit, precision_fits_model,
-                           schedule_consistent, optimizer_options, checkpoint_best, data_fits)
+                           schedule_consistent, optimizer_options, checkpoint_best, early_stopping_monitor, data_fits)

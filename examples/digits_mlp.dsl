@@ -15,4 +15,5 @@ train {
   metrics = [accuracy]
   data = digits
   seed = 0
+  early_stopping = {patience = 8, monitor = accuracy}
 }

@@ -68,6 +68,7 @@ CODES: dict[str, str] = {
     "E609": "an optimizer option that has no effect (nesterov without momentum)",
     "E610": "checkpoint.best names no metric",
     "E611": "the data source does not fit the model's inputs, its output or the loss",
+    "E612": "early_stopping.monitor names no metric",
     # E7xx: data (found before training starts)
     "E701": "a data file is missing, is not a file, or cannot be read",
     "E702": "a data path resolves outside the spec's folder",
@@ -76,6 +77,12 @@ CODES: dict[str, str] = {
     "E705": "the data's dtype does not fit (non-numeric, non-integer ids, out of range)",
     "E706": "class ids outside range(classes) for softmax cross-entropy",
     "E707": "the batch is larger than the training split",
+    # E8xx: work directories and checkpoints (train, eval, predict)
+    "E801": "the work directory is not empty and is not dslc's (no dslc-run.json marker)",
+    "E802": "the work directory or checkpoint belongs to a different spec or seed",
+    "E803": "the work directory holds an earlier run (use --resume or --overwrite)",
+    "E804": "no training run or committed checkpoint at the given path",
+    "E805": "a checkpoint or the run's marker cannot be read or does not fit the model",
     # Gxxx: policy gates of `dslc check` (exit code 1, not 2)
     "G001": "the depth verdict does not meet --require",
     "G002": "more parameters than --max-params",

@@ -1,7 +1,7 @@
 """IR -> canonical DSL text: `load_text(print_dsl(spec), "dsl").spec == spec` for every spec.
 
 The text holds only what the IR holds: parameters given explicitly (`LayerCall.params`,
-`Choice.params()`, the fields set on `Train` and `Checkpoint`), with graph attributes
+`Choice.params()`, the fields set on `Train` and its nested settings), with graph attributes
 only where they differ from their defaults. Leading parameters named in a kind's
 `positional` tuple print positionally (`conv2d(32, 3, padding=same)`), the rest by
 keyword in declaration order, so equal specs print equal text. One step per line.
@@ -13,7 +13,20 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 
-from dslc.spec.ir import BlockCall, BlockDef, BlockParam, Checkpoint, Input, LayerCall, Model, Ref, Spec, Step, Train
+from dslc.spec.ir import (
+    BlockCall,
+    BlockDef,
+    BlockParam,
+    Checkpoint,
+    EarlyStopping,
+    Input,
+    LayerCall,
+    Model,
+    Ref,
+    Spec,
+    Step,
+    Train,
+)
 from dslc.spec.layers import REGISTRY
 from dslc.spec.vocab import DATA_SOURCES, LOSSES, METRICS, OPTIMIZERS, SCHEDULES, Choice
 
@@ -135,8 +148,8 @@ def _value(value: object) -> str:
     if isinstance(value, Choice):
         arguments = _arguments(value.params(), _CHOICE_POSITIONAL.get(type(value), ()))
         return f"{value.kind}({', '.join(arguments)})" if arguments else value.kind
-    if isinstance(value, Checkpoint):
-        fields = [f"{name} = {_value(getattr(value, name))}" for name in Checkpoint.model_fields
+    if isinstance(value, Checkpoint | EarlyStopping):
+        fields = [f"{name} = {_value(getattr(value, name))}" for name in type(value).model_fields
                   if name in value.model_fields_set]
         return f"{{{', '.join(fields)}}}"
     raise TypeError(f"no DSL form for {type(value).__name__}")

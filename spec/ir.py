@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 from typing_extensions import TypeAliasType
 
-from dslc.spec.vocab import DATA_SOURCES, LOSSES, METRICS, OPTIMIZERS, PositiveInt
+from dslc.spec.vocab import DATA_SOURCES, LOSSES, METRICS, OPTIMIZERS, NonNegativeFloat, PositiveInt
 
 SPEC_VERSION = 1
 DTYPES = ("float32", "float16", "bfloat16", "int32", "int64", "uint8", "bool")
@@ -114,6 +114,12 @@ class Checkpoint(IRModel):
     best: str | None = None  # a metric name: also keep the best checkpoint by it
 
 
+class EarlyStopping(IRModel):
+    patience: PositiveInt  # epochs without improvement before stopping
+    monitor: str = "loss"  # a name the run reports on the validation split: "loss" or a metric name
+    min_delta: NonNegativeFloat = 0.0  # smallest change that counts as an improvement
+
+
 class Train(IRModel):
     loss: LossChoice
     optimizer: OptimizerChoice
@@ -125,6 +131,7 @@ class Train(IRModel):
     precision: Literal["float32", "bfloat16"] = "float32"
     seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
     checkpoint: Checkpoint | None = None
+    early_stopping: EarlyStopping | None = None
 
 
 class Spec(IRModel):

@@ -20,7 +20,9 @@ from dslc.spec.ir import (
     BlockDef,
     BlockParam,
     Checkpoint,
+    EarlyStopping,
     Input,
+    IRModel,
     LayerCall,
     Model,
     Ref,
@@ -43,6 +45,8 @@ CALL_ATTRIBUTES = ("name", "from", "trainable", "repeat")
 TRAIN_CHOICES: dict[str, Vocabulary] = {"loss": LOSSES, "optimizer": OPTIMIZERS, "data": DATA_SOURCES}
 # Choice parameters whose value may itself be a choice (a learning-rate schedule).
 NESTED_CHOICES: dict[str, Vocabulary] = {"lr": SCHEDULES}
+# Train settings that are mappings of their own, validated by their model so errors point inside them.
+TRAIN_SETTINGS: dict[str, type[IRModel]] = {"checkpoint": Checkpoint, "early_stopping": EarlyStopping}
 BLOCK_INPUT = "input"
 
 
@@ -376,10 +380,10 @@ class Lowerer:
                 metrics = tuple(self.choice(item, METRICS) for item in items)
                 failed |= None in metrics
                 data["metrics"] = metrics
-            elif entry.key == "checkpoint" and isinstance(entry.value, Map):
-                data["checkpoint"] = validate(Checkpoint, to_plain(entry.value), entry.value, self.sink,
-                                              "train.checkpoint")
-                failed |= data["checkpoint"] is None
+            elif entry.key in TRAIN_SETTINGS and isinstance(entry.value, Map):
+                data[entry.key] = validate(TRAIN_SETTINGS[entry.key], to_plain(entry.value), entry.value, self.sink,
+                                           f"train.{entry.key}")
+                failed |= data[entry.key] is None
             elif entry.key in fields:
                 data[entry.key] = to_plain(entry.value)
         if "epochs" in data and "steps" in data:

@@ -11,9 +11,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from dslc.spec.ir import DTYPES, SPEC_VERSION, Checkpoint, Train
+from dslc.spec.ir import DTYPES, SPEC_VERSION, Train
 from dslc.spec.layers import REGISTRY
-from dslc.spec.lower import LAYER_ATTRIBUTES, NESTED_CHOICES, TRAIN_CHOICES
+from dslc.spec.lower import LAYER_ATTRIBUTES, NESTED_CHOICES, TRAIN_CHOICES, TRAIN_SETTINGS
 from dslc.spec.vocab import METRICS, Vocabulary
 
 Schema = dict[str, Any]
@@ -116,9 +116,9 @@ def _choice(vocabulary: Vocabulary, defs: Schema) -> Schema:
 def _train(defs: Schema) -> Schema:
     plain = _model_schema(Train, defs)
     properties = {key: plain["properties"][key] for key in Train.model_fields
-                  if key not in TRAIN_CHOICES and key not in ("metrics", "checkpoint")}
+                  if key not in TRAIN_CHOICES and key not in TRAIN_SETTINGS and key != "metrics"}
     properties.update({key: _choice(vocabulary, defs) for key, vocabulary in TRAIN_CHOICES.items()})
     properties["metrics"] = {"type": "array", "items": _choice(METRICS, defs)}
-    properties["checkpoint"] = _model_schema(Checkpoint, defs)
+    properties.update({key: _model_schema(model, defs) for key, model in TRAIN_SETTINGS.items()})
     return {"type": "object", "required": ["loss", "optimizer", "batch", "data"], "additionalProperties": False,
             "properties": properties}

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from dslc.compiler.analysis.analyse import analyse
-from dslc.compiler.checks import _classes_problem, check_training, metric_name, metric_names
+from dslc.compiler.checks import _classes_problem, check_training, metric_mode, metric_name, metric_names
 from dslc.spec.codes import CODES
 from dslc.spec.errors import DslcError
 from dslc.spec.layers.base import Tensor
@@ -76,6 +76,10 @@ YAML_CASES: dict[str, tuple[str, tuple[str, ...]]] = {
     "nesterov without momentum": (yaml_spec().replace("{adam: {lr: 0.01}}", "{sgd: {lr: 0.1, nesterov: «true}}"),
                                   ("E609",)),
     "best names no metric": (yaml_spec(train="  metrics: [accuracy]\n  checkpoint: {best: «acuracy}\n"), ("E610",)),
+    "monitor names no metric": (yaml_spec(train="  metrics: [accuracy]\n"
+                                                "  early_stopping: {patience: 3, monitor: «acuracy}\n"), ("E612",)),
+    "monitor names a metric not asked for": (yaml_spec(train="  early_stopping:\n    patience: 3\n"
+                                                             "    monitor: «accuracy\n"), ("E612",)),
     "digits into 8 inputs": (yaml_spec("- dense: {units: 10}").replace("{synthetic: {task: random}}", "«digits"),
                              ("E611",)),
     "digits labels into 3 classes": (yaml_spec(inputs="{x: [8, 8, 1]}", layers="- flatten\n- dense: {units: 3}")
@@ -138,6 +142,14 @@ model m(x: [8]) { dense(3, trainable=false) }
   checkpoint = {best = «top_5}
   data = synthetic(task=random)
 }""", ("E607", "E609", "E610")),
+    "early stopping on a top_k name": ("""\
+dslc 1
+model m(x: [8]) { dense(4) }
+train {
+  loss = softmax_cross_entropy; optimizer = adam(0.01); batch = 8; steps = 10
+  metrics = [top_k(3)]; data = synthetic(task=random)
+  early_stopping = {monitor = «top3_accuracy, patience = 2}
+}""", ("E612",)),
 }
 
 
@@ -159,6 +171,11 @@ def test_messages_and_hints() -> None:
     assert errors[0].related and errors[0].related[0][1].line == 11  # the `outputs:` list
     errors, _ = findings(YAML_CASES["best names no metric"][0])
     assert errors[0].hint == "did you mean 'accuracy'?"
+    errors, _ = findings(YAML_CASES["monitor names no metric"][0])
+    assert "'acuracy' is not reported by this run (it reports loss, accuracy)" in errors[0].message
+    assert errors[0].hint == "did you mean 'accuracy'?"
+    errors, _ = findings(DSL_CASES["early stopping on a top_k name"][0], "dsl")
+    assert errors[0].hint == "did you mean 'top_3_accuracy'?"
     errors, _ = findings(YAML_CASES["top_k not below the classes"][0])
     assert "k=3" in errors[0].message and "3" in errors[0].message
 
@@ -186,6 +203,29 @@ def test_metric_names() -> None:
     assert metric_name(METRICS.choices["top_k"](k=3)) == "top_3_accuracy"
     loaded = load(EXAMPLES / "two_branch.yaml")
     assert metric_names(loaded.spec.train) == ("loss", "accuracy", "top_2_accuracy")  # type: ignore[arg-type]
+
+
+def test_metric_mode() -> None:
+    """Which way each reported name improves: what early stopping and the best checkpoint compare by."""
+    modes = {"accuracy": "max", "top_k": "max", "mse": "min", "mae": "min"}
+    assert set(modes) == set(METRICS.choices)  # a new metric kind must be given its mode here
+    for kind, mode in modes.items():
+        assert metric_mode(metric_name(METRICS.choices[kind]())) == mode, kind
+    assert metric_mode("top_1_accuracy") == "max" and metric_mode("loss") == "min"
+
+
+def test_dslc_check_reports_a_monitor_that_names_no_metric(tmp_path: Path) -> None:
+    output = []
+    for name, cases, suffix in (("monitor names no metric", YAML_CASES, "yaml"),
+                                ("early stopping on a top_k name", DSL_CASES, "dsl")):
+        text, [(line, col)] = marked(cases[name][0])
+        path = tmp_path / f"m.{suffix}"
+        path.write_text(text)
+        output.append(f"{path}:{line}:{col}: error[E612]: ")
+    result = subprocess.run([sys.executable, "-m", "dslc", "check", str(tmp_path / "m.yaml"), str(tmp_path / "m.dsl")],
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert all(line in result.stdout for line in output), result.stdout
 
 
 def test_checks_import_no_jax(tmp_path: Path) -> None:

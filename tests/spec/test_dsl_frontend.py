@@ -83,6 +83,7 @@ train:
   metrics: [mae, {top_k: {k: 2}}]
   data: {synthetic: {task: random}}
   checkpoint: {every: 2, best: "val loss"}
+  early_stopping: {patience: 4, monitor: mae, min_delta: 0.01}
 """
 
 DSL_SPEC = """\
@@ -96,7 +97,8 @@ model m(x: [4], ids: int32[3]) -> u {
   add(from=[x, u]); dense(units=2, from=u)
 }
 train { loss = mse; optimizer = sgd(lr=cosine(init=0.1, decay_steps=10), nesterov=true); batch = 2; steps = 3
-  metrics = [mae, top_k(k=2)]; data = synthetic(task=random); checkpoint = {every = 2, best = "val loss"} }
+  metrics = [mae, top_k(k=2)]; data = synthetic(task=random); checkpoint = {every = 2, best = "val loss"}
+  early_stopping = {patience = 4, monitor = mae, min_delta = 0.01} }
 """
 
 

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dslc.spec.dsl_printer import print_dsl
-from dslc.spec.ir import Checkpoint, Spec
+from dslc.spec.ir import Checkpoint, EarlyStopping, Spec
 from dslc.spec.load import load, load_text
 from dslc.spec.vocab import Adam, Npz
 
@@ -169,6 +169,20 @@ def test_floats_print_with_repr(value: float) -> None:
 def test_checkpoint_prints_its_fields_set() -> None:
     text = round_trip(with_train(checkpoint=Checkpoint(every=None, best="loss")))
     assert "checkpoint = {every = null, best = loss}" in text
+
+
+def test_early_stopping_round_trips_through_both_printers() -> None:
+    from dslc.spec.printer import print_yaml
+
+    spec = with_train(early_stopping=EarlyStopping(patience=5, monitor="top_3_accuracy", min_delta=0.001))
+    assert "early_stopping = {patience = 5, monitor = top_3_accuracy, min_delta = 0.001}" in round_trip(spec)
+    text = print_yaml(spec)
+    assert "early_stopping: {patience: 5, monitor: top_3_accuracy, min_delta: 0.001}" in text
+    assert load_text(text, "yaml").spec == spec
+    # Only the fields set print: the defaults stay unwritten in both syntaxes.
+    spec = with_train(early_stopping=EarlyStopping(patience=2))
+    assert "early_stopping = {patience = 2}" in round_trip(spec)
+    assert "early_stopping: {patience: 2}" in print_yaml(spec)
 
 
 def test_strings_that_read_as_something_else_are_quoted() -> None:

@@ -10,6 +10,10 @@ Every split and every shuffle is deterministic from the seed.
 `Dataset.batches` yields fixed-size batches: the last partial batch is padded
 with weight-0 examples, so a jitted step never sees a new shape.
 
+`prepare_inputs` turns new raw examples (`dslc predict`) into model inputs the
+way `load_dataset` turned the training data: same reshape, dtype and
+normalisation statistics (those of the run's train split).
+
 Files named in a spec are hostile input: their paths resolve inside the spec's
 folder (symlinks that lead out are refused), they are read with
 `allow_pickle=False`, and every mismatch with the model is a located error:
@@ -30,8 +34,10 @@ No JAX here: the loop moves batches to the device itself.
 from __future__ import annotations
 
 import csv
+import importlib.util
 import math
-from collections.abc import Iterator
+import zipfile
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,29 +83,45 @@ class Dataset:
             raise ValueError(f"unknown split {name!r} (expected one of {', '.join(SPLITS)})")
         return getattr(self, name)
 
-    def batches(self, split: str, batch: int, epoch: int, seed: int,
-                shuffle: bool) -> Iterator[tuple[tuple[np.ndarray, ...], np.ndarray, np.ndarray]]:
-        """(inputs, target, weight) of exactly `batch` examples; padding examples have weight 0.
+    def batch_indices(self, split: str, batch: int, epoch: int, seed: int,
+                      shuffle: bool) -> tuple[np.ndarray, np.ndarray]:
+        """(index, weight), both (batches, batch): which examples make each batch, and their weights.
 
+        The last batch is filled up with weight-0 copies, so every batch has the same shape.
         With `shuffle`, the order is a permutation drawn from (seed, epoch) only.
         """
         if batch < 1:
             raise ValueError(f"batch must be at least 1, got {batch}")
-        data = self.split(split)
-        n = len(data)
+        n = len(self.split(split))
         order = np.random.default_rng([seed, epoch]).permutation(n) if shuffle else np.arange(n)
-        for start in range(0, n, batch):
-            index = order[start:start + batch]
-            weight = np.ones(batch, np.float32)
-            if len(index) < batch:
-                weight[len(index):] = 0.0
-                index = np.concatenate([index, np.full(batch - len(index), index[0])])
-            yield tuple(x[index] for x in data.inputs), data.target[index], weight
+        count = max(math.ceil(n / batch), 1) if n else 0
+        padding = count * batch - n
+        weight = np.ones(count * batch, np.float32)
+        if padding:
+            weight[n:] = 0.0
+            order = np.concatenate([order, np.full(padding, order[(count - 1) * batch])])
+        return order.reshape(count, batch), weight.reshape(count, batch)
+
+    def gather(self, split: str, index: np.ndarray) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+        """The inputs and target of the examples at `index` (any shape: it leads the results' shapes)."""
+        data = self.split(split)
+        return tuple(x[index] for x in data.inputs), data.target[index]
+
+    def batches(self, split: str, batch: int, epoch: int, seed: int,
+                shuffle: bool) -> Iterator[tuple[tuple[np.ndarray, ...], np.ndarray, np.ndarray]]:
+        """(inputs, target, weight) of exactly `batch` examples each (see `batch_indices`)."""
+        index, weight = self.batch_indices(split, batch, epoch, seed, shuffle)
+        for rows, weights in zip(index, weight, strict=True):
+            inputs, target = self.gather(split, rows)
+            yield inputs, target, weights
 
 
-def load_dataset(loaded: LoadedSpec, analysis: Analysis, seed: int) -> Dataset:
-    """The spec's data, split and shaped for its model; raises a located `DslcError`."""
-    train = loaded.spec.train
+def load_dataset(loaded: LoadedSpec, analysis: Analysis, seed: int, train: Train | None = None) -> Dataset:
+    """The spec's data, split and shaped for its model; raises a located `DslcError`.
+
+    `train`: the train section to read (a run's own, with its command-line overrides); default the spec's.
+    """
+    train = train or loaded.spec.train
     if train is None:
         raise ValueError("the spec has no train section")
     where = _Where(loaded)
@@ -166,7 +188,7 @@ class _Where:
         return choice.key_span
 
 
-def _error(code: str, message: str, span: Span, hint: str | None = None) -> DslcError:
+def _error(code: str, message: str, span: Span | None, hint: str | None = None) -> DslcError:
     return DslcError(code, message, span, hint=hint, stage="data")
 
 
@@ -216,7 +238,7 @@ def _integral(array: np.ndarray) -> bool:
     return array.dtype.kind == "f" and bool(np.all(np.isfinite(array))) and bool(np.all(array == np.round(array)))
 
 
-def _cast_input(array: np.ndarray, tensor: Tensor, what: str, span: Span) -> np.ndarray:
+def _cast_input(array: np.ndarray, tensor: Tensor, what: str, span: Span | None) -> np.ndarray:
     if array.dtype.kind not in "biuf":
         raise _error("E705", f"{what} has dtype {array.dtype}, but the model input takes {tensor.dtype}", span,
                      hint="store numbers (integers or floats)")
@@ -283,6 +305,12 @@ def _normalize(train: np.ndarray, others: list[np.ndarray], how: str) -> list[np
     """Per-feature statistics from the train split, applied to every split; float32 results."""
     if how == "none":
         return [train, *others]
+    shift, scale = _statistics(train, how)
+    return [_scaled(x, shift, scale) for x in (train, *others)]
+
+
+def _statistics(train: np.ndarray, how: str) -> tuple[np.ndarray | float, np.ndarray]:
+    """(shift, scale) per feature of the train split for normalize 'standard' or 'minmax'."""
     train64 = train.astype(np.float64)
     if how == "standard":
         shift = train64.mean(axis=0) if len(train) else 0.0
@@ -290,8 +318,11 @@ def _normalize(train: np.ndarray, others: list[np.ndarray], how: str) -> list[np
     else:  # minmax
         shift = train64.min(axis=0) if len(train) else 0.0
         scale = (train64.max(axis=0) - shift) if len(train) else 1.0
-    scale = np.where(np.asarray(scale) > 0, scale, 1.0)
-    return [((x.astype(np.float64) - shift) / scale).astype(np.float32) for x in (train, *others)]
+    return shift, np.where(np.asarray(scale) > 0, scale, 1.0)
+
+
+def _scaled(x: np.ndarray, shift: np.ndarray | float, scale: np.ndarray) -> np.ndarray:
+    return ((x.astype(np.float64) - shift) / scale).astype(np.float32)
 
 
 def _take(arrays: tuple[np.ndarray, ...], target: np.ndarray, index: np.ndarray) -> Split:
@@ -300,13 +331,9 @@ def _take(arrays: tuple[np.ndarray, ...], target: np.ndarray, index: np.ndarray)
 
 # -- digits -------------------------------------------------------------------------------------
 def _digits(source: Digits, train: Train, analysis: Analysis, seed: int, where: _Where) -> Dataset:
-    from sklearn.datasets import load_digits
-
     want = _want(train, analysis)
     span = where.data()
-    bunch = load_digits()
-    pixels = np.asarray(bunch.data, np.float64)  # (1797, 64), values 0..16
-    labels = np.asarray(bunch.target, np.int64)
+    pixels, labels = _digits_arrays()
     if len(want.inputs) != 1:
         raise _error("E704", f"data 'digits' gives one input per example, but the model takes {len(want.inputs)}",
                      span)
@@ -337,6 +364,25 @@ def _digits(source: Digits, train: Train, analysis: Analysis, seed: int, where: 
             target = fitted.astype(np.float32)
         splits.append(Split((x,), target))
     return Dataset(*splits)
+
+
+def _digits_arrays() -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's digits: (1797, 64) pixels 0..16 and their labels.
+
+    Read straight from the file scikit-learn ships, the way `load_digits` reads it:
+    importing `sklearn.datasets` takes about 1.3 s, which every run would wait for.
+    """
+    spec = importlib.util.find_spec("sklearn")
+    folder = Path(spec.origin).parent if spec and spec.origin else None
+    path = folder / "datasets" / "data" / "digits.csv.gz" if folder else None
+    if path is None or not path.is_file():  # a layout this does not know: take the slow, sure way
+        from sklearn.datasets import load_digits
+
+        pixels, labels = load_digits(return_X_y=True)
+    else:
+        table = np.loadtxt(path, delimiter=",")
+        pixels, labels = table[:, :-1], table[:, -1]
+    return np.asarray(pixels, np.float64), np.asarray(labels, np.int64)
 
 
 # -- files --------------------------------------------------------------------------------------
@@ -420,7 +466,7 @@ def _read_npz(path: Path, source: Npz, where: _Where) -> tuple[np.ndarray, np.nd
             return np.asarray(archive[source.x]), np.asarray(archive[source.y])
     except DslcError:
         raise
-    except (OSError, ValueError, EOFError) as exc:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise _unreadable(source.path, exc, span, "an .npz archive") from None
 
 
@@ -525,3 +571,101 @@ def _adding(source: Synthetic, want: _Want, rng: np.random.Generator,
     assert fitted_x is not None and fitted_y is not None
     return (fitted_x,), fitted_y
 
+
+
+# -- new examples (`dslc predict`) ---------------------------------------------------------------
+def feature_columns(loaded: LoadedSpec, train: Train | None = None) -> list[str] | None:
+    """The feature columns of a CSV data source in the order training read them (its header less the label
+    column); None when the data is not a CSV file. `train` defaults to the spec's train section."""
+    train = train if train is not None else loaded.spec.train
+    source = train.data if train is not None else None
+    if not isinstance(source, Csv):
+        return None
+    where = _Where(loaded)
+    path = _resolve(source.path, "path", where)
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            header = next((row for row in csv.reader(handle) if row), None)
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise _unreadable(source.path, exc, where.data("path"), "CSV") from None
+    if header is None:
+        raise _unreadable(source.path, ValueError("the file is empty"), where.data("path"), "CSV")
+    return [name for name in (cell.strip() for cell in header) if name != source.label_column]
+
+
+def prepare_inputs(loaded: LoadedSpec, analysis: Analysis, seed: int, raw: Sequence[np.ndarray], *,
+                   train: Train | None = None, what: Sequence[str] | None = None) -> tuple[np.ndarray, ...]:
+    """New examples in the form of the spec's training data, made model inputs exactly as `load_dataset` did.
+
+    `raw` holds one array per model input (in `analysis.inputs` order), examples first, each example
+    either in the data's own form (64 pixel values 0..16 for `digits`, the feature columns of a CSV
+    file, the arrays of an .npy/.npz file) or already in the input's shape (same number of values).
+    The arrays are reshaped to the input's shape, cast to its dtype and normalised with the statistics
+    of the train split of `seed` (the run's seed). `train` defaults to the spec's train section; `what`
+    names each array in errors (E704 shape, E705 dtype; they carry no span).
+    """
+    train = train if train is not None else loaded.spec.train
+    if train is None:
+        raise ValueError("the spec has no train section")
+    want = _want(train, analysis)
+    names = list(what) if what is not None else [f"input '{name}'" for name, _ in want.inputs]
+    if len(raw) != len(want.inputs) or len(names) != len(raw):
+        raise ValueError(f"expected {len(want.inputs)} arrays (one per model input), got {len(raw)}")
+    arrays = [np.asarray(array) for array in raw]
+    for array, label in zip(arrays, names, strict=True):
+        if array.ndim == 0:
+            raise _error("E704", f"{label}: expected an array of examples (a leading example axis), got a single "
+                                 "value", None)
+    counts = [array.shape[0] for array in arrays]
+    if len(set(counts)) > 1:
+        raise _error("E704", "the inputs hold different numbers of examples: " + ", ".join(
+            f"{label} {count}" for label, count in zip(names, counts, strict=True)), None)
+    source = train.data
+    if isinstance(source, Digits):
+        return (_digits_inputs(source, want, arrays[0], names[0], seed),)
+    prepared = []
+    for (name, tensor), array, label in zip(want.inputs, arrays, names, strict=True):
+        fitted = _fit(array, tensor.shape)
+        if fitted is None:
+            raise _input_shape_error(label, name, tensor, array)
+        prepared.append(_cast_input(fitted, tensor, label, None))
+    if isinstance(source, FileData) and source.normalize != "none":
+        # the statistics of the run's train split, from the data read again without normalising
+        plain = _files(source.model_copy(update={"normalize": "none"}), train, analysis, seed, _Where(loaded))
+        shift, scale = _statistics(plain.train.inputs[0], source.normalize)
+        prepared = [_scaled(x, shift, scale).astype(x.dtype, copy=False) for x in prepared]
+    return tuple(prepared)
+
+
+def _digits_inputs(source: Digits, want: _Want, array: np.ndarray, what: str, seed: int) -> np.ndarray:
+    name, tensor = want.inputs[0]
+    pixels = _fit(array, (64,))
+    if pixels is None:
+        raise _input_shape_error(what, name, tensor, array, "64 pixel values 0..16 (as scikit-learn's "
+                                                            "load_digits().data) or")
+    if pixels.dtype.kind not in "biuf":
+        raise _error("E705", f"{what} has dtype {array.dtype}, but data 'digits' is pixel values 0..16", None)
+    pixels = pixels.astype(np.float64)
+    if source.normalize == "minmax":
+        x = (pixels / DIGITS_RANGE).astype(np.float32)
+    elif source.normalize == "standard":
+        everything, labels = _digits_arrays()
+        index = _split_indices(len(labels), source.validation, source.test, seed, labels)
+        x = _scaled(pixels, *_statistics(everything[index[0]], "standard"))
+    else:
+        x = pixels
+    fitted = _fit(x, tensor.shape)
+    if fitted is None:  # training refused this model already
+        raise _input_shape_error(what, name, tensor, array)
+    return _cast_input(fitted, tensor, what, None)
+
+
+def _input_shape_error(what: str, name: str, tensor: Tensor, array: np.ndarray, raw: str = "") -> DslcError:
+    got, size = array.shape[1:], math.prod(array.shape[1:])
+    known = None not in tensor.shape
+    values = f" = {math.prod(tensor.shape)} values" if known else ""  # type: ignore[arg-type]
+    expected = f"{raw} the input's shape {_show(tensor.shape)}" if raw else f"shape {_show(tensor.shape)}{values}"
+    hint = (f"the first axis counts the examples: one example is an array of shape (1, {array.shape[0]})"
+            if array.ndim == 1 else None)
+    return _error("E704", f"{what}: input '{name}' expects examples of {expected}, got {_show(got)} = {size} "
+                          f"value{'s' if size != 1 else ''} per example (array {_show(array.shape)})", None, hint)

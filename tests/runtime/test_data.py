@@ -330,3 +330,13 @@ def test_random_task_fits_inputs_and_loss(tmp_path: Path) -> None:
     assert tokens.dtype == np.int32 and tokens.min() >= 0 and tokens.max() < 10 and tokens.shape == (80, 6)
     assert features.dtype == np.float32 and features.shape == (80, 3)
     assert data.train.target.dtype == np.int32 and set(np.unique(data.train.target)) <= set(range(5))
+
+
+def test_digits_are_read_without_importing_sklearn_datasets_and_equal_load_digits() -> None:
+    from sklearn.datasets import load_digits
+
+    from dslc.runtime.data import _digits_arrays
+
+    pixels, labels = _digits_arrays()
+    expected_pixels, expected_labels = load_digits(return_X_y=True)
+    assert pixels.shape == (1797, 64) and (pixels == expected_pixels).all() and (labels == expected_labels).all()

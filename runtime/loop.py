@@ -1,138 +1,296 @@
-"""The training loop: data on the device, several steps fused per call, evaluation, metrics, progress.
+"""The training loop: fused steps on staged data, evaluation, early stopping, checkpoints, resume.
 
-`run_training` is what `dslc train` runs and what tests call directly. It writes
-`metrics.jsonl` (one JSON object per epoch and split) in the work directory and returns
-the final metrics. A non-finite loss or gradient stops the run (`NonFiniteError`) at the
-first bad step; that step was not applied.
+`run_training` is what `dslc train` runs. An epoch is cut into chunks of K steps (the
+fuse factor); each chunk is one `lax.scan` call over a device-resident stack of K
+batches, and the next chunk is gathered and sent to the device while the current one
+runs. The losses of a chunk are read back one chunk late, so the host never waits for
+the device except at checkpoints and epoch ends.
+
+Resume: a checkpoint records the loop's position (steps run), the current epoch's losses
+so far and the monitors' state. Data order depends on (seed, epoch) only, and chunks are
+cut the same way in every run, so a resumed run computes exactly what the uninterrupted
+run computed: same parameters, bit for bit, on the same machine.
+
+Stops: `NonFiniteError` at the first step whose loss or gradient is not finite (found one
+chunk late; no state after it is ever saved); `Interrupted` after SIGINT or SIGTERM, once
+the current chunk is done and a checkpoint saved.
 """
 
 from __future__ import annotations
 
-import json
 import math
+import signal
+import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from dslc.compiler.analysis.model import Analysis
+from dslc.compiler.checks import metric_mode
 from dslc.compiler.steps import Batch, Steps, TrainState
+from dslc.runtime.checkpoint import Checkpoints, Restored, Stored, host_copy
 from dslc.runtime.data import Dataset
 from dslc.runtime.progress import PlainReporter, Reporter
-from dslc.spec.ir import Train
+from dslc.runtime.runlog import RunLog
+
+MAX_FUSE = 64
+MAX_CHUNK_BYTES = 64 * 2**20  # a chunk's inputs on the device
+# Without `checkpoint.every`, save at an epoch's end once this long has passed since the last save (and at the
+# run's end, on early stopping and on an interrupt): each save costs about 0.1 s of the loop's time.
+SAVE_SECONDS = 30.0
 
 
 class NonFiniteError(Exception):
-    """The loss or the gradients became NaN or infinite; the state holds the last good step."""
+    """The loss or the gradients became NaN or infinite; nothing from that step on was saved."""
 
     def __init__(self, step: int) -> None:
         super().__init__(f"the loss or a gradient became NaN or infinite at step {step}; training stopped "
-                         "(that step was not applied)")
+                         "(the last checkpoint, if any, holds finite state)")
         self.step = step
+
+
+class Interrupted(Exception):
+    """SIGINT or SIGTERM: the run saved a checkpoint at `step` and stopped."""
+
+    def __init__(self, step: int) -> None:
+        super().__init__(f"interrupted at step {step}")
+        self.step = step
+
+
+@dataclass
+class Monitor:
+    """The best value of one validation metric so far, and how many epochs ago it was reached."""
+
+    name: str
+    min_delta: float = 0.0
+    best: float | None = None
+    best_epoch: int = 0
+    stale: int = 0
+
+    def update(self, metrics: dict[str, float], epoch: int) -> bool:
+        """Take an epoch's validation metrics; True when the monitored value improved."""
+        value = metrics.get(self.name)
+        if value is None:  # no validation split: nothing to compare
+            return False
+        if self.best is None:
+            better = True
+        elif metric_mode(self.name) == "min":
+            better = value < self.best - self.min_delta
+        else:
+            better = value > self.best + self.min_delta
+        if better:
+            self.best, self.best_epoch, self.stale = value, epoch, 0
+        else:
+            self.stale += 1
+        return better
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How a run goes: how long, how many steps per dispatch, when to save, when to stop."""
+
+    epochs: int
+    batch: int
+    seed: int
+    fuse: int
+    every: int | None = None  # save every this many steps; None: at each epoch's end
+    best: str = "loss"  # keep the checkpoint with the best validation value of this
+    patience: int | None = None  # stop after this many epochs without improvement of `early`
+    early: str = "loss"
+    min_delta: float = 0.0
+    environment: dict[str, Any] = field(default_factory=dict)  # saved with each checkpoint (DESIGN §8)
 
 
 @dataclass
 class RunResult:
     state: TrainState
-    history: list[dict[str, object]] = field(default_factory=list)
-    test: dict[str, float] = field(default_factory=dict)
-    seconds: float = 0.0
     steps: int = 0
+    epochs: int = 0
+    test: dict[str, float] = field(default_factory=dict)
+    stopped_early: bool = False
+    train_seconds: float = 0.0  # time in training steps, from the first step's end (compilation excluded)
+    first_step_at: float | None = None  # time.time() when the first step had finished
 
 
-def fuse_factor(requested: int | None, analysis: Analysis, steps_per_epoch: int) -> int:
+class Chunk(NamedTuple):
+    start: int  # index of its first batch in the epoch
+    size: int
+
+
+def steps_per_epoch(dataset: Dataset, batch: int) -> int:
+    return math.ceil(len(dataset.train) / batch)
+
+
+def fuse_factor(requested: int | None, analysis: Analysis, dataset: Dataset, batch: int) -> int:
     """Steps per dispatch. Fusing pays on small dense models and costs on CPU convolutions (DESIGN §10)."""
+    per_epoch = steps_per_epoch(dataset, batch)
     if requested is not None:
-        return max(1, min(requested, steps_per_epoch))
+        return max(1, min(requested, per_epoch))
     convolutional = any(layer.kind.startswith("conv") for layer in analysis.layers)
     if convolutional and jax.default_backend() == "cpu":
         return 1
-    return max(1, min(16, steps_per_epoch))
+    example_bytes = sum(x[:1].nbytes for x in dataset.train.inputs) + dataset.train.target[:1].nbytes
+    by_memory = MAX_CHUNK_BYTES // max(example_bytes * batch, 1)
+    return int(max(1, min(MAX_FUSE, per_epoch, by_memory)))
 
 
-def run_training(train: Train, analysis: Analysis, dataset: Dataset, state: TrainState, steps: Steps, *,
-                 epochs: int, seed: int, workdir: Path, fuse: int | None = None,
+def chunks(per_epoch: int, fuse: int) -> list[Chunk]:
+    """An epoch cut into chunks of `fuse` steps; the remainder runs one step at a time (a small second compilation)."""
+    whole = per_epoch - per_epoch % fuse
+    return ([Chunk(start, fuse) for start in range(0, whole, fuse)]
+            + [Chunk(start, 1) for start in range(whole, per_epoch)])
+
+
+def run_training(steps: Steps, state: TrainState, dataset: Dataset, plan: Plan, *, log: RunLog,
+                 checkpoints: Checkpoints | None = None, resumed: Restored | None = None,
                  reporter: Reporter | None = None) -> RunResult:
-    workdir.mkdir(parents=True, exist_ok=True)
-    batch_size = train.batch
-    steps_per_epoch = math.ceil(len(dataset.train.target) / batch_size)
-    k = fuse_factor(fuse, analysis, steps_per_epoch)
     reporter = reporter or PlainReporter()
-    reporter.start(epochs, steps_per_epoch, batch_size)
-    result = RunResult(state)
-    started = time.perf_counter()
-    with (workdir / "metrics.jsonl").open("w", encoding="utf-8") as log:
-        for epoch in range(1, epochs + 1):
-            epoch_start = time.perf_counter()
-            result.state, losses = _train_epoch(steps, result.state, dataset, batch_size, epoch, seed, k,
-                                                first_step=result.steps + 1, advance=reporter.advance)
-            result.steps += steps_per_epoch
-            train_metrics = {"loss": float(np.mean(losses))}
-            validation = evaluate(steps, result.state, dataset, "validation", batch_size)
-            seconds = time.perf_counter() - epoch_start
-            for split, metrics in (("train", train_metrics), ("validation", validation)):
-                record = {"epoch": epoch, "step": result.steps, "split": split, **metrics}
-                log.write(json.dumps(record) + "\n")
-                result.history.append(record)
-            log.flush()
+    per_epoch = steps_per_epoch(dataset, plan.batch)
+    record = resumed.record if resumed else {}
+    position: int = record.get("position", 0)
+    epoch_losses: list[float] = list(record.get("epoch_losses", []))
+    best = Monitor(**record["best"]) if "best" in record else Monitor(plan.best)
+    early = Monitor(**record["early"]) if "early" in record else Monitor(plan.early, plan.min_delta)
+    result = RunResult(state, steps=position)
+    reporter.start(plan.epochs, per_epoch, plan.batch, done=position)
+    last_saved, saved_at = position, time.perf_counter()
+    pending_best: tuple[Stored, dict[str, Any]] | None = None  # a new best not yet written
+
+    def snapshot() -> dict[str, Any]:
+        return {"position": position, "epoch_losses": list(epoch_losses), "best": asdict(best),
+                "early": asdict(early), "fuse": plan.fuse, "environment": plan.environment}
+
+    def save() -> None:
+        """The pending best first, then the latest: best/ always holds the best the latest's record names."""
+        nonlocal pending_best, last_saved, saved_at
+        if pending_best is not None:
+            checkpoints.save(*pending_best, best=True)
+            pending_best = None
+        checkpoints.save(result.state, snapshot())
+        last_saved, saved_at = position, time.perf_counter()
+
+    with _interrupts() as interrupted:
+        for epoch in range(position // per_epoch + 1, plan.epochs + 1):
+            offset = position - (epoch - 1) * per_epoch
+            todo = [chunk for chunk in chunks(per_epoch, plan.fuse) if chunk.start >= offset]
+            order = dataset.batch_indices("train", plan.batch, epoch, plan.seed, shuffle=True)
+            pending: tuple[jax.Array, int] | None = None
+            staged = _stage(dataset, order, todo[0]) if todo else None
+            for number, chunk in enumerate(todo):
+                result.state, losses = _dispatch(steps, result.state, staged, chunk.size)
+                if number + 1 < len(todo):  # gathered and sent while the chunk just dispatched runs
+                    staged = _stage(dataset, order, todo[number + 1])
+                if pending is not None:
+                    epoch_losses += _host_losses(*pending)
+                pending = (losses, position + 1)
+                position += chunk.size
+                if result.first_step_at is None:
+                    jax.block_until_ready(losses)
+                    result.first_step_at, started = time.time(), time.perf_counter()
+                reporter.advance(chunk.size)
+                mid_epoch = position % per_epoch != 0
+                due = plan.every is not None and position // plan.every > last_saved // plan.every
+                if mid_epoch and (due or interrupted()):
+                    epoch_losses += _host_losses(*pending)
+                    pending = None
+                    if checkpoints is not None:
+                        save()
+                    if interrupted():
+                        raise Interrupted(position)
+            if pending is not None:
+                epoch_losses += _host_losses(*pending)
+            train = {"loss": float(np.mean(epoch_losses))}
+            validation = evaluate(steps, result.state, dataset, "validation", plan.batch)
+            log.epoch(epoch, position, "train", train)
+            log.epoch(epoch, position, "validation", validation)
             shown = ", ".join(f"{name} {value:.4f}" for name, value in validation.items())
-            reporter.epoch(f"epoch {epoch}/{epochs}: train loss {train_metrics['loss']:.4f}; validation {shown}; "
-                   f"{steps_per_epoch * batch_size / seconds:,.0f} examples/s")
+            reporter.epoch(f"epoch {epoch}/{plan.epochs}: train loss {train['loss']:.4f}; validation {shown}")
+            epoch_losses = []
+            improved = best.update(validation, epoch)
+            early.update(validation, epoch)
+            result.stopped_early = plan.patience is not None and early.stale >= plan.patience
+            result.epochs = epoch
+            if checkpoints is not None:
+                if improved:
+                    pending_best = (host_copy(result.state), snapshot())
+                due = (time.perf_counter() - saved_at >= SAVE_SECONDS if plan.every is None
+                       else position // plan.every > last_saved // plan.every)
+                if due or epoch == plan.epochs or result.stopped_early or interrupted():
+                    save()
+            if interrupted():
+                raise Interrupted(position)
+            if result.stopped_early:
+                reporter.message(f"early stopping after epoch {epoch}: validation {early.name} has not improved "
+                                 f"for {early.stale} epochs (best {early.best:.4f} at epoch {early.best_epoch})")
+                break
     reporter.close()
-    result.test = evaluate(steps, result.state, dataset, "test", batch_size)
-    result.seconds = time.perf_counter() - started
+    result.steps = position
+    if result.first_step_at is not None:
+        result.train_seconds = time.perf_counter() - started
+    result.test = evaluate(steps, result.state, dataset, "test", plan.batch)
     return result
 
 
-def _train_epoch(steps: Steps, state: TrainState, dataset: Dataset, batch_size: int, epoch: int, seed: int,
-                 k: int, first_step: int, advance: Callable[[int], None]) -> tuple[TrainState, list[float]]:
-    losses: list[jax.Array] = []
-    pending: list[Batch] = []
-    for batch in _device_batches(dataset, "train", batch_size, epoch, seed, shuffle=True):
-        pending.append(batch)
-        if len(pending) == k:
-            state = _run(steps, state, pending, losses)
-            advance(k)
-            pending = []
-    for batch in pending:  # the remainder runs one step at a time (a second, small compilation)
-        state = _run(steps, state, [batch], losses)
-        advance(1)
-    host = np.asarray(jnp.concatenate([jnp.atleast_1d(loss) for loss in losses]))
+def _stage(dataset: Dataset, order: tuple[np.ndarray, np.ndarray], chunk: Chunk) -> Batch:
+    """A chunk's batches on the device: stacked (K, batch, ...) for the fused step, or one batch."""
+    index, weight = order
+    rows = slice(chunk.start, chunk.start + chunk.size)
+    inputs, target = dataset.gather("train", index[rows])
+    batch = Batch(tuple(inputs), target, weight[rows])
+    if chunk.size == 1:
+        batch = jax.tree.map(lambda leaf: leaf[0], batch)
+    return jax.device_put(batch)
+
+
+def _dispatch(steps: Steps, state: TrainState, batch: Batch, size: int) -> tuple[TrainState, jax.Array]:
+    """Run one chunk; its losses, with NaN where a step was not applied (the guard found it non-finite)."""
+    state, metrics = (steps.train if size == 1 else steps.multi)(state, batch)
+    return state, jnp.where(metrics["finite"], metrics["loss"], jnp.nan)
+
+
+def _host_losses(losses: jax.Array, first_step: int) -> list[float]:
+    host = np.atleast_1d(np.asarray(losses))
     finite = np.isfinite(host)
     if not finite.all():
         raise NonFiniteError(first_step + int(np.argmin(finite)))
-    return state, host.tolist()
+    return host.tolist()
 
 
-def _run(steps: Steps, state: TrainState, batches: list[Batch], losses: list[jax.Array]) -> TrainState:
-    if len(batches) == 1:
-        state, metrics = steps.train(state, batches[0])
-    else:
-        stacked = jax.tree.map(lambda *leaves: jnp.stack(leaves), *batches)
-        state, metrics = steps.multi(state, stacked)
-    # a step that was not applied reports NaN, so the epoch check finds it without a host sync per step
-    losses.append(jnp.where(metrics["finite"], metrics["loss"], jnp.nan))
-    return state
+@contextmanager
+def _interrupts() -> Iterator[Callable[[], bool]]:
+    """SIGINT and SIGTERM ask the loop to save and stop between chunks; a second SIGINT stops at once."""
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: False
+        return
+    caught: list[int] = []
 
+    def handler(signum: int, frame: object) -> None:
+        if caught and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        caught.append(signum)
 
-def _device_batches(dataset: Dataset, split: str, batch_size: int, epoch: int, seed: int,
-                    shuffle: bool) -> Iterator[Batch]:
-    for inputs, target, weight in dataset.batches(split, batch_size, epoch, seed, shuffle):
-        yield Batch(tuple(jax.device_put(x) for x in inputs), jax.device_put(target), jax.device_put(weight))
+    previous = {signum: signal.signal(signum, handler) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield lambda: bool(caught)
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
 
 
 def evaluate(steps: Steps, state: TrainState, dataset: Dataset, split: str, batch_size: int) -> dict[str, float]:
     """Metrics over a whole split: per-batch weighted means, combined by the batches' weights."""
+    per_batch: list[tuple[dict[str, jax.Array], float]] = []
+    for inputs, target, weight in dataset.batches(split, batch_size, 0, 0, shuffle=False):
+        per_batch.append((steps.eval(state, jax.device_put(Batch(inputs, target, weight))), float(weight.sum())))
     totals: dict[str, float] = {}
-    weight_sum = 0.0
-    for batch in _device_batches(dataset, split, batch_size, 0, 0, shuffle=False):
-        metrics = steps.eval(state, batch)
-        weight = float(np.asarray(batch.weight).sum())
-        weight_sum += weight
+    for metrics, weight in jax.device_get(per_batch):  # one transfer at the end, not one per batch
         for name, value in metrics.items():
             totals[name] = totals.get(name, 0.0) + float(value) * weight
+    weight_sum = sum(weight for _, weight in per_batch)
     return {name: total / max(weight_sum, 1e-12) for name, total in totals.items()}

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from dslc.spec.errors import DslcError, DslcErrors
 from dslc.spec.limits import DEFAULT_LIMITS, Limits
@@ -35,6 +36,26 @@ def report(errors: DslcErrors | Iterable[DslcError], stream=None) -> None:
 def add_device_option(parser: argparse.ArgumentParser, help: str) -> None:
     """`--device`; `dslc.compiler.devices.select_device` validates it (E601 lists what is present)."""
     parser.add_argument("--device", default="auto", metavar="cpu|gpu|tpu|auto", help=help)
+
+
+def add_session_options(parser: argparse.ArgumentParser) -> None:
+    """Options of the commands that compile and run a model (`train`, `eval`, `predict`)."""
+    parser.add_argument("--compile-cache", metavar="DIR|off",
+                        help="persistent XLA compilation cache (default: $DSLC_COMPILE_CACHE or ~/.cache/dslc/xla)")
+
+
+def positive(kind: type) -> Callable[[str], Any]:
+    """An argparse type: a finite number > 0 of `kind`."""
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if not value > 0 or value != value or value == float("inf"):
+            raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}")
+        return value
+
+    return parse
 
 
 def add_policy_option(parser: argparse.ArgumentParser) -> None:

@@ -8,7 +8,7 @@ from typing import IO, Protocol
 
 
 class Reporter(Protocol):
-    def start(self, epochs: int, steps_per_epoch: int, batch: int) -> None: ...
+    def start(self, epochs: int, steps_per_epoch: int, batch: int, done: int = 0) -> None: ...
     def advance(self, steps: int) -> None: ...
     def epoch(self, message: str) -> None: ...
     def message(self, text: str) -> None: ...
@@ -21,7 +21,7 @@ class PlainReporter:
     def __init__(self, stream: IO[str] | None = None) -> None:
         self.stream = stream or sys.stderr
 
-    def start(self, epochs: int, steps_per_epoch: int, batch: int) -> None:
+    def start(self, epochs: int, steps_per_epoch: int, batch: int, done: int = 0) -> None:
         pass
 
     def advance(self, steps: int) -> None:
@@ -47,15 +47,17 @@ class RichReporter:
         self.progress = None
         self.task = None
 
-    def start(self, epochs: int, steps_per_epoch: int, batch: int) -> None:
+    def start(self, epochs: int, steps_per_epoch: int, batch: int, done: int = 0) -> None:
+        """`done`: steps an earlier run already did (a resumed run's bar starts there)."""
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
         self.batch, self.steps_per_epoch, self.epochs = batch, steps_per_epoch, epochs
         self.progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                                  TextColumn("{task.fields[speed]}"), TimeRemainingColumn(), console=self.console)
         self.progress.start()
-        self.task = self.progress.add_task(f"epoch 1/{epochs}", total=epochs * steps_per_epoch, speed="")
-        self.started = time.perf_counter()
+        self.task = self.progress.add_task(f"epoch {done // steps_per_epoch + 1}/{epochs}",
+                                           total=epochs * steps_per_epoch, completed=done, speed="")
+        self.started, self.done_before = time.perf_counter(), done
 
     def advance(self, steps: int) -> None:
         self.progress.advance(self.task, steps)
@@ -63,7 +65,7 @@ class RichReporter:
         elapsed = time.perf_counter() - self.started
         epoch = min(int(done // self.steps_per_epoch) + 1, self.epochs)
         self.progress.update(self.task, description=f"epoch {epoch}/{self.epochs}",
-                             speed=f"{done * self.batch / max(elapsed, 1e-9):,.0f} ex/s")
+                             speed=f"{(done - self.done_before) * self.batch / max(elapsed, 1e-9):,.0f} ex/s")
 
     def epoch(self, message: str) -> None:
         self.message(message)

@@ -13,3 +13,13 @@ EXAMPLES = ROOT / "examples"
 @pytest.fixture
 def root() -> Path:
     return ROOT
+
+
+@pytest.fixture(autouse=True, scope="session")
+def compile_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One persistent XLA cache for the whole session (`dslc train` subprocesses inherit it), never ~/.cache."""
+    import os
+
+    folder = tmp_path_factory.mktemp("xla-cache")
+    os.environ["DSLC_COMPILE_CACHE"] = str(folder)
+    return folder

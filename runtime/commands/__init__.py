@@ -1,6 +1,19 @@
 """One module per `dslc` subcommand; each exposes `register(subparsers)`."""
 
-from dslc.runtime.commands import check, compile, convert, diff, fmt, graph, reference, schema, summary, train
+from dslc.runtime.commands import (
+    check,
+    compile,
+    convert,
+    diff,
+    eval,
+    fmt,
+    graph,
+    predict,
+    reference,
+    schema,
+    summary,
+    train,
+)
 
-REGISTRARS = (check.register, summary.register, train.register, diff.register, graph.register, compile.register,
-              fmt.register, convert.register, schema.register, reference.register)
+REGISTRARS = (check.register, summary.register, train.register, eval.register, predict.register, diff.register,
+              graph.register, compile.register, fmt.register, convert.register, schema.register, reference.register)

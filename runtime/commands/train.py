@@ -1,103 +1,42 @@
-"""`dslc train SPEC`: train the spec's model on its data, evaluate each epoch, report the test split."""
+"""`dslc train SPEC`: train the spec's model on its data, with checkpoints, resume and early stopping."""
 
 from __future__ import annotations
 
 import argparse
+import math
+import time
 from pathlib import Path
 
-from dslc.runtime.options import add_device_option, add_limit_options, limits_from
+from dslc.runtime.options import add_device_option, add_limit_options, add_session_options, limits_from, positive
 
-EXIT_NON_FINITE = 3
+EXIT_NON_FINITE, EXIT_INTERRUPTED = 3, 130
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("train", help="train the model on the spec's data (metrics.jsonl in --workdir)",
+    parser = sub.add_parser("train", help="train the model on the spec's data (checkpoints and metrics in --workdir)",
                             description="Train SPEC's model as its train section says; flags override it. "
-                                        "Exit 0: trained; 2: invalid spec or data; 3: the loss became NaN/Inf.")
+                                        "Exit 0: trained; 2: invalid spec, data or work directory; 3: the loss "
+                                        "became NaN/Inf; 130: interrupted (a checkpoint was saved first).")
     parser.add_argument("file", metavar="SPEC")
-    parser.add_argument("--epochs", type=_positive(int), help="epochs (overrides the spec's epochs or steps)")
-    parser.add_argument("--batch", type=_positive(int), help="batch size")
-    parser.add_argument("--lr", type=_positive(float), help="learning rate (a constant; replaces the spec's schedule)")
+    parser.add_argument("--epochs", type=positive(int), help="epochs (overrides the spec's epochs or steps)")
+    parser.add_argument("--batch", type=positive(int), help="batch size")
+    parser.add_argument("--lr", type=positive(float), help="learning rate (a constant; replaces the spec's schedule)")
     parser.add_argument("--seed", type=int, help="seed for initialisation, data split and shuffling")
     add_device_option(parser, "where to train (default: a GPU or TPU if present, else the CPU)")
-    parser.add_argument("--workdir", type=Path, help="where metrics go (default: runs/<model name>)")
-    parser.add_argument("--fuse", type=_positive(int), metavar="K",
+    parser.add_argument("--workdir", type=Path,
+                        help="checkpoints, metrics.jsonl, TensorBoard events, run.json (default: runs/<model name>)")
+    run = parser.add_mutually_exclusive_group()
+    run.add_argument("--resume", action="store_true",
+                     help="continue the run in --workdir from its last checkpoint (same spec and seed)")
+    run.add_argument("--overwrite", action="store_true", help="start over in a --workdir that holds an earlier run")
+    parser.add_argument("--fuse", type=positive(int), metavar="K",
                         help="train steps per dispatch (default: chosen per model)")
+    add_session_options(parser)
     add_limit_options(parser)
-    parser.set_defaults(run=run)
+    parser.set_defaults(run=run_command)
 
 
-def _positive(kind: type):
-    def parse(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-        if not value > 0 or value != value or value == float("inf"):
-            raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}")
-        return value
-
-    return parse
-
-
-def run(args: argparse.Namespace) -> int:
-    import math
-
-    import jax
-
-    from dslc.compiler.analysis.analyse import analyse
-    from dslc.compiler.build import build_model
-    from dslc.compiler.checks import check_training
-    from dslc.compiler.devices import select_device
-    from dslc.compiler.steps import compute_dtype, init_state, make_steps, make_task
-    from dslc.runtime.data import load_dataset
-    from dslc.runtime.loop import NonFiniteError, run_training
-    from dslc.runtime.progress import reporter_for
-    from dslc.spec.errors import DslcError, DslcErrors
-    from dslc.spec.load import load
-
-    loaded = load(args.file, limits_from(args))
-    spec_train = loaded.spec.train
-    if spec_train is None:
-        raise DslcErrors([DslcError("E102", "the spec has no train section", loaded.spec.model._node.span,
-                                    hint="add train: {loss: ..., optimizer: ..., batch: ..., epochs: ..., data: ...}")],
-                         loaded.source.text)
-    train = _overridden(spec_train, args)
-    seed = args.seed if args.seed is not None else train.seed
-    try:
-        device = select_device(args.device)
-    except DslcError as error:
-        raise DslcErrors([error]) from None
-    analysis = analyse(loaded)
-    problems = check_training(loaded, analysis)
-    if problems:
-        raise DslcErrors(problems, loaded.source.text)
-    dataset = load_dataset(loaded, analysis, seed)
-    epochs = args.epochs or train.epochs or math.ceil(train.steps / math.ceil(len(dataset.train.target) / train.batch))
-    workdir = args.workdir or Path("runs") / loaded.spec.model.name
-    reporter = reporter_for()
-    reporter.message(f"training '{loaded.spec.model.name}' ({analysis.totals.trainable:,} trainable parameters) on "
-           f"{device.platform}: {len(dataset.train.target):,} training examples, batch {train.batch}, "
-           f"{epochs} epochs")
-    with jax.default_device(device):
-        model = build_model(loaded, analysis, seed=seed, dtype=compute_dtype(train))
-        task = make_task(train)
-        graphdef, state = init_state(model, task)
-        steps = make_steps(graphdef, task)
-        try:
-            result = run_training(train, analysis, dataset, state, steps, epochs=epochs, seed=seed,
-                                  workdir=workdir, fuse=args.fuse, reporter=reporter)
-        except NonFiniteError as error:
-            reporter.close()
-            reporter.message(f"dslc: {error}")
-            return EXIT_NON_FINITE
-    shown = ", ".join(f"{name} {value:.4f}" for name, value in result.test.items())
-    print(f"test: {shown} ({result.steps} steps in {result.seconds:.1f} s; metrics in {workdir / 'metrics.jsonl'})")
-    return 0
-
-
-def _overridden(train, args: argparse.Namespace):
-    """The train section with the command line's overrides applied (validated like the spec)."""
+def _overrides(args: argparse.Namespace, train) -> dict[str, object]:
     update: dict[str, object] = {}
     if args.batch is not None:
         update["batch"] = args.batch
@@ -105,4 +44,87 @@ def _overridden(train, args: argparse.Namespace):
         update.update(epochs=args.epochs, steps=None)
     if args.lr is not None:
         update["optimizer"] = train.optimizer.model_copy(update={"lr": args.lr})
-    return train.model_validate({**dict(train), **update}) if update else train
+    return update
+
+
+def run_command(args: argparse.Namespace) -> int:
+    started = time.time()
+    import jax
+
+    from dslc.runtime.checkpoint import Checkpoints, WorkDir, canonical_ir, environment, run_identity
+    from dslc.runtime.loop import Interrupted, NonFiniteError, Plan, fuse_factor, run_training
+    from dslc.runtime.progress import reporter_for
+    from dslc.runtime.runlog import RunLog
+    from dslc.runtime.session import load_for_training, open_session
+
+    loaded, train = load_for_training(args.file, limits_from(args), lambda train: _overrides(args, train))
+    seed = args.seed if args.seed is not None else train.seed
+    workdir = WorkDir(args.workdir or Path("runs") / loaded.spec.model.name)
+    session = open_session(loaded, train, seed, args.device, args.compile_cache)
+    workdir.prepare(run_identity(loaded.spec, train, seed), canonical_ir(loaded.spec, train),
+                    resume=args.resume, overwrite=args.overwrite)
+    per_epoch = session.steps_per_epoch
+    epochs = args.epochs or train.epochs or math.ceil(train.steps / per_epoch)
+    reporter = reporter_for()
+    checkpoints = Checkpoints(workdir, keep=train.checkpoint.keep if train.checkpoint else 3)
+    log = None
+    try:
+        with jax.default_device(session.device):
+            resumed = checkpoints.restore(session.state) if args.resume else None
+            record = resumed.record if resumed else {}
+            env = environment()
+            if resumed and record.get("environment") != env:
+                reporter.message("dslc: note: the checkpoint was written with other versions, backend or flags; "
+                                 "the resumed run is not promised to match an uninterrupted one bit for bit")
+            plan = Plan(epochs=epochs, batch=train.batch, seed=seed,
+                        fuse=record.get("fuse") or fuse_factor(args.fuse, session.analysis, session.dataset,
+                                                                train.batch),
+                        every=train.checkpoint.every if train.checkpoint else None,
+                        best=(train.checkpoint.best if train.checkpoint else None) or "loss",
+                        patience=train.early_stopping.patience if train.early_stopping else None,
+                        early=train.early_stopping.monitor if train.early_stopping else "loss",
+                        min_delta=train.early_stopping.min_delta if train.early_stopping else 0.0,
+                        environment=env)
+            where = f"resuming at step {resumed.record['position']} of " if resumed else ""
+            reporter.message(f"{where}training '{loaded.spec.model.name}' "
+                             f"({session.analysis.totals.trainable:,} trainable parameters) on "
+                             f"{session.device.platform}: {len(session.dataset.train):,} training examples, "
+                             f"batch {train.batch}, {epochs} epochs of {per_epoch} steps, {plan.fuse} per dispatch")
+            log = RunLog(workdir.path, resumed_at=resumed.record["position"] if resumed else None)
+            try:
+                result = run_training(session.steps, resumed.state if resumed else session.state, session.dataset,
+                                      plan, log=log, checkpoints=checkpoints, resumed=resumed, reporter=reporter)
+            except NonFiniteError as error:
+                reporter.close()
+                reporter.message(f"dslc: {error}")
+                return EXIT_NON_FINITE
+            except Interrupted as stop:
+                reporter.close()
+                checkpoints.close()
+                reporter.message(f"dslc: {stop}; checkpoint saved in {workdir.path / 'checkpoints'}; continue with: "
+                                 f"dslc train {args.file} --resume --workdir {workdir.path}")
+                return EXIT_INTERRUPTED
+    finally:
+        checkpoints.close()
+        if log is not None:
+            log.close()
+    _summarise(log, result, workdir.path, train.batch, started)
+    return 0
+
+
+def _summarise(log, result, workdir: Path, batch: int, started: float) -> None:
+    """The final table (last epoch's train and validation, the test split) and run.json."""
+    last = {record["split"]: record for record in log.records if record["epoch"] == result.epochs}
+    rows = {"train": last.get("train", {}), "validation": last.get("validation", {}), "test": result.test}
+    names = list(dict.fromkeys(name for row in rows.values() for name in row if name not in ("epoch", "step", "split")))
+    print(f"{'':<12}" + "".join(f"{name:>14}" for name in names))
+    for split, row in rows.items():
+        print(f"{split:<12}" + "".join(f"{row[name]:>14.4f}" if name in row else f"{'':>14}" for name in names))
+    speed = (result.steps * batch / result.train_seconds) if result.train_seconds else None
+    how = "stopped early" if result.stopped_early else "done"
+    print(f"{how}: {result.steps} steps, {result.epochs} epochs"
+          + (f", {speed:,.0f} examples/s" if speed else "") + f"; checkpoints, metrics and events in {workdir}")
+    log.summary({"steps": result.steps, "epochs": result.epochs, "stopped_early": result.stopped_early,
+                 "test": result.test, "train_seconds": result.train_seconds, "examples_per_second": speed,
+                 "first_step_at": result.first_step_at,
+                 "time_to_first_step": (result.first_step_at - started) if result.first_step_at else None})

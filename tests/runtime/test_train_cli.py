@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 EXAMPLES = Path(__file__).resolve().parent.parent.parent / "examples"
 
 
@@ -27,9 +29,13 @@ def test_training_the_mlp_learns_the_digits(tmp_path: Path) -> None:
     assert len(history) == 16
     train_losses = [r["loss"] for r in history if r["split"] == "train"]
     assert train_losses[-1] < train_losses[0] / 3
-    test = result.stdout.split("test: ", 1)[1]
-    accuracy = float(test.split("accuracy ", 1)[1].split(",")[0].split()[0])
+    header = result.stdout.splitlines()[0].split()
+    assert header == ["loss", "accuracy"], result.stdout
+    test_row = next(line.split() for line in result.stdout.splitlines() if line.startswith("test "))
+    accuracy = float(test_row[1 + header.index("accuracy")])
     assert accuracy > 0.9, result.stdout
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["test"]["accuracy"] == pytest.approx(accuracy,
+                                                                                                        abs=1e-4)
 
 
 def test_same_seed_same_losses_bitwise(tmp_path: Path) -> None:
@@ -45,6 +51,7 @@ def test_a_diverging_run_stops_with_exit_3(tmp_path: Path) -> None:
     result = dslc("train", str(spec), "--epochs", "2", "--workdir", str(tmp_path / "run"))
     assert result.returncode == 3, result.stdout + result.stderr
     assert "NaN or infinite at step" in result.stderr and "Traceback" not in result.stderr
+    assert not list((tmp_path / "run" / "checkpoints").glob("[0-9]*"))  # no non-finite state saved
 
 
 def test_bad_flags_and_missing_train_section(tmp_path: Path) -> None:

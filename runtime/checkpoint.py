@@ -1,0 +1,262 @@
+"""A training run's work directory: its identity, and its checkpoints through orbax-checkpoint.
+
+Layout (DESIGN §6, §8):
+
+    dslc-run.json        the marker: this folder is dslc's, which spec and seed it trains
+    spec.json            the spec's canonical IR, as trained (command-line overrides applied)
+    checkpoints/<step>/  the latest `keep` checkpoints
+    best/<step>/         the checkpoint with the best monitored validation value
+    metrics.jsonl, tensorboard/, run.json   written by `dslc.runtime.runlog`
+
+orbax writes each checkpoint into a temporary folder and renames it when complete, so a
+run killed at any moment leaves only whole checkpoints; `latest_step` sees committed ones
+only. orbax's `max_to_keep` deletes any sub-folder whose name looks like a step number, so
+dslc opens checkpoint folders only inside a directory that carries its marker, and refuses
+to write into a non-empty folder without one.
+
+A checkpoint holds the `TrainState` (typed PRNG keys stored as their raw key data) and a
+JSON record: where the run is (step, the current epoch's losses so far, the monitors'
+state) and the environment that determinism is promised for (versions, backend, flags).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import platform
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jax
+
+from dslc.compiler.steps import TrainState
+from dslc.runtime.rewrite import write_atomically
+from dslc.spec.errors import DslcError, DslcErrors
+from dslc.spec.ir import Spec, Train
+
+MARKER = "dslc-run.json"
+SPEC_FILE = "spec.json"
+LATEST, BEST = "checkpoints", "best"
+# What a resume may change: how long to train and how to checkpoint and stop. All else must match.
+RUN_LENGTH_FIELDS = ("epochs", "steps", "checkpoint", "early_stopping")
+_OWNED = (LATEST, BEST, "tensorboard", "metrics.jsonl", "run.json", SPEC_FILE, MARKER)
+
+
+def _error(code: str, message: str, hint: str | None = None) -> DslcErrors:
+    return DslcErrors([DslcError(code, message, hint=hint, stage="run")])
+
+
+# -- the run's identity -----------------------------------------------------------------------
+def canonical_ir(spec: Spec, train: Train) -> dict[str, Any]:
+    """The spec's IR as JSON data, with the train section as this run trains it."""
+    return spec.model_copy(update={"train": train}).model_dump(mode="json")
+
+
+def run_identity(spec: Spec, train: Train, seed: int) -> dict[str, Any]:
+    """What a resumed run must share with the run it continues."""
+    trained = canonical_ir(spec, train)
+    trained["train"] = {key: value for key, value in trained["train"].items() if key not in RUN_LENGTH_FIELDS}
+    text = json.dumps(trained, sort_keys=True, separators=(",", ":"))
+    return {"spec_sha256": hashlib.sha256(text.encode()).hexdigest(), "model": spec.model.name, "seed": seed}
+
+
+def environment() -> dict[str, Any]:
+    """What bitwise determinism is promised for: versions, backend, devices, XLA flags, threads."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    versions = {}
+    for package in ("dslc", "jax", "jaxlib", "flax", "optax", "orbax-checkpoint", "numpy"):
+        try:
+            versions[package] = version(package)
+        except PackageNotFoundError:
+            versions[package] = None
+    return {"versions": versions, "python": platform.python_version(), "platform": platform.platform(),
+            "backend": jax.default_backend(), "devices": sorted({d.device_kind for d in jax.devices()}),
+            "xla_flags": os.environ.get("XLA_FLAGS", ""), "cpu_count": os.cpu_count()}
+
+
+# -- the work directory -----------------------------------------------------------------------
+@dataclass(frozen=True)
+class WorkDir:
+    path: Path  # made absolute: orbax refuses relative paths
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "path", Path(os.path.abspath(self.path)))
+
+    @property
+    def marker(self) -> Path:
+        return self.path / MARKER
+
+    def identity(self) -> dict[str, Any] | None:
+        """The marker's content, or None where there is no marker."""
+        try:
+            return json.loads(self.marker.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as exc:
+            raise _error("E805", f"{self.marker}: unreadable dslc marker ({exc})") from None
+
+    def prepare(self, identity: dict[str, Any], ir: dict[str, Any], *, resume: bool, overwrite: bool) -> None:
+        """Make this folder the work directory of the run `identity` (see `dslc train --help`)."""
+        found = self.identity()
+        if found is None and self.path.exists() and any(self.path.iterdir()):
+            raise _error("E801", f"{self.path} is not empty and is not a dslc work directory (no {MARKER})",
+                         hint="choose an empty or new folder with --workdir; dslc never writes into other folders")
+        if found is not None and resume:
+            differences = [key for key in identity if found.get(key) != identity[key]]
+            if differences:
+                raise _error("E802", f"{self.path} holds a run of a different spec or seed "
+                                     f"({', '.join(differences)} differ{'s' if len(differences) == 1 else ''})",
+                             hint="resume with the spec and seed it was trained with, or choose another --workdir")
+        if found is not None and not resume:
+            last = self.latest_step()
+            if last is not None and not overwrite:
+                raise _error("E803", f"{self.path} holds an earlier run (checkpoint at step {last})",
+                             hint="--resume continues it, --overwrite starts over (deleting its checkpoints), "
+                                  "--workdir chooses another folder")
+            for name in _OWNED:  # only dslc's own files: the marker proved the folder is dslc's
+                target = self.path / name
+                if target.is_dir() and not target.is_symlink():
+                    shutil.rmtree(target)
+                elif target.exists() or target.is_symlink():
+                    target.unlink()
+        self.path.mkdir(parents=True, exist_ok=True)
+        if found is None or not resume:
+            write_atomically(self.path / SPEC_FILE, json.dumps(ir, indent=2, sort_keys=True) + "\n")
+            write_atomically(self.marker, json.dumps({"dslc": "training run", **identity}, indent=2) + "\n")
+
+    def latest_step(self) -> int | None:
+        steps = _committed_steps(self.path / LATEST)
+        return steps[-1] if steps else None
+
+
+def _committed_steps(folder: Path) -> list[int]:
+    """Steps of the complete checkpoints in `folder` (orbax marks each with commit_success.txt)."""
+    if not folder.is_dir():
+        return []
+    return sorted(int(entry.name) for entry in folder.iterdir()
+                  if entry.name.isdigit() and (entry / "commit_success.txt").exists())
+
+
+# -- checkpoints --------------------------------------------------------------------------------
+def _is_key(leaf: Any) -> bool:
+    return hasattr(leaf, "dtype") and jax.dtypes.issubdtype(leaf.dtype, jax.dtypes.prng_key)
+
+
+def _storable(state: TrainState) -> dict[str, Any]:
+    """The state as plain arrays: orbax stores numbers, so typed PRNG keys become their key data."""
+    return jax.tree.map(lambda leaf: jax.random.key_data(leaf) if _is_key(leaf) else leaf, state._asdict())
+
+
+def _restored(stored: dict[str, Any], template: TrainState) -> TrainState:
+    def back(raw: Any, like: Any) -> Any:
+        return jax.random.wrap_key_data(raw, impl=jax.random.key_impl(like)) if _is_key(like) else raw
+
+    return TrainState(**jax.tree.map(back, stored, template._asdict()))
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A state as saved: plain arrays (see `host_copy`)."""
+
+    arrays: dict[str, Any]
+
+
+def host_copy(state: TrainState) -> Stored:
+    """A copy of `state` in host memory, to save later (the device's arrays go on changing)."""
+    return Stored(jax.device_get(_storable(state)))
+
+
+@dataclass(frozen=True)
+class Restored:
+    state: TrainState
+    record: dict[str, Any]
+    step: int
+    folder: Path
+
+
+class Checkpoints:
+    """The latest `keep` checkpoints and the best one of a work directory, saved in the background.
+
+    A save returns once the state is copied off the device; the files are written while
+    training goes on, and the next save (or `close`) waits for the previous one to commit.
+    """
+
+    def __init__(self, workdir: WorkDir, keep: int, *, read_only: bool = False) -> None:
+        import orbax.checkpoint as ocp
+
+        logging.getLogger("absl").setLevel(logging.ERROR)  # orbax reports routine choices as warnings
+        self._ocp = ocp
+        self._keep = {LATEST: keep, BEST: 1}
+        self._read_only = read_only
+        self.folders = {LATEST: workdir.path / LATEST, BEST: workdir.path / BEST}
+        self._managers: dict[str, Any] = {}
+
+    def _manager(self, which: str) -> Any:
+        if which not in self._managers:
+            ocp, read_only = self._ocp, self._read_only
+            options = ocp.CheckpointManagerOptions(max_to_keep=None if read_only else self._keep[which],
+                                                   save_interval_steps=0 if read_only else 1,
+                                                   create=not read_only, read_only=read_only,
+                                                   enable_async_checkpointing=not read_only)
+            self._managers[which] = ocp.CheckpointManager(self.folders[which], options=options,
+                                                          item_names=("state", "record"))
+        return self._managers[which]
+
+    def save(self, state: TrainState | Stored, record: Mapping[str, Any], *, best: bool = False) -> None:
+        """Save a state (or a `host_copy` of one) at its step; into best/ as the new best with `best`."""
+        ocp = self._ocp
+        stored = state if isinstance(state, Stored) else Stored(_storable(state))
+        step = int(stored.arrays["step"])
+        manager = self._manager(BEST if best else LATEST)
+        if step in manager.all_steps():
+            return  # already saved at this step (e.g. the epoch's end and the run's end coincide)
+        manager.save(step, args=ocp.args.Composite(state=ocp.args.StandardSave(stored.arrays),
+                                                   record=ocp.args.JsonSave(dict(record))))
+
+    def restore(self, template: TrainState, which: str = LATEST, step: int | None = None) -> Restored | None:
+        """The last committed checkpoint of `which` (or the one at `step`) shaped like `template`."""
+        ocp = self._ocp
+        manager = self._manager(which)
+        manager.reload()
+        step = manager.latest_step() if step is None else step
+        if step is None:
+            return None
+        try:
+            loaded = manager.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore(_storable(template)),
+                                                                   record=ocp.args.JsonRestore()))
+        except Exception as exc:  # noqa: BLE001 - orbax raises many kinds for a damaged or foreign checkpoint
+            raise _error("E805", f"{self.folders[which] / str(step)}: the checkpoint cannot be restored into this "
+                                 f"spec's model ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})") from None
+        return Restored(_restored(loaded.state, template), dict(loaded.record), step, self.folders[which] / str(step))
+
+    def close(self) -> None:
+        """Wait for the saves in flight to commit."""
+        for manager in self._managers.values():
+            manager.wait_until_finished()
+            manager.close()
+
+
+def locate_checkpoint(path: Path) -> tuple[WorkDir, str, int | None]:
+    """A work directory, its `best/` or `checkpoints/` folder, or one step's folder in them."""
+    path = path.resolve() if path.exists() else path
+    if path.name.isdigit() and path.parent.name in (LATEST, BEST):
+        where, which, step = path.parent.parent, path.parent.name, int(path.name)
+    elif path.name in (LATEST, BEST):
+        where, which, step = path.parent, path.name, None
+    else:
+        where, which, step = path, LATEST, None
+    workdir = WorkDir(where)
+    if workdir.identity() is None:
+        raise _error("E804", f"{path}: no dslc training run here (no {MARKER})",
+                     hint="give the --workdir of a `dslc train` run, its best/ folder or one checkpoint folder")
+    steps = _committed_steps(where / which)
+    if (step is None and not steps) or (step is not None and step not in steps):
+        what = f"checkpoint at step {step}" if step is not None else "committed checkpoint"
+        raise _error("E804", f"{path}: no {what} in {where / which}")
+    return workdir, which, step

@@ -1,0 +1,275 @@
+"""`dslc predict SPEC --checkpoint DIR --input FILE`: a trained model's outputs on new examples.
+
+The input is raw data in the form of the training data (for `digits`: 64 pixel values 0..16 per
+row); it is reshaped, cast and normalised the way training did it, with the statistics of the
+run's own train split (`dslc.runtime.data.prepare_inputs`). The model runs in inference mode,
+batch by batch at one fixed batch size (the last batch padded), so it compiles once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import math
+import sys
+import zipfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from dslc.runtime.options import add_device_option, add_limit_options, add_session_options, limits_from, positive
+from dslc.spec.errors import DslcError, DslcErrors, show_value
+
+if TYPE_CHECKING:
+    import numpy as np
+
+INPUT_SUFFIXES = (".npy", ".npz", ".csv")
+OUTPUT_SUFFIXES = (".npy", ".csv")
+CLASS_LOSS = "softmax_cross_entropy"
+
+DESCRIPTION = """\
+Restore a checkpoint of `dslc train SPEC` and run the model (inference mode: dropout off, batch
+statistics read) on the examples of FILE.
+
+input (--input FILE): raw examples in the same form as the training data; dslc reshapes them to the
+model's input shape and normalises them exactly as training did, with the statistics of the run's
+train split. Each example may also be given already in the model input's shape.
+  .npy  one array, examples first, for a model with one input
+  .npz  one array per model input, keyed by the input's name
+  .csv  a header row, then one example per row (a model with one input); if the spec trained on a
+        CSV file, its feature columns are taken by name and the label column is ignored
+For `data: digits` a row is 64 pixel values 0..16, as scikit-learn's load_digits().data.
+
+output (--output OUT, default: CSV on stdout):
+  .npy  the model's float32 outputs, shape (examples, *output shape)
+  .csv  a header and one row per example: for a classifier (loss softmax_cross_entropy)
+        `prediction` (the class id) then `p0..p{k-1}` (softmax probabilities); otherwise `y0..`
+        (the output values)
+"""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("predict", help="a trained checkpoint's outputs on new examples (.npy/.npz/.csv)",
+                            description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("file", metavar="SPEC")
+    parser.add_argument("--checkpoint", type=Path, required=True, metavar="DIR",
+                        help="a run's --workdir (its latest checkpoint), its best/ folder, or one checkpoint folder")
+    parser.add_argument("--input", type=Path, required=True, metavar="FILE",
+                        help="the examples: .npy, .npz (keys: the model's input names) or .csv (with a header)")
+    parser.add_argument("--output", type=output_path, metavar="OUT",
+                        help="where to write the outputs: .npy (raw float32 outputs) or .csv (default: CSV on stdout)")
+    parser.add_argument("--batch", type=positive(int), metavar="N",
+                        help="examples per model call (default: the run's training batch)")
+    add_device_option(parser, "where to run the model (default: a GPU or TPU if present, else the CPU)")
+    add_session_options(parser)
+    add_limit_options(parser)
+    parser.set_defaults(run=run)
+
+
+def output_path(text: str) -> Path:
+    """An argparse type: a .npy or .csv path in an existing folder (checked before any work)."""
+    path = Path(text)
+    if path.suffix.lower() not in OUTPUT_SUFFIXES:
+        raise argparse.ArgumentTypeError(f"{text!r}: the output must end in .npy or .csv (got "
+                                         f"{path.suffix or 'no suffix'!r})")
+    if not path.parent.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r}: folder {str(path.parent)!r} does not exist")
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} is a folder")
+    return path
+
+
+def run(args: argparse.Namespace) -> int:
+    raw = read_input(args.input)  # before JAX and the session: a bad file fails fast
+    import jax
+    import numpy as np
+
+    from dslc.runtime.session import open_trained
+
+    session, restored = open_trained(args.file, args.checkpoint, limits_from(args), args.device, args.compile_cache)
+    try:
+        inputs = model_inputs(session, args.input, raw)
+    except DslcError as error:  # a file error, or one in the spec's data section (then shown in its source)
+        raise DslcErrors([error], session.loaded.source.text if error.span else None) from None
+    batch = args.batch or session.train.batch
+    with jax.default_device(session.device):
+        outputs = predict(session.graphdef, restored.state, inputs, batch, _output_shape(session))
+    classifier = session.train.loss.kind == CLASS_LOSS
+    if args.output is None:
+        sys.stdout.write(to_csv(outputs, classifier))
+        return 0
+    from dslc.runtime.rewrite import write_atomically
+
+    if args.output.suffix.lower() == ".npy":
+        buffer = io.BytesIO()
+        np.save(buffer, outputs, allow_pickle=False)
+        write_atomically(args.output, buffer.getvalue())
+    else:
+        write_atomically(args.output, to_csv(outputs, classifier))
+    print(f"wrote {len(outputs):,} predictions to {args.output} (checkpoint {restored.folder}, step {restored.step})")
+    return 0
+
+
+# -- reading the input ------------------------------------------------------------------------------
+def _fail(code: str, message: str, hint: str | None = None) -> DslcErrors:
+    return DslcErrors([DslcError(code, message, None, hint=hint, stage="data")])
+
+
+def read_input(path: Path) -> np.ndarray | dict[str, np.ndarray] | tuple[list[str], np.ndarray]:
+    """The file's contents: an .npy array, the arrays of an .npz by key, or a CSV's (header, float64 rows)."""
+    import numpy as np
+
+    suffix = path.suffix.lower()
+    if suffix not in INPUT_SUFFIXES:
+        raise _fail("E701", f"input file '{path}': cannot read {suffix or 'a file without a suffix'}; give an "
+                            ".npy, .npz or .csv file")
+    if not path.is_file():
+        problem = "is not a file" if path.exists() else "does not exist"
+        raise _fail("E701", f"input file '{path}' {problem}")
+    if suffix == ".csv":
+        return _read_csv(path)
+    try:
+        loaded = np.load(path, allow_pickle=False)
+        if suffix == ".npy":
+            if not isinstance(loaded, np.ndarray):
+                loaded.close()
+                raise ValueError("an .npz archive, not an .npy array")
+            return loaded
+        if isinstance(loaded, np.ndarray):
+            raise ValueError("an .npy array, not an .npz archive")
+        with loaded as archive:
+            return {key: np.asarray(archive[key]) for key in archive.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        kind = "an .npy array" if suffix == ".npy" else "an .npz archive"
+        raise _fail("E701", f"input file '{path}' cannot be read as {kind}: {show_value(str(exc))}") from None
+
+
+def _read_csv(path: Path) -> tuple[list[str], np.ndarray]:
+    import numpy as np
+
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            rows = [(number, row) for number, row in enumerate(csv.reader(handle), start=1) if row]
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise _fail("E701", f"input file '{path}' cannot be read as CSV: {show_value(str(exc))}") from None
+    if not rows:
+        raise _fail("E701", f"input file '{path}' is empty (expected a header row)")
+    header = [name.strip() for name in rows[0][1]]
+    values = np.empty((len(rows) - 1, len(header)), np.float64)
+    for index, (number, row) in enumerate(rows[1:]):
+        if len(row) != len(header):
+            raise _fail("E704", f"input file '{path}' line {number} has {len(row)} cells, the header has "
+                                f"{len(header)}")
+        for column, cell in enumerate(row):
+            try:
+                values[index, column] = float(cell)
+            except ValueError:
+                raise _fail("E705", f"input file '{path}' line {number}, column {show_value(header[column])}: "
+                                    f"{show_value(cell)} is not a number",
+                            hint="CSV input must be numeric columns under a header row") from None
+    return header, values
+
+
+def model_inputs(session: Any, path: Path,
+                 raw: np.ndarray | dict[str, np.ndarray] | tuple[list[str], np.ndarray]) -> tuple[np.ndarray, ...]:
+    """One array per model input, prepared as training prepared its data."""
+    from dslc.runtime.data import feature_columns, prepare_inputs
+
+    names = [name for name, _ in session.analysis.inputs]
+    if isinstance(raw, dict):
+        missing = [name for name in names if name not in raw]
+        if missing:
+            raise _fail("E703", f"input file '{path}' has no key {show_value(missing[0])} (it has "
+                                f"{', '.join(map(show_value, raw)) or 'no arrays'})",
+                        hint=f"store one array per model input, named {', '.join(map(show_value, names))}")
+        arrays = [raw[name] for name in names]
+        what = [f"input file '{path}' key {show_value(name)}" for name in names]
+    else:
+        if len(names) != 1:
+            raise _fail("E704", f"input file '{path}' holds one array, but the model takes {len(names)} inputs "
+                                f"({', '.join(names)})", hint="give an .npz file with one array per input name")
+        what = [f"input file '{path}'"]
+        if isinstance(raw, tuple):
+            arrays = [_csv_features(path, *raw, feature_columns(session.loaded, session.train))]
+        else:
+            arrays = [raw]
+    return prepare_inputs(session.loaded, session.analysis, session.seed, arrays, train=session.train, what=what)
+
+
+def _csv_features(path: Path, header: list[str], values: np.ndarray, columns: list[str] | None) -> np.ndarray:
+    if columns is None:  # the data is not a CSV file: every column is a feature
+        return values
+    missing = [name for name in columns if name not in header]
+    if missing:
+        raise _fail("E703", f"input file '{path}' has no column {show_value(missing[0])} (the training data's "
+                            f"feature columns are {', '.join(map(show_value, columns))}; it has "
+                            f"{', '.join(map(show_value, header))})")
+    return values[:, [header.index(name) for name in columns]]
+
+
+# -- running the model ----------------------------------------------------------------------------
+def _output_shape(session: Any) -> tuple[int, ...]:
+    output = session.analysis.layer(session.analysis.outputs[0]).output
+    return tuple(0 if dim is None else dim for dim in output.shape)
+
+
+def predict(graphdef: Any, state: Any, inputs: tuple[np.ndarray, ...], batch: int,
+            output_shape: tuple[int, ...]) -> np.ndarray:
+    """The model's float32 outputs, (n, *output_shape): jitted once, fixed-size batches, the last one padded."""
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+    from flax import nnx
+
+    @jax.jit
+    def forward(state: Any, *xs: jax.Array) -> jax.Array:
+        outputs = nnx.merge(graphdef, state.params, state.rest)(*xs, train=False)
+        if isinstance(outputs, tuple):  # `check_training` refused several outputs (E602)
+            raise ValueError("predict supports models with one output only")
+        return outputs.astype(jnp.float32)
+
+    n = len(inputs[0])
+    if n == 0:
+        return np.zeros((0, *output_shape), np.float32)
+    size = min(batch, n)
+    results = []
+    for start in range(0, n, size):
+        rows = [x[start:start + size] for x in inputs]
+        count = len(rows[0])
+        if count < size:
+            rows = [np.concatenate([x, np.repeat(x[-1:], size - count, axis=0)]) for x in rows]
+        results.append(forward(state, *jax.device_put(rows))[:count])
+    return np.concatenate(jax.device_get(results))
+
+
+# -- writing the output ---------------------------------------------------------------------------
+def to_csv(outputs: np.ndarray, classifier: bool) -> str:
+    """A header and one row per example (see the command's description)."""
+    import numpy as np
+
+    n = len(outputs)
+    if classifier and outputs.ndim >= 2:
+        classes, positions = outputs.shape[-1], math.prod(outputs.shape[1:-1])
+        logits = outputs.reshape(n, positions, classes).astype(np.float64)
+        shifted = np.exp(logits - logits.max(axis=-1, keepdims=True, initial=-np.inf))
+        probabilities = (shifted / shifted.sum(axis=-1, keepdims=True)).astype(np.float32)
+        predictions = np.argmax(logits, axis=-1)
+        if positions == 1:
+            header = ["prediction", *(f"p{c}" for c in range(classes))]
+        else:
+            header = [*(f"prediction_{i}" for i in range(positions)),
+                      *(f"p{i}_{c}" for i in range(positions) for c in range(classes))]
+        rows = [[str(int(value)) for value in ids] + [_number(value) for value in probs.ravel()]
+                for ids, probs in zip(predictions, probabilities, strict=True)]
+    else:
+        flat = outputs.reshape(n, math.prod(outputs.shape[1:]))
+        header = [f"y{i}" for i in range(flat.shape[1])]
+        rows = [[_number(value) for value in row] for row in flat]
+    lines = [",".join(header), *(",".join(row) for row in rows)]
+    return "\n".join(lines) + "\n"
+
+
+def _number(value: np.floating) -> str:
+    import numpy as np
+
+    return str(np.float32(value))  # the shortest text that reads back as the same float32

@@ -1,0 +1,135 @@
+"""What `train`, `eval` and `predict` share: a spec made ready to run on a device.
+
+`open_session` loads and checks the spec (every error before `import jax` where it can be),
+loads its data, turns on the persistent compilation cache, builds the model and jits its
+steps. The caller restores a checkpoint into `session.state` where it has one.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dslc.spec.errors import DslcError, DslcErrors
+from dslc.spec.ir import Train
+from dslc.spec.limits import Limits
+from dslc.spec.load import LoadedSpec, load
+
+CACHE_ENV = "DSLC_COMPILE_CACHE"
+
+
+@dataclass
+class Session:
+    loaded: LoadedSpec
+    train: Train  # the spec's train section with the command line's overrides
+    seed: int
+    analysis: Any  # dslc.compiler.analysis.model.Analysis
+    dataset: Any  # dslc.runtime.data.Dataset
+    device: Any  # jax.Device
+    graphdef: Any  # nnx.GraphDef
+    state: Any  # TrainState, freshly initialised
+    steps: Any  # Steps
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return math.ceil(len(self.dataset.train) / self.train.batch)
+
+
+def load_for_training(path: str, limits: Limits,
+                      overrides: Callable[[Train], dict[str, Any]] | None = None) -> tuple[LoadedSpec, Train]:
+    """The spec and its train section with `overrides(train)` applied (validated like the spec); E102 without one."""
+    loaded = load(path, limits)
+    train = loaded.spec.train
+    if train is None:
+        raise DslcErrors([DslcError("E102", "the spec has no train section", loaded.spec.model._node.span,
+                                    hint="add train: {loss: ..., optimizer: ..., batch: ..., epochs: ..., data: ...}")],
+                         loaded.source.text)
+    update = overrides(train) if overrides else {}
+    if update:
+        train = train.model_validate({**dict(train), **update})
+    return loaded, train
+
+
+def open_session(loaded: LoadedSpec, train: Train, seed: int, device_name: str, compile_cache: str | None) -> Session:
+    import jax
+
+    from dslc.compiler.analysis.analyse import analyse
+    from dslc.compiler.build import build_model
+    from dslc.compiler.checks import check_training
+    from dslc.compiler.devices import select_device
+    from dslc.compiler.steps import compute_dtype, init_state, make_steps, make_task
+    from dslc.runtime.data import load_dataset
+
+    try:
+        device = select_device(device_name)
+    except DslcError as error:
+        raise DslcErrors([error]) from None
+    analysis = analyse(loaded)
+    problems = check_training(loaded, analysis)
+    if problems:
+        raise DslcErrors(problems, loaded.source.text)
+    dataset = load_dataset(loaded, analysis, seed, train)
+    enable_compile_cache(compile_cache)
+    with jax.default_device(device):
+        model = build_model(loaded, analysis, seed=seed, dtype=compute_dtype(train))
+        task = make_task(train)
+        graphdef, state = init_state(model, task)
+        steps = make_steps(graphdef, task)
+    return Session(loaded, train, seed, analysis, dataset, device, graphdef, state, steps)
+
+
+def enable_compile_cache(folder: str | None) -> Path | None:
+    """JAX's persistent compilation cache in `folder` ("off": none; None: $DSLC_COMPILE_CACHE or the user cache).
+
+    A second run of the same spec then loads its compiled steps instead of compiling them.
+    """
+    import jax
+
+    folder = folder or os.environ.get(CACHE_ENV) or str(_user_cache() / "xla")
+    if folder == "off":
+        return None
+    path = Path(folder).expanduser()
+    jax.config.update("jax_compilation_cache_dir", str(path))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)  # tiny models compile fast; cache them too
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    return path
+
+
+def _user_cache() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME")
+    return (Path(base) if base else Path.home() / ".cache") / "dslc"
+
+
+def open_trained(path: str, checkpoint: Path, limits: Limits, device_name: str,
+                 compile_cache: str | None) -> tuple[Session, Any]:
+    """The session of a trained run and its restored checkpoint (`dslc eval`, `dslc predict`).
+
+    `checkpoint` is a run's work directory (its latest checkpoint), its `best/` folder, or one
+    checkpoint's folder. The spec's model must be the one trained there; the train section,
+    seed and data split are the run's own (from its spec.json and marker).
+    """
+    import jax
+    from pydantic import ValidationError
+
+    from dslc.runtime.checkpoint import SPEC_FILE, Checkpoints, locate_checkpoint
+    from dslc.spec.ir import Spec
+
+    loaded = load(path, limits)
+    workdir, which, step = locate_checkpoint(checkpoint)
+    try:
+        trained = Spec.model_validate_json((workdir.path / SPEC_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValidationError) as exc:
+        raise DslcErrors([DslcError("E805", f"{workdir.path / SPEC_FILE}: unreadable ({type(exc).__name__})",
+                                    stage="run")]) from None
+    if trained.model != loaded.spec.model or trained.train is None:
+        raise DslcErrors([DslcError("E802", f"{workdir.path} was trained from a different model than {path}",
+                                    hint="give the spec the run was trained with (its IR is in spec.json there)",
+                                    stage="run")])
+    session = open_session(loaded, trained.train, workdir.identity()["seed"], device_name, compile_cache)
+    with jax.default_device(session.device):
+        restored = Checkpoints(workdir, keep=1, read_only=True).restore(session.state, which, step)
+    return session, restored

@@ -1,0 +1,187 @@
+"""`dslc predict` end to end (one digits MLP trained once per module), and `prepare_inputs` against training."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dslc.compiler.analysis.analyse import analyse
+from dslc.runtime.data import Dataset, feature_columns, load_dataset, prepare_inputs
+from dslc.spec.errors import DslcError
+from dslc.spec.load import load
+
+EXAMPLES = Path(__file__).resolve().parent.parent.parent / "examples"
+SPEC = EXAMPLES / "digits_mlp.yaml"
+ROWS = 20
+
+
+def dslc(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "dslc", *args], capture_output=True, text=True, timeout=600)
+
+
+def digits() -> tuple[np.ndarray, np.ndarray]:
+    from sklearn.datasets import load_digits
+
+    pixels, labels = load_digits(return_X_y=True)
+    return pixels, labels
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A work folder: the trained run (run/), the compile cache (cache/) and the inputs of the tests."""
+    folder = tmp_path_factory.mktemp("predict")
+    result = dslc("train", str(SPEC), "--epochs", "3", "--workdir", str(folder / "run"),
+                  "--compile-cache", str(folder / "cache"))
+    assert result.returncode == 0, result.stderr
+    pixels, labels = digits()
+    np.save(folder / "x.npy", pixels[:ROWS])  # raw: 64 pixel values 0..16 per row
+    np.save(folder / "y.npy", labels[:ROWS])
+    np.savez(folder / "x.npz", image=pixels[:ROWS].reshape(ROWS, 8, 8, 1).astype(np.uint8))  # the input's shape
+    np.save(folder / "empty.npy", np.zeros((0, 64)))
+    np.save(folder / "x63.npy", pixels[:ROWS, :63])
+    return folder
+
+
+def predict_args(run: Path, input: str, *options: str) -> list[str]:
+    return [sys.executable, "-m", "dslc", "predict", str(SPEC), "--checkpoint", str(run / "run"),
+            "--input", str(run / input), "--compile-cache", str(run / "cache"), *options]
+
+
+@pytest.fixture(scope="module")
+def results(run: Path) -> dict[str, subprocess.CompletedProcess[str]]:
+    """The predictions that restore the model, run side by side (each takes seconds, mostly JAX's start)."""
+    commands = {"csv": predict_args(run, "x.npy", "--output", str(run / "preds.csv")),
+                "npz": predict_args(run, "x.npz", "--output", str(run / "preds.npy")),
+                "empty": predict_args(run, "empty.npy"),
+                "shape": predict_args(run, "x63.npy")}
+    started = {name: subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+               for name, command in commands.items()}
+    finished = {}
+    for name, process in started.items():
+        stdout, stderr = process.communicate(timeout=600)
+        finished[name] = subprocess.CompletedProcess(commands[name], process.returncode, stdout, stderr)
+    return finished
+
+
+@pytest.fixture(scope="module")
+def table(run: Path, results: dict[str, subprocess.CompletedProcess[str]]) -> tuple[list[str], np.ndarray]:
+    """The CSV of the 20 raw digits (.npy input): its header and its values."""
+    assert results["csv"].returncode == 0, results["csv"].stderr
+    with (run / "preds.csv").open(newline="") as handle:
+        rows = list(csv.reader(handle))
+    return rows[0], np.array(rows[1:], np.float64)
+
+
+def test_npy_input_gives_classes_and_probabilities(run: Path, table: tuple[list[str], np.ndarray]) -> None:
+    header, values = table
+    assert header == ["prediction", *(f"p{c}" for c in range(10))]
+    assert values.shape == (ROWS, 11)
+    classes, probabilities = values[:, 0].astype(int), values[:, 1:]
+    assert np.array_equal(classes, probabilities.argmax(axis=1))
+    assert np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-5) and (probabilities >= 0).all()
+    assert (classes == np.load(run / "y.npy")).mean() >= 0.7  # 3 epochs; test accuracy about 0.9
+
+
+def test_npz_input_by_input_name_gives_raw_outputs(run: Path, results: dict, table: tuple) -> None:
+    assert results["npz"].returncode == 0, results["npz"].stderr
+    outputs = np.load(run / "preds.npy", allow_pickle=False)
+    assert outputs.shape == (ROWS, 10) and outputs.dtype == np.float32
+    assert np.array_equal(outputs.argmax(axis=1), table[1][:, 0].astype(int))
+
+
+def test_predictions_are_the_model_run_in_process(run: Path, table: tuple[list[str], np.ndarray]) -> None:
+    """The CLI's probabilities are the restored model's, on pixels / 16 (the spec's minmax) in the input's shape."""
+    import jax
+
+    from dslc.compiler.steps import model_from_state
+    from dslc.runtime.session import open_trained
+    from dslc.spec.limits import DEFAULT_LIMITS
+
+    session, restored = open_trained(str(SPEC), run / "run", DEFAULT_LIMITS, "cpu", str(run / "cache"))
+    inputs = (np.load(run / "x.npy") / 16.0).astype(np.float32).reshape(ROWS, 8, 8, 1)
+    logits = np.asarray(jax.device_get(model_from_state(session.graphdef, restored.state)(inputs, train=False)))
+    probabilities = np.exp(logits - logits.max(axis=1, keepdims=True))
+    probabilities /= probabilities.sum(axis=1, keepdims=True)
+    assert np.array_equal(logits.argmax(axis=1), table[1][:, 0].astype(int))
+    assert np.allclose(probabilities, table[1][:, 1:], atol=1e-5)
+
+
+def test_empty_input_gives_the_header_only(results: dict[str, subprocess.CompletedProcess[str]]) -> None:
+    assert results["empty"].returncode == 0, results["empty"].stderr
+    assert results["empty"].stdout == "prediction," + ",".join(f"p{c}" for c in range(10)) + "\n"
+
+
+def test_input_errors_exit_2_with_one_line(run: Path, results: dict[str, subprocess.CompletedProcess[str]]) -> None:
+    result = results["shape"]
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "error[E704]" in result.stderr and "x63.npy" in result.stderr
+    assert "'image'" in result.stderr and "(8, 8, 1)" in result.stderr and "63 values" in result.stderr
+
+    result = dslc(*predict_args(run, "missing.npy")[3:])
+    assert result.returncode == 2 and "error[E701]" in result.stderr and "missing.npy" in result.stderr
+
+    result = dslc(*predict_args(run, "x.npy", "--output", str(run / "preds.txt"))[3:])
+    assert result.returncode == 2 and "must end in .npy or .csv" in result.stderr
+    assert not (run / "preds.txt").exists()
+
+
+# -- prepare_inputs: new examples become exactly what training fed the model (no JAX) ----------------
+def rows_sorted(array: np.ndarray) -> np.ndarray:
+    flat = array.reshape(len(array), -1)
+    return flat[np.lexsort(flat.T[::-1])]
+
+
+def every_split(data: Dataset) -> np.ndarray:
+    return np.concatenate([data.split(name).inputs[0] for name in ("train", "validation", "test")])
+
+
+def test_digits_standard_uses_the_train_split_statistics(tmp_path: Path) -> None:
+    spec = tmp_path / "s.yaml"
+    spec.write_text(SPEC.read_text().replace("data: digits", "data: {digits: {normalize: standard}}"))
+    loaded = load(spec)
+    analysis = analyse(loaded)
+    data = load_dataset(loaded, analysis, 3)
+    pixels, _ = digits()
+    prepared, = prepare_inputs(loaded, analysis, 3, [pixels])
+    assert prepared.shape == (len(pixels), 8, 8, 1) and prepared.dtype == np.float32
+    assert np.array_equal(rows_sorted(prepared), rows_sorted(every_split(data)))  # bit for bit
+    assert not np.array_equal(prepared, prepare_inputs(loaded, analysis, 4, [pixels])[0])  # the seed's split
+
+
+def test_csv_features_by_name_and_standard_normalisation(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((30, 3)) * 5 + 2, rng.integers(0, 2, 30)
+    lines = ["a,label,b,c"] + [f"{r[0]},{label},{r[1]},{r[2]}" for r, label in zip(x, y, strict=True)]
+    (tmp_path / "t.csv").write_text("\n".join(lines) + "\n")
+    spec = tmp_path / "s.yaml"
+    spec.write_text("dslc: 1\nmodel: {name: m, inputs: {x: [3]}, layers: [{dense: {units: 2}}]}\n"
+                    "train: {loss: softmax_cross_entropy, optimizer: {sgd: {lr: 0.1}}, batch: 4, steps: 1,\n"
+                    "        data: {csv: {path: t.csv, normalize: standard}}}\n")
+    loaded = load(spec)
+    analysis = analyse(loaded)
+    assert feature_columns(loaded) == ["a", "b", "c"]
+    prepared, = prepare_inputs(loaded, analysis, 0, [x])
+    assert np.array_equal(rows_sorted(prepared), rows_sorted(every_split(load_dataset(loaded, analysis, 0))))
+    with pytest.raises(DslcError) as info:
+        prepare_inputs(loaded, analysis, 0, [x[:, :2]], what=["'new.csv'"])
+    assert info.value.code == "E704" and "'new.csv'" in info.value.message and "(3,)" in info.value.message
+
+
+def test_float_values_for_an_integer_input_are_refused(tmp_path: Path) -> None:
+    spec = tmp_path / "s.yaml"
+    spec.write_text("dslc: 1\nmodel: {name: m, inputs: {t: {shape: [5], dtype: int32}},\n"
+                    "        layers: [{embedding: {vocab: 7, dim: 4}}, flatten, {dense: {units: 2}}]}\n"
+                    "train: {loss: softmax_cross_entropy, optimizer: {sgd: {lr: 0.1}}, batch: 4, steps: 1,\n"
+                    "        data: {synthetic: {task: random, samples: 40}}}\n")
+    loaded = load(spec)
+    analysis = analyse(loaded)
+    ids, = prepare_inputs(loaded, analysis, 0, [np.arange(10.0).reshape(2, 5)])
+    assert ids.dtype == np.int32
+    with pytest.raises(DslcError) as info:
+        prepare_inputs(loaded, analysis, 0, [np.full((2, 5), 1.5)], what=["'ids.npy'"])
+    assert info.value.code == "E705" and "'ids.npy'" in info.value.message and "int32" in info.value.message

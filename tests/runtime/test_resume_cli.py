@@ -1,0 +1,202 @@
+"""Checkpoints, resume after SIGKILL and Ctrl-C, work-directory safety, eval, early stopping, TensorBoard.
+
+Every test drives `dslc` as a user would, in a subprocess, on scikit-learn's bundled digits.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import signal
+import struct
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parent.parent.parent / "examples"
+# digits_mlp: 20 steps per epoch. Fused 4 at a time, a checkpoint every 30 steps falls both in
+# the middle of epochs (step 32, 92, ...) and on their ends (60, 120, ...).
+RUN = ("--epochs", "30", "--fuse", "4", "--seed", "3")
+
+
+def dslc(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "dslc", *args], capture_output=True, text=True, timeout=600)
+
+
+def start(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "dslc", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+
+
+def records(workdir: Path) -> list[dict]:
+    return [json.loads(line) for line in (workdir / "metrics.jsonl").read_text().splitlines()]
+
+
+def committed(folder: Path) -> list[int]:
+    return sorted(int(p.name) for p in folder.glob("[0-9]*") if (p / "commit_success.txt").exists())
+
+
+def final_arrays(workdir: Path) -> dict[str, np.ndarray]:
+    """The last checkpoint's arrays, read straight from orbax's files (no dslc code involved)."""
+    import orbax.checkpoint as ocp
+
+    step = committed(workdir / "checkpoints")[-1]
+    tree = ocp.StandardCheckpointer().restore(workdir / "checkpoints" / str(step) / "state")
+    leaves = {}
+    for path, leaf in __import__("jax").tree_util.tree_leaves_with_path(tree):
+        leaves["/".join(str(p) for p in path)] = np.asarray(leaf)
+    return leaves
+
+
+@pytest.fixture(scope="module")
+def spec(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("spec") / "mlp.yaml"
+    text = (EXAMPLES / "digits_mlp.yaml").read_text()
+    text = text.replace("  early_stopping: {patience: 8, monitor: accuracy}\n", "")
+    path.write_text(text + "  checkpoint: {every: 30, keep: 2, best: accuracy}\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(spec: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    workdir = tmp_path_factory.mktemp("runs") / "whole"
+    result = dslc("train", str(spec), *RUN, "--workdir", str(workdir))
+    assert result.returncode == 0, result.stderr
+    return workdir
+
+
+def assert_same_run(a: Path, b: Path) -> None:
+    assert records(a) == records(b)  # every loss and metric value, bit for bit
+    left, right = final_arrays(a), final_arrays(b)
+    assert left.keys() == right.keys() and len(left) > 5
+    for name in left:
+        assert left[name].dtype == right[name].dtype and left[name].tobytes() == right[name].tobytes(), name
+
+
+def test_a_run_killed_at_a_random_moment_resumes_to_the_same_parameters(spec: Path, uninterrupted: Path,
+                                                                          tmp_path: Path) -> None:
+    workdir = tmp_path / "killed"
+    process = start("train", str(spec), *RUN, "--workdir", str(workdir))
+    deadline = time.monotonic() + 120
+    while not committed(workdir / "checkpoints") and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.01)
+    time.sleep(random.uniform(0.0, 0.5))
+    process.send_signal(signal.SIGKILL)
+    process.communicate()
+    assert process.returncode == -signal.SIGKILL, "the run ended before it could be killed"
+    steps = committed(workdir / "checkpoints")
+    assert steps and steps[-1] < 600
+    result = dslc("train", str(spec), *RUN, "--workdir", str(workdir), "--resume")
+    assert result.returncode == 0, result.stderr
+    assert f"resuming at step {steps[-1]}" in result.stderr
+    assert_same_run(uninterrupted, workdir)
+
+
+def test_ctrl_c_saves_a_checkpoint_and_the_resumed_run_matches(spec: Path, uninterrupted: Path,
+                                                               tmp_path: Path) -> None:
+    workdir = tmp_path / "interrupted"
+    process = start("train", str(spec), *RUN, "--workdir", str(workdir))
+    deadline = time.monotonic() + 120
+    while not (workdir / "metrics.jsonl").exists() or not records(workdir):
+        assert time.monotonic() < deadline and process.poll() is None
+        time.sleep(0.01)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert "checkpoint saved" in stderr and "--resume" in stderr and "Traceback" not in stderr
+    saved = committed(workdir / "checkpoints")[-1]
+    assert 0 < saved < 600
+    result = dslc("train", str(spec), *RUN, "--workdir", str(workdir), "--resume")
+    assert result.returncode == 0, result.stderr
+    assert_same_run(uninterrupted, workdir)
+
+
+def test_the_work_directory_is_guarded(spec: Path, uninterrupted: Path, tmp_path: Path) -> None:
+    foreign = tmp_path / "foreign"
+    (foreign / "7").mkdir(parents=True)  # a folder named like a step: orbax would delete it
+    (foreign / "notes.txt").write_text("mine")
+    result = dslc("train", str(spec), "--epochs", "1", "--workdir", str(foreign))
+    assert result.returncode == 2 and "error[E801]" in result.stderr
+    assert sorted(p.name for p in foreign.iterdir()) == ["7", "notes.txt"]
+
+    again = dslc("train", str(spec), *RUN, "--workdir", str(uninterrupted))
+    assert again.returncode == 2 and "error[E803]" in again.stderr and "--resume" in again.stderr
+    other_seed = dslc("train", str(spec), "--epochs", "30", "--seed", "4", "--workdir", str(uninterrupted),
+                      "--resume")
+    assert other_seed.returncode == 2 and "error[E802]" in other_seed.stderr and "seed" in other_seed.stderr
+    other_model = tmp_path / "wider.yaml"
+    other_model.write_text(spec.read_text().replace("units: 128", "units: 96"))
+    other = dslc("train", str(other_model), *RUN, "--workdir", str(uninterrupted), "--resume")
+    assert other.returncode == 2 and "error[E802]" in other.stderr
+    evaluated = dslc("eval", str(other_model), "--checkpoint", str(uninterrupted))
+    assert evaluated.returncode == 2 and "error[E802]" in evaluated.stderr
+    assert committed(uninterrupted / "checkpoints")[-1] == 600  # nothing was touched
+
+
+def test_resume_continues_for_more_epochs_and_overwrite_starts_over(spec: Path, tmp_path: Path) -> None:
+    workdir = tmp_path / "run"
+    assert dslc("train", str(spec), "--epochs", "2", "--workdir", str(workdir)).returncode == 0
+    longer = dslc("train", str(spec), "--epochs", "3", "--workdir", str(workdir), "--resume")
+    assert longer.returncode == 0, longer.stderr
+    assert [r["epoch"] for r in records(workdir) if r["split"] == "train"] == [1, 2, 3]
+    fresh = dslc("train", str(spec), "--epochs", "1", "--workdir", str(workdir), "--overwrite")
+    assert fresh.returncode == 0, fresh.stderr
+    assert [r["epoch"] for r in records(workdir)] == [1, 1]
+    assert committed(workdir / "checkpoints") == [20]
+
+
+def test_eval_reports_the_checkpoints_metrics(spec: Path, uninterrupted: Path) -> None:
+    result = dslc("eval", str(spec), "--checkpoint", str(uninterrupted), "--format", "json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    summary = json.loads((uninterrupted / "run.json").read_text())
+    assert report["step"] == 600 and report["split"] == "test"
+    assert report["metrics"] == pytest.approx(summary["test"], rel=1e-6)
+    assert report["metrics"]["accuracy"] > 0.9
+    best = dslc("eval", str(spec), "--checkpoint", str(uninterrupted / "best"), "--split", "validation")
+    assert best.returncode == 0, best.stderr
+    validation = [r["accuracy"] for r in records(uninterrupted) if r["split"] == "validation"]
+    assert f"accuracy {max(validation):.4f}" in best.stdout  # best/ holds the best validation accuracy
+    missing = dslc("eval", str(spec), "--checkpoint", str(uninterrupted / "checkpoints" / "999"))
+    assert missing.returncode == 2 and "error[E804]" in missing.stderr
+
+
+def test_early_stopping_stops_and_says_why(tmp_path: Path) -> None:
+    spec = tmp_path / "early.yaml"
+    text = (EXAMPLES / "digits_mlp.yaml").read_text()
+    spec.write_text(text.replace("early_stopping: {patience: 8, monitor: accuracy}",
+                                 "early_stopping: {patience: 2, monitor: loss, min_delta: 100}"))
+    result = dslc("train", str(spec), "--workdir", str(tmp_path / "run"))
+    assert result.returncode == 0, result.stderr
+    assert "early stopping after epoch 3: validation loss has not improved for 2 epochs" in result.stderr
+    summary = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert summary["stopped_early"] and summary["epochs"] == 3 and summary["steps"] == 60
+
+
+def _events(folder: Path) -> list[tuple[str, int, float]]:
+    """(tag, step, value) of every scalar in TensorBoard event files (TFRecord framing)."""
+    from tensorboardX.proto.event_pb2 import Event
+
+    found = []
+    for path in sorted(folder.glob("events.out.tfevents.*")):
+        data = path.read_bytes()
+        offset = 0
+        while offset < len(data):
+            (length,) = struct.unpack("<Q", data[offset:offset + 8])
+            event = Event.FromString(data[offset + 12:offset + 12 + length])
+            offset += 12 + length + 4
+            found += [(value.tag, event.step, value.simple_value) for value in event.summary.value]
+    return found
+
+
+def test_tensorboard_events_match_metrics_jsonl(uninterrupted: Path) -> None:
+    events = {(tag, step): value for tag, step, value in _events(uninterrupted / "tensorboard")}
+    history = records(uninterrupted)
+    assert len(events) == sum(len(r) - 3 for r in history)
+    for record in history:
+        for name in set(record) - {"epoch", "step", "split"}:
+            assert events[(f"{record['split']}/{name}", record["step"])] == pytest.approx(record[name], rel=1e-6)

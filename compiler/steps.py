@@ -86,6 +86,7 @@ class Steps(NamedTuple):
     train: Callable[[TrainState, Batch], tuple[TrainState, dict[str, jax.Array]]]
     eval: Callable[[TrainState, Batch], dict[str, jax.Array]]
     multi: Callable[[TrainState, Batch], tuple[TrainState, dict[str, jax.Array]]]
+    eval_multi: Callable[[TrainState, Batch], dict[str, jax.Array]]
 
 
 def compute_dtype(train: Train | None) -> str:
@@ -352,6 +353,11 @@ def multi_step(graphdef: nnx.GraphDef, state: TrainState, batches: Batch, *, tas
     return state, metrics
 
 
+def eval_multi(graphdef: nnx.GraphDef, state: TrainState, batches: Batch, *, task: Task) -> dict[str, jax.Array]:
+    """`eval_step` over a leading axis of K batches in one call; every metric has shape (K,)."""
+    return jax.lax.map(lambda batch: eval_step(graphdef, state, batch, task=task), batches)
+
+
 def make_steps(graphdef: nnx.GraphDef, train: Train | Task, *, unroll: int = 1) -> Steps:
     """The steps jitted once, the graph and the task closed over, the state donated (not for eval).
 
@@ -363,4 +369,5 @@ def make_steps(graphdef: nnx.GraphDef, train: Train | Task, *, unroll: int = 1) 
         train=jax.jit(functools.partial(train_step, graphdef, task=task), donate_argnums=0),
         eval=jax.jit(functools.partial(eval_step, graphdef, task=task)),
         multi=jax.jit(functools.partial(multi_step, graphdef, task=task, unroll=unroll), donate_argnums=0),
+        eval_multi=jax.jit(functools.partial(eval_multi, graphdef, task=task)),
     )

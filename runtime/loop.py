@@ -206,7 +206,7 @@ def run_training(steps: Steps, state: TrainState, dataset: Dataset, plan: Plan, 
             if pending is not None:
                 epoch_losses += _host_losses(*pending)
             train = {"loss": float(np.mean(epoch_losses))}
-            validation = evaluate(steps, result.state, dataset, "validation", plan.batch)
+            validation = evaluate(steps, result.state, dataset, "validation", plan.batch, plan.fuse)
             log.epoch(epoch, position, "train", train)
             log.epoch(epoch, position, "validation", validation)
             shown = ", ".join(f"{name} {value:.4f}" for name, value in validation.items())
@@ -233,7 +233,7 @@ def run_training(steps: Steps, state: TrainState, dataset: Dataset, plan: Plan, 
     result.steps = position
     if result.first_step_at is not None:
         result.train_seconds = time.perf_counter() - started
-    result.test = evaluate(steps, result.state, dataset, "test", plan.batch)
+    result.test = evaluate(steps, result.state, dataset, "test", plan.batch, plan.fuse)
     return result
 
 
@@ -283,14 +283,30 @@ def _interrupts() -> Iterator[Callable[[], bool]]:
             signal.signal(signum, old)
 
 
-def evaluate(steps: Steps, state: TrainState, dataset: Dataset, split: str, batch_size: int) -> dict[str, float]:
-    """Metrics over a whole split: per-batch weighted means, combined by the batches' weights."""
-    per_batch: list[tuple[dict[str, jax.Array], float]] = []
-    for inputs, target, weight in dataset.batches(split, batch_size, 0, 0, shuffle=False):
-        per_batch.append((steps.eval(state, jax.device_put(Batch(inputs, target, weight))), float(weight.sum())))
+def evaluate(steps: Steps, state: TrainState, dataset: Dataset, split: str, batch_size: int,
+             fuse: int = 1) -> dict[str, float]:
+    """Metrics over a whole split: per-batch weighted means, combined by the batches' weights.
+
+    With `fuse` > 1, batches go `fuse` at a time through one `eval_multi` call; the batch count is
+    padded with weight-0 batches to a multiple of `fuse`, so every call has the same shape.
+    """
+    index, weight = dataset.batch_indices(split, batch_size, 0, 0, shuffle=False)
+    if fuse > 1 and len(index) > 1:
+        fuse = min(fuse, len(index))
+        extra = -len(index) % fuse
+        index = np.concatenate([index, np.zeros((extra, batch_size), index.dtype)])
+        weight = np.concatenate([weight, np.zeros((extra, batch_size), weight.dtype)])
+        index, weight = index.reshape(-1, fuse, batch_size), weight.reshape(-1, fuse, batch_size)
+        step = steps.eval_multi
+    else:
+        step = steps.eval
+    per_call = []
+    for rows, weights in zip(index, weight, strict=True):
+        inputs, target = dataset.gather(split, rows)
+        per_call.append(step(state, jax.device_put(Batch(inputs, target, weights))))
     totals: dict[str, float] = {}
-    for metrics, weight in jax.device_get(per_batch):  # one transfer at the end, not one per batch
-        for name, value in metrics.items():
-            totals[name] = totals.get(name, 0.0) + float(value) * weight
-    weight_sum = sum(weight for _, weight in per_batch)
-    return {name: total / max(weight_sum, 1e-12) for name, total in totals.items()}
+    batch_weights = weight.reshape(-1, batch_size).sum(axis=1)
+    for name in per_call[0] if per_call else ():
+        values = np.concatenate([np.atleast_1d(np.asarray(metrics[name])) for metrics in per_call])
+        totals[name] = float((values.astype(np.float64) * batch_weights).sum())  # one transfer per call
+    return {name: total / max(float(batch_weights.sum()), 1e-12) for name, total in totals.items()}

@@ -17,7 +17,7 @@ W3 is the dispatch-bound tiny MLP (64 -> 32 relu -> 10, batch 32, Adam, 2,410 pa
   for context.
 
 The hand-written sides time the same number of steps as dslc after one compiling call, without
-validation. Prints steps/s medians (min-max) and the ratio to the per-step loop (target: dslc >= 2.5x).
+validation. Prints steps/s medians (min-max) and the ratio to the per-step loop (target: dslc >= 3x).
 """
 
 from __future__ import annotations

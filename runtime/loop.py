@@ -137,7 +137,10 @@ def fuse_factor(requested: int | None, analysis: Analysis, dataset: Dataset, bat
         return 1
     example_bytes = sum(x[:1].nbytes for x in dataset.train.inputs) + dataset.train.target[:1].nbytes
     by_memory = MAX_CHUNK_BYTES // max(example_bytes * batch, 1)
-    return int(max(1, min(MAX_FUSE, per_epoch, by_memory)))
+    largest = int(max(1, min(MAX_FUSE, per_epoch, by_memory)))
+    # A K that divides the epoch leaves no remainder to run one step at a time (a second compilation)
+    dividing = next(k for k in range(largest, 0, -1) if per_epoch % k == 0)
+    return dividing if dividing * 2 > largest else largest
 
 
 def chunks(per_epoch: int, fuse: int) -> list[Chunk]:

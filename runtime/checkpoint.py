@@ -27,6 +27,9 @@ import logging
 import os
 import platform
 import shutil
+import sys
+import threading
+import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +52,18 @@ _OWNED = (LATEST, BEST, "tensorboard", "metrics.jsonl", "run.json", SPEC_FILE, M
 
 def _error(code: str, message: str, hint: str | None = None) -> DslcErrors:
     return DslcErrors([DslcError(code, message, hint=hint, stage="run")])
+
+
+def write_error(where: Path, exc: BaseException, last: int | None = None) -> DslcErrors:
+    """E806: a full disk, a file-size limit, a folder dslc may not write; what is still safe."""
+    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc).split(": ")[-1]
+    kept = f"; the last committed checkpoint (step {last}) is intact" if last is not None else ""
+    return _error("E806", f"{where}: cannot write the work directory ({_short(reason)}){kept}",
+                  hint="free disk space or choose a writable --workdir, then run again with --resume")
+
+
+def _short(text: str) -> str:
+    return " ".join(text.split())[:200]
 
 
 # -- the run's identity -----------------------------------------------------------------------
@@ -96,7 +111,7 @@ class WorkDir:
         """The marker's content, or None where there is no marker."""
         try:
             return json.loads(self.marker.read_text(encoding="utf-8"))
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             return None
         except (OSError, ValueError) as exc:
             raise _error("E805", f"{self.marker}: unreadable dslc marker ({exc})") from None
@@ -125,10 +140,13 @@ class WorkDir:
                     shutil.rmtree(target)
                 elif target.exists() or target.is_symlink():
                     target.unlink()
-        self.path.mkdir(parents=True, exist_ok=True)
-        if found is None or not resume:
-            write_atomically(self.path / SPEC_FILE, json.dumps(ir, indent=2, sort_keys=True) + "\n")
-            write_atomically(self.marker, json.dumps({"dslc": "training run", **identity}, indent=2) + "\n")
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            if found is None or not resume:
+                write_atomically(self.path / SPEC_FILE, json.dumps(ir, indent=2, sort_keys=True) + "\n")
+                write_atomically(self.marker, json.dumps({"dslc": "training run", **identity}, indent=2) + "\n")
+        except OSError as exc:
+            raise write_error(self.path, exc) from None
 
     def latest_step(self) -> int | None:
         steps = _committed_steps(self.path / LATEST)
@@ -190,7 +208,11 @@ class Checkpoints:
     def __init__(self, workdir: WorkDir, keep: int, *, read_only: bool = False) -> None:
         import orbax.checkpoint as ocp
 
-        logging.getLogger("absl").setLevel(logging.ERROR)  # orbax reports routine choices as warnings
+        # orbax logs routine choices as warnings and a failed write as errors before re-raising it in the
+        # main thread, where dslc reports it once (E806)
+        for name in ("absl", "asyncio"):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
+        _quiet_orbax_threads()
         self._ocp = ocp
         self._keep = {LATEST: keep, BEST: 1}
         self._read_only = read_only
@@ -203,6 +225,7 @@ class Checkpoints:
             options = ocp.CheckpointManagerOptions(max_to_keep=None if read_only else self._keep[which],
                                                    save_interval_steps=0 if read_only else 1,
                                                    create=not read_only, read_only=read_only,
+                                                   cleanup_tmp_directories=not read_only,  # a killed save's leftovers
                                                    enable_async_checkpointing=not read_only)
             self._managers[which] = ocp.CheckpointManager(self.folders[which], options=options,
                                                           item_names=("state", "record"))
@@ -216,8 +239,11 @@ class Checkpoints:
         manager = self._manager(BEST if best else LATEST)
         if step in manager.all_steps():
             return  # already saved at this step (e.g. the epoch's end and the run's end coincide)
-        manager.save(step, args=ocp.args.Composite(state=ocp.args.StandardSave(stored.arrays),
-                                                   record=ocp.args.JsonSave(dict(record))))
+        try:  # orbax first waits for the previous save: its failure surfaces here too
+            manager.save(step, args=ocp.args.Composite(state=ocp.args.StandardSave(stored.arrays),
+                                                       record=ocp.args.JsonSave(dict(record))))
+        except Exception as exc:  # noqa: BLE001 - tensorstore reports a full disk as ValueError, os as OSError
+            raise write_error(self.folders[LATEST].parent, exc, self._last_committed(LATEST)) from None
 
     def restore(self, template: TrainState, which: str = LATEST, step: int | None = None) -> Restored | None:
         """The last committed checkpoint of `which` (or the one at `step`) shaped like `template`."""
@@ -236,10 +262,48 @@ class Checkpoints:
         return Restored(_restored(loaded.state, template), dict(loaded.record), step, self.folders[which] / str(step))
 
     def close(self) -> None:
-        """Wait for the saves in flight to commit."""
-        for manager in self._managers.values():
-            manager.wait_until_finished()
-            manager.close()
+        """Wait for the saves in flight to commit (E806 if one could not be written)."""
+        failure: DslcErrors | None = None
+        for which, manager in self._managers.items():
+            try:
+                manager.wait_until_finished()
+                manager.close()
+            except Exception as exc:  # noqa: BLE001 - as in `save`
+                failure = failure or write_error(self.folders[which].parent, exc, self._last_committed(LATEST))
+        self._managers.clear()
+        if failure is not None:
+            raise failure
+
+    def _last_committed(self, which: str) -> int | None:
+        steps = _committed_steps(self.folders[which])
+        return steps[-1] if steps else None
+
+
+def _quiet_orbax_threads() -> None:
+    """orbax re-raises a background write's failure in the main thread (reported once, as E806); its
+    threads, and tensorstore's callbacks into a closed event loop, would print it again as tracebacks.
+    Other exceptions still print."""
+    if getattr(threading.excepthook, "dslc_quiet", False):
+        return
+    thread_hook, main_hook, unraisable_hook = threading.excepthook, sys.excepthook, sys.unraisablehook
+
+    def from_orbax(tb: Any) -> bool:
+        return any("orbax" in frame.filename or "asyncio" in frame.filename for frame in traceback.extract_tb(tb))
+
+    def quiet_thread(args: threading.ExceptHookArgs) -> None:
+        if not from_orbax(args.exc_traceback):
+            thread_hook(args)
+
+    def quiet_callback(kind: type[BaseException], value: BaseException, tb: Any) -> None:
+        if not from_orbax(tb):
+            main_hook(kind, value, tb)
+
+    def quiet_unraisable(args: Any) -> None:
+        if not from_orbax(args.exc_traceback):
+            unraisable_hook(args)
+
+    quiet_thread.dslc_quiet = True  # type: ignore[attr-defined]
+    threading.excepthook, sys.excepthook, sys.unraisablehook = quiet_thread, quiet_callback, quiet_unraisable
 
 
 def locate_checkpoint(path: Path) -> tuple[WorkDir, str, int | None]:

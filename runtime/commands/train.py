@@ -51,7 +51,7 @@ def run_command(args: argparse.Namespace) -> int:
     started = time.time()
     import jax
 
-    from dslc.runtime.checkpoint import Checkpoints, WorkDir, canonical_ir, environment, run_identity
+    from dslc.runtime.checkpoint import Checkpoints, WorkDir, canonical_ir, environment, run_identity, write_error
     from dslc.runtime.loop import Interrupted, NonFiniteError, Plan, fuse_factor, run_training
     from dslc.runtime.progress import reporter_for
     from dslc.runtime.runlog import RunLog
@@ -104,11 +104,16 @@ def run_command(args: argparse.Namespace) -> int:
                 reporter.message(f"dslc: {stop}; checkpoint saved in {workdir.path / 'checkpoints'}; continue with: "
                                  f"dslc train {args.file} --resume --workdir {workdir.path}")
                 return EXIT_INTERRUPTED
+    except OSError as exc:  # metrics.jsonl, TensorBoard events: a full disk, a folder gone read-only
+        raise write_error(workdir.path, exc, workdir.latest_step()) from None
     finally:
         checkpoints.close()
         if log is not None:
             log.close()
-    _summarise(log, result, workdir.path, train.batch, started)
+    try:
+        _summarise(log, result, workdir.path, train.batch, started)
+    except OSError as exc:
+        raise write_error(workdir.path, exc, workdir.latest_step()) from None
     return 0
 
 

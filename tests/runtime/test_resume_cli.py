@@ -1,4 +1,5 @@
-"""Checkpoints, resume after SIGKILL and Ctrl-C, work-directory safety, eval, early stopping, TensorBoard.
+"""Checkpoints, resume after SIGKILL and Ctrl-C, fault injection, work-directory safety, eval, early stopping,
+TensorBoard.
 
 Every test drives `dslc` as a user would, in a subprocess, on scikit-learn's bundled digits.
 """
@@ -6,7 +7,9 @@ Every test drives `dslc` as a user would, in a subprocess, on scikit-learn's bun
 from __future__ import annotations
 
 import json
+import os
 import random
+import shlex
 import signal
 import struct
 import subprocess
@@ -37,7 +40,8 @@ def records(workdir: Path) -> list[dict]:
 
 
 def committed(folder: Path) -> list[int]:
-    return sorted(int(p.name) for p in folder.glob("[0-9]*") if (p / "commit_success.txt").exists())
+    return sorted(int(p.name) for p in folder.glob("[0-9]*")
+                  if p.name.isdigit() and (p / "commit_success.txt").exists())
 
 
 def final_arrays(workdir: Path) -> dict[str, np.ndarray]:
@@ -200,3 +204,99 @@ def test_tensorboard_events_match_metrics_jsonl(uninterrupted: Path) -> None:
     for record in history:
         for name in set(record) - {"epoch", "step", "split"}:
             assert events[(f"{record['split']}/{name}", record["step"])] == pytest.approx(record[name], rel=1e-6)
+
+
+# -- fault injection --------------------------------------------------------------------------
+# A checkpoint after every chunk of 4 steps: most of the run is spent writing checkpoints, so kills
+# land in the middle of writes as well as between them.
+BUSY = ("--epochs", "8", "--fuse", "4", "--seed", "5")
+LONG_TRIALS = int(os.environ.get("DSLC_FAULT_TRIALS", "20"))
+
+
+@pytest.fixture(scope="module")
+def busy_spec(spec: Path) -> Path:
+    path = spec.with_name("busy.yaml")
+    path.write_text(spec.read_text().replace("checkpoint: {every: 30, keep: 2, best: accuracy}",
+                                             "checkpoint: {every: 4, keep: 2, best: accuracy}"))
+    return path
+
+
+@pytest.fixture(scope="module")
+def busy_baseline(busy_spec: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    workdir = tmp_path_factory.mktemp("runs") / "busy"
+    result = dslc("train", str(busy_spec), *BUSY, "--workdir", str(workdir))
+    assert result.returncode == 0, result.stderr
+    return workdir
+
+
+def writing(workdir: Path) -> bool:
+    """A checkpoint is being written: orbax's temporary folder exists."""
+    return any(workdir.glob("*/*.orbax-checkpoint-tmp*"))
+
+
+def kill_and_resume(spec: Path, baseline: Path, workdir: Path, rng: random.Random, mid_write: bool) -> bool:
+    """Kill a run (mid-write, or at a random moment), resume it, compare; True if the kill caught a write."""
+    process = start("train", str(spec), *BUSY, "--workdir", str(workdir))
+    deadline = time.monotonic() + 120
+    while not committed(workdir / "checkpoints") and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    if mid_write:
+        while not writing(workdir) and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.001)
+    else:
+        time.sleep(rng.uniform(0.0, 2.0))
+    process.send_signal(signal.SIGKILL)
+    process.communicate()
+    assert process.returncode == -signal.SIGKILL, "the run ended before it could be killed"
+    caught_write = writing(workdir)
+    last = committed(workdir / "checkpoints")[-1]
+    result = dslc("train", str(spec), *BUSY, "--workdir", str(workdir), "--resume")
+    assert result.returncode == 0, result.stderr
+    assert f"resuming at step {last} of" in result.stderr  # the last committed step, never a partial one
+    assert_same_run(baseline, workdir)
+    return caught_write
+
+
+def test_sigkill_during_training_and_checkpoint_writes(busy_spec: Path, busy_baseline: Path, tmp_path: Path) -> None:
+    rng = random.Random(0)
+    for trial, mid_write in enumerate((True, False, True)):
+        kill_and_resume(busy_spec, busy_baseline, tmp_path / str(trial), rng, mid_write)
+
+
+@pytest.mark.fuzz
+def test_sigkill_trials_on_demand(busy_spec: Path, busy_baseline: Path, tmp_path: Path,
+                                  request: pytest.FixtureRequest) -> None:
+    """`pytest -m fuzz tests/runtime/test_resume_cli.py` (DSLC_FAULT_TRIALS=N, default 20)."""
+    expression = request.config.getoption("-m") or ""
+    if "fuzz" not in expression or "not fuzz" in expression:
+        pytest.skip("a long fault-injection run: select it with -m fuzz")
+    rng = random.Random()
+    caught = sum(kill_and_resume(busy_spec, busy_baseline, tmp_path / str(trial), rng, mid_write=trial % 2 == 0)
+                 for trial in range(LONG_TRIALS))
+    print(f"{LONG_TRIALS} kill-and-resume trials passed; {caught} killed a checkpoint write in progress")
+
+
+def test_a_full_disk_is_a_clear_error_and_keeps_the_last_checkpoint(spec: Path, tmp_path: Path) -> None:
+    workdir = tmp_path / "run"
+    assert dslc("train", str(spec), "--epochs", "1", "--workdir", str(workdir)).returncode == 0
+
+    # files over 30 KiB cannot be written: what a full disk looks like to a writer (bash's ulimit, not
+    # preexec_fn: this process has JAX's threads, and fork() with threads can deadlock)
+    command = shlex.join([sys.executable, "-m", "dslc", "train", str(spec), "--epochs", "3", "--workdir", str(workdir),
+                        "--resume", "--compile-cache", "off"])
+    full = subprocess.run(["bash", "-c", f"ulimit -f 30 && exec {command}"], capture_output=True, text=True,
+                          timeout=600)
+    assert full.returncode == 2, full.stderr
+    assert "error[E806]" in full.stderr and "the last committed checkpoint (step 20) is intact" in full.stderr
+    assert "Traceback" not in full.stderr
+    assert committed(workdir / "checkpoints") == [20]
+    evaluated = dslc("eval", str(spec), "--checkpoint", str(workdir))
+    assert evaluated.returncode == 0 and "step 20" in evaluated.stdout
+
+
+def test_an_unwritable_work_directory_is_a_clear_error(spec: Path, tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("")
+    for workdir in (tmp_path / "a-file" / "run", Path("/proc/dslc-cannot-write-here")):
+        result = dslc("train", str(spec), "--epochs", "1", "--workdir", str(workdir))
+        assert result.returncode == 2 and "error[E806]" in result.stderr, result.stderr
+        assert "Traceback" not in result.stderr

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from dslc.spec.limits import DEFAULT_LIMITS, Limits
 from dslc.spec.load import LoadedSpec
 from dslc.spec.load import load as _load
 
@@ -22,13 +23,19 @@ if TYPE_CHECKING:
     from dslc.compiler.analysis.model import Analysis
 
 
-def load(path: str | Path) -> LoadedSpec:
-    """Load and validate a spec file (YAML or DSL)."""
-    return _load(path)
+def load(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> LoadedSpec:
+    """Load and validate a spec file (YAML or DSL).
+
+    `limits` (`dslc.api.Limits`) are the hostile-input budgets, the command line's `--max-*` and
+    `--limit-*` flags. The spec keeps them: `analyse`, `summary` and `compile` reject a model over
+    the parameter, activation-memory or FLOP budget (E008, E009, E016); raise one with, e.g.,
+    `load(path, Limits(max_params=10**11))`.
+    """
+    return _load(path, limits)
 
 
 def analyse(spec: LoadedSpec | str | Path, policy: str = "hierarchy") -> Analysis:
-    """Shapes, parameters, FLOPs and the depth verdict; raises `DslcErrors` on shape errors."""
+    """Shapes, parameters, FLOPs and the depth verdict; raises `DslcErrors` on shape errors and exceeded budgets."""
     from dslc.compiler.analysis.analyse import analyse as _analyse
 
     return _analyse(spec if isinstance(spec, LoadedSpec) else load(spec), policy)

@@ -18,11 +18,49 @@ def add_limit_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--max-aliases", type=int, default=DEFAULT_LIMITS.max_aliases, help="most YAML aliases")
     group.add_argument("--max-layers", type=int, default=DEFAULT_LIMITS.max_layers,
                        help="most layers after expanding blocks")
+    group.add_argument("--limit-params", type=budget, default=DEFAULT_LIMITS.max_params, metavar="N",
+                       help="most parameters (trainable, frozen, batch statistics); like every budget, exceeding "
+                            "it makes the spec invalid (exit 2), unlike check's --max-params gate (exit 1)")
+    group.add_argument("--limit-activations", type=budget, default=DEFAULT_LIMITS.max_activation_bytes,
+                       metavar="BYTES", help="most activation memory per example: the inputs and every layer's output "
+                                              "(e.g. 16GiB)")
+    group.add_argument("--limit-flops", type=budget, default=DEFAULT_LIMITS.max_flops, metavar="N",
+                       help="most FLOPs per example (a multiply-add is 2)")
 
 
 def limits_from(args: argparse.Namespace) -> Limits:
     return Limits(max_bytes=args.max_bytes, max_depth=args.max_depth, max_aliases=args.max_aliases,
-                  max_layers=args.max_layers)
+                  max_layers=args.max_layers, max_params=args.limit_params,
+                  max_activation_bytes=args.limit_activations, max_flops=args.limit_flops)
+
+
+def budget(text: str) -> int:
+    """An argparse type: an integer >= 0, also written with underscores or as a power (10**12, 1e12, 16GiB)."""
+    value = _budget_value(text.strip().replace("_", ""))
+    if value is None or value < 0:
+        raise argparse.ArgumentTypeError(f"not a whole number >= 0: {text!r}")
+    return value
+
+
+_UNITS = {"kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+
+
+def _budget_value(text: str) -> int | None:
+    lowered = text.lower()
+    for unit, scale in _UNITS.items():
+        if lowered.endswith(unit):
+            value = _budget_value(text[:-len(unit)].strip())
+            return None if value is None else value * scale
+    base, power, exponent = text.partition("**")
+    if not power:
+        base, power, exponent = lowered.partition("e")
+    if not (base.isascii() and base.isdigit() and len(base) <= 30):
+        return None
+    if not power:
+        return int(base)
+    if not (exponent.isascii() and exponent.isdigit() and len(exponent) <= 2):
+        return None
+    return int(base) * 10 ** int(exponent) if power == "e" else int(base) ** int(exponent)
 
 
 def report(errors: DslcErrors | Iterable[DslcError], stream=None) -> None:

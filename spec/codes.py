@@ -11,12 +11,15 @@ CODES: dict[str, str] = {
     "E005": "nesting deeper than the depth budget",
     "E006": "more YAML aliases than the alias budget",
     "E007": "more layers than the layer budget (after expanding blocks)",
+    "E008": "more parameters than the parameter budget (trainable, frozen and batch statistics)",
+    "E009": "more activation memory per example than the activation budget",
     "E010": "YAML syntax error",
     "E011": "YAML tags are not allowed (a spec is data, not code)",
     "E012": "duplicate key",
     "E013": "more than one YAML document",
     "E014": "empty spec",
     "E015": "YAML alias to an unknown or enclosing anchor, or a merge key",
+    "E016": "more FLOPs per example than the FLOP budget",
     "E020": "DSL syntax error",
     "E021": "DSL: unexpected character",
     # E1xx: structure of the spec
@@ -83,6 +86,7 @@ CODES: dict[str, str] = {
     "E803": "the work directory holds an earlier run (use --resume or --overwrite)",
     "E804": "no training run or committed checkpoint at the given path",
     "E805": "a checkpoint or the run's marker cannot be read or does not fit the model",
+    "E806": "the work directory cannot be written (a full disk, a read-only or missing folder)",
     # Gxxx: policy gates of `dslc check` (exit code 1, not 2)
     "G001": "the depth verdict does not meet --require",
     "G002": "more parameters than --max-params",

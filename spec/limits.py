@@ -1,4 +1,5 @@
-"""Budgets enforced before validation, so that hostile input is rejected in bounded time and memory."""
+"""Budgets that bound what hostile input can cost: the reading stages' (bytes, depth, aliases, layers,
+number literals) and, once shapes are known, the model's (parameters, activation memory, FLOPs)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,26 @@ class Limits:
     max_aliases: int = 32
     max_layers: int = 50_000
     max_number_digits: int = 64  # longer integer literals are rejected before int() sees them
+    # Checked after shape inference (`dslc.compiler.analysis.budgets`), before anything is built.
+    max_params: int = 10**10  # trainable + frozen + batch statistics
+    max_activation_bytes: int = 16 * 2**30  # every layer's output, per example
+    max_flops: int = 10**15  # per example
 
     def exceeded(self, what: str, value: int, budget: int, flag: str) -> str:
         return f"{what} {value} exceeds the budget of {budget} (raise it with {flag})"
 
+    def over(self, statement: str, budget: int, flag: str) -> str:
+        """`statement` gives the count ('the model has 1,024 parameters', see `count_text`)."""
+        return f"{statement}, which exceeds the budget of {count_text(budget)} (raise it with {flag})"
+
 
 DEFAULT_LIMITS = Limits()
+
+
+def count_text(value: int) -> str:
+    """'1,234,567'; from 10^36 on, 'at least 10^N' (a hostile spec's counts can have thousands of
+    digits, and Python refuses to turn an integer of more than 4,300 digits into text)."""
+    if value < 10**36:
+        return f"{value:,}"
+    power = int((value.bit_length() - 1) * 0.30102999566398)  # log10(2) rounded down: 10^power <= value
+    return f"at least 10^{power + 1 if value >= 10 ** (power + 1) else power}"

@@ -29,6 +29,7 @@ class LoadedSpec:
     syntax: Syntax
     spec: Spec
     graph: Graph
+    limits: Limits = DEFAULT_LIMITS  # the budgets it was loaded with; the analysis enforces the model's
 
 
 def syntax_of(path: Path, name: str | None = None) -> Syntax:
@@ -83,4 +84,4 @@ def load_source(source: Source, syntax: Syntax, limits: Limits = DEFAULT_LIMITS)
     graph, errors = expand(spec, limits)
     if errors or graph is None:
         raise DslcErrors(errors, source.text)
-    return LoadedSpec(source, syntax, spec, graph)
+    return LoadedSpec(source, syntax, spec, graph, limits)

@@ -7,6 +7,7 @@ rule's complaints, and adds things up.
 
 from __future__ import annotations
 
+from dslc.compiler.analysis.budgets import NO_LAYERS, Meter, ModelInput, over_budget
 from dslc.compiler.analysis.depth import DepthNode, depth_report
 from dslc.compiler.analysis.model import DTYPE_BYTES, Analysis, LayerReport, Totals
 from dslc.spec.errors import DslcError, DslcErrors
@@ -17,28 +18,40 @@ from dslc.spec.load import LoadedSpec
 
 
 def analyse(loaded: LoadedSpec, policy: str = "hierarchy") -> Analysis:
-    """Raises `DslcErrors` with every shape error of the model (each located at its layer)."""
+    """Raises `DslcErrors` with every shape error of the model (each located at its layer), or else with
+    every budget of `loaded.limits` it exceeds (parameters, activation memory, FLOPs: E008, E009, E016)."""
     graph = loaded.graph
     tensors: dict[str, Tensor] = {i.name: Tensor(tuple(i.shape), i.dtype) for i in graph.inputs}
+    inputs = [ModelInput(i.name, tensors[i.name], getattr(i._node, "key_span", None)) for i in graph.inputs]
     layers: list[LayerReport] = []
     errors: list[DslcError] = []
-    for node in graph.nodes:
+    meter = Meter(loaded.limits, inputs)
+    complete = meter.within
+    for node in graph.nodes if complete else ():
         if any(name not in tensors for name in node.inputs):
             continue  # an input failed: its error is reported already, do not cascade
-        report = _layer(node, tuple(tensors[name] for name in node.inputs), errors)
+        report = _layer(node, tuple(tensors[name] for name in node.inputs), errors, meter)
         if report is not None:
             tensors[node.name] = report.output
             layers.append(report)
+            if not meter.within:  # stop: later shapes could be huge and slow to multiply out
+                complete = False
+                break
     if errors:
+        raise DslcErrors(errors, loaded.source.text)
+    totals = _totals(layers) if complete else NO_LAYERS
+    errors = over_budget(layers, totals, loaded.limits, getattr(loaded.spec.model._node, "span", None), inputs,
+                         complete=complete)
+    if errors:  # the budgets of the loaded spec's `Limits`, so every command that analyses enforces them
         raise DslcErrors(errors, loaded.source.text)
     depth = depth_report([_depth_node(layer, graph.node(layer.name), tensors) for layer in layers],
                          [i.name for i in graph.inputs], graph.outputs, policy)
     return Analysis(file=loaded.source.name, model=loaded.spec.model.name,
                     inputs=tuple((i.name, tensors[i.name]) for i in graph.inputs), layers=tuple(layers),
-                    outputs=graph.outputs, totals=_totals(layers), depth=depth)
+                    outputs=graph.outputs, totals=totals, depth=depth)
 
 
-def _layer(node: GraphNode, inputs: tuple[Tensor, ...], errors: list[DslcError]) -> LayerReport | None:
+def _layer(node: GraphNode, inputs: tuple[Tensor, ...], errors: list[DslcError], meter: Meter) -> LayerReport | None:
     kind = REGISTRY[node.kind]
     try:
         output = kind.infer(node.params, inputs)
@@ -48,9 +61,13 @@ def _layer(node: GraphNode, inputs: tuple[Tensor, ...], errors: list[DslcError])
         errors.append(DslcError(error.code, f"{node.name}: {error.message} (input from {sources})", span,
                                 stage="shapes"))
         return None
-    cost = kind.cost(node.params, inputs, output)
+    if meter.add(output):
+        cost = kind.cost(node.params, inputs, output)
+        params, state, flops = cost.params, cost.state, cost.flops
+    else:  # over the activation budget (E009): its cost is not computed, the walk stops here
+        params, state, flops = 0, 0, None
     return LayerReport(name=node.name, kind=node.kind, scope=node.scope, inputs=node.inputs, output=output,
-                       params=cost.params, state=cost.state, flops=cost.flops, trainable=node.trainable,
+                       params=params, state=state, flops=flops, trainable=node.trainable,
                        classes=kind.classes(node.params), span=node.span)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dslc.compiler.analysis.model import Analysis, LayerReport
 from dslc.spec.layers.base import Tensor
+from dslc.spec.limits import count_text
 
 HEADERS = ("layer", "kind", "output shape", "params", "FLOPs")
 
@@ -13,7 +14,9 @@ def shape_text(tensor: Tensor) -> str:
 
 
 def number(value: int | None) -> str:
-    return "?" if value is None else f"{value:,}"
+    if value is None:
+        return "?"
+    return f"{value:,}" if value < 10**1000 else count_text(value)  # Python turns at most 4,300 digits into text
 
 
 def _rows(analysis: Analysis) -> list[tuple[str, ...]]:
@@ -45,18 +48,21 @@ def _totals(analysis: Analysis, batch: int) -> list[str]:
         f"params: {number(totals.params)} (trainable {number(totals.trainable)}, frozen {number(totals.frozen)}); "
         f"batch statistics: {number(totals.state)}",
         f"FLOPs per example: {number(totals.flops)}",
-        f"activation memory for a batch of {batch}: {_bytes(memory)}",
+        f"activation memory for a batch of {batch}: {byte_size(memory)}",
         f"depth: {analysis.depth.sentence}",
     ]
 
 
-def _bytes(value: int | None) -> str:
+def byte_size(value: int | None) -> str:
+    """'512 B', '1.5 KiB', ... '2,384.2 GiB'; integer arithmetic, so any size prints (no float overflow)."""
     if value is None:
         return "? (a dimension is unknown)"
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:,.0f} {unit}" if unit == "B" else f"{value:,.1f} {unit}"
-        value /= 1024  # type: ignore[assignment]
+    if value < 1024 or value >= 10**1000:
+        return f"{number(value)} B"
+    for unit, scale in (("KiB", 2**10), ("MiB", 2**20), ("GiB", 2**30)):
+        if value < 1024 * scale or unit == "GiB":
+            tenths = (value * 10 + scale // 2) // scale
+            return f"{tenths // 10:,}.{tenths % 10} {unit}"
     raise AssertionError  # pragma: no cover
 
 

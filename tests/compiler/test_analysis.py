@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
 
 from dslc.compiler.analysis.analyse import analyse
+from dslc.compiler.analysis.budgets import NO_LAYERS, Meter, ModelInput, over_budget
+from dslc.compiler.analysis.model import Totals
 from dslc.compiler.analysis.render import analysis_json
-from dslc.spec.errors import DslcErrors
+from dslc.spec.errors import DslcError, DslcErrors, Span
+from dslc.spec.layers.base import Tensor
+from dslc.spec.limits import DEFAULT_LIMITS, Limits
 from dslc.spec.load import load, load_text
 
 EXAMPLES = Path(__file__).resolve().parent.parent.parent / "examples"
@@ -106,3 +111,182 @@ def test_activation_memory_scales_with_the_batch() -> None:
     analysis = analysis_of("digits_cnn")
     assert analysis.totals.activation_bytes == 4 * analysis.totals.activations
     assert analysis_json(analysis, 64)["totals"]["activation_bytes"] == 64 * analysis.totals.activation_bytes
+
+
+
+# The model's budgets (E008 parameters, E009 activation memory, E016 FLOPs): hostile-input limits that
+# `analyse` enforces with the loaded spec's `Limits`, so every command and the API enforce them.
+
+TRILLION_PARAMS = """dslc: 1
+model:
+  name: m
+  inputs: {x: [1000, 1000]}
+  layers:
+    - flatten
+    - dense: {units: 1000000}
+      name: wide
+    - dense: {units: 10}
+"""
+HUGE_ACTIVATIONS = """dslc: 1
+model:
+  name: m
+  inputs: {image: [20000, 20000, 3]}
+  layers:
+    - conv2d: {filters: 64, kernel: 3, padding: same}
+    - global_avgpool
+    - dense: {units: 10}
+"""
+PETA_FLOPS = """dslc: 1
+model:
+  name: m
+  inputs: {image: [512, 512, 1024]}
+  layers:
+    - conv2d: {filters: 1024, kernel: 45, padding: same}
+      name: wide
+    - global_avgpool
+    - dense: {units: 10}
+"""
+
+
+def budget_errors(text: str, limits: Limits = DEFAULT_LIMITS) -> list[DslcError]:
+    started = time.perf_counter()
+    with pytest.raises(DslcErrors) as info:
+        analyse(load_text(text, "yaml", "m.yaml", limits=limits))
+    assert time.perf_counter() - started < 1.0  # shapes are multiplied out only until a budget is passed
+    return info.value.errors
+
+
+def test_a_trillion_parameters_exceed_the_parameter_budget_at_the_layer_holding_most() -> None:
+    [error] = budget_errors(TRILLION_PARAMS)
+    assert (error.code, error.span.line, error.span.col, error.stage) == ("E008", 7, 7, "budget")
+    # 'wide': 10^6 * 10^6 + 10^6; the last dense: 10^6 * 10 + 10
+    assert error.message == ("the model has 1,000,011,000,010 parameters, which exceeds the budget of "
+                             "10,000,000,000 (raise it with --limit-params); the largest share is 'wide' (dense), "
+                             "with 1,000,001,000,000")
+    analysis = analyse(load_text(TRILLION_PARAMS, "yaml", "m.yaml", limits=Limits(max_params=10**12 + 10**10)))
+    assert analysis.totals.params == 1_000_011_000_010
+
+
+def test_a_huge_image_exceeds_the_activation_budget_at_the_largest_output() -> None:
+    [error] = budget_errors(HUGE_ACTIVATIONS)
+    assert (error.code, error.span.line, error.span.col) == ("E009", 6, 7)
+    # the input (20000 * 20000 * 3 * 4 bytes) and the convolution's output; the walk stops there
+    assert error.message == ("the model's inputs and layer outputs take at least 107,200,000,000 bytes per example, "
+                             "which exceeds the budget of 17,179,869,184 (raise it with --limit-activations); "
+                             "the largest share is 'conv2d_1' (conv2d), with 102,400,000,000 bytes")
+    analysis = analyse(load_text(HUGE_ACTIVATIONS, "yaml", "m.yaml", limits=Limits(max_activation_bytes=2**37)))
+    assert analysis.totals.activation_bytes == 4 * (20_000 * 20_000 * 64 + 64 + 10)
+
+
+def test_an_input_alone_can_exceed_the_activation_budget() -> None:
+    text = "dslc: 1\nmodel:\n  name: m\n  inputs:\n    image: [100000, 100000, 3]\n  layers:\n    - global_avgpool\n"
+    [error] = budget_errors(text)
+    assert (error.code, error.span.line, error.span.col) == ("E009", 5, 5)
+    assert "the largest share is input 'image', with 120,000,000,000 bytes" in error.message
+
+
+def test_a_petaflop_convolution_exceeds_the_flop_budget() -> None:
+    [error] = budget_errors(PETA_FLOPS)
+    assert (error.code, error.span.line, error.span.col) == ("E016", 6, 7)
+    assert error.message == ("the model needs 1,113,255,791,579,136 FLOPs per example, which exceeds the budget of "
+                             "1,000,000,000,000,000 (raise it with --limit-flops); the largest share is 'wide' "
+                             "(conv2d), with 1,113,255,523,123,200")
+    assert analyse(load_text(PETA_FLOPS, "yaml", "m.yaml", limits=Limits(max_flops=10**16))).totals.params > 2 * 10**9
+
+
+def test_absurd_sizes_are_rejected_at_once_with_every_budget_they_exceed() -> None:
+    text = "dslc: 1\nmodel:\n  name: m\n  inputs: {x: [1000000000]}\n  layers:\n    - dense: {units: 1000000000}\n"
+    errors = budget_errors(text)
+    assert [e.code for e in errors] == ["E008", "E016"]  # 4 GB of activations is within budget
+    assert "the model has 1,000,000,001,000,000,000 parameters" in errors[0].message
+
+
+def test_thousands_of_huge_dimensions_are_never_multiplied_out() -> None:
+    dims = ", ".join(["9" * 60] * 6000)  # 10^360000 elements: multiplying them out takes seconds
+    text = (f"dslc: 1\nmodel:\n  name: m\n  inputs: {{x: [{dims}]}}\n  layers:\n"
+            "    - flatten\n    - dense: {units: 2}\n")
+    [error] = budget_errors(text)
+    assert (error.code, error.span.line, error.span.col) == ("E009", 4, 12)
+    assert error.message.startswith("the model's inputs and layer outputs take at least 10^60 bytes per example")
+
+
+def test_an_unknown_dimension_counts_as_one_for_the_activation_budget() -> None:
+    text = "dslc: 1\nmodel:\n  name: m\n  inputs: {x: [null, 100000, 100000]}\n  layers:\n    - dense: {units: 4}\n"
+    [error] = budget_errors(text)
+    assert error.code == "E009" and "take at least 40,000,000,000 bytes" in error.message
+    unknown_flops = "dslc: 1\nmodel:\n  name: m\n  inputs: {x: [null, 1000]}\n  layers:\n    - dense: {units: 1000}\n"
+    assert analyse(load_text(unknown_flops, "yaml", "m.yaml", limits=Limits(max_flops=0))).totals.flops is None
+
+
+@pytest.mark.parametrize("stem", sorted(p.stem for p in EXAMPLES.glob("*.yaml")))
+def test_the_default_budgets_leave_every_example_far_below_them(stem: str) -> None:
+    analysis = analysis_of(stem)  # resnet50 and vgg11 included
+    totals = analysis.totals
+    assert over_budget(analysis.layers, totals, DEFAULT_LIMITS) == []
+    assert (totals.params + totals.state) * 50 < DEFAULT_LIMITS.max_params
+    assert totals.activation_bytes * 50 < DEFAULT_LIMITS.max_activation_bytes
+    assert totals.flops * 50 < DEFAULT_LIMITS.max_flops
+
+
+def test_over_budget_reports_each_budget_once_at_its_largest_share() -> None:
+    analysis = analysis_of("digits_cnn")
+    layers, totals = analysis.layers, analysis.totals
+    inputs = [ModelInput(name, tensor) for name, tensor in analysis.inputs]
+    errors = over_budget(layers, totals, Limits(max_params=0, max_activation_bytes=0, max_flops=0), None, inputs)
+    assert [e.code for e in errors] == ["E008", "E009", "E016"]
+    most_params = max(layers, key=lambda layer: layer.params + layer.state)
+    most_flops = max(layers, key=lambda layer: layer.flops)
+    most_bytes = max(layers, key=lambda layer: layer.output.size)
+    assert [e.span for e in errors] == [most_params.span, most_bytes.span, most_flops.span]
+    assert f"the model has {totals.params + totals.state:,} parameters, which exceeds the budget of 0" \
+        in errors[0].message
+    assert f"'{most_params.name}' ({most_params.kind}), with {most_params.params + most_params.state:,}" \
+        in errors[0].message
+    assert f"take {totals.activation_bytes + 8 * 8 * 4:,} bytes" in errors[1].message  # the 8x8x1 input too
+    exact = Limits(max_params=totals.params + totals.state, max_activation_bytes=totals.activation_bytes + 256,
+                   max_flops=totals.flops)
+    assert over_budget(layers, totals, exact, None, inputs) == []  # a budget is the most allowed
+
+
+def test_over_budget_without_layers_points_at_the_model() -> None:
+    span = Span("m.yaml", 3, 3)
+    totals = Totals(trainable=5, frozen=0, state=0, flops=0, activations=0, activation_bytes=0)
+    [error] = over_budget((), totals, Limits(max_params=1), span)
+    assert error.span == span
+    assert error.message == "the model has 5 parameters, which exceeds the budget of 1 (raise it with --limit-params)"
+    assert over_budget((), NO_LAYERS, Limits(max_params=0, max_activation_bytes=0, max_flops=0), span) == []
+
+
+def test_the_activation_meter_stops_once_over_the_budget() -> None:
+    meter = Meter(Limits(max_activation_bytes=100), [ModelInput("x", Tensor((5, 5)))])
+    assert meter.total == 100 and meter.within
+    assert not meter.add(Tensor((1,), "uint8")) and meter.total == 101
+    huge = Meter(Limits(max_activation_bytes=100), [ModelInput("x", Tensor((10**60,) * 6000))])
+    assert not huge.within and huge.total < 10**200  # a lower bound, not 10^360000
+
+
+def test_counts_and_sizes_print_without_huge_conversions() -> None:
+    from dslc.compiler.analysis.render import byte_size, number
+    from dslc.spec.limits import count_text
+
+    assert count_text(10**36 - 1) == "999,999,999,999,999,999,999,999,999,999,999,999"
+    assert (count_text(10**36), count_text(10**5000), count_text(10**5000 - 1)) == (
+        "at least 10^36", "at least 10^5000", "at least 10^4999")
+    assert number(10**5000) == "at least 10^5000"  # Python refuses str() past 4,300 digits
+    assert [byte_size(n) for n in (1023, 1536, 2_560_000_000_296)] == ["1,023 B", "1.5 KiB", "2,384.2 GiB"]
+    assert byte_size(10**5000) == "at least 10^5000 B"
+
+
+def test_the_python_api_keeps_the_limits_it_loaded_with(tmp_path: Path) -> None:
+    import dslc.api as api
+
+    spec = tmp_path / "m.yaml"
+    spec.write_text(TRILLION_PARAMS + "train:\n  loss: softmax_cross_entropy\n  optimizer: {adam: {lr: 0.001}}\n"
+                                      "  batch: 8\n  epochs: 1\n  data: digits\n")
+    for call in (api.analyse, api.summary, api.compile):
+        with pytest.raises(DslcErrors) as info:
+            call(api.load(spec))
+        assert [e.code for e in info.value.errors] == ["E008"], call.__name__
+    with pytest.raises(DslcErrors):
+        api.analyse(spec)  # a path: loaded with the default limits
+    assert api.analyse(api.load(spec, api.Limits(max_params=10**13))).totals.params == 1_000_011_000_010

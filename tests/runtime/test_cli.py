@@ -192,3 +192,73 @@ def test_a_closed_pipe_is_not_an_internal_error() -> None:
     process.stdout.close()
     assert process.wait(timeout=60) in (0, 141)
     assert b"internal error" not in process.stderr.read()
+
+
+# The model's budgets: hostile-input limits (exit 2), unlike check's --max-params/--max-flops gates (exit 1).
+
+BUDGETED = {
+    "params": ("dslc: 1\nmodel:\n  name: m\n  inputs: {x: [1000000]}\n  layers:\n    - dense: {units: 1000000}\n",
+               "E008", "--limit-params", "2e12"),
+    "activations": ("dslc: 1\nmodel:\n  name: m\n  inputs: {image: [20000, 20000, 3]}\n  layers:\n"
+                    "    - conv2d: {filters: 64, kernel: 3, padding: same}\n    - global_avgpool\n",
+                    "E009", "--limit-activations", "128GiB"),
+    "flops": ("dslc: 1\nmodel:\n  name: m\n  inputs: {image: [512, 512, 1024]}\n  layers:\n"
+              "    - conv2d: {filters: 1024, kernel: 45, padding: same}\n    - global_avgpool\n",
+              "E016", "--limit-flops", "10**16"),
+}
+TRAIN_SECTION = ("train:\n  loss: mse\n  optimizer: {adam: {lr: 0.001}}\n  batch: 8\n  epochs: 1\n"
+                 "  data: digits\n")
+
+
+@pytest.mark.parametrize("budget", sorted(BUDGETED))
+def test_check_rejects_a_model_over_a_budget_fast_and_the_flag_lets_it_through(tmp_path: Path, budget: str) -> None:
+    import time
+
+    text, code, flag, raised = BUDGETED[budget]
+    spec = tmp_path / "big.yaml"
+    spec.write_text(text)
+    started = time.perf_counter()
+    result = dslc("check", str(spec))
+    elapsed = time.perf_counter() - started
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert f"{spec}:6:7: error[{code}]: " in result.stdout and f"(raise it with {flag})" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+    assert elapsed < 2.0  # the interpreter's start included
+    assert dslc("check", str(spec), "--max-params", "1").returncode == 2  # a budget, not a gate: still invalid
+    result = dslc("check", str(spec), flag, raised)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert dslc("check", str(spec), "--max-params", "1", flag, raised).returncode == 1  # now the gate decides
+
+
+def test_every_command_that_analyses_enforces_the_budgets(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text, _, _, _ = BUDGETED["params"]
+    spec = tmp_path / "big.yaml"
+    spec.write_text(text + TRAIN_SECTION)
+    small = tmp_path / "small.yaml"
+    small.write_text(text.replace("1000000}", "10}") + TRAIN_SECTION)
+    for argv in (["summary", str(spec)], ["graph", str(spec)], ["diff", str(small), str(spec)],
+                 ["compile", str(spec), "-o", str(tmp_path / "out")],
+                 ["train", str(spec), "--workdir", str(tmp_path / "run")]):
+        assert main(argv) == 2, argv
+        assert "error[E008]: the model has 1,000,001,000,000 parameters" in capsys.readouterr().err, argv
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.yaml", "small.yaml"]  # nothing written
+    assert main(["summary", str(spec), "--limit-params", "10**13", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["totals"]["params"] == 1_000_001_000_000
+
+
+@pytest.mark.parametrize(("text", "value"), [("1000", 1000), ("1_000", 1000), ("1e12", 10**12),
+                                             ("10**15", 10**15), ("16GiB", 2**34), ("0", 0)])
+def test_budget_flags_take_readable_numbers(text: str, value: int) -> None:
+    from dslc.runtime.options import budget
+
+    assert budget(text) == value
+
+
+@pytest.mark.parametrize("text", ["-1", "1.5", "abc", "1e", "10**", "1e1000", "GiB", ""])
+def test_budget_flags_reject_other_text(text: str) -> None:
+    import argparse
+
+    from dslc.runtime.options import budget
+
+    with pytest.raises(argparse.ArgumentTypeError):
+        budget(text)

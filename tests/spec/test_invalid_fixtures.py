@@ -40,6 +40,9 @@ NOT_FROM_FILE_CONTENT = {
     "E002": "the byte budget is 1 MB: a fixture that large is not a small, focused fixture "
             "(test_the_byte_budget_is_enforced below lowers the budget instead)",
     "E004": "an unknown file suffix: a property of the file name",
+    "E008": "the parameter budget: enforced by the analysis, after load() (tests/compiler/test_analysis.py)",
+    "E009": "the activation-memory budget: enforced by the analysis, after load() (tests/compiler/test_analysis.py)",
+    "E016": "the FLOP budget: enforced by the analysis, after load() (tests/compiler/test_analysis.py)",
     "E900": "an internal error: a bug, which no fixture should be able to trigger",
 }
 FILE_CODES = {code for code in CODES if re.fullmatch(r"E[0-4]\d\d", code)} - set(NOT_FROM_FILE_CONTENT)

@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from dslc.spec.errors import DslcErrors
+from dslc.spec.errors import DslcError, DslcErrors
 
 EXIT_INVALID, EXIT_INTERNAL = 2, 70  # the commands return 0 (clean) and 1 (a gate or --check failed) themselves
 
@@ -26,6 +26,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DslcErrors as errors:  # raised outside a per-file loop: report and stop
         for error in errors.errors:
             print(error.render(errors.source), file=sys.stderr)
+        return EXIT_INVALID
+    except DslcError as error:  # one finding raised on its own (no source text for an excerpt)
+        print(error.render(), file=sys.stderr)
         return EXIT_INVALID
     except KeyboardInterrupt:
         return 130

@@ -55,24 +55,30 @@ def load_for_training(path: str, limits: Limits,
 
 
 def open_session(loaded: LoadedSpec, train: Train, seed: int, device_name: str, compile_cache: str | None) -> Session:
+    from dslc.compiler.analysis.analyse import analyse
+    from dslc.compiler.checks import check_training
+    from dslc.runtime.data import load_dataset
+
+    # Everything a spec or its data can get wrong is found before `import jax` (about 1 s)
+    analysis = analyse(loaded)
+    problems = check_training(loaded, analysis)
+    if problems:
+        raise DslcErrors(problems, loaded.source.text)
+    try:
+        dataset = load_dataset(loaded, analysis, seed, train)
+    except DslcError as error:
+        raise DslcErrors([error], loaded.source.text) from None
+
     import jax
 
-    from dslc.compiler.analysis.analyse import analyse
     from dslc.compiler.build import build_model
-    from dslc.compiler.checks import check_training
     from dslc.compiler.devices import select_device
     from dslc.compiler.steps import compute_dtype, init_state, make_steps, make_task
-    from dslc.runtime.data import load_dataset
 
     try:
         device = select_device(device_name)
     except DslcError as error:
         raise DslcErrors([error]) from None
-    analysis = analyse(loaded)
-    problems = check_training(loaded, analysis)
-    if problems:
-        raise DslcErrors(problems, loaded.source.text)
-    dataset = load_dataset(loaded, analysis, seed, train)
     enable_compile_cache(compile_cache)
     with jax.default_device(device):
         model = build_model(loaded, analysis, seed=seed, dtype=compute_dtype(train))

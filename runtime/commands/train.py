@@ -49,18 +49,20 @@ def _overrides(args: argparse.Namespace, train) -> dict[str, object]:
 
 def run_command(args: argparse.Namespace) -> int:
     started = time.time()
+    from dslc.runtime.session import load_for_training, open_session
+
+    loaded, train = load_for_training(args.file, limits_from(args), lambda train: _overrides(args, train))
+    seed = args.seed if args.seed is not None else train.seed
+    session = open_session(loaded, train, seed, args.device, args.compile_cache)  # imports JAX once all is valid
+
     import jax
 
     from dslc.runtime.checkpoint import Checkpoints, WorkDir, canonical_ir, environment, run_identity, write_error
     from dslc.runtime.loop import Interrupted, NonFiniteError, Plan, fuse_factor, run_training
     from dslc.runtime.progress import reporter_for
     from dslc.runtime.runlog import RunLog
-    from dslc.runtime.session import load_for_training, open_session
 
-    loaded, train = load_for_training(args.file, limits_from(args), lambda train: _overrides(args, train))
-    seed = args.seed if args.seed is not None else train.seed
     workdir = WorkDir(args.workdir or Path("runs") / loaded.spec.model.name)
-    session = open_session(loaded, train, seed, args.device, args.compile_cache)
     workdir.prepare(run_identity(loaded.spec, train, seed), canonical_ir(loaded.spec, train),
                     resume=args.resume, overwrite=args.overwrite)
     per_epoch = session.steps_per_epoch

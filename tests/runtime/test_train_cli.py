@@ -60,3 +60,15 @@ def test_bad_flags_and_missing_train_section(tmp_path: Path) -> None:
     spec.write_text("dslc: 1\nmodel: {name: m, inputs: {x: [4]}, layers: [{dense: {units: 2}}]}\n")
     result = dslc("train", str(spec))
     assert result.returncode == 2 and "error[E102]: the spec has no train section" in result.stderr
+
+
+def test_data_errors_stop_before_training_with_exit_2(tmp_path: Path) -> None:
+    too_big = dslc("train", str(EXAMPLES / "digits_mlp.yaml"), "--batch", "5000", "--workdir", str(tmp_path / "a"))
+    assert too_big.returncode == 2 and "error[E707]: batch 5000 is larger than the train split" in too_big.stderr
+    spec = tmp_path / "files.yaml"
+    spec.write_text((EXAMPLES / "digits_mlp.yaml").read_text().replace("data: digits", "data: {npz: {path: gone.npz}}"))
+    missing = dslc("train", str(spec), "--workdir", str(tmp_path / "b"))
+    assert missing.returncode == 2 and "error[E701]" in missing.stderr and "gone.npz" in missing.stderr
+    for result in (too_big, missing):
+        assert "Traceback" not in result.stderr
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()  # nothing created

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 from typing_extensions import TypeAliasType
 
-from dslc.spec.vocab import DATA_SOURCES, LOSSES, METRICS, OPTIMIZERS, NonNegativeFloat, PositiveInt
+from dslc.spec.vocab import DATA_SOURCES, LOSSES, MAX_RANK, METRICS, OPTIMIZERS, NonNegativeFloat, PositiveInt
 
 SPEC_VERSION = 1
 DTYPES = ("float32", "float16", "bfloat16", "int32", "int64", "uint8", "bool")
@@ -87,7 +87,7 @@ class Input(IRModel):
     """A model input; `shape` excludes the batch axis, `None` marks an unknown size."""
 
     name: str
-    shape: tuple[Annotated[int, Field(ge=1)] | None, ...]
+    shape: tuple[Annotated[int, Field(ge=1)] | None, ...] = Field(max_length=MAX_RANK)
     dtype: DType = "float32"
 
 

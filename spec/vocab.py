@@ -29,6 +29,9 @@ class Choice(BaseModel):
 PositiveFloat = Annotated[float, Field(gt=0.0)]
 NonNegativeFloat = Annotated[float, Field(ge=0.0)]
 PositiveInt = Annotated[int, Field(ge=1)]
+# Tensors have at most this many axes: a hostile shape of thousands of axes would make every
+# element count a number of thousands of digits (slow, and unprintable).
+MAX_RANK = 32
 Fraction = Annotated[float, Field(ge=0.0, lt=1.0)]
 
 

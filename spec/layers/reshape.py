@@ -11,10 +11,12 @@ from pydantic import Field
 
 from dslc.spec.layers._shapes import A, constant, free, free_build, one, prod, show
 from dslc.spec.layers.base import LayerKind, LayerParams, ShapeError, Tensor
+from dslc.spec.limits import count_text
+from dslc.spec.vocab import MAX_RANK
 
 
 class ReshapeParams(LayerParams):
-    shape: tuple[Annotated[int, Field(ge=-1)], ...] = Field(min_length=1)
+    shape: tuple[Annotated[int, Field(ge=-1)], ...] = Field(min_length=1, max_length=MAX_RANK)
 
 
 def infer(params: ReshapeParams, inputs: tuple[Tensor, ...]) -> Tensor:
@@ -26,11 +28,12 @@ def infer(params: ReshapeParams, inputs: tuple[Tensor, ...]) -> Tensor:
     if count is None:  # only the known part of the input can be checked
         known_part = prod(dim for dim in x.shape if dim is not None)
         if -1 not in target and fixed % known_part:
-            raise ShapeError("E503", f"cannot reshape {show(x.shape)} to {show(target)}: {fixed} elements is not "
-                                     f"a multiple of {known_part}", "shape")
+            raise ShapeError("E503", f"cannot reshape {show(x.shape)} to {show(target)}: {count_text(fixed)} "
+                                     f"elements is not a multiple of {count_text(known_part)}", "shape")
         return Tensor(tuple(None if dim == -1 else dim for dim in target), x.dtype)
     if (count % fixed) if -1 in target else (count != fixed):
-        raise ShapeError("E503", f"cannot reshape {show(x.shape)} ({count} elements) to {show(target)}", "shape")
+        raise ShapeError("E503", f"cannot reshape {show(x.shape)} ({count_text(count)} elements) to "
+                                 f"{show(target)}", "shape")
     return Tensor(tuple(count // fixed if dim == -1 else dim for dim in target), x.dtype)
 
 

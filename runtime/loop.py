@@ -36,6 +36,7 @@ from dslc.compiler.checks import metric_mode
 from dslc.compiler.steps import Batch, Steps, TrainState
 from dslc.runtime.checkpoint import Checkpoints, Restored, Stored, host_copy
 from dslc.runtime.data import Dataset
+from dslc.runtime.parallel import Placement
 from dslc.runtime.progress import PlainReporter, Reporter
 from dslc.runtime.runlog import RunLog
 
@@ -152,7 +153,8 @@ def chunks(per_epoch: int, fuse: int) -> list[Chunk]:
 
 def run_training(steps: Steps, state: TrainState, dataset: Dataset, plan: Plan, *, log: RunLog,
                  checkpoints: Checkpoints | None = None, resumed: Restored | None = None,
-                 reporter: Reporter | None = None) -> RunResult:
+                 reporter: Reporter | None = None, placement: Placement | None = None) -> RunResult:
+    """`placement`: the devices to split batches over (default: the default device)."""
     reporter = reporter or PlainReporter()
     per_epoch = steps_per_epoch(dataset, plan.batch)
     record = resumed.record if resumed else {}
@@ -184,11 +186,11 @@ def run_training(steps: Steps, state: TrainState, dataset: Dataset, plan: Plan, 
             todo = [chunk for chunk in chunks(per_epoch, plan.fuse) if chunk.start >= offset]
             order = dataset.batch_indices("train", plan.batch, epoch, plan.seed, shuffle=True)
             pending: tuple[jax.Array, int] | None = None
-            staged = _stage(dataset, order, todo[0]) if todo else None
+            staged = _stage(dataset, order, todo[0], placement) if todo else None
             for number, chunk in enumerate(todo):
                 result.state, losses = _dispatch(steps, result.state, staged, chunk.size)
                 if number + 1 < len(todo):  # gathered and sent while the chunk just dispatched runs
-                    staged = _stage(dataset, order, todo[number + 1])
+                    staged = _stage(dataset, order, todo[number + 1], placement)
                 if pending is not None:
                     epoch_losses += _host_losses(*pending)
                 pending = (losses, position + 1)
@@ -209,7 +211,7 @@ def run_training(steps: Steps, state: TrainState, dataset: Dataset, plan: Plan, 
             if pending is not None:
                 epoch_losses += _host_losses(*pending)
             train = {"loss": float(np.mean(epoch_losses))}
-            validation = evaluate(steps, result.state, dataset, "validation", plan.batch, plan.fuse)
+            validation = evaluate(steps, result.state, dataset, "validation", plan.batch, plan.fuse, placement)
             log.epoch(epoch, position, "train", train)
             log.epoch(epoch, position, "validation", validation)
             shown = ", ".join(f"{name} {value:.4f}" for name, value in validation.items())
@@ -236,19 +238,24 @@ def run_training(steps: Steps, state: TrainState, dataset: Dataset, plan: Plan, 
     result.steps = position
     if result.first_step_at is not None:
         result.train_seconds = time.perf_counter() - started
-    result.test = evaluate(steps, result.state, dataset, "test", plan.batch, plan.fuse)
+    result.test = evaluate(steps, result.state, dataset, "test", plan.batch, plan.fuse, placement)
     return result
 
 
-def _stage(dataset: Dataset, order: tuple[np.ndarray, np.ndarray], chunk: Chunk) -> Batch:
-    """A chunk's batches on the device: stacked (K, batch, ...) for the fused step, or one batch."""
+def _stage(dataset: Dataset, order: tuple[np.ndarray, np.ndarray], chunk: Chunk,
+           placement: Placement | None) -> Batch:
+    """A chunk's batches on the device(s): stacked (K, batch, ...) for the fused step, or one batch."""
     index, weight = order
     rows = slice(chunk.start, chunk.start + chunk.size)
     inputs, target = dataset.gather("train", index[rows])
     batch = Batch(tuple(inputs), target, weight[rows])
     if chunk.size == 1:
         batch = jax.tree.map(lambda leaf: leaf[0], batch)
-    return jax.device_put(batch)
+    return _put(batch, chunk.size > 1, placement)
+
+
+def _put(batch: Batch, stacked: bool, placement: Placement | None) -> Batch:
+    return placement.batch(batch, stacked) if placement is not None else jax.device_put(batch)
 
 
 def _dispatch(steps: Steps, state: TrainState, batch: Batch, size: int) -> tuple[TrainState, jax.Array]:
@@ -287,7 +294,7 @@ def _interrupts() -> Iterator[Callable[[], bool]]:
 
 
 def evaluate(steps: Steps, state: TrainState, dataset: Dataset, split: str, batch_size: int,
-             fuse: int = 1) -> dict[str, float]:
+             fuse: int = 1, placement: Placement | None = None) -> dict[str, float]:
     """Metrics over a whole split: per-batch weighted means, combined by the batches' weights.
 
     With `fuse` > 1, batches go `fuse` at a time through one `eval_multi` call; the batch count is
@@ -306,7 +313,7 @@ def evaluate(steps: Steps, state: TrainState, dataset: Dataset, split: str, batc
     per_call = []
     for rows, weights in zip(index, weight, strict=True):
         inputs, target = dataset.gather(split, rows)
-        per_call.append(step(state, jax.device_put(Batch(inputs, target, weights))))
+        per_call.append(step(state, _put(Batch(inputs, target, weights), step is steps.eval_multi, placement)))
     totals: dict[str, float] = {}
     batch_weights = weight.reshape(-1, batch_size).sum(axis=1)
     for name in per_call[0] if per_call else ():

@@ -31,8 +31,9 @@ class Session:
     dataset: Any  # dslc.runtime.data.Dataset
     device: Any  # jax.Device
     graphdef: Any  # nnx.GraphDef
-    state: Any  # TrainState, freshly initialised
+    state: Any  # TrainState, freshly initialised (replicated over `placement`)
     steps: Any  # Steps
+    placement: Any  # dslc.runtime.parallel.Placement: the devices and how batches split over them
 
     @property
     def steps_per_epoch(self) -> int:
@@ -54,7 +55,9 @@ def load_for_training(path: str, limits: Limits,
     return loaded, train
 
 
-def open_session(loaded: LoadedSpec, train: Train, seed: int, device_name: str, compile_cache: str | None) -> Session:
+def open_session(loaded: LoadedSpec, train: Train, seed: int, device_name: str, compile_cache: str | None,
+                 devices: int | None = 1) -> Session:
+    """`devices`: how many devices of the chosen platform to train on (None: all of them)."""
     from dslc.compiler.analysis.analyse import analyse
     from dslc.compiler.checks import check_training
     from dslc.runtime.data import load_dataset
@@ -72,20 +75,23 @@ def open_session(loaded: LoadedSpec, train: Train, seed: int, device_name: str, 
     import jax
 
     from dslc.compiler.build import build_model
-    from dslc.compiler.devices import select_device
+    from dslc.compiler.devices import select_devices
     from dslc.compiler.steps import compute_dtype, init_state, make_steps, make_task
+    from dslc.runtime.parallel import placement
 
     try:
-        device = select_device(device_name)
+        where = placement(select_devices(device_name), devices, train.batch)
     except DslcError as error:
         raise DslcErrors([error]) from None
+    device = where.mesh.devices.flat[0]
     enable_compile_cache(compile_cache)
     with jax.default_device(device):
         model = build_model(loaded, analysis, seed=seed, dtype=compute_dtype(train))
         task = make_task(train)
         graphdef, state = init_state(model, task)
         steps = make_steps(graphdef, task)
-    return Session(loaded, train, seed, analysis, dataset, device, graphdef, state, steps)
+    state = where.replicate(state)
+    return Session(loaded, train, seed, analysis, dataset, device, graphdef, state, steps, where)
 
 
 def enable_compile_cache(folder: str | None) -> Path | None:

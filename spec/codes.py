@@ -72,6 +72,7 @@ CODES: dict[str, str] = {
     "E610": "checkpoint.best names no metric",
     "E611": "the data source does not fit the model's inputs, its output or the loss",
     "E612": "early_stopping.monitor names no metric",
+    "E613": "--devices asks for more devices than present, or the batch does not split evenly over them",
     # E7xx: data (found before training starts)
     "E701": "a data file is missing, is not a file, or cannot be read",
     "E702": "a data path resolves outside the spec's folder",

@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     session, restored = open_trained(args.file, args.checkpoint, limits_from(args), args.device, args.compile_cache)
     with jax.default_device(session.device):
         metrics = evaluate(session.steps, restored.state, session.dataset, args.split, session.train.batch,
-                           restored.record.get("fuse", 1))  # batched as in training: the same numbers
+                           restored.record.get("fuse", 1), session.placement)  # batched as in training
     if args.format == "json":
         print(json.dumps({"checkpoint": str(restored.folder), "step": restored.step, "split": args.split,
                           "examples": len(session.dataset.split(args.split)), "metrics": metrics}, indent=2))

@@ -29,6 +29,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--resume", action="store_true",
                      help="continue the run in --workdir from its last checkpoint (same spec and seed)")
     run.add_argument("--overwrite", action="store_true", help="start over in a --workdir that holds an earlier run")
+    parser.add_argument("--devices", type=positive(int), metavar="N",
+                        help="train data-parallel on N devices of the --device platform (default: all of them; "
+                             "the batch must split evenly)")
     parser.add_argument("--fuse", type=positive(int), metavar="K",
                         help="train steps per dispatch (default: chosen per model)")
     add_session_options(parser)
@@ -53,7 +56,8 @@ def run_command(args: argparse.Namespace) -> int:
 
     loaded, train = load_for_training(args.file, limits_from(args), lambda train: _overrides(args, train))
     seed = args.seed if args.seed is not None else train.seed
-    session = open_session(loaded, train, seed, args.device, args.compile_cache)  # imports JAX once all is valid
+    session = open_session(loaded, train, seed, args.device, args.compile_cache,  # imports JAX once all is valid
+                           devices=args.devices)
 
     import jax
 
@@ -90,12 +94,13 @@ def run_command(args: argparse.Namespace) -> int:
             where = f"resuming at step {resumed.record['position']} of " if resumed else ""
             reporter.message(f"{where}training '{loaded.spec.model.name}' "
                              f"({session.analysis.totals.trainable:,} trainable parameters) on "
-                             f"{session.device.platform}: {len(session.dataset.train):,} training examples, "
+                             f"{_devices(session.placement)}: {len(session.dataset.train):,} training examples, "
                              f"batch {train.batch}, {epochs} epochs of {per_epoch} steps, {plan.fuse} per dispatch")
             log = RunLog(workdir.path, resumed_at=resumed.record["position"] if resumed else None)
             try:
                 result = run_training(session.steps, resumed.state if resumed else session.state, session.dataset,
-                                      plan, log=log, checkpoints=checkpoints, resumed=resumed, reporter=reporter)
+                                      plan, log=log, checkpoints=checkpoints, resumed=resumed, reporter=reporter,
+                                      placement=session.placement)
             except NonFiniteError as error:
                 reporter.close()
                 reporter.message(f"dslc: {error}")
@@ -117,6 +122,11 @@ def run_command(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise write_error(workdir.path, exc, workdir.latest_step()) from None
     return 0
+
+
+def _devices(placement) -> str:
+    count = placement.size
+    return placement.platform + (f" ({count} devices, data-parallel)" if count > 1 else "")
 
 
 def _summarise(log, result, workdir: Path, batch: int, started: float) -> None:

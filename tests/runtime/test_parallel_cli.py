@@ -1,0 +1,78 @@
+"""Data parallelism over local devices: 8 CPU devices (XLA's host-platform device count) against one.
+
+JAX reads XLA_FLAGS when it starts, so every run is a `dslc train` subprocess with its own flags.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parent.parent.parent / "examples"
+EIGHT = "--xla_force_host_platform_device_count=8"
+
+
+def dslc(*args: str, devices: int = 1) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "XLA_FLAGS": EIGHT if devices == 8 else ""}
+    return subprocess.run([sys.executable, "-m", "dslc", *args], capture_output=True, text=True, timeout=600, env=env)
+
+
+def values(workdir: Path) -> list[float]:
+    records = [json.loads(line) for line in (workdir / "metrics.jsonl").read_text().splitlines()]
+    return [record[name] for record in records for name in sorted(record) if name not in ("epoch", "step", "split")]
+
+
+def final_arrays(workdir: Path) -> list[np.ndarray]:
+    import jax
+    import orbax.checkpoint as ocp
+
+    steps = sorted(int(p.name) for p in (workdir / "checkpoints").iterdir() if p.name.isdigit())
+    path = workdir / "checkpoints" / str(steps[-1]) / "state"
+    checkpointer = ocp.StandardCheckpointer()
+    here = jax.sharding.SingleDeviceSharding(jax.devices()[0])  # the 8-device run's arrays, onto this one device
+    target = jax.tree.map(lambda meta: jax.ShapeDtypeStruct(meta.shape, meta.dtype, sharding=here),
+                          checkpointer.metadata(path).item_metadata.tree)
+    return [np.asarray(leaf) for leaf in jax.tree.leaves(checkpointer.restore(path, target))]
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[int, Path]:
+    """The CNN example for one epoch (20 steps of 64 examples) on 1 and on 8 devices."""
+    folder = tmp_path_factory.mktemp("parallel")
+    for devices in (1, 8):
+        result = dslc("train", str(EXAMPLES / "digits_cnn.yaml"), "--epochs", "1", "--workdir",
+                      str(folder / str(devices)), devices=devices)
+        assert result.returncode == 0, result.stderr
+        assert ("8 devices, data-parallel" in result.stderr) == (devices == 8)
+    return {devices: folder / str(devices) for devices in (1, 8)}
+
+
+def test_eight_devices_train_like_one(runs: dict[int, Path]) -> None:
+    one, eight = values(runs[1]), values(runs[8])
+    assert len(one) == 3 and one == pytest.approx(eight, rel=1e-5)  # train loss, validation accuracy and loss
+    for a, b in zip(final_arrays(runs[1]), final_arrays(runs[8]), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)  # the parameters after 20 steps
+
+
+def test_a_run_on_eight_devices_resumes_on_one(runs: dict[int, Path], tmp_path: Path) -> None:
+    result = dslc("train", str(EXAMPLES / "digits_cnn.yaml"), "--epochs", "2", "--workdir", str(runs[8]),
+                  "--resume")
+    assert result.returncode == 0, result.stderr
+    assert "resuming at step 20" in result.stderr
+    assert len(values(runs[8])) == 6
+
+
+def test_devices_that_do_not_fit_are_refused_before_training(tmp_path: Path) -> None:
+    uneven = dslc("train", str(EXAMPLES / "digits_cnn.yaml"), "--devices", "3", "--workdir", str(tmp_path / "a"),
+                  devices=8)
+    assert uneven.returncode == 2 and "error[E613]: batch 64 does not split evenly over 3 devices" in uneven.stderr
+    too_many = dslc("train", str(EXAMPLES / "digits_cnn.yaml"), "--devices", "16", "--workdir", str(tmp_path / "b"),
+                    devices=8)
+    assert too_many.returncode == 2 and "error[E613]" in too_many.stderr and "only 8 cpu devices" in too_many.stderr
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()

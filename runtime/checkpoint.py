@@ -116,8 +116,13 @@ class WorkDir:
         except (OSError, ValueError) as exc:
             raise _error("E805", f"{self.marker}: unreadable dslc marker ({exc})") from None
 
-    def prepare(self, identity: dict[str, Any], ir: dict[str, Any], *, resume: bool, overwrite: bool) -> None:
-        """Make this folder the work directory of the run `identity` (see `dslc train --help`)."""
+    def prepare(self, identity: dict[str, Any], ir: dict[str, Any], *, resume: bool, overwrite: bool,
+                write: bool = True) -> None:
+        """Make this folder the work directory of the run `identity` (see `dslc train --help`).
+
+        Every process of a multi-process run checks (they all reach the same verdict); only the
+        one with `write` changes anything.
+        """
         found = self.identity()
         if found is None and self.path.exists() and any(self.path.iterdir()):
             raise _error("E801", f"{self.path} is not empty and is not a dslc work directory (no {MARKER})",
@@ -134,12 +139,14 @@ class WorkDir:
                 raise _error("E803", f"{self.path} holds an earlier run (checkpoint at step {last})",
                              hint="--resume continues it, --overwrite starts over (deleting its checkpoints), "
                                   "--workdir chooses another folder")
-            for name in _OWNED:  # only dslc's own files: the marker proved the folder is dslc's
+            for name in _OWNED if write else ():  # only dslc's own files: the marker proved the folder is dslc's
                 target = self.path / name
                 if target.is_dir() and not target.is_symlink():
                     shutil.rmtree(target)
                 elif target.exists() or target.is_symlink():
                     target.unlink()
+        if not write:
+            return
         try:
             self.path.mkdir(parents=True, exist_ok=True)
             if found is None or not resume:

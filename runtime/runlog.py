@@ -19,32 +19,39 @@ METRICS, SUMMARY, EVENTS = "metrics.jsonl", "run.json", "tensorboard"
 
 
 class RunLog:
-    def __init__(self, workdir: Path, *, resumed_at: int | None = None) -> None:
-        from tensorboardX import SummaryWriter
+    """`write=False` (every process of a multi-process run but the first) keeps the records in memory only."""
 
+    def __init__(self, workdir: Path, *, resumed_at: int | None = None, write: bool = True) -> None:
         path = workdir / METRICS
-        kept = _records_up_to(path, resumed_at) if resumed_at is not None else []
-        write_atomically(path, "".join(json.dumps(record) + "\n" for record in kept))
-        self.records: list[dict[str, Any]] = kept
-        self._file = path.open("a", encoding="utf-8")
-        # purge_step: TensorBoard hides events a resumed run logged after its checkpoint
-        self._events = SummaryWriter(str(workdir / EVENTS), purge_step=resumed_at, flush_secs=10)
-        self._summary = workdir / SUMMARY
+        self.records: list[dict[str, Any]] = _records_up_to(path, resumed_at) if resumed_at is not None else []
+        self._summary = workdir / SUMMARY if write else None
+        self._file, self._events = None, None
+        if write:
+            from tensorboardX import SummaryWriter
+
+            write_atomically(path, "".join(json.dumps(record) + "\n" for record in self.records))
+            self._file = path.open("a", encoding="utf-8")
+            # purge_step: TensorBoard hides events a resumed run logged after its checkpoint
+            self._events = SummaryWriter(str(workdir / EVENTS), purge_step=resumed_at, flush_secs=10)
 
     def epoch(self, epoch: int, step: int, split: str, metrics: dict[str, float]) -> None:
         record = {"epoch": epoch, "step": step, "split": split, **metrics}
+        self.records.append(record)
+        if self._file is None or self._events is None:
+            return
         self._file.write(json.dumps(record) + "\n")
         self._file.flush()
-        self.records.append(record)
         for name, value in metrics.items():
             self._events.add_scalar(f"{split}/{name}", value, step)
 
     def summary(self, summary: dict[str, Any]) -> None:
-        write_atomically(self._summary, json.dumps(summary, indent=2) + "\n")
+        if self._summary is not None:
+            write_atomically(self._summary, json.dumps(summary, indent=2) + "\n")
 
     def close(self) -> None:
-        self._file.close()
-        self._events.close()
+        if self._file is not None and self._events is not None:
+            self._file.close()
+            self._events.close()
 
 
 def _records_up_to(path: Path, step: int) -> list[dict[str, Any]]:

@@ -83,7 +83,7 @@ def open_session(loaded: LoadedSpec, train: Train, seed: int, device_name: str, 
         where = placement(select_devices(device_name), devices, train.batch)
     except DslcError as error:
         raise DslcErrors([error]) from None
-    device = where.mesh.devices.flat[0]
+    device = where.local_device
     enable_compile_cache(compile_cache)
     with jax.default_device(device):
         model = build_model(loaded, analysis, seed=seed, dtype=compute_dtype(train))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import time
 from pathlib import Path
 
@@ -32,6 +33,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--devices", type=positive(int), metavar="N",
                         help="train data-parallel on N devices of the --device platform (default: all of them; "
                              "the batch must split evenly)")
+    group = parser.add_argument_group("several processes (jax.distributed; every process runs the same command)")
+    group.add_argument("--coordinator", metavar="HOST:PORT", help="process 0's address (all processes give the same)")
+    group.add_argument("--num-processes", type=positive(int), metavar="P", help="how many processes take part")
+    group.add_argument("--process-id", type=int, metavar="I", help="this process's number, 0 to P-1")
+    group.add_argument("--distributed", action="store_true",
+                       help="join a run that a cluster launcher set up (SLURM, Open MPI, Cloud TPU, "
+                            "JAX_COORDINATOR_ADDRESS): JAX reads the rest from the environment")
     parser.add_argument("--fuse", type=positive(int), metavar="K",
                         help="train steps per dispatch (default: chosen per model)")
     add_session_options(parser)
@@ -56,22 +64,28 @@ def run_command(args: argparse.Namespace) -> int:
 
     loaded, train = load_for_training(args.file, limits_from(args), lambda train: _overrides(args, train))
     seed = args.seed if args.seed is not None else train.seed
+    _start_processes(args)
     session = open_session(loaded, train, seed, args.device, args.compile_cache,  # imports JAX once all is valid
                            devices=args.devices)
 
     import jax
+    from jax.experimental import multihost_utils
 
     from dslc.runtime.checkpoint import Checkpoints, WorkDir, canonical_ir, environment, run_identity, write_error
     from dslc.runtime.loop import Interrupted, NonFiniteError, Plan, fuse_factor, run_training
-    from dslc.runtime.progress import reporter_for
+    from dslc.runtime.parallel import is_primary
+    from dslc.runtime.progress import PlainReporter, reporter_for
     from dslc.runtime.runlog import RunLog
 
+    primary = is_primary()
     workdir = WorkDir(args.workdir or Path("runs") / loaded.spec.model.name)
     workdir.prepare(run_identity(loaded.spec, train, seed), canonical_ir(loaded.spec, train),
-                    resume=args.resume, overwrite=args.overwrite)
+                    resume=args.resume, overwrite=args.overwrite, write=primary)
+    if jax.process_count() > 1:
+        multihost_utils.sync_global_devices("dslc: work directory ready")
     per_epoch = session.steps_per_epoch
     epochs = args.epochs or train.epochs or math.ceil(train.steps / per_epoch)
-    reporter = reporter_for()
+    reporter = reporter_for() if primary else PlainReporter(open(os.devnull, "w"))  # noqa: SIM115
     checkpoints = Checkpoints(workdir, keep=train.checkpoint.keep if train.checkpoint else 3)
     log = None
     try:
@@ -96,7 +110,7 @@ def run_command(args: argparse.Namespace) -> int:
                              f"({session.analysis.totals.trainable:,} trainable parameters) on "
                              f"{_devices(session.placement)}: {len(session.dataset.train):,} training examples, "
                              f"batch {train.batch}, {epochs} epochs of {per_epoch} steps, {plan.fuse} per dispatch")
-            log = RunLog(workdir.path, resumed_at=resumed.record["position"] if resumed else None)
+            log = RunLog(workdir.path, resumed_at=resumed.record["position"] if resumed else None, write=primary)
             try:
                 result = run_training(session.steps, resumed.state if resumed else session.state, session.dataset,
                                       plan, log=log, checkpoints=checkpoints, resumed=resumed, reporter=reporter,
@@ -117,11 +131,41 @@ def run_command(args: argparse.Namespace) -> int:
         checkpoints.close()
         if log is not None:
             log.close()
+    if not primary:
+        print(f"process {jax.process_index()}: parameters sha256 {_fingerprint(result.state)}")
+        return 0
     try:
         _summarise(log, result, workdir.path, train.batch, started)
     except OSError as exc:
         raise write_error(workdir.path, exc, workdir.latest_step()) from None
     return 0
+
+
+def _start_processes(args: argparse.Namespace) -> None:
+    from dslc.runtime.parallel import start_processes
+    from dslc.spec.errors import DslcError, DslcErrors
+
+    given = [args.coordinator, args.num_processes, args.process_id]
+    if any(value is not None for value in given) and None in given:
+        raise DslcErrors([DslcError("E613", "--coordinator, --num-processes and --process-id go together",
+                                    stage="device", hint="give all three on every process")])
+    if args.process_id is not None and not 0 <= args.process_id < args.num_processes:
+        raise DslcErrors([DslcError("E613", f"--process-id {args.process_id} is not in 0..{args.num_processes - 1}",
+                                    stage="device")])
+    start_processes(args.coordinator, args.num_processes, args.process_id, args.distributed)
+
+
+def _fingerprint(state) -> str:
+    """sha256 of the trained parameters' bytes: equal on every process of a run, and across equal runs."""
+    import hashlib
+
+    import jax
+    import numpy as np
+
+    digest = hashlib.sha256()
+    for leaf in jax.tree.leaves(jax.device_get(state.params)):
+        digest.update(np.ascontiguousarray(leaf).tobytes())
+    return digest.hexdigest()
 
 
 def _devices(placement) -> str:
@@ -139,9 +183,12 @@ def _summarise(log, result, workdir: Path, batch: int, started: float) -> None:
         print(f"{split:<12}" + "".join(f"{row[name]:>14.4f}" if name in row else f"{'':>14}" for name in names))
     speed = (result.steps * batch / result.train_seconds) if result.train_seconds else None
     how = "stopped early" if result.stopped_early else "done"
+    fingerprint = _fingerprint(result.state)
     print(f"{how}: {result.steps} steps, {result.epochs} epochs"
           + (f", {speed:,.0f} examples/s" if speed else "") + f"; checkpoints, metrics and events in {workdir}")
+    print(f"parameters sha256 {fingerprint}")
     log.summary({"steps": result.steps, "epochs": result.epochs, "stopped_early": result.stopped_early,
+                 "parameters_sha256": fingerprint,
                  "test": result.test, "train_seconds": result.train_seconds, "examples_per_second": speed,
                  "first_step_at": result.first_step_at,
                  "time_to_first_step": (result.first_step_at - started) if result.first_step_at else None})

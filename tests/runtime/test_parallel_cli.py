@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -76,3 +78,41 @@ def test_devices_that_do_not_fit_are_refused_before_training(tmp_path: Path) -> 
                     devices=8)
     assert too_many.returncode == 2 and "error[E613]" in too_many.stderr and "only 8 cpu devices" in too_many.stderr
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_two_processes_train_one_model_and_a_single_process_resumes_it(tmp_path: Path) -> None:
+    """Two `dslc train` processes on localhost (CPU collectives through gloo) against one process."""
+    spec, run = str(EXAMPLES / "digits_mlp.yaml"), ("--epochs", "2")
+    single = dslc("train", spec, *run, "--workdir", str(tmp_path / "single"))
+    assert single.returncode == 0, single.stderr
+    coordinator = f"127.0.0.1:{free_port()}"
+    env = {**os.environ, "XLA_FLAGS": ""}
+    processes = [subprocess.Popen([sys.executable, "-m", "dslc", "train", spec, *run, "--workdir",
+                                   str(tmp_path / "pair"), "--coordinator", coordinator, "--num-processes", "2",
+                                   "--process-id", str(rank)],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                 for rank in (0, 1)]
+    outputs = [process.communicate(timeout=300) for process in processes]
+    for process, (_, stderr) in zip(processes, outputs, strict=True):
+        assert process.returncode == 0, stderr
+    first, second = (re.search(r"parameters sha256 ([0-9a-f]{64})", stdout) for stdout, _ in outputs)
+    assert first and second and first.group(1) == second.group(1)  # the same parameters in both processes
+    assert "2 devices, data-parallel" in outputs[0][1] and not outputs[1][1].count("epoch 1/2")  # process 0 logs
+    assert values(tmp_path / "pair") == pytest.approx(values(tmp_path / "single"), rel=1e-5)
+    for a, b in zip(final_arrays(tmp_path / "single"), final_arrays(tmp_path / "pair"), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    resumed = dslc("train", spec, "--epochs", "3", "--workdir", str(tmp_path / "pair"), "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resuming at step 40" in resumed.stderr
+
+
+def test_process_flags_go_together(tmp_path: Path) -> None:
+    result = dslc("train", str(EXAMPLES / "digits_mlp.yaml"), "--coordinator", "127.0.0.1:1", "--workdir",
+                  str(tmp_path / "run"))
+    assert result.returncode == 2 and "error[E613]: --coordinator, --num-processes and --process-id" in result.stderr

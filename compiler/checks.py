@@ -2,7 +2,8 @@
 
 DESIGN §5: "an unsupported combination is a spec error, not a crash at step 1".
 Each rule below reads the IR (`Train`) and the static analysis (output shapes,
-parameter counts) and returns located `DslcError`s (codes E6xx). No JAX here:
+parameter counts) and returns located `DslcError`s (codes E6xx; E702 for a data
+path that leads out of the spec's folder). No JAX here:
 `dslc check` runs these rules and must start fast.
 
 The loss decides what a target is, and every metric must read the same target:
@@ -20,18 +21,33 @@ from the source, only when a rule has something to report.
 
 from __future__ import annotations
 
+import posixpath
+import re
 from collections.abc import Callable, Iterator
 from functools import cached_property
+from pathlib import PurePosixPath, PureWindowsPath
 from typing import Literal
 
 from dslc.compiler.analysis.model import Analysis
-from dslc.spec.errors import DslcError, DslcErrors, Span, did_you_mean
+from dslc.spec.errors import DslcError, DslcErrors, Span, did_you_mean, show_value
 from dslc.spec.ir import Train
 from dslc.spec.layers.base import Tensor
 from dslc.spec.limits import DEFAULT_LIMITS, Limits
 from dslc.spec.load import LoadedSpec, parse_document
-from dslc.spec.tree import Entry, Map, Node, Seq, locate
-from dslc.spec.vocab import METRICS, OPTIMIZERS, SCHEDULES, Choice, Digits, TopK, WarmupCosine
+from dslc.spec.tree import Entry, Map, Node, Scalar, Seq, locate
+from dslc.spec.vocab import (
+    DATA_SOURCES,
+    METRICS,
+    OPTIMIZERS,
+    SCHEDULES,
+    Choice,
+    Csv,
+    Digits,
+    Npy,
+    Npz,
+    TopK,
+    WarmupCosine,
+)
 
 # The E6xx codes (spec/codes.py holds the published catalogue).
 
@@ -124,6 +140,9 @@ class _Where:
 
     def argument(self, choice: Node | None, name: str, positional: tuple[str, ...] = ()) -> Node | None:
         """The value of a choice's argument, written by name or (in the DSL) by position."""
+        if (isinstance(choice, Map) and len(choice.entries) == 1 and isinstance(choice.entries[0].value, Scalar)
+                and positional[:1] == (name,)):
+            return choice.entries[0].value  # `{npz: file.npz}`: the first positional argument, bare
         if not (isinstance(choice, Map) and len(choice.entries) == 1 and isinstance(choice.entries[0].value, Map)):
             return None
         index = positional.index(name) if name in positional else None
@@ -319,6 +338,46 @@ def data_fits(train: Train, analysis: Analysis, where: _Where) -> Iterator[DslcE
 
 
 
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://|^file:", re.IGNORECASE)
+
+
+def path_problem(path: str) -> str | None:
+    """Why a spec's data path would lead outside the spec's folder, or None when it stays inside.
+
+    Path arithmetic only (no file system): `dslc check` needs no data. At training time
+    `dslc.runtime.data` resolves the path again and also refuses symlinks that lead out.
+    """
+    if _URL.match(path):
+        return "is a URL"
+    if path.startswith("~"):
+        return "starts with '~' (a home folder)"
+    if PurePosixPath(path).is_absolute() or PureWindowsPath(path).is_absolute() or PureWindowsPath(path).drive:
+        return "is an absolute path"
+    normal = posixpath.normpath(path.replace("\\", "/"))
+    if normal == ".." or normal.startswith("../"):
+        return "climbs out with '..'"
+    return None
+
+
+def data_paths_inside(train: Train, analysis: Analysis, where: _Where) -> Iterator[DslcError]:
+    """Data files lie inside the spec's folder (DESIGN §8): no absolute paths, '~', URLs or climbing '..'."""
+    data = train.data
+    if isinstance(data, Npz | Csv):
+        arguments = {"path": data.path}
+    elif isinstance(data, Npy):
+        arguments = {"x": data.x, "y": data.y}
+    else:
+        return
+    choice = where.value("data")
+    for argument, path in arguments.items():
+        problem = path_problem(path)
+        if problem:
+            node = where.argument(choice, argument, DATA_SOURCES.positional.get(data.kind, ()))
+            yield _error("E702", f"data '{data.kind}': {argument} {show_value(path)} {problem}; data files must "
+                                 "lie inside the spec's folder", where.span(node) if node else where.kind(choice),
+                         hint="put the file in the spec's folder (or below it) and give its path relative to the spec")
+
 
 RULES: tuple[Rule, ...] = (single_output, trainable_parameters, loss_fits_output, metrics_fit, precision_fits_model,
-                           schedule_consistent, optimizer_options, checkpoint_best, early_stopping_monitor, data_fits)
+                           schedule_consistent, optimizer_options, checkpoint_best, early_stopping_monitor, data_fits,
+                           data_paths_inside)

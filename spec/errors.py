@@ -8,8 +8,9 @@ code, a `Span` into the source text, an optional hint and related locations.
 from __future__ import annotations
 
 import difflib
+import functools
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
 MAX_SHOWN_VALUE = 60
@@ -25,8 +26,8 @@ class Span:
     end_line: int | None = None
     end_col: int | None = None
 
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.col}"
+    def __str__(self) -> str:  # file names come from the command line, or a pull request: escape them too
+        return f"{printable(self.file)}:{self.line}:{self.col}"
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,10 @@ class DslcErrors(Exception):
         unique = list(dict.fromkeys(errors))
         self.errors = sorted(unique, key=_sort_key)
         self.source = source  # the file's text, for excerpts under each error
-        super().__init__("\n".join(e.headline() for e in self.errors))
+        super().__init__(self.errors)
+
+    def __str__(self) -> str:  # built on demand: a hostile file can hold 100,000 errors, rewrapped per stage
+        return "\n".join(e.headline() for e in self.errors)
 
 
 def _sort_key(error: DslcError) -> tuple[int, int]:
@@ -103,16 +107,50 @@ class ErrorSink:
             raise DslcErrors(self.errors)
 
 
+# difflib compares a word with each candidate in turn: a hostile file with 50,000 misspelt references
+# to 50,000 layer names must not cost 50,000**2 comparisons. `load` gives each file a budget of
+# comparisons (`reset_hint_budget`); past it, and for words longer than any name, there is no hint.
+# Lookups in small vocabularies (layer kinds, keys) are cached, so a repeated typo costs nothing.
+HINT_COMPARISONS = 20_000  # about 0.4 s of difflib at worst (names much alike)
+HINT_WORD_LENGTH = 100
+HINT_CACHED_POOL = 100
+
+
+class _Hints:
+    remaining = HINT_COMPARISONS
+    cache: dict[tuple[str, tuple[str, ...]], str | None] = {}
+
+
+def reset_hint_budget() -> None:
+    _Hints.remaining = HINT_COMPARISONS
+    _Hints.cache.clear()
+
+
 def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
     """A hint naming the closest candidate, or None when nothing is close."""
-    matches = difflib.get_close_matches(word, sorted(set(candidates)), n=1, cutoff=0.6)
-    return f"did you mean '{matches[0]}'?" if matches else None
+    pool = candidates if isinstance(candidates, Collection) else list(candidates)
+    if len(word) > HINT_WORD_LENGTH:
+        return None
+    key = (word, tuple(sorted(set(pool)))) if len(pool) <= HINT_CACHED_POOL else None
+    if key is not None and key in _Hints.cache:
+        return _Hints.cache[key]
+    if len(pool) > _Hints.remaining:
+        return None
+    _Hints.remaining -= max(1, len(pool))
+    names = key[1] if key is not None else sorted(set(pool))
+    matches = difflib.get_close_matches(word, names, n=1, cutoff=0.6)
+    hint = f"did you mean '{matches[0]}'?" if matches else None
+    if key is not None:
+        _Hints.cache[key] = hint
+    return hint
 
 
 def printable(text: str, limit: int | None = None) -> str:
     """Escape control, format (bidi) and other invisible characters; optionally truncate."""
     if limit is not None and len(text) > limit:
         text = text[:limit] + "…"
+    if text.isprintable():  # no character of the categories below (C-speed fast path for the common case)
+        return text
     out = []
     for ch in text:
         if ch in "\n\t":
@@ -129,10 +167,21 @@ def show_value(value: object) -> str:
     return printable(repr(value), limit=MAX_SHOWN_VALUE)
 
 
+@functools.lru_cache(maxsize=4)
+def _lines(source: str) -> list[str]:
+    """The source's lines, split once per text: a file with 100,000 errors renders in linear time.
+
+    Lines end at "\n" only, as spans count them (`str.splitlines` also breaks at form feeds,
+    U+2028 and others, and would show the wrong line under a span after one).
+    """
+    lines = [line.removesuffix("\r") for line in source.split("\n")]
+    return lines[:-1] if lines[-1] == "" else lines  # no line after the final new line (as `splitlines`)
+
+
 def _excerpt(source: str | None, span: Span | None) -> list[str]:
     if source is None or span is None:
         return []
-    lines = source.splitlines()
+    lines = _lines(source)
     if not 1 <= span.line <= len(lines):
         return []
     text = lines[span.line - 1]

@@ -115,6 +115,7 @@ class Expander:
             table.spans[model_input.name] = model_input._node.key_span
             self.taken.add(model_input.name)
         first: _Target | None = model.inputs[0].name if len(model.inputs) == 1 else None
+        self.check_layer_count(model.layers)
         last = self.steps(model.layers, table, first, (), {}, ())
         if self.sink.errors:
             return None
@@ -138,6 +139,30 @@ class Expander:
             else:
                 previous = self.block_call(step, table, inputs, prefix, bindings, stack, trainable) or _BROKEN
         return previous
+
+    def check_layer_count(self, steps: tuple[Step, ...]) -> None:
+        """E007 before expanding anything: `a * 1000` inside `b * 1000` inside `c * 1000` is 10**9 layers.
+
+        Reported where expanding would have stopped: at the top-level step whose layers cross the budget.
+        """
+        sizes: dict[str, int] = {}
+        total = 0
+        for step in steps:
+            total += self.layer_count(step, sizes, ())
+            if total > self.limits.max_layers:
+                message = self.limits.exceeded("layer count", total, self.limits.max_layers, "--max-layers")
+                raise DslcError("E007", message, step._node.span, stage="graph")
+
+    def layer_count(self, step: Step, sizes: dict[str, int], stack: tuple[str, ...]) -> int:
+        """The layers one step expands to (recursive and too deeply nested calls count none: they are errors)."""
+        if isinstance(step, LayerCall):
+            return 1
+        block = self.spec.block(step.block)
+        if block is None or step.block in stack or len(stack) >= self.limits.max_depth:
+            return 0
+        if step.block not in sizes:
+            sizes[step.block] = sum(self.layer_count(inner, sizes, (*stack, step.block)) for inner in block.layers)
+        return step.repeat * sizes[step.block]
 
     def reserve_explicit_names(self, steps: tuple[Step, ...], table: _Table, prefix: tuple[str, ...]) -> None:
         for step in steps:
@@ -189,12 +214,17 @@ class Expander:
             self.error("E303", f"block '{call.block}' uses itself (through {' -> '.join((*stack, call.block))})",
                        span)
             return None
+        if len(stack) >= self.limits.max_depth:  # a chain of blocks, each calling the next: expansion recurses
+            message = self.limits.exceeded("block nesting depth", len(stack) + 1, self.limits.max_depth,
+                                           "--max-depth")
+            raise DslcError("E005", message, span, stage="graph")
         if len(inputs) > 1:
             self.error("E406", f"a block takes one input; '{call.block}' was given {len(inputs)}", span)
         inner_bindings = self.bind(call, block, bindings)
         if inner_bindings is None:
             return None
-        base = call.name or self.auto_name(prefix, call.block)
+        # The instance's own name: `auto_name` gives the full path, which `prefix` already holds.
+        base = call.name or self.auto_name(prefix, call.block).removeprefix(_join(prefix, ""))
         previous: _Target | None = inputs[0] if inputs else None
         for repetition in range(call.repeat):
             instance = base if call.repeat == 1 else f"{base}.{repetition + 1}"
@@ -285,9 +315,8 @@ class Expander:
             seen.add(id(target))
             found = target.table.names.get(target.name)
             if found is None:
-                candidates = [n for n in target.table.names if n != target.name]
                 self.error("E401", f"'{target.name}' names no layer or input here", target.span,
-                           did_you_mean(target.name, candidates))
+                           did_you_mean(target.name, target.table.names))  # (the name is not among them)
                 return None
             target = found
         return target
@@ -338,7 +367,21 @@ class Expander:
                 if waiting[consumer] == 0:
                     heapq.heappush(ready, consumer)
         if len(ordered) < len(nodes):
-            stuck = [node for i, node in enumerate(nodes) if waiting[i] > 0]
+            # What remains is on a cycle or downstream of one: peel off, from the far end, the
+            # layers that lead to no other remaining layer, so that only the cycle is named.
+            remaining = {i for i, count in enumerate(waiting) if count > 0}
+            leads = {i: sum(1 for c in consumers.get(nodes[i].name, ()) if c in remaining) for i in remaining}
+            ends = [i for i in remaining if leads[i] == 0]
+            while ends:
+                i = ends.pop()
+                remaining.discard(i)
+                for name in nodes[i].inputs:
+                    j = index.get(name)
+                    if j in remaining:
+                        leads[j] -= 1
+                        if leads[j] == 0:
+                            ends.append(j)
+            stuck = [node for i, node in enumerate(nodes) if i in remaining]
             names = ", ".join(node.name for node in stuck[:5]) + (", …" if len(stuck) > 5 else "")
             self.error("E403", f"the layer graph has a cycle through {names}", stuck[0].span,
                        "a layer's 'from' must not lead back to itself")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from dslc.spec.errors import DslcError, DslcErrors, Span
+from dslc.spec.errors import DslcError, DslcErrors, Span, reset_hint_budget
 from dslc.spec.expand import Graph, expand
 from dslc.spec.ir import Spec
 from dslc.spec.limits import DEFAULT_LIMITS, Limits
@@ -77,6 +77,7 @@ def parse_document(source: Source, syntax: Syntax, limits: Limits) -> Map:
 
 
 def load_source(source: Source, syntax: Syntax, limits: Limits = DEFAULT_LIMITS) -> LoadedSpec:
+    reset_hint_budget()  # each file gets its own budget of did-you-mean comparisons
     document = parse_document(source, syntax, limits)
     spec, errors = lower(document)
     if errors or spec is None:

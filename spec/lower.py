@@ -69,7 +69,7 @@ class Lowerer:
         self.sink = ErrorSink()
         self.block_names: set[str] = set()
         self.block_positional: dict[str, tuple[str, ...]] = {}
-        self.nonfinite = 0  # how many non-finite numbers `value` has reported
+        self.rejected = 0  # how many values `value` has reported (non-finite numbers, mappings)
 
     def error(self, code: str, message: str, span, hint: str | None = None) -> None:
         self.sink.add(DslcError(code, message, span, hint=hint))
@@ -106,12 +106,13 @@ class Lowerer:
         if isinstance(node, Seq):
             return tuple(self.value(item, scope, what) for item in node.items)
         if isinstance(node, Map):
+            self.rejected += 1
             self.error("E103", f"{what} must be a single value or a list, got a mapping", node.span)
             return None
         ref = node.ref
         if isinstance(node.value, float) and not math.isfinite(node.value):
             # The IR allows finite numbers only: report here rather than fail building it.
-            self.nonfinite += 1
+            self.rejected += 1
             self.error("E204", f"{what} must be a finite number, got {show_value(node.value)}", node.span)
             return None
         if ref is None:
@@ -314,7 +315,7 @@ class Lowerer:
         named = self.named_arguments(args, layer_kind.positional, kind, kind_span)
         fields = layer_kind.params.model_fields
         params: dict[str, Value] = {}
-        nonfinite = self.nonfinite
+        rejected = self.rejected
         for entry in named:
             if entry.key not in fields:
                 self.error("E101", f"{kind}: unknown parameter '{entry.key}'", entry.key_span,
@@ -327,7 +328,7 @@ class Lowerer:
         common = self.attributes(attributes, kind)
         # Parameters that use no block parameter are validated now, so that their errors come in
         # the same run as the structural ones; the others when the block is expanded.
-        skip = _has_ref(params) or self.nonfinite != nonfinite  # non-finite values are reported already
+        skip = _has_ref(params) or self.rejected != rejected  # those values are reported already
         typed = None if skip else validate(layer_kind.params, params, named, self.sink, kind)
         call = LayerCall(kind=kind, params=params, **common)
         return call.located(_CallSource(kind_span, named, _input_spans(attributes), typed))

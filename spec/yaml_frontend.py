@@ -9,6 +9,7 @@ exponent floats (`1e-3` is a number; `no` and `on` stay strings).
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterator
 
@@ -38,7 +39,7 @@ def parse_yaml(source: Source, limits: Limits) -> Map:
         root = builder.build(yaml.parse(source.text, Loader=_Loader))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        span = Span(source.name, mark.line + 1, mark.column + 1) if mark else Span(source.name, 1, 1)
+        span = Span(source.name, *builder.lines.position(mark)) if mark else Span(source.name, 1, 1)
         problem = exc.problem or exc.context or "invalid YAML"
         raise DslcError("E010", f"YAML syntax error: {problem}", span) from None
     except yaml.YAMLError as exc:  # reader errors: unacceptable characters
@@ -53,19 +54,46 @@ def parse_yaml(source: Source, limits: Limits) -> Map:
     return root
 
 
+# Line breaks that YAML counts but the DSL, git and `Source.span_at` do not (they count "\n" only).
+_ODD_BREAKS = re.compile("\r(?!\n)|[\x85\u2028\u2029]")
+
+
+class _Lines:
+    """1-based (line, column) of a parser mark, lines separated by "\n" as everywhere else in dslc.
+
+    PyYAML also breaks lines at a lone "\r", U+0085, U+2028 and U+2029; in a text that holds one,
+    its line numbers would disagree with git's (and so GitHub's annotations), the DSL's and the excerpt's.
+    """
+
+    def __init__(self, text: str) -> None:
+        self.starts: list[int] | None = None
+        if _ODD_BREAKS.search(text):
+            self.starts = [0, *(match.end() for match in re.finditer("\n", text))]
+
+    def position(self, mark) -> tuple[int, int]:
+        if self.starts is None:  # PyYAML's own count is the same
+            return mark.line + 1, mark.column + 1
+        line = bisect.bisect_right(self.starts, mark.index)
+        return line, mark.index - self.starts[line - 1] + 1
+
+
 class _TreeBuilder:
     def __init__(self, source: Source, limits: Limits) -> None:
         self.source = source
+        self.lines = _Lines(source.text)
         self.limits = limits
         self.sink = ErrorSink()
         self.anchors: dict[str, Node] = {}
         self.open_anchors: set[str] = set()
         self.alias_count = 0
         self.depth = 0
+        # Nodes of the document with every alias expanded, counted as events arrive: an alias adds the
+        # size of its anchor's node. Below the alias cap, 16 aliases in a chain still make 2**16 copies.
+        self.expanded = 0
+        self.sizes: dict[str, int] = {}  # anchor -> expanded size of its node
 
     def span(self, event: yaml.Event) -> Span:
-        start, end = event.start_mark, event.end_mark
-        return Span(self.source.name, start.line + 1, start.column + 1, end.line + 1, end.column + 1)
+        return Span(self.source.name, *self.lines.position(event.start_mark), *self.lines.position(event.end_mark))
 
     def build(self, events: Iterator[yaml.Event]) -> Node | None:
         root: Node | None = None
@@ -87,6 +115,8 @@ class _TreeBuilder:
         if event.tag is not None:
             raise DslcError("E011", f"YAML tag '{event.tag}' is not allowed", self.span(event),
                             hint="a spec is data: remove the tag")
+        first = self.expanded
+        self.expanded += 1
         if isinstance(event, yaml.ScalarEvent):
             node: Node = self.scalar(event)
         elif isinstance(event, yaml.SequenceStartEvent):
@@ -97,6 +127,7 @@ class _TreeBuilder:
             raise DslcError("E010", "unexpected YAML event", self.span(event))
         if event.anchor is not None:
             self.anchors[event.anchor] = node
+            self.sizes[event.anchor] = self.expanded - first
         return node
 
     def collection(self, event, events, read) -> Node:
@@ -122,6 +153,12 @@ class _TreeBuilder:
         target = self.anchors.get(event.anchor)
         if target is None:
             raise DslcError("E015", f"alias '*{event.anchor}' refers to no anchor", self.span(event))
+        self.expanded += self.sizes[event.anchor]
+        budget = self.limits.max_bytes  # no more nodes than a file within the byte budget could spell out
+        if self.expanded > budget:
+            raise DslcError("E006", f"aliases expand the document beyond {budget:,} nodes, more than a file within "
+                                    "the byte budget can spell out (raise it with --max-bytes)", self.span(event),
+                            hint="write the repeated parts out, or use a block")
         return target
 
     def scalar(self, event: yaml.ScalarEvent) -> Scalar:
@@ -168,7 +205,10 @@ class _TreeBuilder:
             if isinstance(event, yaml.MappingEndEvent):
                 return Map(tuple(entries), _join(self.span(start), self.span(event)))
             key_span = self.span(event)
-            if not isinstance(event, yaml.ScalarEvent) or event.tag is not None:
+            if getattr(event, "tag", None) is not None:
+                raise DslcError("E011", f"YAML tag '{event.tag}' is not allowed", key_span,
+                                hint="a spec is data: remove the tag")
+            if not isinstance(event, yaml.ScalarEvent):
                 raise DslcError("E103", "a mapping key must be a plain name", key_span)
             key = event.value
             if key == "<<" and event.implicit[0]:

@@ -201,8 +201,8 @@ def test_absurd_sizes_are_rejected_at_once_with_every_budget_they_exceed() -> No
     assert "the model has 1,000,000,001,000,000,000 parameters" in errors[0].message
 
 
-def test_thousands_of_huge_dimensions_are_never_multiplied_out() -> None:
-    dims = ", ".join(["9" * 60] * 6000)  # 10^360000 elements: multiplying them out takes seconds
+def test_huge_dimensions_are_never_multiplied_out() -> None:
+    dims = ", ".join(["9" * 60] * 32)  # 10^1920 elements (32 axes: the most an input may have)
     text = (f"dslc: 1\nmodel:\n  name: m\n  inputs: {{x: [{dims}]}}\n  layers:\n"
             "    - flatten\n    - dense: {units: 2}\n")
     [error] = budget_errors(text)

@@ -7,17 +7,18 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from dslc.compiler.analysis.analyse import analyse
-from dslc.compiler.checks import _classes_problem, check_training, metric_mode, metric_name, metric_names
+from dslc.compiler.checks import _classes_problem, check_training, metric_mode, metric_name, metric_names, path_problem
 from dslc.spec.codes import CODES
 from dslc.spec.errors import DslcError
 from dslc.spec.layers.base import Tensor
 from dslc.spec.load import load, load_text
-from dslc.spec.vocab import METRICS
+from dslc.spec.vocab import METRICS, Npz
 
 EXAMPLES = Path(__file__).resolve().parent.parent.parent / "examples"
 MARK = "«"
@@ -233,3 +234,66 @@ def test_checks_import_no_jax(tmp_path: Path) -> None:
     code = "import sys, dslc.compiler.checks; sys.exit('jax' in sys.modules or 'flax' in sys.modules)"
     # Run outside the checkout, where its `dslc/` folder could shadow the installed package.
     assert subprocess.run([sys.executable, "-c", code], check=False, cwd=tmp_path).returncode == 0
+
+
+# -- data paths (E702): static path arithmetic; the runtime resolves them again and refuses escaping symlinks --------
+@pytest.mark.parametrize(("path", "problem"), [
+    ("/etc/passwd", "is an absolute path"),
+    ("C:\\Windows\\x.npz", "is an absolute path"),
+    ("C:x.npz", "is an absolute path"),
+    ("\\\\server\\share\\x.npz", "is an absolute path"),
+    ("~/x.npz", "starts with '~' (a home folder)"),
+    ("~root/x.npz", "starts with '~' (a home folder)"),
+    ("file:///etc/passwd", "is a URL"),
+    ("file:x.npz", "is a URL"),
+    ("FILE:x.npz", "is a URL"),
+    ("https://example.com/x.npz", "is a URL"),
+    ("s3://bucket/x.npz", "is a URL"),
+    ("../x.npz", "climbs out with '..'"),
+    ("..", "climbs out with '..'"),
+    ("data/../../x.npz", "climbs out with '..'"),
+    ("data\\..\\..\\x.npz", "climbs out with '..'"),
+    ("./../x.npz", "climbs out with '..'"),
+])
+def test_a_data_path_outside_the_spec_folder_is_a_problem(path: str, problem: str) -> None:
+    assert path_problem(path) == problem
+
+
+@pytest.mark.parametrize("path", ["x.npz", "data/x.npz", "./x.npz", "data/../x.npz", "..x.npz", "x..npz", "a..b/c.npz",
+                                  "run:1.npz", "data/file:x.npz"])
+def test_a_data_path_inside_the_spec_folder_is_fine(path: str) -> None:
+    assert path_problem(path) is None
+
+
+def _with_data(data: str) -> str:
+    return yaml_spec(inputs="{x: [4]}", loss="mse").replace("{synthetic: {task: random}}", data)
+
+
+@pytest.mark.parametrize(("syntax", "text"), [
+    ("yaml", _with_data("{npz: {path: «file:x.npz}}")),
+    ("yaml", _with_data("{npz: «file:x.npz}")),
+    ("yaml", _with_data("{npy: {x: x.npy, y: «FILE:y.npy}}")),
+    ("yaml", _with_data("{csv: {label_column: y, path: «'file:t.csv'}}")),
+    ("dsl", 'dslc 1\nmodel m(x: [4]) {\n  dense(3)\n}\ntrain {\n  loss = mse; optimizer = adam(1e-3); batch = 8; '
+            'steps = 1\n  data = csv(«"file:t.csv", label_column=y)\n}'),
+    ("dsl", 'dslc 1\nmodel m(x: [4]) {\n  dense(3)\n}\ntrain {\n  loss = mse; optimizer = adam(1e-3); batch = 8; '
+            'steps = 1\n  data = npy(x=«"file:x.npy", y=«"file:y.npy")\n}'),
+])
+def test_dslc_check_reports_a_data_path_outside_the_spec_folder(syntax: str, text: str) -> None:
+    """The schema already refuses most such paths (E205); this rule catches the rest, at the path's value."""
+    errors, positions = findings(text, syntax)
+    assert [(e.code, e.span.line, e.span.col) for e in errors] == [("E702", *position) for position in positions], \
+        [e.render() for e in errors]
+    assert all("is a URL" in e.message and e.hint and "relative to the spec" in e.hint for e in errors)
+
+
+def test_the_data_path_rule_also_guards_specs_built_without_the_schema() -> None:
+    """A `Train` made in Python (`model_copy` and `model_construct` skip validation) is checked all the same."""
+    loaded = load_text(yaml_spec(inputs="{x: [4]}", loss="mse"), "yaml")
+    bad = {"/etc/passwd": "is an absolute path", "~/x.npz": "starts with '~'", "../../x.npz": "climbs out",
+           "https://example.com/x.npz": "is a URL"}
+    for path, problem in bad.items():
+        train = loaded.spec.train.model_copy(update={"data": Npz.model_construct(path=path)})  # type: ignore[union-attr]
+        spec = loaded.spec.model_copy(update={"train": train})
+        errors = check_training(replace(loaded, spec=spec), analyse(loaded))
+        assert [e.code for e in errors] == ["E702"] and problem in errors[0].message, path

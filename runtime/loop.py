@@ -115,7 +115,8 @@ class RunResult:
     epochs: int = 0
     test: dict[str, float] = field(default_factory=dict)
     stopped_early: bool = False
-    train_seconds: float = 0.0  # time in training steps, from the first step's end (compilation excluded)
+    train_seconds: float = 0.0  # time in training steps, from the first dispatch's end (compilation excluded)
+    timed_steps: int = 0  # the steps run in `train_seconds` (the first dispatch's are not)
     first_step_at: float | None = None  # time.time() when the first step had finished
 
 
@@ -197,7 +198,7 @@ def run_training(steps: Steps, state: TrainState, dataset: Dataset, plan: Plan, 
                 position += chunk.size
                 if result.first_step_at is None:
                     jax.block_until_ready(losses)
-                    result.first_step_at, started = time.time(), time.perf_counter()
+                    result.first_step_at, started, timed_from = time.time(), time.perf_counter(), position
                 reporter.advance(chunk.size)
                 mid_epoch = position % per_epoch != 0
                 due = plan.every is not None and position // plan.every > last_saved // plan.every
@@ -238,6 +239,7 @@ def run_training(steps: Steps, state: TrainState, dataset: Dataset, plan: Plan, 
     result.steps = position
     if result.first_step_at is not None:
         result.train_seconds = time.perf_counter() - started
+        result.timed_steps = position - timed_from
     result.test = evaluate(steps, result.state, dataset, "test", plan.batch, plan.fuse, placement)
     return result
 

@@ -135,7 +135,7 @@ def run_command(args: argparse.Namespace) -> int:
         print(f"process {jax.process_index()}: parameters sha256 {_fingerprint(result.state)}")
         return 0
     try:
-        _summarise(log, result, workdir.path, train.batch, started)
+        _summarise(log, result, workdir.path, train.batch, plan.fuse, started)
     except OSError as exc:
         raise write_error(workdir.path, exc, workdir.latest_step()) from None
     return 0
@@ -173,7 +173,7 @@ def _devices(placement) -> str:
     return placement.platform + (f" ({count} devices, data-parallel)" if count > 1 else "")
 
 
-def _summarise(log, result, workdir: Path, batch: int, started: float) -> None:
+def _summarise(log, result, workdir: Path, batch: int, fuse: int, started: float) -> None:
     """The final table (last epoch's train and validation, the test split) and run.json."""
     last = {record["split"]: record for record in log.records if record["epoch"] == result.epochs}
     rows = {"train": last.get("train", {}), "validation": last.get("validation", {}), "test": result.test}
@@ -181,7 +181,7 @@ def _summarise(log, result, workdir: Path, batch: int, started: float) -> None:
     print(f"{'':<12}" + "".join(f"{name:>14}" for name in names))
     for split, row in rows.items():
         print(f"{split:<12}" + "".join(f"{row[name]:>14.4f}" if name in row else f"{'':>14}" for name in names))
-    speed = (result.steps * batch / result.train_seconds) if result.train_seconds else None
+    speed = (result.timed_steps * batch / result.train_seconds) if result.train_seconds else None
     how = "stopped early" if result.stopped_early else "done"
     fingerprint = _fingerprint(result.state)
     print(f"{how}: {result.steps} steps, {result.epochs} epochs"
@@ -189,6 +189,8 @@ def _summarise(log, result, workdir: Path, batch: int, started: float) -> None:
     print(f"parameters sha256 {fingerprint}")
     log.summary({"steps": result.steps, "epochs": result.epochs, "stopped_early": result.stopped_early,
                  "parameters_sha256": fingerprint,
-                 "test": result.test, "train_seconds": result.train_seconds, "examples_per_second": speed,
+                 "test": result.test, "train_seconds": result.train_seconds, "timed_steps": result.timed_steps,
+                 "fuse": fuse,
+                 "examples_per_second": speed,
                  "first_step_at": result.first_step_at,
                  "time_to_first_step": (result.first_step_at - started) if result.first_step_at else None})

@@ -9,45 +9,56 @@ each in a fresh process and a fresh work directory: the first run compiles and f
 cache, the second should load from it. Time to first step is run.json's `first_step_at` minus the time recorded
 just before the process starts, so interpreter start and imports are in; run.json's own `time_to_first_step`
 (from the command's start) is shown too. Prints medians (min-max) over the rounds and the per-round ratio
-second/first (target: <= 0.4x).
+second/first (target: <= 0.4x). A spec with synthetic data is trained from a copy with 10 batches of it, so the
+rest of the epoch after the first step is short (the model and its programs are the same). bench/run.py
+reports the same measurement through `first_and_second`.
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime
-import json
 import os
-import platform
 import statistics
-import subprocess
-import sys
 import tempfile
-import time
-from importlib.metadata import version
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
+import yaml
+from common import SPECS, dslc_train, machine, package_version, spread
+
 MEASURES = {"wall": "from process start", "cli": "run.json time_to_first_step"}
+
+
+def short_copy(spec: Path, folder: Path) -> Path:
+    """`spec`, or a copy in `folder` with 10 batches of synthetic data when its data is synthetic (YAML only)."""
+    if spec.suffix not in (".yaml", ".yml"):
+        return spec
+    document = yaml.safe_load(spec.read_text())
+    train = document.get("train", {})
+    synthetic = (train.get("data") or {}).get("synthetic")
+    if not isinstance(synthetic, dict) or "batch" not in train:
+        return spec
+    synthetic["samples"] = 10 * train["batch"]
+    train.pop("steps", None)
+    train["epochs"] = 1
+    copy = folder / spec.name
+    copy.write_text(yaml.safe_dump(document, sort_keys=False))
+    return copy
 
 
 def train(spec: Path, cache: Path) -> dict[str, float]:
     """One `dslc train` in a fresh process: seconds to the first step, from process start and as run.json says."""
-    with tempfile.TemporaryDirectory() as workdir:
-        command = [sys.executable, "-m", "dslc", "train", str(spec), "--epochs", "1",
-                   "--workdir", workdir, "--compile-cache", str(cache)]
-        started = time.time()
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        _, stderr = process.communicate()
-        if process.returncode != 0:
-            print(f"dslc train {spec} exited {process.returncode}:\n{stderr[-2000:]}", file=sys.stderr)
-            sys.exit(1)
-        run = json.loads((Path(workdir) / "run.json").read_text())
-    return {"wall": run["first_step_at"] - started, "cli": run["time_to_first_step"]}
+    run = dslc_train(spec, 1, cache)
+    return {"wall": run["wall_to_first_step"], "cli": run["time_to_first_step"]}
 
 
-def spread(values: list[float], unit: str) -> str:
-    return f"{statistics.median(values):.2f}{unit} ({min(values):.2f}-{max(values):.2f})"
+def first_and_second(spec: Path) -> tuple[dict[str, float], dict[str, float], int]:
+    """One round: a first run on an empty cache, a second on what it left; (first, second, cache files)."""
+    with tempfile.TemporaryDirectory() as folder, tempfile.TemporaryDirectory() as cache:
+        spec = short_copy(spec, Path(folder))
+        first = train(spec, Path(cache))
+        entries = sum(len(files) for _, _, files in os.walk(cache))
+        second = train(spec, Path(cache))
+    return first, second, entries
 
 
 def main() -> None:
@@ -55,19 +66,14 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--spec", type=Path, action="append", help="spec to train (default: bench/specs/w2_cnn.yaml)")
     args = parser.parse_args()
-    specs: list[Path] = args.spec or [HERE / "specs" / "w2_cnn.yaml"]
+    specs: list[Path] = [spec.resolve() for spec in args.spec] if args.spec else [SPECS / "w2_cnn.yaml"]
     rounds = 2 if args.quick else 3
     runs: dict[Path, list[tuple[dict[str, float], dict[str, float], int]]] = {spec: [] for spec in specs}
     for _ in range(rounds):
         for spec in specs:  # interleaved: machine noise hits every spec alike
-            with tempfile.TemporaryDirectory() as cache:
-                first = train(spec, Path(cache))
-                entries = sum(len(files) for _, _, files in os.walk(cache))
-                second = train(spec, Path(cache))
-            runs[spec].append((first, second, entries))
+            runs[spec].append(first_and_second(spec))
 
-    print(f"time to first step, {rounds} rounds, medians (min-max); {platform.machine()} with {os.cpu_count()} CPUs, "
-          f"jax {version('jax')}, {datetime.date.today()}")
+    print(f"time to first step, {rounds} rounds, medians (min-max); {machine()}, jax {package_version('jax')}")
     print(f"{'spec':28} {'measured':28} {'first run':>20} {'second run':>20} {'second/first':>20}  cache files")
     for spec, results in runs.items():
         for measure, label in MEASURES.items():

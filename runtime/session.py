@@ -142,6 +142,10 @@ def open_trained(path: str, checkpoint: Path, limits: Limits, device_name: str,
                                     hint="give the spec the run was trained with (its IR is in spec.json there)",
                                     stage="run")])
     session = open_session(loaded, trained.train, workdir.identity()["seed"], device_name, compile_cache)
-    with jax.default_device(session.device):
-        restored = Checkpoints(workdir, keep=1, read_only=True).restore(session.state, which, step)
+    checkpoints = Checkpoints(workdir, keep=1, read_only=True)
+    try:
+        with jax.default_device(session.device):
+            restored = checkpoints.restore(session.state, which, step)
+    finally:
+        checkpoints.close()
     return session, restored

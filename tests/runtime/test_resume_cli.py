@@ -65,12 +65,16 @@ def spec(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
-def uninterrupted(spec: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    workdir = tmp_path_factory.mktemp("runs") / "whole"
-    result = dslc("train", str(spec), *RUN, "--workdir", str(workdir))
+def trained(spec: Path, run: tuple[str, ...], workdir: Path) -> Path:
+    """The work directory of an uninterrupted `dslc train` run: what interrupted runs must end equal to."""
+    result = dslc("train", str(spec), *run, "--workdir", str(workdir))
     assert result.returncode == 0, result.stderr
     return workdir
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(spec: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return trained(spec, RUN, tmp_path_factory.mktemp("runs") / "whole")
 
 
 def assert_same_run(a: Path, b: Path) -> None:
@@ -223,10 +227,7 @@ def busy_spec(spec: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def busy_baseline(busy_spec: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    workdir = tmp_path_factory.mktemp("runs") / "busy"
-    result = dslc("train", str(busy_spec), *BUSY, "--workdir", str(workdir))
-    assert result.returncode == 0, result.stderr
-    return workdir
+    return trained(busy_spec, BUSY, tmp_path_factory.mktemp("runs") / "busy")
 
 
 def writing(workdir: Path) -> bool:

@@ -358,16 +358,20 @@ def eval_multi(graphdef: nnx.GraphDef, state: TrainState, batches: Batch, *, tas
     return jax.lax.map(lambda batch: eval_step(graphdef, state, batch, task=task), batches)
 
 
-def make_steps(graphdef: nnx.GraphDef, train: Train | Task, *, unroll: int = 1) -> Steps:
+def make_steps(graphdef: nnx.GraphDef, train: Train | Task, *, unroll: int = 1,
+               state_shardings: TrainState | None = None) -> Steps:
     """The steps jitted once, the graph and the task closed over, the state donated (not for eval).
 
     Each compiles once per batch shape and dtype; keep them fixed (pad the last batch and give
-    `Batch.weight`) and the loop never recompiles.
+    `Batch.weight`) and the loop never recompiles. `state_shardings` (a `TrainState` of
+    shardings, e.g. parameters split over a mesh axis) is the layout the train steps return the
+    state in, so that it keeps that layout from step to step; without it XLA chooses.
     """
     task = train if isinstance(train, Task) else make_task(train)
+    layout = {} if state_shardings is None else {"out_shardings": (state_shardings, None)}  # None: metrics, any
     return Steps(
-        train=jax.jit(functools.partial(train_step, graphdef, task=task), donate_argnums=0),
+        train=jax.jit(functools.partial(train_step, graphdef, task=task), donate_argnums=0, **layout),
         eval=jax.jit(functools.partial(eval_step, graphdef, task=task)),
-        multi=jax.jit(functools.partial(multi_step, graphdef, task=task, unroll=unroll), donate_argnums=0),
+        multi=jax.jit(functools.partial(multi_step, graphdef, task=task, unroll=unroll), donate_argnums=0, **layout),
         eval_multi=jax.jit(functools.partial(eval_multi, graphdef, task=task)),
     )

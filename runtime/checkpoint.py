@@ -38,6 +38,7 @@ from typing import Any
 import jax
 
 from dslc.compiler.steps import TrainState
+from dslc.runtime.parallel import to_host
 from dslc.runtime.rewrite import write_atomically
 from dslc.spec.errors import DslcError, DslcErrors
 from dslc.spec.ir import Spec, Train
@@ -194,7 +195,7 @@ class Stored:
 
 def host_copy(state: TrainState) -> Stored:
     """A copy of `state` in host memory, to save later (the device's arrays go on changing)."""
-    return Stored(jax.device_get(_storable(state)))
+    return Stored(to_host(_storable(state)))
 
 
 @dataclass(frozen=True)

@@ -1,29 +1,41 @@
-"""Data parallelism with JAX's own engine (DESIGN §6): a `Mesh` with one axis, "data".
+"""Data parallelism with JAX's own engine (DESIGN §6): a `Mesh` with an axis "data", and "fsdp" to shard the state.
 
 The mesh spans the local devices, or with several processes (`jax.distributed`, see
 `start_processes`) every process's devices: each process runs the same program on the same
 data order, puts its slice of each global batch on its own devices, and XLA's collectives
 (gloo on CPU, NCCL on GPU) join them.
 
-The training state is replicated on every device; each batch is split along its batch axis,
+By default the training state is replicated on every device; each batch is split along its batch axis,
 one slice per device. The jitted steps are unchanged: XLA partitions them from the shardings
 of their arguments (GSPMD) and adds the gradient all-reduce itself, so the math is the
 single-device math on the global batch (equal up to the order of float reductions).
 With one device this is plain single-device placement.
+
+`--shard-params N` (FSDP-style, for a state too big for one device) makes the mesh 2-D,
+(devices / N) x N over ("data", "fsdp"): each batch is split over all the devices, and each
+leaf of the state (parameters and optimiser state alike) is split N ways along its largest
+dimension that N divides, or replicated where none does (biases of odd sizes, step counts,
+PRNG keys). The "fsdp" axis groups neighbouring devices (one host's, where N divides its
+count). The train steps are jitted with these shardings as the state's `out_shardings`, so the
+state keeps them from step to step; XLA adds the all-gathers of the parameters and the
+reduction of the gradients onto their shards itself (GSPMD).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
 import jax
 import numpy as np
+from jax.experimental import multihost_utils
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from dslc.spec.errors import DslcError
 
 AXIS = "data"
+SHARD_AXIS = "fsdp"
 
 
 @dataclass(frozen=True)
@@ -36,29 +48,82 @@ class Placement:
 
     @property
     def local_device(self) -> jax.Device:
-        """This process's first device of the mesh: where the model is built before it is replicated."""
+        """This process's first device of the mesh."""
         return next(device for device in self.mesh.devices.flat if device.process_index == jax.process_index())
 
     @property
     def platform(self) -> str:
         return self.mesh.devices.flat[0].platform
 
-    def replicate(self, tree: Any) -> Any:
-        """Every leaf whole on every device (the training state)."""
-        everywhere = NamedSharding(self.mesh, PartitionSpec())
+    @property
+    def shards(self) -> int:
+        """How many ways each state leaf is split (1: the state is replicated)."""
+        return self.mesh.shape.get(SHARD_AXIS, 1)
 
+    @property
+    def build_device(self) -> jax.Device:
+        """Where the model and its optimiser state are built before they are placed: `local_device`, or for a
+        state to be sharded (it may not fit one device whole) host memory, where JAX runs on the CPU too."""
+        if self.shards > 1:
+            try:
+                return jax.local_devices(backend="cpu")[0]
+            except RuntimeError:  # JAX_PLATFORMS leaves the CPU out
+                pass
+        return self.local_device
+
+    def sharding(self, leaf: Any) -> NamedSharding:
+        """Where a state leaf lives: split along its largest dimension that `shards` divides, else on every device."""
+        keep_whole = self.shards == 1 or jax.dtypes.issubdtype(leaf.dtype, jax.dtypes.prng_key)
+        shape = () if keep_whole else leaf.shape
+        splittable = [dim for dim, size in enumerate(shape) if size >= self.shards and size % self.shards == 0]
+        if not splittable:
+            return NamedSharding(self.mesh, PartitionSpec())
+        split = max(splittable, key=lambda dim: shape[dim])
+        return NamedSharding(self.mesh, PartitionSpec(*(SHARD_AXIS if dim == split else None
+                                                        for dim in range(len(shape)))))
+
+    def state_shardings(self, tree: Any) -> Any:
+        """`sharding` for every leaf of `tree`: the jitted steps' `out_shardings` for the state."""
+        return jax.tree.map(self.sharding, tree)
+
+    def place(self, tree: Any) -> Any:
+        """The training state on the mesh: every leaf whole on every device, or split as `sharding` says."""
         def put(leaf: Any) -> Any:
-            if jax.dtypes.issubdtype(leaf.dtype, jax.dtypes.prng_key):  # typed keys cross processes as key data
-                data = jax.device_put(jax.random.key_data(leaf), everywhere)
-                return jax.random.wrap_key_data(data, impl=jax.random.key_impl(leaf))
-            return jax.device_put(leaf, everywhere)
+            where = self.sharding(leaf)
+            key = jax.dtypes.issubdtype(leaf.dtype, jax.dtypes.prng_key)  # typed keys cross processes as key data
+            data = jax.random.key_data(leaf) if key else leaf
+            if not where.is_fully_addressable:  # other processes' devices too: each gives its own (equal) copy
+                data = np.asarray(data)
+            data = jax.device_put(data, where)
+            return jax.random.wrap_key_data(data, impl=jax.random.key_impl(leaf)) if key else data
 
         return jax.tree.map(put, tree)
 
+    def batch_sharding(self, stacked: bool) -> NamedSharding:
+        """Split along the batch axis over every device: the first axis, or the second for K batches (K, batch, ...)."""
+        axes = self.mesh.axis_names
+        return NamedSharding(self.mesh, PartitionSpec(None, axes) if stacked else PartitionSpec(axes))
+
     def batch(self, tree: Any, stacked: bool) -> Any:
-        """Split along the batch axis: the first axis, or the second for a stack of K batches (K, batch, ...)."""
-        spec = PartitionSpec(None, AXIS) if stacked else PartitionSpec(AXIS)
-        return jax.device_put(tree, NamedSharding(self.mesh, spec))
+        return jax.device_put(tree, self.batch_sharding(stacked))
+
+
+def state_bytes(tree: Any) -> tuple[int, int]:
+    """The bytes of `tree`'s arrays: in all, and on each device of their mesh (each holds one shard of every leaf)."""
+    leaves = jax.tree.leaves(tree)
+    total = sum(leaf.size * leaf.dtype.itemsize for leaf in leaves)
+    per_device = sum(math.prod(leaf.sharding.shard_shape(leaf.shape)) * leaf.dtype.itemsize for leaf in leaves)
+    return total, per_device
+
+
+def to_host(tree: Any) -> Any:
+    """`tree`'s arrays whole in host memory; those split over other processes' devices are gathered from them."""
+    def gathered(leaf: Any) -> Any:
+        if isinstance(leaf, jax.Array) and not (leaf.is_fully_addressable or leaf.is_fully_replicated):
+            return multihost_utils.process_allgather(leaf, tiled=True)  # a collective: every process calls it
+        return leaf
+
+    return jax.device_get(jax.tree.map(gathered, tree))
 
 
 def start_processes(coordinator: str | None, processes: int | None, process_id: int | None,
@@ -81,8 +146,11 @@ def is_primary() -> bool:
     return jax.process_index() == 0
 
 
-def placement(devices: list[jax.Device], count: int | None, batch: int) -> Placement:
-    """A mesh over the first `count` of `devices` (default: all); the batch must split evenly over them."""
+def placement(devices: list[jax.Device], count: int | None, batch: int, shards: int = 1) -> Placement:
+    """A mesh over the first `count` of `devices` (default: all); the batch must split evenly over them.
+
+    `shards` > 1: a 2-D mesh ("data", "fsdp") whose second axis splits the state `shards` ways.
+    """
     count = len(devices) if count is None else count
     if count > len(devices):
         raise DslcError("E613", f"--devices {count}: only {len(devices)} {devices[0].platform} device"
@@ -91,4 +159,9 @@ def placement(devices: list[jax.Device], count: int | None, batch: int) -> Place
     if batch % count:
         raise DslcError("E613", f"batch {batch} does not split evenly over {count} devices", stage="device",
                         hint=f"use a batch that is a multiple of {count}, or --devices with a divisor of {batch}")
-    return Placement(Mesh(np.asarray(devices[:count]), (AXIS,)))
+    if count % shards:
+        raise DslcError("E613", f"--shard-params {shards} does not divide the device count, {count}", stage="device",
+                        hint=f"use --shard-params with a divisor of {count}, or --devices with a multiple of {shards}")
+    if shards == 1:
+        return Placement(Mesh(np.asarray(devices[:count]), (AXIS,)))
+    return Placement(Mesh(np.asarray(devices[:count]).reshape(count // shards, shards), (AXIS, SHARD_AXIS)))

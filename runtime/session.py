@@ -31,9 +31,9 @@ class Session:
     dataset: Any  # dslc.runtime.data.Dataset
     device: Any  # jax.Device
     graphdef: Any  # nnx.GraphDef
-    state: Any  # TrainState, freshly initialised (replicated over `placement`)
+    state: Any  # TrainState, freshly initialised (on `placement`'s mesh: replicated or sharded)
     steps: Any  # Steps
-    placement: Any  # dslc.runtime.parallel.Placement: the devices and how batches split over them
+    placement: Any  # dslc.runtime.parallel.Placement: the devices, how batches and the state split
 
     @property
     def steps_per_epoch(self) -> int:
@@ -56,8 +56,9 @@ def load_for_training(path: str, limits: Limits,
 
 
 def open_session(loaded: LoadedSpec, train: Train, seed: int, device_name: str, compile_cache: str | None,
-                 devices: int | None = 1) -> Session:
-    """`devices`: how many devices of the chosen platform to train on (None: all of them)."""
+                 devices: int | None = 1, shard_params: int = 1) -> Session:
+    """`devices`: how many devices of the chosen platform to train on (None: all of them); `shard_params`:
+    how many ways to split the parameters and optimiser state among them (1: replicated)."""
     from dslc.compiler.analysis.analyse import analyse
     from dslc.compiler.checks import check_training
     from dslc.runtime.data import load_dataset
@@ -80,17 +81,17 @@ def open_session(loaded: LoadedSpec, train: Train, seed: int, device_name: str, 
     from dslc.runtime.parallel import placement
 
     try:
-        where = placement(select_devices(device_name), devices, train.batch)
+        where = placement(select_devices(device_name), devices, train.batch, shard_params)
     except DslcError as error:
         raise DslcErrors([error]) from None
     device = where.local_device
     enable_compile_cache(compile_cache)
-    with jax.default_device(device):
+    with jax.default_device(where.build_device):
         model = build_model(loaded, analysis, seed=seed, dtype=compute_dtype(train))
         task = make_task(train)
         graphdef, state = init_state(model, task)
-        steps = make_steps(graphdef, task)
-    state = where.replicate(state)
+    state = where.place(state)
+    steps = make_steps(graphdef, task, state_shardings=where.state_shardings(state) if where.shards > 1 else None)
     return Session(loaded, train, seed, analysis, dataset, device, graphdef, state, steps, where)
 
 

@@ -33,6 +33,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--devices", type=positive(int), metavar="N",
                         help="train data-parallel on N devices of the --device platform (default: all of them; "
                              "the batch must split evenly)")
+    parser.add_argument("--shard-params", type=positive(int), default=1, metavar="N",
+                        help="split the parameters and optimiser state N ways over the devices, FSDP-style, for a "
+                             "model that does not fit one device (default 1: a whole copy on every device; N must "
+                             "divide the device count; each batch is still split over all devices)")
     group = parser.add_argument_group("several processes (jax.distributed; every process runs the same command)")
     group.add_argument("--coordinator", metavar="HOST:PORT", help="process 0's address (all processes give the same)")
     group.add_argument("--num-processes", type=positive(int), metavar="P", help="how many processes take part")
@@ -66,7 +70,7 @@ def run_command(args: argparse.Namespace) -> int:
     seed = args.seed if args.seed is not None else train.seed
     _start_processes(args)
     session = open_session(loaded, train, seed, args.device, args.compile_cache,  # imports JAX once all is valid
-                           devices=args.devices)
+                           devices=args.devices, shard_params=args.shard_params)
 
     import jax
     from jax.experimental import multihost_utils
@@ -108,7 +112,8 @@ def run_command(args: argparse.Namespace) -> int:
             where = f"resuming at step {resumed.record['position']} of " if resumed else ""
             reporter.message(f"{where}training '{loaded.spec.model.name}' "
                              f"({session.analysis.totals.trainable:,} trainable parameters) on "
-                             f"{_devices(session.placement)}: {len(session.dataset.train):,} training examples, "
+                             f"{_devices(session.placement, session.state)}: "
+                             f"{len(session.dataset.train):,} training examples, "
                              f"batch {train.batch}, {epochs} epochs of {per_epoch} steps, {plan.fuse} per dispatch")
             log = RunLog(workdir.path, resumed_at=resumed.record["position"] if resumed else None, write=primary)
             try:
@@ -162,15 +167,30 @@ def _fingerprint(state) -> str:
     import jax
     import numpy as np
 
+    from dslc.runtime.parallel import to_host
+
     digest = hashlib.sha256()
-    for leaf in jax.tree.leaves(jax.device_get(state.params)):
+    for leaf in jax.tree.leaves(to_host(state.params)):
         digest.update(np.ascontiguousarray(leaf).tobytes())
     return digest.hexdigest()
 
 
-def _devices(placement) -> str:
-    count = placement.size
-    return placement.platform + (f" ({count} devices, data-parallel)" if count > 1 else "")
+def _devices(placement, state) -> str:
+    """E.g. `cpu (8 devices, data-parallel, the state (336.5 KiB) split 2 ways: 168.3 KiB per device)`."""
+    from dslc.runtime.parallel import state_bytes
+
+    if placement.size == 1:
+        return placement.platform
+    if placement.shards == 1:
+        return f"{placement.platform} ({placement.size} devices, data-parallel)"
+    total, per_device = state_bytes(state)
+    return (f"{placement.platform} ({placement.size} devices, data-parallel, the state ({_size(total)}) split "
+            f"{placement.shards} ways: {_size(per_device)} per device)")
+
+
+def _size(count: int) -> str:
+    power = min(3, max(1, (count.bit_length() - 1) // 10))  # KiB, MiB or GiB
+    return f"{count / 2 ** (10 * power):,.1f} {('KiB', 'MiB', 'GiB')[power - 1]}"
 
 
 def _summarise(log, result, workdir: Path, batch: int, fuse: int, started: float) -> None:

@@ -1,4 +1,5 @@
-"""Data parallelism over local devices: 8 CPU devices (XLA's host-platform device count) against one.
+"""Data parallelism over local devices: 8 CPU devices (XLA's host-platform device count) against one,
+with the state replicated or sharded (`--shard-params`).
 
 JAX reads XLA_FLAGS when it starts, so every run is a `dslc train` subprocess with its own flags.
 """
@@ -8,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -78,6 +80,93 @@ def test_devices_that_do_not_fit_are_refused_before_training(tmp_path: Path) -> 
                     devices=8)
     assert too_many.returncode == 2 and "error[E613]" in too_many.stderr and "only 8 cpu devices" in too_many.stderr
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+@pytest.fixture(scope="module")
+def sharded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """The CNN example for one epoch on 8 devices, its state split 4 ways (2 data-parallel groups of 4)."""
+    workdir = tmp_path_factory.mktemp("sharded") / "run"
+    result = dslc("train", str(EXAMPLES / "digits_cnn.yaml"), "--epochs", "1", "--shard-params", "4", "--workdir",
+                  str(workdir), devices=8)
+    assert result.returncode == 0, result.stderr
+    return workdir, result.stderr
+
+
+def test_a_sharded_state_trains_like_one_device(runs: dict[int, Path], sharded: tuple[Path, str]) -> None:
+    workdir, stderr = sharded
+    assert "8 devices, data-parallel, the state (336.5 KiB) split 4 ways: 84.2 KiB per device" in stderr
+    assert values(runs[1]) == pytest.approx(values(workdir), rel=1e-5)
+    for a, b in zip(final_arrays(runs[1]), final_arrays(workdir), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_checkpoints_move_between_sharded_and_whole_layouts(runs: dict[int, Path], sharded: tuple[Path, str],
+                                                            tmp_path: Path) -> None:
+    """The sharded run goes on on one device, the one-device run goes on sharded 2 ways: they stay equal."""
+    shutil.copytree(sharded[0], tmp_path / "from_sharded")
+    shutil.copytree(runs[1], tmp_path / "from_one")
+    spec, run = str(EXAMPLES / "digits_cnn.yaml"), ("--epochs", "2", "--resume")
+    on_one = dslc("train", spec, *run, "--workdir", str(tmp_path / "from_sharded"))
+    on_eight = dslc("train", spec, *run, "--shard-params", "2", "--workdir", str(tmp_path / "from_one"), devices=8)
+    for result in (on_one, on_eight):
+        assert result.returncode == 0, result.stderr
+        assert "resuming at step 20" in result.stderr
+    assert len(values(tmp_path / "from_one")) == 6
+    assert values(tmp_path / "from_sharded") == pytest.approx(values(tmp_path / "from_one"), rel=1e-5)
+    for a, b in zip(final_arrays(tmp_path / "from_sharded"), final_arrays(tmp_path / "from_one"), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+# Runs in a subprocess with 8 CPU devices: the state's layout after the jitted (donating) steps ran.
+LAYOUT_AFTER_STEPS = """
+import json, sys
+import jax, numpy as np
+from dslc.compiler.steps import Batch
+from dslc.runtime.parallel import state_bytes
+from dslc.runtime.session import load_for_training, open_session
+from dslc.spec.limits import DEFAULT_LIMITS
+
+loaded, train = load_for_training(sys.argv[1], DEFAULT_LIMITS)
+session = open_session(loaded, train, 0, "cpu", "off", devices=None, shard_params=4)
+first, where = session.state, session.placement
+images = np.random.default_rng(0).normal(size=(3, 64, 8, 8, 1)).astype(np.float32)
+labels, weight = np.arange(3 * 64).reshape(3, 64) % 10, np.ones((3, 64), np.float32)
+state, _ = session.steps.multi(first, where.batch(Batch((images[:2],), labels[:2], weight[:2]), stacked=True))
+state, _ = session.steps.train(state, where.batch(Batch((images[2],), labels[2], weight[2]), stacked=False))
+kernel, moment = state.params["layers"]["conv2d_3"]["kernel"], state.opt_state[0].mu["layers"]["conv2d_3"]["kernel"]
+print(json.dumps({
+    "moved": [jax.tree_util.keystr(path) for path, leaf in jax.tree_util.tree_leaves_with_path(state)
+              if leaf.sharding != where.sharding(leaf)],
+    "kernel": [list(kernel.sharding.spec), [list(shard.data.shape) for shard in kernel.addressable_shards]],
+    "moment": [list(moment.sharding.spec), list(moment.addressable_shards[0].data.shape)],
+    "step": [list(state.step.sharding.spec), int(state.step)],
+    "bytes": state_bytes(state),
+    "donated": all(leaf.is_deleted() for leaf in jax.tree.leaves(first)),
+}))
+"""
+
+
+def test_the_state_stays_sharded_through_the_jitted_steps() -> None:
+    env = {**os.environ, "XLA_FLAGS": EIGHT}
+    result = subprocess.run([sys.executable, "-c", LAYOUT_AFTER_STEPS, str(EXAMPLES / "digits_cnn.yaml")],
+                            capture_output=True, text=True, timeout=600, env=env)
+    assert result.returncode == 0, result.stderr
+    layout = json.loads(result.stdout)
+    assert layout["moved"] == []  # every leaf still where `Placement.sharding` put it
+    assert layout["kernel"] == [[None, None, None, "fsdp"], [[3, 3, 32, 16]] * 8]  # (3, 3, 32, 64), last axis split
+    assert layout["moment"] == [[None, None, None, "fsdp"], [3, 3, 32, 16]]  # Adam's moments split like it
+    assert layout["step"] == [[], 3]  # a scalar: whole on every device
+    total, per_device = layout["bytes"]
+    assert total == 344_592 and per_device == 86_256  # about a quarter of the state on each device
+    assert layout["donated"]
+
+
+def test_a_shard_count_that_does_not_divide_the_devices_is_refused(tmp_path: Path) -> None:
+    result = dslc("train", str(EXAMPLES / "digits_cnn.yaml"), "--shard-params", "3", "--workdir", str(tmp_path / "a"),
+                  devices=8)
+    assert result.returncode == 2
+    assert "error[E613]: --shard-params 3 does not divide the device count, 8" in result.stderr
+    assert not (tmp_path / "a").exists()
 
 
 def free_port() -> int:

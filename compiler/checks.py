@@ -35,6 +35,7 @@ from dslc.spec.layers.base import Tensor
 from dslc.spec.limits import DEFAULT_LIMITS, Limits
 from dslc.spec.load import LoadedSpec, parse_document
 from dslc.spec.tree import Entry, Map, Node, Scalar, Seq, locate
+from dslc.spec.validation import OUTSIDE_HINT
 from dslc.spec.vocab import (
     DATA_SOURCES,
     METRICS,
@@ -375,7 +376,7 @@ def data_paths_inside(train: Train, analysis: Analysis, where: _Where) -> Iterat
             node = where.argument(choice, argument, DATA_SOURCES.positional.get(data.kind, ()))
             yield _error("E702", f"data '{data.kind}': {argument} {show_value(path)} {problem}; data files must "
                                  "lie inside the spec's folder", where.span(node) if node else where.kind(choice),
-                         hint="put the file in the spec's folder (or below it) and give its path relative to the spec")
+                         hint=OUTSIDE_HINT)
 
 
 RULES: tuple[Rule, ...] = (single_output, trainable_parameters, loss_fits_output, metrics_fit, precision_fits_model,

@@ -12,6 +12,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
+from dslc.runtime.options import DEFAULT_MAX_ERRORS, report
 from dslc.spec.errors import DslcError, DslcErrors
 
 EXIT_INVALID, EXIT_INTERNAL = 2, 70  # the commands return 0 (clean) and 1 (a gate or --check failed) themselves
@@ -24,8 +25,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return command(args)
     except DslcErrors as errors:  # raised outside a per-file loop: report and stop
-        for error in errors.errors:
-            print(error.render(errors.source), file=sys.stderr)
+        report(errors, sys.stderr, getattr(args, "max_errors", DEFAULT_MAX_ERRORS))
         return EXIT_INVALID
     except DslcError as error:  # one finding raised on its own (no source text for an excerpt)
         print(error.render(), file=sys.stderr)

@@ -67,9 +67,14 @@ def github_line(error: DslcError, root: Path | None = None) -> str:
     return f"::{_GITHUB_COMMAND[level_of(error)]} {joined}::{_escape_data(message_text(error))}"
 
 
-def to_github(errors: Sequence[DslcError], root: Path | None = None) -> str:
-    """One workflow command per finding, newline-terminated (empty when there are none)."""
-    return "".join(github_line(error, root) + "\n" for error in errors)
+def to_github(errors: Sequence[DslcError], root: Path | None = None, notes: Sequence[str] = ()) -> str:
+    """One workflow command per finding, then a notice per note, newline-terminated (empty when there are none).
+
+    `notes`: about the run rather than a location, e.g. that findings beyond `--max-errors` are not shown.
+    """
+    lines = [github_line(error, root) for error in errors]
+    lines += [f"::{_GITHUB_COMMAND['note']} title=dslc::{_escape_data(printable(note))}" for note in notes]
+    return "".join(line + "\n" for line in lines)
 
 
 # --- SARIF 2.1.0 -----------------------------------------------------------------------------------------------
@@ -110,8 +115,11 @@ def _location(span: Span, artifacts: dict[str, int], root: Path | None) -> dict[
 
 
 def to_sarif(errors: Sequence[DslcError], files: Sequence[str], tool_version: str,
-             root: Path | None = None) -> dict[str, object]:
-    """A SARIF 2.1.0 log with one run: a rule per code used, a result per finding, an artifact per file."""
+             root: Path | None = None, notes: Sequence[str] = ()) -> dict[str, object]:
+    """A SARIF 2.1.0 log with one run: a rule per code used, a result per finding, an artifact per file.
+
+    `notes` (as in `to_github`) become the invocation's tool notifications.
+    """
     artifacts: dict[str, int] = {}
     for file in files:  # every checked file is an artifact, with or without findings
         artifacts.setdefault(artifact_uri(file, root), len(artifacts))
@@ -136,4 +144,7 @@ def to_sarif(errors: Sequence[DslcError], files: Sequence[str], tool_version: st
         "artifacts": [{"location": {"uri": uri}, "roles": ["analysisTarget"]} for uri in artifacts],
         "results": results,
     }
+    if notes:
+        run["invocations"] = [{"executionSuccessful": True, "toolExecutionNotifications": [
+            {"level": "note", "message": {"text": printable(note)}} for note in notes]}]
     return {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": [run]}

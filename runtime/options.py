@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from dslc.spec.errors import DslcError, DslcErrors
 from dslc.spec.limits import DEFAULT_LIMITS, Limits
 
+DEFAULT_MAX_ERRORS = 100  # errors shown per file: a hostile file can hold 100,000 (megabytes of output)
+
 
 def add_limit_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("budgets (hostile-input limits)")
     group.add_argument("--max-bytes", type=int, default=DEFAULT_LIMITS.max_bytes, help="largest spec file in bytes")
+    group.add_argument("--max-items", type=int, default=DEFAULT_LIMITS.max_items,
+                       help="most YAML nodes (keys, values, lists, mappings) or DSL tokens in a spec file")
     group.add_argument("--max-depth", type=int, default=DEFAULT_LIMITS.max_depth, help="deepest nesting")
     group.add_argument("--max-aliases", type=int, default=DEFAULT_LIMITS.max_aliases, help="most YAML aliases")
     group.add_argument("--max-layers", type=int, default=DEFAULT_LIMITS.max_layers,
@@ -22,15 +26,18 @@ def add_limit_options(parser: argparse.ArgumentParser) -> None:
                        help="most parameters (trainable, frozen, batch statistics); like every budget, exceeding "
                             "it makes the spec invalid (exit 2), unlike check's --max-params gate (exit 1)")
     group.add_argument("--limit-activations", type=budget, default=DEFAULT_LIMITS.max_activation_bytes,
-                       metavar="BYTES", help="most activation memory per example: the inputs and every layer's output "
-                                              "(e.g. 16GiB)")
+                       metavar="BYTES", help="most activation memory: the inputs and every layer's output, per "
+                                              "example and, when the spec trains, per step (x batch) (e.g. 16GiB)")
     group.add_argument("--limit-flops", type=budget, default=DEFAULT_LIMITS.max_flops, metavar="N",
                        help="most FLOPs per example (a multiply-add is 2)")
+    parser.add_argument("--max-errors", type=budget, default=DEFAULT_MAX_ERRORS, metavar="N",
+                        help="show at most N errors per file, then how many more there are (0: all; default "
+                             "%(default)s)")
 
 
 def limits_from(args: argparse.Namespace) -> Limits:
-    return Limits(max_bytes=args.max_bytes, max_depth=args.max_depth, max_aliases=args.max_aliases,
-                  max_layers=args.max_layers, max_params=args.limit_params,
+    return Limits(max_bytes=args.max_bytes, max_items=args.max_items, max_depth=args.max_depth,
+                  max_aliases=args.max_aliases, max_layers=args.max_layers, max_params=args.limit_params,
                   max_activation_bytes=args.limit_activations, max_flops=args.limit_flops)
 
 
@@ -63,12 +70,26 @@ def _budget_value(text: str) -> int | None:
     return int(base) * 10 ** int(exponent) if power == "e" else int(base) ** int(exponent)
 
 
-def report(errors: DslcErrors | Iterable[DslcError], stream=None) -> None:
-    """Every error with its source excerpt, compiler style."""
+def report(errors: DslcErrors | Sequence[DslcError], stream=None, max_errors: int = DEFAULT_MAX_ERRORS) -> None:
+    """The first `max_errors` errors (0: all) with their source excerpts, compiler style, then how many more."""
     stream = stream or sys.stderr
     source = errors.source if isinstance(errors, DslcErrors) else None
-    for error in errors.errors if isinstance(errors, DslcErrors) else errors:
+    shown, hidden = capped(errors.errors if isinstance(errors, DslcErrors) else errors, max_errors)
+    for error in shown:
         print(error.render(source), file=stream)
+    if hidden:
+        print(f"  ... {hidden_text(hidden, max_errors)}", file=stream)
+
+
+def capped(errors: Sequence[DslcError], max_errors: int) -> tuple[Sequence[DslcError], int]:
+    """The errors to show (the first `max_errors`; 0: all) and how many are left out."""
+    if max_errors and len(errors) > max_errors:
+        return errors[:max_errors], len(errors) - max_errors
+    return errors, 0
+
+
+def hidden_text(hidden: int, max_errors: int) -> str:
+    return f"{hidden:,} more error(s) not shown (at most {max_errors:,} per file; raise it with --max-errors)"
 
 
 def add_device_option(parser: argparse.ArgumentParser, help: str) -> None:

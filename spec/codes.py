@@ -12,7 +12,7 @@ CODES: dict[str, str] = {
     "E006": "more YAML aliases than the alias budget",
     "E007": "more layers than the layer budget (after expanding blocks)",
     "E008": "more parameters than the parameter budget (trainable, frozen and batch statistics)",
-    "E009": "more activation memory per example than the activation budget",
+    "E009": "more activation memory than the activation budget (per example, or per training step: x batch)",
     "E010": "YAML syntax error",
     "E011": "YAML tags are not allowed (a spec is data, not code)",
     "E012": "duplicate key",
@@ -20,6 +20,7 @@ CODES: dict[str, str] = {
     "E014": "empty spec",
     "E015": "YAML alias to an unknown or enclosing anchor, or a merge key",
     "E016": "more FLOPs per example than the FLOP budget",
+    "E017": "more items (YAML nodes or DSL tokens) than the item budget",
     "E020": "DSL syntax error",
     "E021": "DSL: unexpected character",
     # E1xx: structure of the spec
@@ -72,10 +73,11 @@ CODES: dict[str, str] = {
     "E610": "checkpoint.best names no metric",
     "E611": "the data source does not fit the model's inputs, its output or the loss",
     "E612": "early_stopping.monitor names no metric",
-    "E613": "--devices asks for more devices than present, or the batch does not split evenly over them",
+    "E613": ("--devices asks for more devices than present, the batch does not split evenly over them, or "
+             "--shard-params does not divide their count"),
     # E7xx: data (found before training starts)
     "E701": "a data file is missing, is not a file, or cannot be read",
-    "E702": "a data path resolves outside the spec's folder",
+    "E702": "a data path leads outside the spec's folder (absolute, '~', a URL, '..', or a symlink out)",
     "E703": "an .npz key or CSV column is missing",
     "E704": "the data's shape does not fit the model's input, output or loss",
     "E705": "the data's dtype does not fit (non-numeric, non-integer ids, out of range)",

@@ -32,8 +32,8 @@ continues a chain; numbers may use `_` between digits (`10_000`); strings take t
 escapes `\\" \\\\ \\n \\t \\r \\uXXXX \\UXXXXXXXX`; a positional argument after a keyword
 argument is an error (E020), as in Python.
 
-Nothing here recurses on the input: nesting depth is capped while tokens are fed to the
-parser (E005), and the parse tree is transformed by an explicit-stack walk.
+Nothing here recurses on the input: the number of tokens (E017) and nesting depth (E005) are
+capped while tokens are fed to the parser, and the parse tree is transformed by an explicit-stack walk.
 """
 
 from __future__ import annotations
@@ -134,17 +134,22 @@ def _parse(source: Source, limits: Limits) -> Tree:
 
 
 def _feed(interactive: InteractiveParser, source: Source, limits: Limits) -> None:
-    """Feed tokens one at a time: cap nesting, and drop the new lines that do not end a statement.
+    """Feed tokens one at a time: cap their number and nesting, and drop the new lines that do not end a statement.
 
     The parser must have taken each token before the next is lexed (the lexer is
     contextual), so this looks back only, never ahead.
     """
     brackets: list[bool] = []  # per open bracket: whether new lines inside it are dropped
     previous = None
+    count = 0
     for token in interactive.lexer_thread.lex(interactive.parser_state):
         kind = token.type
         if kind == "_NL" and ((brackets and brackets[-1]) or previous in _CONTINUATIONS):
             continue
+        count += 1
+        if count > limits.max_items:
+            raise DslcError("E017", limits.exceeded("DSL token count", count, limits.max_items, "--max-items"),
+                            _token_span(source, token))
         if kind in _OPENERS:
             if len(brackets) >= limits.max_depth:
                 message = limits.exceeded("nesting depth", len(brackets) + 1, limits.max_depth, "--max-depth")
@@ -274,7 +279,7 @@ class _TreeBuilder:
                 done.append(self.rules[item.data](self.meta_span(item), children))
             else:
                 stack.append((item, True))
-                stack.extend((child, False) for child in reversed(item.children))
+                stack += [(child, False) for child in reversed(item.children)]
         return done[0]
 
     # -- spans and errors ------------------------------------------------------------------------
@@ -456,7 +461,7 @@ class _TreeBuilder:
 
     def number(self, token: Token, span: Span) -> Scalar:
         text = str(token).replace("_", "")
-        digits = sum(ch.isdigit() for ch in text)
+        digits = sum(ch.isdigit() for ch in text) if len(text) > self.limits.max_number_digits else 0
         if digits > self.limits.max_number_digits:  # never hand a giant literal to int()
             self.sink.add(DslcError("E205", f"number literal has {digits} digits "
                                             f"(at most {self.limits.max_number_digits})", span))

@@ -1,4 +1,4 @@
-"""Budgets that bound what hostile input can cost: the reading stages' (bytes, depth, aliases, layers,
+"""Budgets that bound what hostile input can cost: the reading stages' (bytes, items, depth, aliases, layers,
 number literals) and, once shapes are known, the model's (parameters, activation memory, FLOPs)."""
 
 from __future__ import annotations
@@ -9,13 +9,17 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Limits:
     max_bytes: int = 1_000_000
+    # YAML nodes (keys, values, lists, mappings) or DSL tokens, counted as a front end reads them: within the
+    # byte budget, 300,000 tiny items took seconds and hundreds of MB. The bench's chain of 10,000 dense
+    # layers is 70,000 nodes, 90,000 tokens in the DSL; longer stacks are written with blocks and repeats.
+    max_items: int = 100_000
     max_depth: int = 64
     max_aliases: int = 32
     max_layers: int = 50_000
     max_number_digits: int = 64  # longer integer literals are rejected before int() sees them
     # Checked after shape inference (`dslc.compiler.analysis.budgets`), before anything is built.
     max_params: int = 10**10  # trainable + frozen + batch statistics
-    max_activation_bytes: int = 16 * 2**30  # every layer's output, per example
+    max_activation_bytes: int = 16 * 2**30  # the inputs and every layer's output, per example and per training step
     max_flops: int = 10**15  # per example
 
     def exceeded(self, what: str, value: int, budget: int, flag: str) -> str:

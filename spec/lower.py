@@ -32,6 +32,7 @@ from dslc.spec.ir import (
     Value,
 )
 from dslc.spec.layers import REGISTRY
+from dslc.spec.limits import DEFAULT_LIMITS, Limits
 from dslc.spec.tree import Entry, Map, Node, Scalar, Seq, node_kind, to_plain
 from dslc.spec.validation import validate
 from dslc.spec.vocab import DATA_SOURCES, LOSSES, METRICS, OPTIMIZERS, SCHEDULES, Choice, Vocabulary
@@ -57,15 +58,16 @@ class Scope:
     block_params: tuple[str, ...] | None
 
 
-def lower(doc: Map) -> tuple[Spec | None, list[DslcError]]:
+def lower(doc: Map, limits: Limits = DEFAULT_LIMITS) -> tuple[Spec | None, list[DslcError]]:
     """The spec's IR and every structural error found (the IR is None when there are errors)."""
-    lowerer = Lowerer()
+    lowerer = Lowerer(limits)
     spec = lowerer.spec(doc)
     return spec, lowerer.sink.errors
 
 
 class Lowerer:
-    def __init__(self) -> None:
+    def __init__(self, limits: Limits = DEFAULT_LIMITS) -> None:
+        self.limits = limits
         self.sink = ErrorSink()
         self.block_names: set[str] = set()
         self.block_positional: dict[str, tuple[str, ...]] = {}
@@ -278,6 +280,11 @@ class Lowerer:
     # -- layers and block calls ------------------------------------------------------------------
     def steps(self, node: Node, scope: Scope, what: str) -> tuple[Step, ...]:
         if not self.expect(node, Seq, f"{what}: layers", "a list"):
+            return ()
+        budget = self.limits.max_layers
+        if len(node.items) > budget:  # rejected before lowering 100,000 entries, each a layer or a block call
+            message = self.limits.exceeded("layer entry count", len(node.items), budget, "--max-layers")
+            self.sink.add(DslcError("E007", message, node.items[budget].span, stage="graph"))
             return ()
         steps = (self.step(item, scope) for item in node.items)
         return tuple(step for step in steps if step is not None)

@@ -13,6 +13,9 @@ from pydantic import BaseModel, ValidationError
 
 from dslc.spec.errors import DslcError, ErrorSink, did_you_mean, show_value
 from dslc.spec.tree import Map, Node, locate
+from dslc.spec.vocab import PATH_OUTSIDE
+
+OUTSIDE_HINT = "put the file in the spec's folder (or below it) and give its path relative to the spec"
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -84,6 +87,8 @@ def _to_dslc_error(error: dict, model: type[BaseModel], node: Node, what: str) -
         hint = did_you_mean(value, _literal_choices(ctx)) if isinstance(value, str) else None
         return DslcError("E203", f"{what}: {field} must be {ctx.get('expected')}, got {show_value(value)}", span,
                          hint=hint)
+    if kind == PATH_OUTSIDE:
+        return DslcError("E702", f"{what}: {field} {show_value(value)}: {error['msg']}", span, hint=OUTSIDE_HINT)
     if kind == "finite_number":
         return DslcError("E204", f"{what}: {field} must be a finite number, got {show_value(value)}", span)
     for bound, word in _RANGE_WORDS.items():

@@ -12,6 +12,7 @@ from pathlib import PurePosixPath, PureWindowsPath
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 
 class Choice(BaseModel):
@@ -35,15 +36,20 @@ MAX_RANK = 32
 Fraction = Annotated[float, Field(ge=0.0, lt=1.0)]
 
 
+PATH_OUTSIDE = "path_outside"  # the pydantic error type that `dslc.spec.validation` reports as E702
+
+
 def _relative_path(value: str) -> str:
-    """Spec paths stay inside the spec's folder: no absolute paths, '~', URLs or '..'."""
+    """Spec paths stay inside the spec's folder: no absolute paths, '~', URLs or '..' (E702, as a path that
+    a symlink leads out of at training time; an empty path is an invalid value, E205)."""
     if not value or "\0" in value:
         raise ValueError("a path must be a non-empty file name")
     if "://" in value or value.startswith("~"):
-        raise ValueError("a path must be a relative local path, not a URL or '~'")
+        raise PydanticCustomError(PATH_OUTSIDE, "a path must be a relative local path, not a URL or '~'")
     for pure in (PurePosixPath(value), PureWindowsPath(value)):
         if pure.is_absolute() or pure.drive or ".." in pure.parts:
-            raise ValueError("a path must be relative to the spec's folder and must not contain '..'")
+            raise PydanticCustomError(PATH_OUTSIDE, "a path must be relative to the spec's folder and must not "
+                                                    "contain '..'")
     return value
 
 

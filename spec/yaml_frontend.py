@@ -2,7 +2,8 @@
 
 No PyYAML constructor ever runs: the tree is built from `yaml.parse` events, so
 tags cannot construct objects, nesting depth and aliases are capped as events
-arrive (before anything recursive happens), duplicate keys are errors with both
+arrive (before anything recursive happens), so is the number of nodes (keys
+included), duplicate keys are errors with both
 positions, and plain scalars are resolved by the YAML 1.2 core schema plus
 exponent floats (`1e-3` is a number; `no` and `on` stay strings).
 """
@@ -87,6 +88,7 @@ class _TreeBuilder:
         self.open_anchors: set[str] = set()
         self.alias_count = 0
         self.depth = 0
+        self.items = 0  # nodes read, keys included
         # Nodes of the document with every alias expanded, counted as events arrive: an alias adds the
         # size of its anchor's node. Below the alias cap, 16 aliases in a chain still make 2**16 copies.
         self.expanded = 0
@@ -109,7 +111,14 @@ class _TreeBuilder:
                 root = self.node(event, events)
         return root
 
+    def count(self, event: yaml.Event) -> None:
+        self.items += 1
+        if self.items > self.limits.max_items:
+            message = self.limits.exceeded("YAML node count", self.items, self.limits.max_items, "--max-items")
+            raise DslcError("E017", message, self.span(event))
+
     def node(self, event: yaml.Event, events: Iterator[yaml.Event]) -> Node:
+        self.count(event)
         if isinstance(event, yaml.AliasEvent):
             return self.alias(event)
         if event.tag is not None:
@@ -181,7 +190,7 @@ class _TreeBuilder:
         is_int = bool(_DECIMAL.match(text) or _HEX_OCT.match(text))
         if not (is_int or _FLOAT.match(text)):
             return text
-        digits = sum(ch.isalnum() for ch in text)
+        digits = sum(ch.isalnum() for ch in text) if len(text) > self.limits.max_number_digits else 0
         if digits > self.limits.max_number_digits:
             self.sink.add(DslcError("E205", f"number literal has {digits} digits "
                                     f"(at most {self.limits.max_number_digits})", span))
@@ -204,6 +213,7 @@ class _TreeBuilder:
         for event in events:
             if isinstance(event, yaml.MappingEndEvent):
                 return Map(tuple(entries), _join(self.span(start), self.span(event)))
+            self.count(event)
             key_span = self.span(event)
             if getattr(event, "tag", None) is not None:
                 raise DslcError("E011", f"YAML tag '{event.tag}' is not allowed", key_span,

@@ -7,19 +7,28 @@ rule's complaints, and adds things up.
 
 from __future__ import annotations
 
-from dslc.compiler.analysis.budgets import NO_LAYERS, Meter, ModelInput, over_budget
+from dataclasses import replace
+
+from dslc.compiler.analysis.budgets import NO_LAYERS, Meter, ModelInput, over_budget, step_over_budget
 from dslc.compiler.analysis.depth import DepthNode, depth_report
 from dslc.compiler.analysis.model import DTYPE_BYTES, Analysis, LayerReport, Totals
-from dslc.spec.errors import DslcError, DslcErrors
+from dslc.spec.errors import DslcError, DslcErrors, Span
 from dslc.spec.expand import GraphNode
 from dslc.spec.layers import REGISTRY
 from dslc.spec.layers.base import ShapeError, Tensor, plus
-from dslc.spec.load import LoadedSpec
+from dslc.spec.load import LoadedSpec, fewer_collections, parse_document
+from dslc.spec.tree import locate
 
 
 def analyse(loaded: LoadedSpec, policy: str = "hierarchy") -> Analysis:
     """Raises `DslcErrors` with every shape error of the model (each located at its layer), or else with
-    every budget of `loaded.limits` it exceeds (parameters, activation memory, FLOPs: E008, E009, E016)."""
+    every budget of `loaded.limits` it exceeds (parameters, activation memory per example and per training
+    step of the spec's batch, FLOPs: E008, E009, E016)."""
+    with fewer_collections():
+        return _analyse(loaded, policy)
+
+
+def _analyse(loaded: LoadedSpec, policy: str) -> Analysis:
     graph = loaded.graph
     tensors: dict[str, Tensor] = {i.name: Tensor(tuple(i.shape), i.dtype) for i in graph.inputs}
     inputs = [ModelInput(i.name, tensors[i.name], getattr(i._node, "key_span", None)) for i in graph.inputs]
@@ -42,6 +51,11 @@ def analyse(loaded: LoadedSpec, policy: str = "hierarchy") -> Analysis:
     totals = _totals(layers) if complete else NO_LAYERS
     errors = over_budget(layers, totals, loaded.limits, getattr(loaded.spec.model._node, "span", None), inputs,
                          complete=complete)
+    train = loaded.spec.train
+    per_example = any(error.code == "E009" for error in errors)
+    step = step_over_budget(layers, inputs, train.batch, loaded.limits) if train and not per_example else None
+    if step is not None:
+        errors.append(replace(step, span=_batch_span(loaded)))
     if errors:  # the budgets of the loaded spec's `Limits`, so every command that analyses enforces them
         raise DslcErrors(errors, loaded.source.text)
     depth = depth_report([_depth_node(layer, graph.node(layer.name), tensors) for layer in layers],
@@ -49,6 +63,12 @@ def analyse(loaded: LoadedSpec, policy: str = "hierarchy") -> Analysis:
     return Analysis(file=loaded.source.name, model=loaded.spec.model.name,
                     inputs=tuple((i.name, tensors[i.name]) for i in graph.inputs), layers=tuple(layers),
                     outputs=graph.outputs, totals=totals, depth=depth)
+
+
+def _batch_span(loaded: LoadedSpec) -> Span | None:
+    """Where `train.batch` is written (the IR keeps no positions for the train section: parsed again)."""
+    node, found = locate(parse_document(loaded.source, loaded.syntax, loaded.limits), ("train", "batch"))
+    return node.span if found else None
 
 
 def _layer(node: GraphNode, inputs: tuple[Tensor, ...], errors: list[DslcError], meter: Meter) -> LayerReport | None:
@@ -80,12 +100,12 @@ def _depth_node(layer: LayerReport, node: GraphNode, tensors: dict[str, Tensor])
 
 def _receptive(node: GraphNode) -> tuple[int, int, int] | None:
     """(kernel, stride, dilation) along the first spatial axis, for R1; None for other layers."""
-    params = node.params
-    window = getattr(params, "kernel", None) or getattr(params, "window", None)
+    params = vars(node.params)  # the fields (a missing one costs an exception through pydantic's `__getattr__`)
+    window = params.get("kernel") or params.get("window")
     if window is None or node.kind.endswith("_transpose"):
         return None
-    stride = getattr(params, "stride", None) or window
-    dilation = getattr(params, "dilation", 1)
+    stride = params.get("stride") or window
+    dilation = params.get("dilation", 1)
     return (_first(window), _first(stride), _first(dilation))
 
 

@@ -1,4 +1,5 @@
-"""The model's budgets, checked once shapes are known: parameters (E008), activation memory (E009), FLOPs (E016).
+"""The model's budgets, checked once shapes are known: parameters (E008), activation memory per example and
+per training step (E009), FLOPs (E016).
 
 They bound what a hostile spec can make the later stages allocate or compute: a dense layer of
 10^9 units on an input of 10^9 features is a few bytes of YAML and 10^18 parameters. The counts
@@ -86,17 +87,11 @@ def over_budget(layers: Sequence[LayerReport], totals: Totals, limits: Limits, m
         errors.append(_error("E008", limits.over(statement, limits.max_params, PARAMS_FLAG), shares, "",
                              model_span))
     cap = limits.max_activation_bytes
-    sized = [*((f"input '{i.name}'", _bytes(i.tensor, cap), i.span) for i in inputs),
-             *((_named(layer), _bytes(layer.output, cap), layer.span) for layer in layers)]
+    sized = _sized(layers, inputs, cap)
     memory = sum(count for _, (count, _), _ in sized)
     if memory > cap:
         exact = complete and all(exact for _, (_, exact), _ in sized)
-        amount = f"{count_text(memory)} bytes"
-        if not exact and not amount.startswith("at least"):
-            amount = f"at least {amount}"
-        elif exact and memory < 10**36:
-            amount += f" ({byte_size(memory)})"
-        statement = f"the model's inputs and layer outputs take {amount} per example"
+        statement = f"the model's inputs and layer outputs take {_amount(memory, exact)} per example"
         shares = [_Share(what, count, span, exact) for what, (count, exact), span in sized]
         errors.append(_error("E009", limits.over(statement, cap, ACTIVATIONS_FLAG), shares, " bytes", model_span))
     flops = totals.flops
@@ -106,6 +101,39 @@ def over_budget(layers: Sequence[LayerReport], totals: Totals, limits: Limits, m
         errors.append(_error("E016", limits.over(statement, limits.max_flops, FLOPS_FLAG), shares, "",
                              model_span))
     return errors
+
+
+def step_over_budget(layers: Sequence[LayerReport], inputs: Sequence[ModelInput], batch: int,
+                     limits: Limits) -> DslcError | None:
+    """E009 when one training step, `batch` examples, holds more activation memory than the budget (which the
+    model's own activations per example are within: `over_budget` found nothing). The error has no span:
+    the caller places it at the batch."""
+    cap = limits.max_activation_bytes
+    sized = _sized(layers, inputs, cap)
+    memory = sum(count for _, (count, _), _ in sized)
+    if memory * batch <= cap:
+        return None
+    exact = all(exact for _, (_, exact), _ in sized)
+    statement = (f"a training step of batch {count_text(batch)} holds {_amount(memory * batch, exact)} of inputs "
+                 f"and layer outputs ({count_text(memory)} bytes per example)")
+    return DslcError("E009", limits.over(statement, cap, ACTIVATIONS_FLAG), stage="budget",
+                     hint=f"a batch of at most {cap // memory:,} fits the budget" if memory else None)
+
+
+def _sized(layers: Sequence[LayerReport], inputs: Sequence[ModelInput],
+           cap: int) -> list[tuple[str, tuple[int, bool], Span | None]]:
+    """(what, (bytes per example, exact), span) of each model input and layer output."""
+    return [*((f"input '{i.name}'", _bytes(i.tensor, cap), i.span) for i in inputs),
+            *((_named(layer), _bytes(layer.output, cap), layer.span) for layer in layers)]
+
+
+def _amount(memory: int, exact: bool) -> str:
+    amount = f"{count_text(memory)} bytes"
+    if not exact and not amount.startswith("at least"):
+        return f"at least {amount}"
+    if exact and memory < 2**50:  # beyond, GiB are no easier to read than bytes
+        return f"{amount} ({byte_size(memory)})"
+    return amount
 
 
 def _named(layer: LayerReport) -> str:

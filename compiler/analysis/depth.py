@@ -193,7 +193,11 @@ def _best_path(graph: _Graph, start: tuple[Depth, ...], advance: Advance,
     """The path whose key `pick` (max or min) prefers; ties keep the first input listed."""
     return _walk(graph, lambda name: _Path(start, _Trail(name)),
                  lambda path, node: _Path(advance(path.key, node), _Trail(node.name, path.trail)),
-                 lambda paths: pick(paths, key=lambda p: p.key))
+                 lambda paths: paths[0] if len(paths) == 1 else pick(paths, key=_key))
+
+
+def _key(path: _Path) -> tuple[Depth, ...]:
+    return path.key
 
 
 # --- the rules -------------------------------------------------------------------------------

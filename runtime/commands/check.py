@@ -10,7 +10,7 @@ import json
 import sys
 from dataclasses import dataclass, field
 
-from dslc.runtime.options import add_limit_options, add_policy_option, limits_from, report
+from dslc.runtime.options import add_limit_options, add_policy_option, capped, hidden_text, limits_from, report
 from dslc.spec.errors import DslcError, DslcErrors, Span
 
 VERDICT_RANK = {"shallow": 0, "deep": 1, "very deep": 2}
@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             result.gates = _gates(args, result.analysis, loaded.spec.model._node.get("name").value.span)
         results.append(result)
-    _OUTPUTS[args.format](results)
+    _OUTPUTS[args.format](results, args.max_errors)
     if any(r.errors for r in results):
         return 2
     return 1 if any(r.gates for r in results) else 0
@@ -93,19 +93,26 @@ def _gates(args: argparse.Namespace, analysis, span: Span) -> list[DslcError]:
     return failures
 
 
-def _findings(results: list[FileResult]) -> list[DslcError]:
-    return [e for r in results for e in ([*r.errors.errors] if r.errors else r.gates)]
+def _findings(results: list[FileResult], max_errors: int) -> tuple[list[DslcError], list[str]]:
+    """The findings to show (each file's first `max_errors`) and a note for each file whose others are not."""
+    findings, notes = [], []
+    for result in results:
+        shown, hidden = capped(result.errors.errors if result.errors else result.gates, max_errors)
+        findings += shown
+        if hidden:
+            notes.append(f"{result.file}: {hidden_text(hidden, max_errors)}")
+    return findings, notes
 
 
-def _print_text(results: list[FileResult]) -> None:
+def _print_text(results: list[FileResult], max_errors: int) -> None:
     for result in results:
         if result.errors:
-            report(result.errors, sys.stdout)
+            report(result.errors, sys.stdout, max_errors)
             continue
         analysis = result.analysis
         print(f"{result.file}: ok: model '{analysis.model}', {len(analysis.layers)} layers, "
               f"{analysis.totals.params:,} params; {analysis.depth.sentence}")
-        report(result.gates, sys.stdout)
+        report(result.gates, sys.stdout, max_errors)
     invalid = sum(1 for r in results if r.errors)
     gated = sum(1 for r in results if r.gates)
     errors = sum(len(r.errors.errors) for r in results if r.errors)
@@ -113,12 +120,14 @@ def _print_text(results: list[FileResult]) -> None:
           + (f", {gated} failed a gate" if gated else ""))
 
 
-def _print_json(results: list[FileResult]) -> None:
+def _print_json(results: list[FileResult], max_errors: int) -> None:
     files = []
     for result in results:
         entry: dict[str, object] = {"file": result.file, "ok": not result.errors and not result.gates}
         if result.errors:
-            entry["errors"] = [e.to_json() for e in result.errors.errors]
+            shown, hidden = capped(result.errors.errors, max_errors)
+            entry["errors"] = [e.to_json() for e in shown]
+            entry["errors_not_shown"] = hidden
         else:
             analysis = result.analysis
             entry.update({"model": analysis.model, "layers": len(analysis.layers),
@@ -132,19 +141,21 @@ def _print_json(results: list[FileResult]) -> None:
         "errors": sum(len(r.errors.errors) for r in results if r.errors)}}, indent=2))
 
 
-def _print_github(results: list[FileResult]) -> None:
+def _print_github(results: list[FileResult], max_errors: int) -> None:
     from dslc.runtime.findings import to_github
 
-    text = to_github(_findings(results))
+    findings, notes = _findings(results, max_errors)
+    text = to_github(findings, notes=notes)
     if text:
         print(text)
 
 
-def _print_sarif(results: list[FileResult]) -> None:
+def _print_sarif(results: list[FileResult], max_errors: int) -> None:
     from dslc import __version__
     from dslc.runtime.findings import to_sarif
 
-    print(json.dumps(to_sarif(_findings(results), [r.file for r in results], __version__), indent=2))
+    findings, notes = _findings(results, max_errors)
+    print(json.dumps(to_sarif(findings, [r.file for r in results], __version__, notes=notes), indent=2))
 
 
 _OUTPUTS = {"text": _print_text, "json": _print_json, "github": _print_github, "sarif": _print_sarif}

@@ -55,16 +55,16 @@ def run(args: argparse.Namespace) -> int:
         print(f"dslc diff: {error}", file=sys.stderr)
         return 2
     except DslcErrors as errors:
-        report(errors)
+        report(errors, max_errors=args.max_errors)
         old = None
     try:
         new = load(new_file, limits)
     except DslcErrors as errors:
-        report(errors)
+        report(errors, max_errors=args.max_errors)
         return 2
     if old is None:
         return 2
-    analyses = _analyse(old, new)
+    analyses = _analyse(old, new, max_errors=args.max_errors)
     if analyses is None:
         return 2
     from dslc.compiler.analysis.diff import diff_analyses
@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _analyse(*loaded: LoadedSpec) -> list[Analysis] | None:
+def _analyse(*loaded: LoadedSpec, max_errors: int) -> list[Analysis] | None:
     from dslc.compiler.analysis.analyse import analyse
 
     results: list[Analysis] = []
@@ -88,7 +88,7 @@ def _analyse(*loaded: LoadedSpec) -> list[Analysis] | None:
         try:
             results.append(analyse(spec))
         except DslcErrors as errors:
-            report(errors)
+            report(errors, max_errors=max_errors)
             failed = True
     return None if failed else results
 

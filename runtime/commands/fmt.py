@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             loaded = load(file, limits)
         except DslcErrors as errors:
-            report(errors)
+            report(errors, max_errors=args.max_errors)
             status = 2
             continue
         original = loaded.source.text

@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         analysis = analyse(load(args.file, limits_from(args)))
     except DslcErrors as errors:
-        report(errors)
+        report(errors, max_errors=args.max_errors)
         return 2
     text = to_dot(analysis)
     if args.format == "svg":

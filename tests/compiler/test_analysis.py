@@ -218,6 +218,48 @@ def test_an_unknown_dimension_counts_as_one_for_the_activation_budget() -> None:
     assert analyse(load_text(unknown_flops, "yaml", "m.yaml", limits=Limits(max_flops=0))).totals.flops is None
 
 
+ABSURD_BATCH = """dslc: 1
+model:
+  name: m
+  inputs: {x: [64]}
+  layers:
+    - dense: {units: 10}
+train: {loss: softmax_cross_entropy, optimizer: {adam: {lr: 0.001}}, batch: 100000000000000000000000, epochs: 1,
+        data: digits}
+"""
+ABSURD_BATCH_DSL = """dslc 1
+model m(x: [64]) {
+  dense(10)
+}
+train { loss = softmax_cross_entropy; optimizer = adam(1e-3); epochs = 1; data = digits
+        batch = 100000000000000000000000 }
+"""
+
+
+def test_an_absurd_batch_exceeds_the_activation_budget_of_a_training_step() -> None:
+    """A batch of 10^23 was accepted by `dslc check` and refused only when training loaded the data (E707)."""
+    [error] = budget_errors(ABSURD_BATCH)
+    assert (error.code, error.span.line, error.span.col) == ("E009", 7, 77)  # at the batch
+    assert error.message == ("a training step of batch 100,000,000,000,000,000,000,000 holds "
+                             "29,600,000,000,000,000,000,000,000 bytes of inputs and layer outputs (296 bytes per "
+                             "example), which exceeds the budget of 17,179,869,184 "
+                             "(raise it with --limit-activations)")
+    assert error.hint == f"a batch of at most {DEFAULT_LIMITS.max_activation_bytes // 296:,} fits the budget"
+    with pytest.raises(DslcErrors) as info:
+        analyse(load_text(ABSURD_BATCH_DSL, "dsl", "m.dsl"))
+    assert [(e.code, e.span.line, e.span.col) for e in info.value.errors] == [("E009", 6, 17)]
+    largest = ABSURD_BATCH.replace("100000000000000000000000", str(DEFAULT_LIMITS.max_activation_bytes // 296))
+    assert analyse(load_text(largest, "yaml", "m.yaml")).totals.activation_bytes == 40
+    assert budget_errors(largest.replace("batch: ", "batch: 1"))[0].code == "E009"
+    raised = Limits(max_activation_bytes=296 * 10**23)
+    assert analyse(load_text(ABSURD_BATCH, "yaml", "m.yaml", limits=raised)).totals.params == 650
+
+
+def test_a_per_example_excess_is_reported_once_not_again_per_step() -> None:
+    text = HUGE_ACTIVATIONS + ABSURD_BATCH[ABSURD_BATCH.index("train:"):]
+    assert [e.message.split(" take ")[0] for e in budget_errors(text)] == ["the model's inputs and layer outputs"]
+
+
 @pytest.mark.parametrize("stem", sorted(p.stem for p in EXAMPLES.glob("*.yaml")))
 def test_the_default_budgets_leave_every_example_far_below_them(stem: str) -> None:
     analysis = analysis_of(stem)  # resnet50 and vgg11 included

@@ -280,7 +280,7 @@ def _with_data(data: str) -> str:
             'steps = 1\n  data = npy(x=«"file:x.npy", y=«"file:y.npy")\n}'),
 ])
 def test_dslc_check_reports_a_data_path_outside_the_spec_folder(syntax: str, text: str) -> None:
-    """The schema already refuses most such paths (E205); this rule catches the rest, at the path's value."""
+    """The schema already refuses most such paths (E702 too); this rule catches the rest, at the path's value."""
     errors, positions = findings(text, syntax)
     assert [(e.code, e.span.line, e.span.col) for e in errors] == [("E702", *position) for position in positions], \
         [e.render() for e in errors]

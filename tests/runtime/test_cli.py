@@ -262,3 +262,55 @@ def test_budget_flags_reject_other_text(text: str) -> None:
 
     with pytest.raises(argparse.ArgumentTypeError):
         budget(text)
+
+
+# Many findings: at most --max-errors per file are shown (a hostile file can hold 50,000), then how many more.
+
+MANY = BAD.replace("    - dnse: {units: 10}\n", "") + "k: 1\n" * 151  # 150 duplicate keys
+
+
+def test_check_shows_at_most_max_errors_per_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = tmp_path / "many.yaml"
+    spec.write_text(MANY)
+    assert main(["check", str(spec)]) == 2
+    lines = capsys.readouterr().out.splitlines()
+    assert sum(": error[E012]: duplicate key 'k'" in line for line in lines) == 100
+    assert lines[-2:] == ["  ... 50 more error(s) not shown (at most 100 per file; raise it with --max-errors)",
+                          "1 file(s) checked: 0 valid, 1 invalid (150 error(s))"]
+    assert main(["check", str(spec), "--max-errors", "0"]) == 2
+    assert capsys.readouterr().out.count(": error[E012]: ") == 150
+    assert main(["check", "--format", "json", "--max-errors", "3", str(spec)]) == 2
+    report = json.loads(capsys.readouterr().out)
+    [entry] = report["files"]
+    assert len(entry["errors"]) == 3 and entry["errors_not_shown"] == 147 and report["summary"]["errors"] == 150
+    assert main(["check", "--format", "github", "--max-errors", "2", str(spec)]) == 2
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 3 and lines[-1] == (f"::notice title=dslc::{spec}: 148 more error(s) not shown (at most 2 "
+                                             "per file; raise it with --max-errors)")
+    assert main(["check", "--format", "sarif", "--max-errors", "2", str(spec)]) == 2
+    run = json.loads(capsys.readouterr().out)["runs"][0]
+    assert len(run["results"]) == 2 and "148 more error(s)" in run["invocations"][0]["toolExecutionNotifications"][0][
+        "message"]["text"]
+
+
+def test_every_command_that_loads_a_spec_caps_its_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = tmp_path / "many.yaml"
+    spec.write_text(MANY)
+    for argv in (["summary", str(spec)], ["graph", str(spec)], ["fmt", str(spec)],
+                 ["convert", str(spec), str(tmp_path / "x.dsl")], ["diff", str(spec), str(spec)],
+                 ["compile", str(spec), "-o", str(tmp_path / "out")], ["train", str(spec), "--workdir",
+                                                                        str(tmp_path / "run")]):
+        assert main([*argv, "--max-errors", "5"]) == 2, argv
+        err = capsys.readouterr().err
+        assert err.count(": error[E012]: ") == (10 if argv[0] == "diff" else 5), argv
+        assert "  ... 145 more error(s) not shown (at most 5 per file; raise it with --max-errors)" in err, argv
+
+
+def test_the_item_budget_flag(tmp_path: Path) -> None:
+    spec = tmp_path / "long.yaml"
+    spec.write_text(BAD.replace("    - dnse: {units: 10}\n    - dense: {units: 0}\n", "    - relu\n" * 200))
+    result = dslc("check", str(spec), "--max-items", "100")  # 14 nodes before the first relu, on line 6
+    assert result.returncode == 2
+    assert f"{spec}:92:7: error[E017]: YAML node count 101 exceeds the budget of 100 (raise it with --max-items)" \
+        in result.stdout
+    assert dslc("check", str(spec), "--max-items", "214").returncode == 0

@@ -176,3 +176,14 @@ def test_sarif_with_no_findings_is_valid(validator: jsonschema.Draft7Validator) 
     log = to_sarif([], ["examples/m.yaml"], "0.1.0")
     validator.validate(log)
     assert log["runs"][0]["results"] == [] and log["runs"][0]["tool"]["driver"]["rules"] == []
+
+
+def test_notes_are_github_notices_and_sarif_tool_notifications(validator: jsonschema.Draft7Validator) -> None:
+    """`dslc check` notes that findings past --max-errors are not shown; a note has no location."""
+    note = "m.yaml: 5 more error(s) not shown (at most 1 per file; raise it with --max-errors)"
+    assert to_github([UNKNOWN_KIND], notes=[note]).splitlines()[1] == f"::notice title=dslc::{note}"
+    log = to_sarif([UNKNOWN_KIND], ["examples/m.yaml"], "0.1.0", notes=[note])
+    validator.validate(log)
+    [invocation] = log["runs"][0]["invocations"]
+    assert invocation["toolExecutionNotifications"] == [{"level": "note", "message": {"text": note}}]
+    assert "invocations" not in to_sarif([UNKNOWN_KIND], ["examples/m.yaml"], "0.1.0")["runs"][0]

@@ -292,6 +292,27 @@ def test_nesting_is_capped_at_the_token_that_exceeds_the_budget(opener: str, clo
     assert errors_of(text, Limits(max_depth=5)) == [("E005", 1, column)]
 
 
+def test_the_item_budget_counts_the_tokens_the_parser_takes() -> None:
+    text = "train {\n  k = [1,\n 2]\n}\n"  # train { NL k = [ 1 , 2 ] NL } NL: 13 (a NL after ',' is dropped)
+    assert parse(text, Limits(max_items=13)).get("train").value.get("k").value.items[1].value == 2
+    with pytest.raises(DslcError) as info:
+        parse(text, Limits(max_items=9))
+    assert (info.value.code, info.value.span.line, info.value.span.col) == ("E017", 3, 3)
+    assert info.value.message == "DSL token count 10 exceeds the budget of 9 (raise it with --max-items)"
+
+
+def test_the_item_budget_stops_the_parser_early() -> None:
+    """A call with 300,000 arguments, or 100,000 layers on one line: rejected at the budget, not parsed."""
+    start = time.perf_counter()
+    budget = DEFAULT_LIMITS.max_items
+    calls = f"{HEADER}  dense(" + ",".join(["1"] * 300_000) + ")\n}\n"
+    # HEADER is 14 tokens (dslc 1 NL model m ( x : [ 4 ] ) { NL): the 1st argument is the 17th, at column 9
+    assert errors_of(calls) == [("E017", 3, 9 + 2 * ((budget + 1 - 17) // 2))]
+    line = f"{HEADER}  " + " -> ".join(["relu"] * 100_000) + "\n}\n"
+    assert errors_of(line) == [("E017", 3, 3 + 8 * ((budget + 1 - 15) // 2))]
+    assert time.perf_counter() - start < 10
+
+
 def test_hostile_nesting_is_rejected_fast_and_without_recursion() -> None:
     start = time.perf_counter()
     assert errors_of("train { k = " + "[" * 200_000 + " }") == [("E005", 1, 12 + DEFAULT_LIMITS.max_depth)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+import time
 
 import pytest
 
@@ -155,6 +156,21 @@ def test_layer_budget_bounds_expansion() -> None:
         model: {name: m, inputs: {x: [4]}, layers: [{c: {}, repeat: 1000}]}
     """
     assert errors(text, Limits(max_layers=10_000))[0][0] == "E007"
+
+
+def test_a_list_of_more_layers_than_the_budget_is_rejected_before_it_is_lowered() -> None:
+    """149,000 entries within the item budget took 9 s to lower before expansion counted them (E007)."""
+    twelve = ", ".join(["relu"] * 12)  # the 11th entry is 60 columns after the first
+    model = "model: {name: m, inputs: {x: [4]}, layers: [%s]}\n"
+    assert errors(model % twelve, Limits(max_layers=10)) == [("E007", 2, 45 + 60)]
+    block = f"blocks:\n  b: {{layers: [{twelve}]}}\n"
+    assert errors(block + model % "b", Limits(max_layers=10)) == [("E007", 3, 16 + 60)]
+    started = time.perf_counter()
+    with pytest.raises(DslcErrors) as info:
+        load(model % ", ".join(["relu"] * 60_000))
+    assert time.perf_counter() - started < 5
+    assert [e.message for e in info.value.errors] == \
+        ["layer entry count 60000 exceeds the budget of 50000 (raise it with --max-layers)"]
 
 
 def test_all_errors_of_a_file_come_in_one_run() -> None:

@@ -3,7 +3,8 @@
 The corpus is every file under tests/fixtures/hostile, which starts with header comment lines in the format
 of tests/fixtures/invalid (`# expect: CODE LINE:COL`, line numbers counting the header), plus inputs that
 cannot be committed or carry no header (empty files, invalid UTF-8 at the start, NUL bytes, nesting 10**3 to
-10**5 deep, megabyte lines and strings, canaries under the test's own folder, hostile file names), generated
+10**5 deep, megabyte lines and strings, hundreds of thousands of tiny items, canaries under the test's own folder,
+hostile file names), generated
 into a temporary folder here with their expectations in `GENERATED`.
 
 Each file is checked by `python -m dslc check FILE` in a fresh process, run in an empty folder with an
@@ -37,6 +38,7 @@ from pathlib import Path
 import pytest
 
 from dslc.spec.errors import DslcErrors, Span, did_you_mean, printable, reset_hint_budget
+from dslc.spec.limits import DEFAULT_LIMITS
 from dslc.spec.load import load_text
 
 HOSTILE = Path(__file__).resolve().parent.parent / "fixtures" / "hostile"
@@ -224,6 +226,29 @@ def _nesting() -> list[Generated]:
     return cases
 
 
+def _many_items() -> list[Generated]:
+    """Within the byte budget, hundreds of thousands of tiny items (they took 3 to 25 s, and up to 730 MB and 40 MB
+    of output): the item budget (E017) stops each front end while it reads, at the first item over the budget."""
+    items = DEFAULT_LIMITS.max_items + 1  # the offending item's number
+    flow = "dslc: 1\nmodel:\n  name: m\n  inputs: {x: [4]}\n  layers: [" + ",".join(["relu"] * 190_000) + "]\n"
+    arguments = DSL_HEAD + "  dense(" + ",".join(["1"] * 300_000) + ")\n}\n"
+    return [
+        # 14 nodes come before the first layer, at column 12; each layer is 5 columns
+        Generated("flow_layers_190000.yaml", _text(flow), (("E017", 5, 12 + 5 * (items - 15)),)),
+        # 15 nodes before the first key (line 7); a key and its value are two nodes
+        Generated("duplicate_keys_150000.yaml", _text(YAML_HEAD + "    - relu\n" + "k: 1\n" * 150_000),
+                  (("E017", 7 + (items - 17) // 2, 4),)),
+        # DSL_HEAD and 'dense(' are 16 tokens; an argument and its comma are two
+        Generated("call_arguments_300000.dsl", _text(arguments), (("E017", 3, 9 + (items - 17)),)),
+        # DSL_HEAD is 14 tokens; a layer and its arrow are two, 8 columns
+        Generated("layers_on_one_line_100000.dsl", _text(DSL_HEAD + "  " + " -> ".join(["relu"] * 100_000) + "\n}\n"),
+                  (("E017", 3, 3 + 8 * ((items - 15) // 2)),)),
+        # Just within the budget: 49,990 duplicate keys, each an error; the report shows the first 100
+        Generated("duplicate_keys_49990.yaml", _text(YAML_HEAD + "    - relu\n" + "k: 1\n" * 49_990),
+                  (("E012", 8, 1), ("E012", 106, 1))),
+    ]
+
+
 def _canary_payloads() -> list[Generated]:
     def apply(folder: Path) -> bytes:
         return f'dslc: 1\nmodel: !!python/object/apply:os.system ["touch {folder}/canary-system"]\n'.encode()
@@ -277,13 +302,15 @@ GENERATED: list[Generated] = [
               memory=100 * 2**20),
     Generated("long_exponent.dsl", _text(DSL_HEAD + "  dense(1e" + "9" * BIG + ")\n}\n"), (("E205", 3, 9),)),
     Generated("long_comment.dsl", _text(DSL_HEAD + "  dnse  # " + "c" * BIG + "\n}\n"), (("E104", 3, 3),)),
-    # Many findings: rendering and did-you-mean hints must stay linear (they were quadratic).
+    # Many findings: rendering and did-you-mean hints must stay linear (they were quadratic); the report shows
+    # the first 100 (--max-errors).
     Generated("twenty_thousand_duplicate_keys.yaml", _text(YAML_HEAD + "    - relu\n" + "k: 1\n" * 20_000),
-              (("E012", 8, 1), ("E012", 20_006, 1))),
+              (("E012", 8, 1), ("E012", 107, 1))),
     Generated("three_thousand_misspelt_references.yaml",
               _text(YAML_HEAD + "".join(f"    - {{relu: {{}}, name: layer_{i}, from: layer_{i}x}}\n"
                                         for i in range(3_000))),
-              (("E401", 6, 39), ("E401", 3_005, 42))),
+              (("E401", 6, 39), ("E401", 105, 40))),
+    *_many_items(),
     # Hostile file names: escaped in the output, no forged lines.
     Generated("bidi\u202elmay.yaml", _text("dslc: 1\nmodel: [\n"), (("E010", 3, 1),)),
     Generated("new\nline.dsl", _text(DSL_HEAD + "  dnse\n}\n"), (("E104", 3, 3),)),

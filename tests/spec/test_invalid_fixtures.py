@@ -40,6 +40,8 @@ NOT_FROM_FILE_CONTENT = {
     "E002": "the byte budget is 1 MB: a fixture that large is not a small, focused fixture "
             "(test_the_byte_budget_is_enforced below lowers the budget instead)",
     "E004": "an unknown file suffix: a property of the file name",
+    "E017": "the item budget is 100,000 YAML nodes or DSL tokens: a fixture that large is not a small, focused "
+            "fixture (test_the_item_budget_is_enforced below lowers the budget instead)",
     "E008": "the parameter budget: enforced by the analysis, after load() (tests/compiler/test_analysis.py)",
     "E009": "the activation-memory budget: enforced by the analysis, after load() (tests/compiler/test_analysis.py)",
     "E016": "the FLOP budget: enforced by the analysis, after load() (tests/compiler/test_analysis.py)",
@@ -124,6 +126,14 @@ def test_the_byte_budget_is_enforced() -> None:
     with pytest.raises(DslcErrors) as info:
         load(path, Limits(max_bytes=path.stat().st_size - 1))
     assert [(e.code, e.span.line, e.span.col) for e in info.value.errors] == [("E002", 1, 1)]
+
+
+@pytest.mark.parametrize("name", ["unknown_layer_kind.yaml", "dsl_unknown_layer_kind.dsl"])
+def test_the_item_budget_is_enforced(name: str) -> None:
+    path = FIXTURES / name
+    with pytest.raises(DslcErrors) as info:
+        load(path, Limits(max_items=3))
+    assert [e.code for e in info.value.errors] == ["E017"]
 
 
 def test_dslc_check_reports_every_fixture_in_one_run_without_a_traceback() -> None:

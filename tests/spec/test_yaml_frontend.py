@@ -74,6 +74,23 @@ def test_nesting_depth_is_capped_before_recursion() -> None:
     assert codes_and_positions(deep, Limits(max_depth=64))[0][0] == "E005"
 
 
+def test_the_item_budget_counts_every_node_keys_included() -> None:
+    text = "a: [1, 2]\nb: {c: 3}\n"  # the root mapping, a, the list, 1, 2, b, the mapping, c, 3: 9 nodes
+    assert parse(text, Limits(max_items=9)).get("b").value.get("c").value.value == 3
+    with pytest.raises(DslcError) as info:
+        parse(text, Limits(max_items=8))
+    assert (info.value.code, info.value.span.line, info.value.span.col) == ("E017", 2, 8)
+    assert info.value.message == "YAML node count 9 exceeds the budget of 8 (raise it with --max-items)"
+
+
+def test_the_item_budget_stops_the_event_pass_early() -> None:
+    """190,000 layers in one flow list, or 150,000 duplicate keys: rejected at the budget, not collected."""
+    flow = "layers: [" + ",".join(["relu"] * 190_000) + "]\n"
+    assert codes_and_positions(flow) == [("E017", 1, 10 + 5 * (DEFAULT_LIMITS.max_items - 3))]  # root, key, list
+    duplicates = "k: 1\n" * 150_000
+    assert codes_and_positions(duplicates) == [("E017", DEFAULT_LIMITS.max_items // 2, 4)]
+
+
 def test_alias_count_is_capped() -> None:
     text = "a: &x [1]\n" + "".join(f"b{i}: *x\n" for i in range(5))
     assert codes_and_positions(text, Limits(max_aliases=3)) == [("E006", 5, 5)]

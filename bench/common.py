@@ -117,8 +117,8 @@ def run_child(command: list[str], env: dict[str, str] | None = None, cwd: Path =
         return Child(process.returncode, out.read(), err.read(), started, usage.ru_maxrss * 1024, wall)
 
 
-def dslc_train(spec: Path, epochs: int, cache: Path | str = "off") -> dict[str, Any]:
-    """`dslc train SPEC --epochs E --compile-cache CACHE` in a fresh process and a fresh work directory.
+def dslc_train(spec: Path, epochs: int, cache: Path | str = "off", extra: tuple[str, ...] = ()) -> dict[str, Any]:
+    """`dslc train SPEC --epochs E --compile-cache CACHE [EXTRA...]` in a fresh process and a fresh work directory.
 
     Returns run.json plus: `steps_per_s` (run.json's `timed_steps` over `train_seconds`: both start when the
     first dispatch ends, so its `fuse` steps and the compilation are left out), the train losses of each epoch,
@@ -127,7 +127,7 @@ def dslc_train(spec: Path, epochs: int, cache: Path | str = "off") -> dict[str, 
     """
     with tempfile.TemporaryDirectory() as workdir:
         command = [sys.executable, "-m", "dslc", "train", str(spec), "--epochs", str(epochs),
-                   "--workdir", workdir, "--compile-cache", str(cache)]
+                   "--workdir", workdir, "--compile-cache", str(cache), *extra]
         child = run_child(command).check(f"dslc train {spec.name}")
         work = Path(workdir)
         run = json.loads((work / "run.json").read_text())

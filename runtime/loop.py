@@ -2,9 +2,10 @@
 
 `run_training` is what `dslc train` runs. An epoch is cut into chunks of K steps (the
 fuse factor); each chunk is one `lax.scan` call over a device-resident stack of K
-batches, and the next chunk is gathered and sent to the device while the current one
-runs. The losses of a chunk are read back one chunk late, so the host never waits for
-the device except at checkpoints and epoch ends.
+batches, and the next chunk is gathered (on the device, from a copy of the train split
+sent there once, where it fits; else on the host, then sent) while the current one runs.
+The losses of a chunk are read back one chunk late, so the host never waits for the
+device except at checkpoints and epoch ends.
 
 Resume: a checkpoint records the loop's position (steps run), the current epoch's losses
 so far and the monitors' state. Data order depends on (seed, epoch) only, and chunks are
@@ -42,6 +43,7 @@ from dslc.runtime.runlog import RunLog
 
 MAX_FUSE = 64
 MAX_CHUNK_BYTES = 64 * 2**20  # a chunk's inputs on the device
+RESIDENT_BYTES = 2**30  # a train split up to this size stays on a single device for the whole run (`_Stager`)
 # Without `checkpoint.every`, save at an epoch's end once this long has passed since the last save (and at the
 # run's end, on early stopping and on an interrupt): each save costs about 0.1 s of the loop's time.
 SAVE_SECONDS = 30.0
@@ -115,7 +117,7 @@ class RunResult:
     epochs: int = 0
     test: dict[str, float] = field(default_factory=dict)
     stopped_early: bool = False
-    train_seconds: float = 0.0  # time in training steps, from the first dispatch's end (compilation excluded)
+    train_seconds: float = 0.0  # from the first dispatch's end (compilation excluded) to the last validation's
     timed_steps: int = 0  # the steps run in `train_seconds` (the first dispatch's are not)
     first_step_at: float | None = None  # time.time() when the first step had finished
 
@@ -167,6 +169,9 @@ def run_training(steps: Steps, state: TrainState, dataset: Dataset, plan: Plan, 
     reporter.start(plan.epochs, per_epoch, plan.batch, done=position)
     last_saved, saved_at = position, time.perf_counter()
     pending_best: tuple[Stored, dict[str, Any]] | None = None  # a new best not yet written
+    stage = _Stager(dataset, placement)
+    compiling = _compile_evaluation_early(steps, state, dataset, plan.batch, plan.fuse, placement)
+    timed_until = 0.0  # the end of the last epoch's validation: the run's final save is not training time
 
     def snapshot() -> dict[str, Any]:
         return {"position": position, "epoch_losses": list(epoch_losses), "best": asdict(best),
@@ -187,11 +192,11 @@ def run_training(steps: Steps, state: TrainState, dataset: Dataset, plan: Plan, 
             todo = [chunk for chunk in chunks(per_epoch, plan.fuse) if chunk.start >= offset]
             order = dataset.batch_indices("train", plan.batch, epoch, plan.seed, shuffle=True)
             pending: tuple[jax.Array, int] | None = None
-            staged = _stage(dataset, order, todo[0], placement) if todo else None
+            staged = stage(order, todo[0]) if todo else None
             for number, chunk in enumerate(todo):
                 result.state, losses = _dispatch(steps, result.state, staged, chunk.size)
                 if number + 1 < len(todo):  # gathered and sent while the chunk just dispatched runs
-                    staged = _stage(dataset, order, todo[number + 1], placement)
+                    staged = stage(order, todo[number + 1])
                 if pending is not None:
                     epoch_losses += _host_losses(*pending)
                 pending = (losses, position + 1)
@@ -212,9 +217,13 @@ def run_training(steps: Steps, state: TrainState, dataset: Dataset, plan: Plan, 
             if pending is not None:
                 epoch_losses += _host_losses(*pending)
             train = {"loss": float(np.mean(epoch_losses))}
+            if compiling is not None:
+                compiling.join()
+                compiling = None
             validation = evaluate(steps, result.state, dataset, "validation", plan.batch, plan.fuse, placement)
             log.epoch(epoch, position, "train", train)
             log.epoch(epoch, position, "validation", validation)
+            timed_until = time.perf_counter()
             shown = ", ".join(f"{name} {value:.4f}" for name, value in validation.items())
             reporter.epoch(f"epoch {epoch}/{plan.epochs}: train loss {train['loss']:.4f}; validation {shown}")
             epoch_losses = []
@@ -238,25 +247,51 @@ def run_training(steps: Steps, state: TrainState, dataset: Dataset, plan: Plan, 
     reporter.close()
     result.steps = position
     if result.first_step_at is not None:
-        result.train_seconds = time.perf_counter() - started
+        result.train_seconds = timed_until - started
         result.timed_steps = position - timed_from
     result.test = evaluate(steps, result.state, dataset, "test", plan.batch, plan.fuse, placement)
     return result
 
 
-def _stage(dataset: Dataset, order: tuple[np.ndarray, np.ndarray], chunk: Chunk,
-           placement: Placement | None) -> Batch:
-    """A chunk's batches on the device(s): stacked (K, batch, ...) for the fused step, or one batch."""
-    index, weight = order
-    rows = slice(chunk.start, chunk.start + chunk.size)
-    inputs, target = dataset.gather("train", index[rows])
-    batch = Batch(tuple(inputs), target, weight[rows])
-    if chunk.size == 1:
-        batch = jax.tree.map(lambda leaf: leaf[0], batch)
-    return _put(batch, chunk.size > 1, placement)
+class _Stager:
+    """Puts each chunk's batches on the device(s), stacked (K, batch, ...) for the fused step, or one batch.
+
+    A train split of up to `RESIDENT_BYTES` on a single device is sent there once and each chunk is
+    gathered there from the chunk's row indices; otherwise each chunk is gathered on the host and
+    sent. On a GPU the per-step host gather and copy had held the loop to about half the speed of
+    the bare step (W1, W2 and W4 in bench/gpu.py). Both ways give the same batches, bit for bit.
+    """
+
+    def __init__(self, dataset: Dataset, placement: Placement | None) -> None:
+        self.dataset, self.placement = dataset, placement
+        split = dataset.train
+        size = sum(x.nbytes for x in split.inputs) + split.target.nbytes
+        single = placement is None or placement.size == 1
+        self.resident = jax.device_put((split.inputs, split.target), None if placement is None
+                                       else placement.local_device) if single and size <= RESIDENT_BYTES else None
+        self._gathers: dict[bool, Callable[..., Batch]] = {}
+
+    def __call__(self, order: tuple[np.ndarray, np.ndarray], chunk: Chunk) -> Batch:
+        index, weight = order
+        rows = slice(chunk.start, chunk.start + chunk.size)
+        stacked = chunk.size > 1
+        index, weight = (index[rows], weight[rows]) if stacked else (index[chunk.start], weight[chunk.start])
+        if self.resident is None:
+            inputs, target = self.dataset.gather("train", index)
+            return _put(Batch(tuple(inputs), target, weight), stacked, self.placement)
+        if stacked not in self._gathers:
+            sharding = None if self.placement is None else self.placement.batch_sharding(stacked)
+            self._gathers[stacked] = jax.jit(_gather, out_shardings=sharding)
+        return self._gathers[stacked](self.resident, *_put((index, weight), stacked, self.placement))
 
 
-def _put(batch: Batch, stacked: bool, placement: Placement | None) -> Batch:
+def _gather(resident: tuple[tuple[jax.Array, ...], jax.Array], index: jax.Array, weight: jax.Array) -> Batch:
+    inputs, target = resident
+    return Batch(tuple(jnp.take(x, index, axis=0, mode="clip") for x in inputs),
+                 jnp.take(target, index, axis=0, mode="clip"), weight)
+
+
+def _put(batch: Any, stacked: bool, placement: Placement | None) -> Any:
     return placement.batch(batch, stacked) if placement is not None else jax.device_put(batch)
 
 
@@ -302,23 +337,57 @@ def evaluate(steps: Steps, state: TrainState, dataset: Dataset, split: str, batc
     With `fuse` > 1, batches go `fuse` at a time through one `eval_multi` call; the batch count is
     padded with weight-0 batches to a multiple of `fuse`, so every call has the same shape.
     """
-    index, weight = dataset.batch_indices(split, batch_size, 0, 0, shuffle=False)
-    if fuse > 1 and len(index) > 1:
-        fuse = min(fuse, len(index))
-        extra = -len(index) % fuse
-        index = np.concatenate([index, np.zeros((extra, batch_size), index.dtype)])
-        weight = np.concatenate([weight, np.zeros((extra, batch_size), weight.dtype)])
-        index, weight = index.reshape(-1, fuse, batch_size), weight.reshape(-1, fuse, batch_size)
-        step = steps.eval_multi
-    else:
-        step = steps.eval
-    per_call = []
-    for rows, weights in zip(index, weight, strict=True):
-        inputs, target = dataset.gather(split, rows)
-        per_call.append(step(state, _put(Batch(inputs, target, weights), step is steps.eval_multi, placement)))
+    step, index, weight = _evaluation_calls(steps, dataset, split, batch_size, fuse)
+    per_call = [step(state, _evaluation_batch(dataset, split, rows, weights, step is steps.eval_multi, placement))
+                for rows, weights in zip(index, weight, strict=True)]
     totals: dict[str, float] = {}
     batch_weights = weight.reshape(-1, batch_size).sum(axis=1)
     for name in per_call[0] if per_call else ():
         values = np.concatenate([np.atleast_1d(np.asarray(metrics[name])) for metrics in per_call])
         totals[name] = float((values.astype(np.float64) * batch_weights).sum())  # one transfer per call
     return {name: total / max(float(batch_weights.sum()), 1e-12) for name, total in totals.items()}
+
+
+def _evaluation_calls(steps: Steps, dataset: Dataset, split: str, batch_size: int,
+                      fuse: int) -> tuple[Callable[..., Any], np.ndarray, np.ndarray]:
+    """The step `evaluate` calls, and the example indices and weights of each call."""
+    index, weight = dataset.batch_indices(split, batch_size, 0, 0, shuffle=False)
+    if fuse <= 1 or len(index) <= 1:
+        return steps.eval, index, weight
+    fuse = min(fuse, len(index))
+    extra = -len(index) % fuse
+    index = np.concatenate([index, np.zeros((extra, batch_size), index.dtype)])
+    weight = np.concatenate([weight, np.zeros((extra, batch_size), weight.dtype)])
+    return steps.eval_multi, index.reshape(-1, fuse, batch_size), weight.reshape(-1, fuse, batch_size)
+
+
+def _evaluation_batch(dataset: Dataset, split: str, rows: np.ndarray, weights: np.ndarray, stacked: bool,
+                      placement: Placement | None) -> Batch:
+    inputs, target = dataset.gather(split, rows)
+    return _put(Batch(inputs, target, weights), stacked, placement)
+
+
+def _compile_evaluation_early(steps: Steps, state: TrainState, dataset: Dataset, batch_size: int, fuse: int,
+                              placement: Placement | None) -> threading.Thread | None:
+    """Compile the validation step in a background thread while training starts.
+
+    Otherwise the first validation pass compiles it inside the loop: on a GPU, where a step takes
+    milliseconds, that was most of a short run's overhead. The thread only fills JAX's compilation
+    cache; the loop joins it before its first validation so the step is never compiled twice at once.
+    """
+    if not len(dataset.validation):
+        return None
+    step, index, weight = _evaluation_calls(steps, dataset, "validation", batch_size, fuse)
+    batch = _evaluation_batch(dataset, "validation", index[0], weight[0], step is steps.eval_multi, placement)
+    # Shapes and shardings only: the loop donates the state's buffers while this thread traces.
+    abstract = jax.tree.map(lambda leaf: jax.ShapeDtypeStruct(leaf.shape, leaf.dtype, sharding=leaf.sharding), state)
+
+    def compile_step() -> None:
+        try:
+            step.lower(abstract, batch).compile()
+        except Exception:  # the loop's own call compiles it again and reports the error
+            pass
+
+    thread = threading.Thread(target=compile_step, name="dslc-compile-evaluation", daemon=True)
+    thread.start()
+    return thread

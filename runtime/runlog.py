@@ -10,6 +10,7 @@ the run up (steps, time to the first step, throughput, test metrics, why it stop
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +28,10 @@ class RunLog:
         self._summary = workdir / SUMMARY if write else None
         self._file, self._events = None, None
         if write:
-            from tensorboardX import SummaryWriter
-
             write_atomically(path, "".join(json.dumps(record) + "\n" for record in self.records))
             self._file = path.open("a", encoding="utf-8")
             # purge_step: TensorBoard hides events a resumed run logged after its checkpoint
-            self._events = SummaryWriter(str(workdir / EVENTS), purge_step=resumed_at, flush_secs=10)
+            self._events = _summary_writer()(str(workdir / EVENTS), purge_step=resumed_at, flush_secs=10)
 
     def epoch(self, epoch: int, step: int, split: str, metrics: dict[str, float]) -> None:
         record = {"epoch": epoch, "step": step, "split": split, **metrics}
@@ -52,6 +51,20 @@ class RunLog:
         if self._file is not None and self._events is not None:
             self._file.close()
             self._events.close()
+
+
+def _summary_writer() -> type:
+    """tensorboardX's SummaryWriter, imported without its optional `import torch`: where PyTorch is installed
+    that import alone took 1.5 s and hundreds of MB before the first step, and dslc only logs floats."""
+    blocked = "torch" not in sys.modules
+    if blocked:
+        sys.modules["torch"] = None  # type: ignore[assignment]  # makes `import torch` raise ImportError
+    try:
+        from tensorboardX import SummaryWriter
+    finally:
+        if blocked:
+            del sys.modules["torch"]
+    return SummaryWriter
 
 
 def _records_up_to(path: Path, step: int) -> list[dict[str, Any]]:

@@ -221,9 +221,9 @@ def loop_costs(runs: dict[str, dict[str, Runs]], key: str, epochs: int) -> str:
                 f"loop ({scan / flax:.2f}x the reference); ")
     else:
         head = "dslc runs one step a dispatch, like the reference; "
-    return (head + f"its {epochs}-epoch timed window also holds a validation pass each epoch (the first compiles "
-            "the evaluation step), host-side staging of every chunk and the checkpoint saves, which the bare loops "
-            "do not run; short windows and a loaded machine weigh these more")
+    return (head + f"its {epochs}-epoch timed window also holds, at each epoch's end, a validation pass, a wait "
+            "for the device and, when validation improved, a host copy of the state for the best checkpoint, which "
+            "the bare loops do not run; short windows and a loaded machine weigh these more")
 
 
 def ratio_target(name: str, runs: dict[str, dict[str, Runs]], key: str, peer: str, goal: float,

@@ -266,9 +266,10 @@ class _Stager:
         self.dataset, self.placement = dataset, placement
         split = dataset.train
         size = sum(x.nbytes for x in split.inputs) + split.target.nbytes
-        single = placement is None or placement.size == 1
-        self.resident = jax.device_put((split.inputs, split.target), None if placement is None
-                                       else placement.local_device) if single and size <= RESIDENT_BYTES else None
+        self.resident: tuple[tuple[jax.Array, ...], jax.Array] | None = None
+        if (placement is None or placement.size == 1) and size <= RESIDENT_BYTES:
+            device = None if placement is None else placement.local_device
+            self.resident = jax.device_put((split.inputs, split.target), device)
         self._gathers: dict[bool, Callable[..., Batch]] = {}
 
     def __call__(self, order: tuple[np.ndarray, np.ndarray], chunk: Chunk) -> Batch:

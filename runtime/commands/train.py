@@ -177,6 +177,7 @@ def _fingerprint(state) -> str:
 
 def _devices(placement, state) -> str:
     """E.g. `cpu (8 devices, data-parallel, the state (336.5 KiB) split 2 ways: 168.3 KiB per device)`."""
+    from dslc.compiler.analysis.render import byte_size
     from dslc.runtime.parallel import state_bytes
 
     if placement.size == 1:
@@ -184,13 +185,8 @@ def _devices(placement, state) -> str:
     if placement.shards == 1:
         return f"{placement.platform} ({placement.size} devices, data-parallel)"
     total, per_device = state_bytes(state)
-    return (f"{placement.platform} ({placement.size} devices, data-parallel, the state ({_size(total)}) split "
-            f"{placement.shards} ways: {_size(per_device)} per device)")
-
-
-def _size(count: int) -> str:
-    power = min(3, max(1, (count.bit_length() - 1) // 10))  # KiB, MiB or GiB
-    return f"{count / 2 ** (10 * power):,.1f} {('KiB', 'MiB', 'GiB')[power - 1]}"
+    return (f"{placement.platform} ({placement.size} devices, data-parallel, the state ({byte_size(total)}) split "
+            f"{placement.shards} ways: {byte_size(per_device)} per device)")
 
 
 def _summarise(log, result, workdir: Path, batch: int, fuse: int, started: float) -> None:

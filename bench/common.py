@@ -1,4 +1,5 @@
-"""What the benchmarks share: DESIGN §10's workloads, their random data, fresh-process runs and how figures are shown.
+"""What the benchmarks share: the reference workloads (docs/performance.md), their random data, fresh-process runs
+and how figures are shown.
 
 The scripts in bench/ run as `python bench/SCRIPT.py`, so this folder is on `sys.path` and they import each
 other by module name. Nothing here imports JAX at module level: the parent processes that only time children
@@ -30,16 +31,16 @@ CLASSES = 10
 
 @dataclass(frozen=True)
 class Workload:
-    """One of DESIGN §10's reference workloads, as its spec in bench/specs/ trains it."""
+    """A reference workload (docs/performance.md#reference-workloads), as its spec in bench/specs/ trains it."""
 
     name: str  # the spec's file stem
     title: str
     shape: tuple[int, ...]  # one example, channels last
     batch: int
     train_examples: int  # the spec's synthetic samples, 80% of them in the train split
-    params: int  # DESIGN §10's count: every side must train exactly this many
+    params: int  # the stated count: every side must train exactly this many
     scan: int  # steps per dispatch of the hand-written `lax.scan` loop
-    unroll: int = 1  # its scan unroll (XLA CPU runs a rolled conv scan body 5x slower, DESIGN §10)
+    unroll: int = 1  # its scan unroll (XLA CPU runs a rolled conv scan body 5x slower: docs/performance.md)
 
     @property
     def spec(self) -> Path:

@@ -1,4 +1,6 @@
-"""Benchmark: time to the first training step, a first run against a second one on the same compile cache (DESIGN §10).
+"""Benchmark: time to the first training step, a first run against a second one on the same compile cache.
+
+Method and target: docs/performance.md.
 
     python bench/first_step.py                                  # W2 CNN, 3 rounds
     python bench/first_step.py --spec examples/digits_mlp.yaml  # another spec (repeat --spec for several)

@@ -1,4 +1,4 @@
-"""Benchmark: the `dslc train` loop (fused steps) against hand-written Flax + optax loops (DESIGN §10, W3).
+"""Benchmark: the `dslc train` loop (fused steps) against hand-written Flax + optax loops (docs/performance.md, W3).
 
     python bench/fused_loop.py              # 5 rounds, each side in a fresh process, interleaved
     python bench/fused_loop.py --quick      # 3 rounds, fewer epochs
@@ -12,8 +12,8 @@ W3 is the dispatch-bound tiny MLP (64 -> 32 relu -> 10, batch 32, Adam, 2,410 pa
   are in: it is the real loop).
 - flax: a Flax linen + optax loop, one `jax.jit` step per dispatch, state donated; each step gathers a
   shuffled batch from host numpy arrays and `jax.device_put`s it, as a user's loop would.
-- resident: the per-step loop on one batch put on the device once, for context: the loop DESIGN §10's
-  W3 peer figure (27,700 steps/s) measures, without the per-step host-to-device copies.
+- resident: the per-step loop on one batch put on the device once, for context: the same loop without the
+  per-step host-to-device copies.
 - scan: the per-step loop with `lax.scan` over 64 steps per dispatch (one staged (64, 32, ...) batch a call),
   for context.
 

@@ -1,4 +1,6 @@
-"""GPU benchmark: DESIGN §10's W4 (the transformer, bf16) and the GPU path of the other workloads. Needs a GPU.
+"""GPU benchmark (needs a GPU): W4, the transformer in bf16, and the GPU path of the other workloads.
+
+Method and target: docs/performance.md.
 
     python bench/gpu.py                 # about 8 minutes on an H100
     python bench/gpu.py --rounds 1      # a quick look

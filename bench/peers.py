@@ -1,4 +1,4 @@
-"""The peers dslc is measured against, one training run per fresh process (DESIGN §10).
+"""The peers dslc is measured against, one training run per fresh process (docs/performance.md#peers).
 
     python bench/peers.py SIDE WORKLOAD STEPS [SECONDS]    # prints one JSON line
 

@@ -1,5 +1,5 @@
-"""The hand-written reference of DESIGN §10: Flax linen + optax, one `jax.jit` per step (or a `lax.scan` over
-several steps per dispatch), state donated.
+"""The hand-written reference (docs/performance.md#peers): Flax linen + optax, one `jax.jit` per step (or a
+`lax.scan` over several steps per dispatch), state donated.
 
 The models are written out by hand, as a user without dslc would, to measure dslc against. Convolutions use
 the specs' padding (VALID; Flax's default is SAME), so parameter counts match.

@@ -1,10 +1,12 @@
-"""Benchmark: dslc against hand-written Flax, Keras 3 and PyTorch, side by side, and its front end (DESIGN §10).
+"""Benchmark: dslc against hand-written Flax, Keras 3 and PyTorch, side by side, and its front end.
+
+Method and targets: docs/performance.md.
 
     pip install -e '.[bench]'       # Keras 3 and PyTorch; a peer that is missing is skipped
     python bench/run.py --quick     # about 5 minutes on 2 idle cores: 2 rounds, short windows
     python bench/run.py             # about 15 minutes: 3 rounds, longer windows
 
-Training throughput, for DESIGN §10's workloads W1 (MLP), W2 (CNN), W3 (tiny MLP), each side in a fresh process
+Training throughput, for the reference workloads W1 (MLP), W2 (CNN), W3 (tiny MLP), each side in a fresh process
 every round, the sides' order rotating from round to round, so machine noise hits every side alike:
 
 - dslc: `dslc train bench/specs/wN.yaml --epochs E --compile-cache off`, the CLI's own training path. steps/s is
@@ -16,13 +18,13 @@ every round, the sides' order rotating from round to round, so machine noise hit
   default thread count and, for context, one thread.
 
 The peers time about as many steps as dslc runs, or fewer where their time limit runs out. Every side must
-train DESIGN §10's parameter count and keep its loss finite (random labels: it need not fall much).
+train the workload's stated parameter count and keep its loss finite (random labels: it need not fall much).
 
 The front end: `dslc check` wall time in fresh processes for every spec in examples/ and for generated chains of
 100, 1,000 and 10,000 dense layers, against `python -c "import jax"`. Time to first step, a first run against a
 second on the same compile cache: bench/first_step.py's measurement on W2, once a round.
 
-Prints the tables and writes them with the machine, versions, load averages and DESIGN §10's targets to
+Prints the tables and writes them with the machine, versions, load averages and the targets of docs/performance.md to
 bench/RESULTS.md (--out to change).
 """
 
@@ -262,8 +264,9 @@ def targets(runs: dict[str, dict[str, Runs]], plan: Plan, checks: dict[str, list
         ratio_target("W3 >= 5x Keras fit", runs, "w3", "keras", 5.0, costs["w3"]),
         ratio_target("W1 >= 1.5x PyTorch eager", runs, "w1", "torch", 1.5, costs["w1"]),
         ratio_target("W2 >= 1.0x PyTorch eager (stretch)", runs, "w2", "torch", 1.0,
-                     "XLA's CPU convolutions are slower than PyTorch's oneDNN ones (DESIGN §10), and dslc does not "
-                     "yet lower convolutions differently on the CPU"),
+                     "XLA's CPU convolutions are slower than PyTorch's oneDNN ones "
+                     "(docs/performance.md#cpu-convolutions), and dslc does not yet lower convolutions differently "
+                     "on the CPU"),
     ]
     jax_import = statistics.median(checks["import jax"])
     medians = {name: statistics.median(checks[name]) for name in examples}
@@ -440,8 +443,9 @@ def results_markdown(args: argparse.Namespace, rounds: int, plan: Plan, runs: di
                      f"| {statistics.median(entries for _, _, entries in first_step):.0f} |")
     lines.append("")
 
-    lines += ["## Targets of DESIGN §10", "",
-              "Ratios of medians in this run, dslc's CLI training path against each peer.", "",
+    lines += ["## Targets", "",
+              "The targets of [docs/performance.md](../docs/performance.md#targets): ratios of medians in "
+              "this run, dslc's CLI training path against each peer.", "",
               "| target | measured | status | why not met |", "|---|---|---|---|"]
     lines += [target.line() for target in targets(runs, plan, checks, examples, first_step)]
     lines.append("")

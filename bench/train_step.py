@@ -1,4 +1,4 @@
-"""Benchmark: dslc's compiled train step against a hand-written Flax + optax step (DESIGN §10, W1 and W2).
+"""Benchmark: dslc's compiled train step against a hand-written Flax + optax step (docs/performance.md, W1 and W2).
 
     python bench/train_step.py              # 5 rounds, each side in a fresh process, interleaved
     python bench/train_step.py --quick      # 3 rounds, fewer steps

@@ -1,6 +1,6 @@
 """Training checks: combinations of model and `train` section that make no sense, found before any step runs.
 
-DESIGN §5: "an unsupported combination is a spec error, not a crash at step 1".
+docs/architecture.md#compiler: "an unsupported combination is a spec error, not a crash at step 1".
 Each rule below reads the IR (`Train`) and the static analysis (output shapes,
 parameter counts) and returns located `DslcError`s (codes E6xx; E702 for a data
 path that leads out of the spec's folder). No JAX here:
@@ -361,7 +361,7 @@ def path_problem(path: str) -> str | None:
 
 
 def data_paths_inside(train: Train, analysis: Analysis, where: _Where) -> Iterator[DslcError]:
-    """Data files lie inside the spec's folder (DESIGN §8): no absolute paths, '~', URLs or climbing '..'."""
+    """Data files lie inside the spec's folder (docs/safety.md#paths): no absolute paths, '~', URLs or climbing '..'."""
     data = train.data
     if isinstance(data, Npz | Csv):
         arguments = {"path": data.path}

@@ -1,7 +1,7 @@
 """`--device cpu|gpu|tpu|auto`: the JAX device to run on, or a clear error listing what is present.
 
 JAX raises a `RuntimeError` for a platform it has no backend for (no CUDA plugin, no libtpu);
-a missing device must instead be a located, coded dslc error (DESIGN §5), and it should say
+a missing device must instead be a located, coded dslc error (docs/architecture.md#compiler), and it should say
 what *is* there so that the user can pick it.
 """
 

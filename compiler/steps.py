@@ -1,6 +1,6 @@
 """Losses, metrics, optimizers and the train and eval steps: pure functions over a pure-array state.
 
-DESIGN §5 and §10: the hot loop runs plain `jax.jit` functions with the state
+docs/architecture.md#compiler, docs/performance.md#lessons: the hot loop runs plain `jax.jit` functions with the state
 donated, never `nnx.jit` (20x slower per step on a dispatch-bound model). The
 NNX model is split once (`init_state`) into a static `GraphDef` and a
 `TrainState` of nested dicts of arrays; each step merges them back *inside* the
@@ -15,7 +15,7 @@ What a step computes:
 - gradients of the *trainable* parameters only: frozen parameters live in
   `TrainState.rest` beside batch statistics and RNG state, get no gradient, no
   optimizer state and no update;
-- the NaN/Inf guard (DESIGN §8): a step whose loss or global gradient norm is
+- the NaN/Inf guard (docs/safety.md#training): a step whose loss or global gradient norm is
   not finite leaves the whole state unchanged and says so in `metrics["finite"]`
   (`optax.apply_if_finite` would still apply an update after N bad steps);
 - metrics as batch means (weighted by `Batch.weight` when given, so that a
@@ -342,7 +342,7 @@ def multi_step(graphdef: nnx.GraphDef, state: TrainState, batches: Batch, *, tas
     Equal to K `train_step` calls, with one difference that the guard needs: after the first
     non-finite step no later step is applied, so the state returned is the last good one and
     `metrics["finite"]` (shape (K,), like every metric) is False from that step on.
-    `unroll` unrolls the scan body (DESIGN §10: a conv model needs it on CPU; measure).
+    `unroll` unrolls the scan body (docs/performance.md: a conv model needs it on CPU; measure).
     """
     def body(carry: tuple[TrainState, jax.Array], batch: Batch) -> tuple[tuple[TrainState, jax.Array], dict]:
         state, ok = carry

@@ -1,6 +1,6 @@
 """A training run's work directory: its identity, and its checkpoints through orbax-checkpoint.
 
-Layout (DESIGN §6, §8):
+Layout (docs/architecture.md#checkpoints-and-resume, docs/safety.md#paths):
 
     dslc-run.json        the marker: this folder is dslc's, which spec and seed it trains
     spec.json            the spec's canonical IR, as trained (command-line overrides applied)

@@ -1,6 +1,6 @@
 """Training data: scikit-learn's digits, local .npz/.npy/CSV files and synthetic tasks, split and batched.
 
-DESIGN §6 and §8. `load_dataset` turns the spec's `train.data` choice into a
+docs/architecture.md#data, docs/safety.md#paths. `load_dataset` turns the spec's `train.data` choice into a
 `Dataset` of three `Split`s (train, validation, test) of numpy arrays shaped for
 the model: one input array per model input, `(n, *input_shape)` in the input's
 dtype, and a target that is int32 class ids for softmax cross-entropy (shape

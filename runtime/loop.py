@@ -107,7 +107,8 @@ class Plan:
     patience: int | None = None  # stop after this many epochs without improvement of `early`
     early: str = "loss"
     min_delta: float = 0.0
-    environment: dict[str, Any] = field(default_factory=dict)  # saved with each checkpoint (DESIGN §8)
+    # saved with each checkpoint (docs/architecture.md#determinism)
+    environment: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -132,7 +133,7 @@ def steps_per_epoch(dataset: Dataset, batch: int) -> int:
 
 
 def fuse_factor(requested: int | None, analysis: Analysis, dataset: Dataset, batch: int) -> int:
-    """Steps per dispatch. Fusing pays on small dense models and costs on CPU convolutions (DESIGN §10)."""
+    """Steps per dispatch. Fusing pays on small dense models and costs on CPU convolutions (docs/performance.md)."""
     per_epoch = steps_per_epoch(dataset, batch)
     if requested is not None:
         return max(1, min(requested, per_epoch))

@@ -1,4 +1,6 @@
-"""Data parallelism with JAX's own engine (DESIGN §6): a `Mesh` with an axis "data", and "fsdp" to shard the state.
+"""Data parallelism with JAX's own engine: a `Mesh` with an axis "data", and "fsdp" to shard the state.
+
+Overview: docs/architecture.md#distributed-training.
 
 The mesh spans the local devices, or with several processes (`jax.distributed`, see
 `start_processes`) every process's devices: each process runs the same program on the same

@@ -1,4 +1,4 @@
-"""The depth verdict (DESIGN §9): does this model count as deep?
+"""The depth verdict (docs/depth.md): does this model count as deep?
 
 The literature does not agree on one answer, so every measure is computed and reported with
 its evidence, and the verdict is given under a named policy:
@@ -108,7 +108,7 @@ class DepthReport:
 
 
 def verdict_of(d: Depth) -> str:
-    """The thresholds of DESIGN §9, the same for every measure."""
+    """The thresholds (docs/depth.md#thresholds), the same for every measure."""
     if d <= SHALLOW_MAX:
         return "shallow"
     return "deep" if d <= DEEP_MAX else "very deep"
@@ -490,7 +490,7 @@ def _policy_phrase(policy: str, graph: _Graph, m: _Measures) -> list[str]:
 
 def depth_report(nodes: Sequence[DepthNode], inputs: Sequence[str], outputs: Sequence[str],
                  policy: str = "hierarchy") -> DepthReport:
-    """Every depth measure of DESIGN §9 with its evidence, and the verdict under `policy`.
+    """Every depth measure of docs/depth.md with its evidence, and the verdict under `policy`.
 
     `nodes` in topological order; each node's inputs name earlier nodes or model `inputs`.
     Raises ValueError for an unknown policy or a malformed graph.

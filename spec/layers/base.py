@@ -43,7 +43,7 @@ Activation = Literal["relu", "leaky_relu", "gelu", "silu", "tanh", "sigmoid", "s
 
 
 class NodeClass(Enum):
-    """DESIGN §9, D0: what a node is at inference time."""
+    """D0 (docs/depth.md#d0-node-classes): what a node is at inference time."""
 
     W = "weighted"    # a learned mixing map: dense, conv, embedding, recurrent, attention
     N = "non-linear"  # activations but linear, max pooling, per-example norms, products of two tensors

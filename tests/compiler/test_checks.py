@@ -230,7 +230,7 @@ def test_dslc_check_reports_a_monitor_that_names_no_metric(tmp_path: Path) -> No
 
 
 def test_checks_import_no_jax(tmp_path: Path) -> None:
-    """`dslc check` runs these checks and must start without JAX (DESIGN §1)."""
+    """`dslc check` runs these checks and must start without JAX (docs/architecture.md#the-import-rule)."""
     code = "import sys, dslc.compiler.checks; sys.exit('jax' in sys.modules or 'flax' in sys.modules)"
     # Run outside the checkout, where its `dslc/` folder could shadow the installed package.
     assert subprocess.run([sys.executable, "-c", code], check=False, cwd=tmp_path).returncode == 0

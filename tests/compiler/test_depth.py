@@ -1,4 +1,4 @@
-"""The depth verdict (DESIGN §9) on hand-built graphs: every rule, every policy, the disagreements."""
+"""The depth verdict (docs/depth.md) on hand-built graphs: every rule, every policy, the disagreements."""
 
 from __future__ import annotations
 
@@ -65,7 +65,7 @@ def resnet18() -> list[DepthNode]:
     return nodes + chain(("gap", (A,)), ("fc", (W,)), source=last)
 
 
-# --- the cases of DESIGN §9 where the policies disagree ----------------------------------------
+# --- the cases where the policies disagree (docs/depth.md#where-the-policies-disagree) ------------------
 
 
 def test_linear_stack_collapses_to_one_level() -> None:

@@ -288,7 +288,7 @@ def test_e506_unknown_dimension_where_a_known_one_is_needed(kind: str, params: d
     assert error.code == "E506" and "?" in error.message
 
 
-# -- depth classes (DESIGN §9, D0) ------------------------------------------------------------------
+# -- depth classes (docs/depth.md#d0-node-classes) -------------------------------------------------
 CLASS_CASES = [
     ("dense", {"units": 1}, (W,)),
     ("dense", {"units": 1, "activation": "relu"}, (W, N)),

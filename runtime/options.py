@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from dslc.spec.errors import DslcError, DslcErrors
-from dslc.spec.limits import DEFAULT_LIMITS, Limits
+from dslc.spec.limits import DEFAULT_LIMITS, DEPTH_CEILING, Limits
 
 DEFAULT_MAX_ERRORS = 100  # errors shown per file: a hostile file can hold 100,000 (megabytes of output)
 
@@ -18,7 +18,8 @@ def add_limit_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--max-bytes", type=int, default=DEFAULT_LIMITS.max_bytes, help="largest spec file in bytes")
     group.add_argument("--max-items", type=int, default=DEFAULT_LIMITS.max_items,
                        help="most YAML nodes (keys, values, lists, mappings) or DSL tokens in a spec file")
-    group.add_argument("--max-depth", type=int, default=DEFAULT_LIMITS.max_depth, help="deepest nesting")
+    group.add_argument("--max-depth", type=depth, default=DEFAULT_LIMITS.max_depth,
+                       help=f"deepest nesting (at most {DEPTH_CEILING})")
     group.add_argument("--max-aliases", type=int, default=DEFAULT_LIMITS.max_aliases, help="most YAML aliases")
     group.add_argument("--max-layers", type=int, default=DEFAULT_LIMITS.max_layers,
                        help="most layers after expanding blocks")
@@ -39,6 +40,17 @@ def limits_from(args: argparse.Namespace) -> Limits:
     return Limits(max_bytes=args.max_bytes, max_items=args.max_items, max_depth=args.max_depth,
                   max_aliases=args.max_aliases, max_layers=args.max_layers, max_params=args.limit_params,
                   max_activation_bytes=args.limit_activations, max_flops=args.limit_flops)
+
+
+def depth(text: str) -> int:
+    """An argparse type: a depth budget, 1 to `DEPTH_CEILING`."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= DEPTH_CEILING:
+        raise argparse.ArgumentTypeError(f"not a whole number from 1 to {DEPTH_CEILING}: {text!r}")
+    return value
 
 
 def budget(text: str) -> int:

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# The highest depth budget allowed. Later stages (the YAML tree builder, pydantic's validation of nested values,
+# block expansion) recurse once or a few times per level: at 300 levels they reached Python's recursion limit.
+DEPTH_CEILING = 128
+
 
 @dataclass(frozen=True)
 class Limits:
@@ -13,7 +17,7 @@ class Limits:
     # byte budget, 300,000 tiny items took seconds and hundreds of MB. The bench's chain of 10,000 dense
     # layers is 70,000 nodes, 90,000 tokens in the DSL; longer stacks are written with blocks and repeats.
     max_items: int = 100_000
-    max_depth: int = 64
+    max_depth: int = 64  # at most DEPTH_CEILING
     max_aliases: int = 32
     max_layers: int = 50_000
     max_number_digits: int = 64  # longer integer literals are rejected before int() sees them
@@ -21,6 +25,10 @@ class Limits:
     max_params: int = 10**10  # trainable + frozen + batch statistics
     max_activation_bytes: int = 16 * 2**30  # the inputs and every layer's output, per example and per training step
     max_flops: int = 10**15  # per example
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.max_depth <= DEPTH_CEILING:
+            raise ValueError(f"max_depth must be between 1 and {DEPTH_CEILING}, got {self.max_depth}")
 
     def exceeded(self, what: str, value: int, budget: int, flag: str) -> str:
         return f"{what} {value} exceeds the budget of {budget} (raise it with {flag})"

@@ -35,12 +35,37 @@ _SPECIAL_FLOAT = {".inf": float("inf"), ".Inf": float("inf"), ".INF": float("inf
 
 def parse_yaml(source: Source, limits: Limits) -> Map:
     """Parse a whole YAML spec; raises `DslcError` / `DslcErrors`."""
+    try:
+        return _parse(source, limits, _Loader)
+    except _LibraryDepthLimit:
+        # libyaml (PyYAML >= 6.0.4's C parser) refuses flow nesting past a depth of its own, while scanning ahead
+        # of the events this builder counts: the pure-Python parser has no such limit, so the depth budget
+        # (E005 at the first opener too deep, naming --max-depth) decides whichever PyYAML is installed.
+        # Its look-ahead is bounded (a simple key spans at most 1,024 characters of one line).
+        return _parse(source, limits, yaml.SafeLoader)
+
+
+class _LibraryDepthLimit(Exception):
+    """The YAML library's own nesting limit was hit before dslc's depth budget could be applied."""
+
+
+def _is_library_depth_limit(exc: yaml.MarkedYAMLError) -> bool:
+    return "maximum nesting depth" in (exc.problem or "")
+
+
+def _parse(source: Source, limits: Limits, loader: type) -> Map:
     builder = _TreeBuilder(source, limits)
     try:
-        root = builder.build(yaml.parse(source.text, Loader=_Loader))
+        root = builder.build(yaml.parse(source.text, Loader=loader))
     except yaml.MarkedYAMLError as exc:
+        if _is_library_depth_limit(exc):
+            if loader is not yaml.SafeLoader:
+                raise _LibraryDepthLimit from None
+            mark = exc.problem_mark or exc.context_mark
+            raise DslcError("E005", f"nesting depth exceeds the YAML parser's own limit (dslc's budget is "
+                                    f"{limits.max_depth}, --max-depth)", _mark_span(source, builder, mark)) from None
         mark = exc.problem_mark or exc.context_mark
-        span = Span(source.name, *builder.lines.position(mark)) if mark else Span(source.name, 1, 1)
+        span = _mark_span(source, builder, mark)
         problem = exc.problem or exc.context or "invalid YAML"
         raise DslcError("E010", f"YAML syntax error: {problem}", span) from None
     except yaml.YAMLError as exc:  # reader errors: unacceptable characters
@@ -53,6 +78,10 @@ def parse_yaml(source: Source, limits: Limits) -> Map:
     if not isinstance(root, Map):
         raise DslcError("E103", "a spec must be a mapping with 'dslc' and 'model' keys", root.span)
     return root
+
+
+def _mark_span(source: Source, builder: _TreeBuilder, mark) -> Span:
+    return Span(source.name, *builder.lines.position(mark)) if mark else Span(source.name, 1, 1)
 
 
 # Line breaks that YAML counts but the DSL, git and `Source.span_at` do not (they count "\n" only).

@@ -74,6 +74,40 @@ def test_nesting_depth_is_capped_before_recursion() -> None:
     assert codes_and_positions(deep, Limits(max_depth=64))[0][0] == "E005"
 
 
+@pytest.mark.parametrize("opener", ["[", "{a: "])
+@pytest.mark.parametrize("levels", [999, 1_000, 5_000])
+@pytest.mark.parametrize("budget", [64, 128])
+def test_the_depth_budget_wins_over_the_yaml_librarys_own_limit(opener: str, levels: int, budget: int) -> None:
+    """libyaml (PyYAML 6.0.4's C parser) refuses flow nesting of 1,000 levels while scanning ahead, before the
+    event pass sees one level; dslc's budget answers the same E005 at the same place whichever PyYAML is installed."""
+    closer = "]" if opener == "[" else "1}"
+    text = "a: " + opener * levels + closer * levels + "\n"
+    # the root mapping is level 1: the first opener too deep is the budget's, 0-based
+    assert codes_and_positions(text, Limits(max_depth=budget)) == [("E005", 1, 4 + len(opener) * (budget - 1))]
+
+
+def test_a_depth_limit_of_every_yaml_parser_is_still_e005(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Should the pure-Python parser grow a nesting limit too, it is reported as the depth error, located."""
+    import yaml
+
+    def refuse(text, Loader):  # noqa: N803 - PyYAML's own keyword
+        yield yaml.StreamStartEvent()
+        mark = yaml.Mark("t.yaml", 9, 0, 9, text, 9)
+        raise yaml.scanner.ScannerError("while increasing flow level", mark, "exceeded maximum nesting depth", mark)
+
+    monkeypatch.setattr(yaml, "parse", refuse)
+    assert codes_and_positions("a: [[[[[[[[[[]]]]]]]]]]\n") == [("E005", 1, 10)]
+
+
+def test_the_depth_budget_has_a_ceiling() -> None:
+    """Later stages recurse per level: past the ceiling a raised budget would crash them instead of guarding."""
+    from dslc.spec.limits import DEPTH_CEILING
+
+    assert Limits(max_depth=DEPTH_CEILING).max_depth == DEPTH_CEILING
+    with pytest.raises(ValueError, match="max_depth"):
+        Limits(max_depth=DEPTH_CEILING + 1)
+
+
 def test_the_item_budget_counts_every_node_keys_included() -> None:
     text = "a: [1, 2]\nb: {c: 3}\n"  # the root mapping, a, the list, 1, 2, b, the mapping, c, 3: 9 nodes
     assert parse(text, Limits(max_items=9)).get("b").value.get("c").value.value == 3

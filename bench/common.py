@@ -93,6 +93,7 @@ class Child:
     started: float
     peak_bytes: int
     wall: float
+    cpu: float  # seconds of user + system time, the child's and its reaped descendants'
 
     def check(self, what: str) -> Child:
         if self.returncode != 0:
@@ -115,7 +116,8 @@ def run_child(command: list[str], env: dict[str, str] | None = None, cwd: Path =
         process.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait again
         out.seek(0)
         err.seek(0)
-        return Child(process.returncode, out.read(), err.read(), started, usage.ru_maxrss * 1024, wall)
+        return Child(process.returncode, out.read(), err.read(), started, usage.ru_maxrss * 1024, wall,
+                     usage.ru_utime + usage.ru_stime)
 
 
 def dslc_train(spec: Path, epochs: int, cache: Path | str = "off", extra: tuple[str, ...] = ()) -> dict[str, Any]:

@@ -165,10 +165,10 @@ def test_a_list_of_more_layers_than_the_budget_is_rejected_before_it_is_lowered(
     assert errors(model % twelve, Limits(max_layers=10)) == [("E007", 2, 45 + 60)]
     block = f"blocks:\n  b: {{layers: [{twelve}]}}\n"
     assert errors(block + model % "b", Limits(max_layers=10)) == [("E007", 3, 16 + 60)]
-    started = time.perf_counter()
+    started = time.thread_time()  # CPU time, whatever else the machine is doing
     with pytest.raises(DslcErrors) as info:
         load(model % ", ".join(["relu"] * 60_000))
-    assert time.perf_counter() - started < 5
+    assert time.thread_time() - started < 5
     assert [e.message for e in info.value.errors] == \
         ["layer entry count 60000 exceeds the budget of 50000 (raise it with --max-layers)"]
 

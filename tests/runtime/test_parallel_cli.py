@@ -27,9 +27,40 @@ def dslc(*args: str, devices: int = 1) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "dslc", *args], capture_output=True, text=True, timeout=600, env=env)
 
 
-def values(workdir: Path) -> list[float]:
+def values(workdir: Path) -> list[tuple[str, float]]:
+    """(name, value) of every metric the run logged, in order."""
     records = [json.loads(line) for line in (workdir / "metrics.jsonl").read_text().splitlines()]
-    return [record[name] for record in records for name in sorted(record) if name not in ("epoch", "step", "split")]
+    return [(name, record[name]) for record in records for name in sorted(record)
+            if name not in ("epoch", "step", "split")]
+
+
+# The digits example's validation split: round(1,797 x 0.1) examples.
+VALIDATION_EXAMPLES = 180
+
+
+# Runs on other device layouts sum gradients in another order. Each run is deterministic, but the rounding
+# differences grow through the steps: Adam divides each gradient by its own running scale, so a parameter whose
+# gradient is near zero (a bias of a dead filter) moves by a good part of lr = 1e-3 on a difference of 1e-9.
+# Measured on the CNN example after 20 steps: losses differ by 1e-5 relative, parameters by up to 3e-4.
+LOSS_TOLERANCE = 1e-4  # relative
+PARAMETER_TOLERANCE = 2e-3  # absolute: a tenth of how far Adam can move a parameter in 20 steps
+
+
+def assert_same_metrics(first: list[tuple[str, float]], second: list[tuple[str, float]]) -> None:
+    """Losses within `LOSS_TOLERANCE`; an accuracy may differ by one validation example (one whose two best
+    classes tie to 1e-6 can flip), no more."""
+    assert [name for name, _ in first] == [name for name, _ in second]
+    for (name, a), (_, b) in zip(first, second, strict=True):
+        if name == "accuracy":
+            assert abs(a - b) <= 1 / VALIDATION_EXAMPLES + 1e-9, (name, a, b)
+        else:
+            assert a == pytest.approx(b, rel=LOSS_TOLERANCE), (name, a, b)
+
+
+def assert_same_arrays(first: Path, second: Path) -> None:
+    """The two runs' final parameters and optimiser state, within `PARAMETER_TOLERANCE`."""
+    for a, b in zip(final_arrays(first), final_arrays(second), strict=True):
+        np.testing.assert_allclose(a, b, rtol=LOSS_TOLERANCE, atol=PARAMETER_TOLERANCE)
 
 
 def final_arrays(workdir: Path) -> list[np.ndarray]:
@@ -58,10 +89,10 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[int, Path]:
 
 
 def test_eight_devices_train_like_one(runs: dict[int, Path]) -> None:
-    one, eight = values(runs[1]), values(runs[8])
-    assert len(one) == 3 and one == pytest.approx(eight, rel=1e-5)  # train loss, validation accuracy and loss
-    for a, b in zip(final_arrays(runs[1]), final_arrays(runs[8]), strict=True):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)  # the parameters after 20 steps
+    one = values(runs[1])
+    assert [name for name, _ in one] == ["loss", "accuracy", "loss"]  # train loss, validation accuracy and loss
+    assert_same_metrics(one, values(runs[8]))
+    assert_same_arrays(runs[1], runs[8])  # the parameters after 20 steps
 
 
 def test_a_run_on_eight_devices_resumes_on_one(runs: dict[int, Path], tmp_path: Path) -> None:
@@ -95,9 +126,8 @@ def sharded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 def test_a_sharded_state_trains_like_one_device(runs: dict[int, Path], sharded: tuple[Path, str]) -> None:
     workdir, stderr = sharded
     assert "8 devices, data-parallel, the state (336.5 KiB) split 4 ways: 84.2 KiB per device" in stderr
-    assert values(runs[1]) == pytest.approx(values(workdir), rel=1e-5)
-    for a, b in zip(final_arrays(runs[1]), final_arrays(workdir), strict=True):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    assert_same_metrics(values(runs[1]), values(workdir))
+    assert_same_arrays(runs[1], workdir)
 
 
 def test_checkpoints_move_between_sharded_and_whole_layouts(runs: dict[int, Path], sharded: tuple[Path, str],
@@ -112,9 +142,8 @@ def test_checkpoints_move_between_sharded_and_whole_layouts(runs: dict[int, Path
         assert result.returncode == 0, result.stderr
         assert "resuming at step 20" in result.stderr
     assert len(values(tmp_path / "from_one")) == 6
-    assert values(tmp_path / "from_sharded") == pytest.approx(values(tmp_path / "from_one"), rel=1e-5)
-    for a, b in zip(final_arrays(tmp_path / "from_sharded"), final_arrays(tmp_path / "from_one"), strict=True):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    assert_same_metrics(values(tmp_path / "from_sharded"), values(tmp_path / "from_one"))
+    assert_same_arrays(tmp_path / "from_sharded", tmp_path / "from_one")
 
 
 # Runs in a subprocess with 8 CPU devices: the state's layout after the jitted (donating) steps ran.
@@ -193,9 +222,8 @@ def test_two_processes_train_one_model_and_a_single_process_resumes_it(tmp_path:
     first, second = (re.search(r"parameters sha256 ([0-9a-f]{64})", stdout) for stdout, _ in outputs)
     assert first and second and first.group(1) == second.group(1)  # the same parameters in both processes
     assert "2 devices, data-parallel" in outputs[0][1] and not outputs[1][1].count("epoch 1/2")  # process 0 logs
-    assert values(tmp_path / "pair") == pytest.approx(values(tmp_path / "single"), rel=1e-5)
-    for a, b in zip(final_arrays(tmp_path / "single"), final_arrays(tmp_path / "pair"), strict=True):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    assert_same_metrics(values(tmp_path / "pair"), values(tmp_path / "single"))
+    assert_same_arrays(tmp_path / "single", tmp_path / "pair")
     resumed = dslc("train", spec, "--epochs", "3", "--workdir", str(tmp_path / "pair"), "--resume")
     assert resumed.returncode == 0, resumed.stderr
     assert "resuming at step 40" in resumed.stderr

@@ -14,9 +14,9 @@ The loss decides what a target is, and every metric must read the same target:
 | `sigmoid_binary_cross_entropy` | 0/1 values, shape `output`              | accuracy (binary)   |
 | `mse`, `mae`, `huber`          | real values, shape `output`             | mse, mae            |
 
-Positions: `Train` and its choices are validated without keeping their tree
-nodes (`dslc.spec.lower`), so the train section's located tree is parsed again
-from the source, only when a rule has something to report.
+Positions come from the loaded spec's source map (`dslc.spec.sourcemap`):
+`("train", "optimizer", "lr", "warmup_steps")` is where that value was written,
+by name or (in the DSL) by position.
 """
 
 from __future__ import annotations
@@ -24,31 +24,17 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Callable, Iterator
-from functools import cached_property
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import Literal
 
 from dslc.compiler.analysis.model import Analysis
-from dslc.spec.errors import DslcError, DslcErrors, Span, did_you_mean, show_value
+from dslc.spec.errors import DslcError, Span, did_you_mean, show_value
 from dslc.spec.ir import Train
 from dslc.spec.layers.base import Tensor
-from dslc.spec.limits import DEFAULT_LIMITS, Limits
-from dslc.spec.load import LoadedSpec, parse_document
-from dslc.spec.tree import Entry, Map, Node, Scalar, Seq, locate
+from dslc.spec.load import LoadedSpec
+from dslc.spec.sourcemap import IRPath, SourceMap
 from dslc.spec.validation import OUTSIDE_HINT
-from dslc.spec.vocab import (
-    DATA_SOURCES,
-    METRICS,
-    OPTIMIZERS,
-    SCHEDULES,
-    Choice,
-    Csv,
-    Digits,
-    Npy,
-    Npz,
-    TopK,
-    WarmupCosine,
-)
+from dslc.spec.vocab import Choice, Csv, Digits, Npy, Npz, TopK, WarmupCosine
 
 # The E6xx codes (spec/codes.py holds the published catalogue).
 
@@ -75,85 +61,52 @@ def metric_mode(name: str) -> Literal["min", "max"]:
     return "max" if name == "accuracy" or name.endswith("_accuracy") else "min"
 
 
-def check_training(loaded: LoadedSpec, analysis: Analysis, *, limits: Limits = DEFAULT_LIMITS) -> list[DslcError]:
-    """Every training error of a spec that loaded and analysed cleanly ([] without a `train` section)."""
+def check_training(loaded: LoadedSpec, analysis: Analysis | None) -> list[DslcError]:
+    """Every training error of a spec ([] without a `train` section). The rules that compare the train
+    section with the model run when there is an analysis; the others run regardless."""
     train = loaded.spec.train
     if train is None:
         return []
-    where = _Where(loaded, limits)
+    where = _Where(loaded.source_map)
     errors: list[DslcError] = []
-    for rule in RULES:
-        errors.extend(rule(train, analysis, where))
+    for rule in TRAIN_RULES:
+        errors.extend(rule(train, where))
+    if analysis is not None:
+        for model_rule in MODEL_RULES:
+            errors.extend(model_rule(train, analysis, where))
     return errors
 
 
 # -- where things were written ------------------------------------------------------------------
 class _Where:
-    """Spans in the train section, from the located tree (parsed again on first use)."""
+    """Spans in the train section, from the source map."""
 
-    def __init__(self, loaded: LoadedSpec, limits: Limits) -> None:
-        self.loaded = loaded
-        self.limits = limits
-
-    @cached_property
-    def document(self) -> Map | None:
-        try:
-            return parse_document(self.loaded.source, self.loaded.syntax, self.limits)
-        except DslcErrors:  # it parsed when it was loaded; with other limits it may not: no positions then
-            return None
-
-    @cached_property
-    def train_entry(self) -> Entry | None:
-        return self.document.get("train") if self.document is not None else None
-
-    @property
-    def fallback(self) -> Span:
-        return self.train_entry.key_span if self.train_entry else Span(self.loaded.source.name, 1, 1)
+    def __init__(self, source_map: SourceMap) -> None:
+        self.map = source_map
 
     def train(self) -> Span:
         """The `train` key itself: for findings about the training run as a whole."""
-        return self.fallback
+        return self.map.key_or_value(("train",))
 
-    def value(self, key: str) -> Node | None:
-        entry = self.train_entry.value.get(key) if self.train_entry and isinstance(self.train_entry.value, Map) \
-            else None
-        return entry.value if entry else None
+    def at(self, *path: str | int) -> Span:
+        """Where `train.<path>` was written, or the closest thing above it."""
+        return self.map.nearest(("train", *path))
 
-    def span(self, node: Node | None) -> Span:
-        return node.span if node is not None else self.fallback
+    def written(self, *path: str | int) -> Span | None:
+        """Where `train.<path>` was written; None when it was not (a default)."""
+        return self.map.value(("train", *path))
 
-    def metric(self, index: int) -> Node | None:
-        node = self.value("metrics")
-        items = node.items if isinstance(node, Seq) else (node,)  # `metrics: accuracy` is one metric
-        return items[index] if node is not None and index < len(items) else None
+    def kind(self, *path: str | int) -> Span:
+        """A choice's name: a bare name (`mse`) or the one key of `{adam: {...}}` / `adam(...)`."""
+        full: IRPath = ("train", *path)
+        return self.map.value((*full, "kind")) or self.map.nearest(full)
 
     def model_outputs(self) -> Span | None:
-        if self.document is None:
-            return None
-        node, found = locate(self.document, ("model", "outputs"))
-        return node.span if found else None
-
-    def kind(self, choice: Node | None) -> Span:
-        """A choice's name: a bare name (`mse`) or the one key of `{adam: {...}}` / `adam(...)`."""
-        if isinstance(choice, Map) and choice.entries:
-            return choice.entries[0].key_span
-        return self.span(choice)
-
-    def argument(self, choice: Node | None, name: str, positional: tuple[str, ...] = ()) -> Node | None:
-        """The value of a choice's argument, written by name or (in the DSL) by position."""
-        if (isinstance(choice, Map) and len(choice.entries) == 1 and isinstance(choice.entries[0].value, Scalar)
-                and positional[:1] == (name,)):
-            return choice.entries[0].value  # `{npz: file.npz}`: the first positional argument, bare
-        if not (isinstance(choice, Map) and len(choice.entries) == 1 and isinstance(choice.entries[0].value, Map)):
-            return None
-        index = positional.index(name) if name in positional else None
-        for entry in choice.entries[0].value:
-            if entry.key == name or (index is not None and entry.key == index):
-                return entry.value
-        return None
+        return self.map.value(("model", "outputs"))
 
 
-Rule = Callable[[Train, Analysis, _Where], Iterator[DslcError]]
+TrainRule = Callable[[Train, _Where], Iterator[DslcError]]
+ModelRule = Callable[[Train, Analysis, _Where], Iterator[DslcError]]
 
 
 def _error(code: str, message: str, span: Span, hint: str | None = None,
@@ -189,7 +142,7 @@ def single_output(train: Train, analysis: Analysis, where: _Where) -> Iterator[D
         outputs = where.model_outputs()
         yield _error("E602", f"the model has {len(analysis.outputs)} outputs ({', '.join(analysis.outputs)}); "
                              "training supports models with one output only (for now)",
-                     where.kind(where.value("loss")), hint="name one layer in the model's 'outputs' to train it",
+                     where.kind("loss"), hint="name one layer in the model's 'outputs' to train it",
                      related=(("the outputs are listed here", outputs),) if outputs else ())
 
 
@@ -202,7 +155,7 @@ def loss_fits_output(train: Train, analysis: Analysis, where: _Where) -> Iterato
         one_unit = bool(output.shape) and output.shape[-1] == 1
         hint = ("for a yes/no target use sigmoid_binary_cross_entropy" if one_unit
                 else "end the model with a layer whose last axis has one unit per class, e.g. dense(units=10)")
-        yield _error("E603", f"loss '{train.loss.kind}': {problem}", where.kind(where.value("loss")), hint=hint)
+        yield _error("E603", f"loss '{train.loss.kind}': {problem}", where.kind("loss"), hint=hint)
 
 
 def metrics_fit(train: Train, analysis: Analysis, where: _Where) -> Iterator[DslcError]:
@@ -210,38 +163,37 @@ def metrics_fit(train: Train, analysis: Analysis, where: _Where) -> Iterator[Dsl
     loss = train.loss.kind
     seen: dict[str, int] = {}
     for index, metric in enumerate(train.metrics):
-        node = where.metric(index)
         name = metric_name(metric)
         if name in seen:
-            yield _error("E605", f"metric '{name}' is given twice", where.kind(node), hint="remove one of them")
+            yield _error("E605", f"metric '{name}' is given twice", where.kind("metrics", index),
+                         hint="remove one of them")
             continue
         seen[name] = index
         if output is not None:
-            yield from _metric_fits(metric, output, loss, node, where)
+            yield from _metric_fits(metric, output, loss, index, where)
 
 
-def _metric_fits(metric: Choice, output: Tensor, loss: str, node: Node | None,
-                 where: _Where) -> Iterator[DslcError]:
+def _metric_fits(metric: Choice, output: Tensor, loss: str, index: int, where: _Where) -> Iterator[DslcError]:
     kind = metric.kind
+    span = where.kind("metrics", index)
     if kind in ("accuracy", "top_k") and loss in REGRESSION_LOSSES:
         yield _error("E604", f"metric '{kind}' compares class labels, but loss '{loss}' trains on real-valued "
-                             "targets", where.kind(node), hint="use the metrics mse or mae with this loss")
+                             "targets", span, hint="use the metrics mse or mae with this loss")
     elif kind in ("mse", "mae") and loss not in REGRESSION_LOSSES:
         yield _error("E604", f"metric '{kind}' compares real-valued targets, but loss '{loss}' trains on labels",
-                     where.kind(node), hint="use the metric accuracy with this loss")
+                     span, hint="use the metric accuracy with this loss")
     elif kind == "top_k" and loss in BINARY_LOSSES:
         yield _error("E604", f"metric 'top_k' ranks classes, but loss '{loss}' makes independent yes/no "
-                             "predictions", where.kind(node), hint="use the metric accuracy with this loss")
+                             "predictions", span, hint="use the metric accuracy with this loss")
     elif kind in ("accuracy", "top_k") and loss in CLASS_LOSSES:
         problem = _classes_problem(output)
         if problem:
-            yield _error("E604", f"metric '{kind}': {problem}", where.kind(node))
+            yield _error("E604", f"metric '{kind}': {problem}", span)
         elif isinstance(metric, TopK) and metric.k >= output.shape[-1]:  # type: ignore[operator]
             classes = output.shape[-1]
-            k_node = where.argument(node, "k", METRICS.positional["top_k"])
-            span = where.span(k_node) if k_node else where.kind(node)
             yield _error("E604", f"metric 'top_k': k={metric.k} is not smaller than the number of classes "
-                                 f"({classes}): it would always be 1", span, hint=f"choose k below {classes}")
+                                 f"({classes}): it would always be 1", where.written("metrics", index, "k") or span,
+                         hint=f"choose k below {classes}")
 
 
 def trainable_parameters(train: Train, analysis: Analysis, where: _Where) -> Iterator[DslcError]:
@@ -260,37 +212,33 @@ def precision_fits_model(train: Train, analysis: Analysis, where: _Where) -> Ite
     tensors = [tensor for _, tensor in analysis.inputs] + [layer.output for layer in analysis.layers]
     if analysis.totals.params == 0 and not any(tensor.dtype in FLOATS for tensor in tensors):
         yield _error("E606", "precision 'bfloat16' sets the dtype of floating-point computation, but this model "
-                             "computes only on integers", where.span(where.value("precision")),
+                             "computes only on integers", where.at("precision"),
                      hint="leave precision at float32")
 
 
-def schedule_consistent(train: Train, analysis: Analysis, where: _Where) -> Iterator[DslcError]:
-    lr = train.optimizer.lr
+def schedule_consistent(train: Train, where: _Where) -> Iterator[DslcError]:
+    lr = train.optimizer.lr  # type: ignore[union-attr]
     if isinstance(lr, WarmupCosine) and lr.warmup_steps >= lr.decay_steps:
-        optimizer = where.value("optimizer")
-        schedule = where.argument(optimizer, "lr", OPTIMIZERS.positional.get(train.optimizer.kind, ()))
-        warmup = where.argument(schedule, "warmup_steps", SCHEDULES.positional.get("warmup_cosine", ()))
         yield _error("E608", f"schedule 'warmup_cosine': warmup_steps ({lr.warmup_steps}) must be smaller than "
                              f"decay_steps ({lr.decay_steps}), the schedule's whole length including the warmup",
-                     where.span(warmup) if warmup else where.kind(schedule),
+                     where.written("optimizer", "lr", "warmup_steps") or where.kind("optimizer", "lr"),
                      hint=f"set decay_steps to the total number of steps, e.g. {lr.warmup_steps + lr.decay_steps}")
 
 
-def optimizer_options(train: Train, analysis: Analysis, where: _Where) -> Iterator[DslcError]:
+def optimizer_options(train: Train, where: _Where) -> Iterator[DslcError]:
     optimizer = train.optimizer
     if optimizer.kind == "sgd" and optimizer.nesterov and optimizer.momentum == 0.0:  # type: ignore[union-attr]
-        nesterov = where.argument(where.value("optimizer"), "nesterov")
         yield _error("E609", "optimizer 'sgd': nesterov has no effect without momentum",
-                     where.span(nesterov) if nesterov else where.kind(where.value("optimizer")),
+                     where.written("optimizer", "nesterov") or where.kind("optimizer"),
                      hint="set momentum (e.g. 0.9) or remove nesterov")
 
 
-def checkpoint_best(train: Train, analysis: Analysis, where: _Where) -> Iterator[DslcError]:
+def checkpoint_best(train: Train, where: _Where) -> Iterator[DslcError]:
     best = train.checkpoint.best if train.checkpoint else None
     yield from _reported("E610", "checkpoint", "best", best, train, where)
 
 
-def early_stopping_monitor(train: Train, analysis: Analysis, where: _Where) -> Iterator[DslcError]:
+def early_stopping_monitor(train: Train, where: _Where) -> Iterator[DslcError]:
     monitor = train.early_stopping.monitor if train.early_stopping else None
     yield from _reported("E612", "early_stopping", "monitor", monitor, train, where)
 
@@ -300,10 +248,8 @@ def _reported(code: str, setting: str, key: str, name: str | None, train: Train,
     """An error at `setting.key` when it names something the run does not report."""
     names = metric_names(train)
     if name is not None and name not in names:
-        node = where.value(setting)
-        entry = node.get(key) if isinstance(node, Map) else None
         yield _error(code, f"{setting}.{key}: '{name}' is not reported by this run (it reports "
-                           f"{', '.join(names)})", where.span(entry.value if entry else node),
+                           f"{', '.join(names)})", where.at(setting, key),
                      hint=did_you_mean(name, names) or "name the loss or one of the metrics")
 
 
@@ -313,7 +259,7 @@ def data_fits(train: Train, analysis: Analysis, where: _Where) -> Iterator[DslcE
     output = _output(analysis)
     if not isinstance(data, Digits) or output is None:
         return
-    span = where.kind(where.value("data"))
+    span = where.kind("data")
     sizes = [tensor.size for _, tensor in analysis.inputs]
     if len(sizes) != 1 or sizes[0] != DIGITS_PIXELS:
         shapes = ", ".join(_show(tensor.shape) for _, tensor in analysis.inputs)
@@ -360,7 +306,7 @@ def path_problem(path: str) -> str | None:
     return None
 
 
-def data_paths_inside(train: Train, analysis: Analysis, where: _Where) -> Iterator[DslcError]:
+def data_paths_inside(train: Train, where: _Where) -> Iterator[DslcError]:
     """Data files lie inside the spec's folder (docs/safety.md#paths): no absolute paths, '~', URLs or climbing '..'."""
     data = train.data
     if isinstance(data, Npz | Csv):
@@ -369,16 +315,15 @@ def data_paths_inside(train: Train, analysis: Analysis, where: _Where) -> Iterat
         arguments = {"x": data.x, "y": data.y}
     else:
         return
-    choice = where.value("data")
     for argument, path in arguments.items():
         problem = path_problem(path)
         if problem:
-            node = where.argument(choice, argument, DATA_SOURCES.positional.get(data.kind, ()))
             yield _error("E702", f"data '{data.kind}': {argument} {show_value(path)} {problem}; data files must "
-                                 "lie inside the spec's folder", where.span(node) if node else where.kind(choice),
+                                 "lie inside the spec's folder", where.written("data", argument) or where.kind("data"),
                          hint=OUTSIDE_HINT)
 
 
-RULES: tuple[Rule, ...] = (single_output, trainable_parameters, loss_fits_output, metrics_fit, precision_fits_model,
-                           schedule_consistent, optimizer_options, checkpoint_best, early_stopping_monitor, data_fits,
-                           data_paths_inside)
+TRAIN_RULES: tuple[TrainRule, ...] = (schedule_consistent, optimizer_options, checkpoint_best, early_stopping_monitor,
+                                     data_paths_inside)
+MODEL_RULES: tuple[ModelRule, ...] = (single_output, trainable_parameters, loss_fits_output, metrics_fit,
+                                      precision_fits_model, data_fits)

@@ -21,6 +21,7 @@ from dslc.spec.load import load as _load
 
 if TYPE_CHECKING:
     from dslc.compiler.analysis.model import Analysis
+    from dslc.compiler.check import Checked
 
 
 def load(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> LoadedSpec:
@@ -39,6 +40,14 @@ def analyse(spec: LoadedSpec | str | Path, policy: str = "hierarchy") -> Analysi
     from dslc.compiler.analysis.analyse import analyse as _analyse
 
     return _analyse(spec if isinstance(spec, LoadedSpec) else load(spec), policy)
+
+
+def check(spec: LoadedSpec | str | Path, limits: Limits = DEFAULT_LIMITS, policy: str = "hierarchy") -> Checked:
+    """Everything `dslc check` finds: every error of the file in one `DslcErrors`, or the spec and its analysis
+    (`check(path).valid()` returns them or raises). A loaded spec keeps its own budgets."""
+    from dslc.compiler.check import check_loaded, check_spec
+
+    return check_loaded(spec, policy) if isinstance(spec, LoadedSpec) else check_spec(spec, limits, policy)
 
 
 def summary(spec: LoadedSpec | str | Path, batch: int = 1) -> str:
@@ -67,19 +76,13 @@ class Compiled:
 def compile(spec: LoadedSpec | str | Path, *, seed: int = 0, unroll: int = 1) -> Compiled:
     """Build the spec's model and its train/eval steps (the spec needs a `train` section)."""
     from dslc.compiler.build import build_model
-    from dslc.compiler.checks import check_training
     from dslc.compiler.steps import compute_dtype, init_state, make_steps, make_task
-    from dslc.spec.errors import DslcErrors
 
-    loaded = spec if isinstance(spec, LoadedSpec) else load(spec)
+    loaded, analysis = check(spec).valid()
     train = loaded.spec.train
     if train is None:
         raise ValueError(f"{loaded.source.name} has no train section; use analyse() and "
                          "dslc.compiler.build.build_model() for inference only")
-    analysis = analyse(loaded)
-    problems = check_training(loaded, analysis)
-    if problems:
-        raise DslcErrors(problems, loaded.source.text)
     model = build_model(loaded, analysis, seed=seed, dtype=compute_dtype(train))
     task = make_task(train)
     graphdef, state = init_state(model, task)

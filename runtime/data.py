@@ -44,13 +44,11 @@ from pathlib import Path
 import numpy as np
 
 from dslc.compiler.analysis.model import Analysis
-from dslc.spec.errors import DslcError, DslcErrors, Span, show_value
+from dslc.spec.errors import DslcError, Span, show_value
 from dslc.spec.ir import Train
 from dslc.spec.layers.base import Tensor
-from dslc.spec.limits import DEFAULT_LIMITS
-from dslc.spec.load import LoadedSpec, parse_document
-from dslc.spec.tree import Map, Node, Scalar, locate
-from dslc.spec.vocab import DATA_SOURCES, Csv, Digits, FileData, Npy, Npz, Synthetic
+from dslc.spec.load import LoadedSpec
+from dslc.spec.vocab import Csv, Digits, FileData, Npy, Npz, Synthetic
 
 CLASS_LOSS = "softmax_cross_entropy"
 DIGITS_RANGE = 16.0  # sklearn's digits: pixel values 0..16
@@ -143,49 +141,22 @@ def load_dataset(loaded: LoadedSpec, analysis: Analysis, seed: int, train: Train
 
 # -- where things were written ------------------------------------------------------------------
 class _Where:
-    """Spans in the spec's train section, parsed again only when an error needs one."""
+    """Spans in the spec's train section, from its source map."""
 
     def __init__(self, loaded: LoadedSpec) -> None:
         self.loaded = loaded
-        self._document: Map | None = None
-
-    def document(self) -> Map | None:
-        if self._document is None:
-            try:
-                self._document = parse_document(self.loaded.source, self.loaded.syntax, DEFAULT_LIMITS)
-            except DslcErrors:
-                return None
-        return self._document
-
-    def node(self, path: tuple[str, ...]) -> Node | None:
-        document = self.document()
-        if document is None:
-            return None
-        node, found = locate(document, ("train", *path))
-        return node if found else None
 
     def at(self, path: tuple[str, ...]) -> Span:
-        node = self.node(path)
-        return node.span if node is not None else Span(self.loaded.source.name, 1, 1)
+        return self.loaded.source_map.nearest(("train", *path))
 
     def data(self, *arguments: str) -> Span:
         """The data value: the first of `arguments` written in the spec, else the source's name."""
-        node = self.node(("data",))
-        if node is None:
-            return self.at(())
-        if not (isinstance(node, Map) and len(node.entries) == 1):
-            return node.span
-        choice = node.entries[0]
-        positional = DATA_SOURCES.positional.get(str(choice.key), ())
-        if isinstance(choice.value, Scalar) and positional and positional[0] in arguments:
-            return choice.value.span  # `{npz: file.npz}`: the one positional argument, bare
-        if isinstance(choice.value, Map):
-            for argument in arguments:
-                index = positional.index(argument) if argument in positional else None
-                for entry in choice.value:
-                    if entry.key == argument or (index is not None and entry.key == index):
-                        return entry.value.span
-        return choice.key_span
+        source_map = self.loaded.source_map
+        for argument in arguments:
+            span = source_map.value(("train", "data", argument))
+            if span is not None:
+                return span
+        return source_map.value(("train", "data", "kind")) or self.at(("data",))
 
 
 def _error(code: str, message: str, span: Span | None, hint: str | None = None) -> DslcError:

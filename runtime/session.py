@@ -42,11 +42,15 @@ class Session:
 
 def load_for_training(path: str, limits: Limits,
                       overrides: Callable[[Train], dict[str, Any]] | None = None) -> tuple[LoadedSpec, Train]:
-    """The spec and its train section with `overrides(train)` applied (validated like the spec); E102 without one."""
-    loaded = load(path, limits)
+    """The spec and its train section with `overrides(train)` applied (validated like the spec); E102 without one.
+
+    Every error `dslc check` finds stops it here, before any JAX is imported."""
+    from dslc.compiler.check import check_spec
+
+    loaded, _ = check_spec(path, limits).valid()
     train = loaded.spec.train
     if train is None:
-        raise DslcErrors([DslcError("E102", "the spec has no train section", loaded.spec.model._node.span,
+        raise DslcErrors([DslcError("E102", "the spec has no train section", loaded.source_map.nearest(("model",)),
                                     hint="add train: {loss: ..., optimizer: ..., batch: ..., epochs: ..., data: ...}")],
                          loaded.source.text)
     update = overrides(train) if overrides else {}

@@ -1,24 +1,31 @@
 """`Spec` -> `Graph`: blocks and repeats expanded, names resolved, parameters typed, cycles rejected.
 
 Every expanded layer gets a unique name (`conv2d_1`, or `stage.2/conv_a` inside
-block instances) and keeps the span of the text it came from. A parameter value
-that came from a block argument is reported at the argument.
+block instances) and keeps the span of the text it came from (from the source
+map). A parameter value that came from a block argument is reported at the
+argument, and an error inside a block body names the call site in a note.
+With errors, the graph holds what expanded cleanly, so that later stages still
+check the rest; steps that failed are left out and what depends on them too.
 """
 
 from __future__ import annotations
 
 import heapq
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from dslc.spec.errors import DslcError, ErrorSink, Span, did_you_mean
 from dslc.spec.ir import BlockCall, BlockDef, Input, LayerCall, Ref, Spec, Step, Value
 from dslc.spec.layers import REGISTRY
 from dslc.spec.layers.base import Arity, LayerParams
 from dslc.spec.limits import Limits
-from dslc.spec.lower import BLOCK_INPUT
-from dslc.spec.tree import Entry, Map, Node, Scalar, Seq
+from dslc.spec.lower import BLOCK_INPUT, Lowered
+from dslc.spec.sourcemap import IRPath, SourceMap
 from dslc.spec.validation import validate
+
+# Notes naming the block calls an expanded layer sits in, innermost first ("in block 'x' called here").
+CallSites = tuple[tuple[str, Span], ...]
 
 
 @dataclass(frozen=True)
@@ -34,6 +41,7 @@ class GraphNode:
     scope: tuple[str, ...] = ()  # the block instances it sits in, outermost first
     # Where each parameter's value was written (a block argument's position when it came from one).
     argument_spans: Mapping[str, Span] = field(default_factory=dict)
+    call_sites: CallSites = ()
 
 
 @dataclass(frozen=True)
@@ -69,6 +77,7 @@ class _LocalName:
     table: _Table
     name: str
     span: Span
+    call_sites: CallSites = ()
 
 
 _Target = str | _LocalName  # a global node name, or a local name still to resolve
@@ -86,58 +95,119 @@ class _PendingNode:
     span: Span
     scope: tuple[str, ...]
     argument_spans: Mapping[str, Span]
+    call_sites: CallSites
+
+
+@dataclass(frozen=True)
+class _Site:
+    """Where a value was written: its source-map path, the value as written, and what its `$name`s mean there."""
+
+    path: IRPath
+    written: Any  # a `Value`, or a call's parameters (a mapping of them)
+    bindings: Mapping[str, _Binding]
 
 
 @dataclass(frozen=True)
 class _Binding:
-    value: Value
-    node: Node
+    value: Value  # with the outer block parameters substituted
+    site: _Site
+
+
+@dataclass(frozen=True)
+class _Scope:
+    """What one sequence of steps is expanded in: the model, or one block instance."""
+
+    path: IRPath  # the steps' own path in the source map, e.g. ("blocks", 0, "layers")
+    table: _Table
+    prefix: tuple[str, ...]  # the instance names, outermost first
+    bindings: Mapping[str, _Binding]
+    stack: tuple[str, ...]  # the blocks being expanded, outermost first
+    trainable: bool
+    call_sites: CallSites
+
+
+class _SiteLocator:
+    """Validation positions of a layer call's parameters, following `$name`s to the block arguments."""
+
+    def __init__(self, source_map: SourceMap, site: _Site) -> None:
+        self.source_map = source_map
+        self.site = site
+
+    def find(self, loc: tuple[Any, ...]) -> tuple[Span, bool]:
+        site, written, depth = self.site, self.site.written, 0
+        while True:
+            if isinstance(written, Ref) and written.name in site.bindings:
+                site = site.bindings[written.name].site
+                written, loc, depth = site.written, loc[depth:], 0
+                continue
+            if depth == len(loc):
+                break
+            step = loc[depth]
+            if isinstance(written, dict) and step in written:
+                written = written[step]
+            elif isinstance(written, tuple) and isinstance(step, int) and 0 <= step < len(written):
+                written = written[step]
+            else:
+                break
+            depth += 1
+        path = (*site.path, *loc[:depth])
+        return self.source_map.value(path) or self.source_map.nearest(path), depth == len(loc)
+
+    def key(self, loc: tuple[Any, ...]) -> Span | None:
+        return self.source_map.key((*self.site.path, *loc))
 
 
 class Expander:
-    def __init__(self, spec: Spec, limits: Limits) -> None:
-        self.spec = spec
+    def __init__(self, lowered: Lowered, limits: Limits, sink: ErrorSink) -> None:
+        self.spec: Spec = lowered.spec
+        self.map = lowered.source_map
+        self.prevalidated = lowered.validated
+        self.after_failed = lowered.after_failed
+        self.failed_names = lowered.failed_names
         self.limits = limits
-        self.sink = ErrorSink()
+        self.sink = sink
         self.nodes: list[_PendingNode] = []
         self.taken: set[str] = set()
-        self.validated: dict[tuple, LayerParams | None] = {}
+        self.duplicates: set[tuple[tuple[str, ...], IRPath]] = set()  # steps whose explicit name was taken
+        self.validated: dict[tuple[object, ...], LayerParams | None] = {}
         self.next_number: dict[tuple[tuple[str, ...], str], int] = {}
+        self.block_index = {block.name: index for index, block in enumerate(self.spec.blocks)}
 
-    def error(self, code: str, message: str, span: Span | None, hint: str | None = None) -> None:
-        self.sink.add(DslcError(code, message, span, hint=hint, stage="graph"))
+    def error(self, code: str, message: str, span: Span | None, hint: str | None = None,
+              call_sites: CallSites = ()) -> None:
+        self.sink.add(DslcError(code, message, span, hint=hint, stage="graph", related=call_sites))
 
-    def run(self) -> Graph | None:
+    def span(self, path: IRPath) -> Span:
+        """Where a step was written: its kind."""
+        return self.map.key_or_value(path)
+
+    def run(self) -> Graph:
         model = self.spec.model
         table = _Table()
-        for model_input in model.inputs:  # unique: both front ends reject duplicate keys
+        for index, model_input in enumerate(model.inputs):  # unique: both front ends reject duplicate keys
             table.names[model_input.name] = model_input.name
-            table.spans[model_input.name] = model_input._node.key_span
+            table.spans[model_input.name] = self.span(("model", "inputs", index))
             self.taken.add(model_input.name)
         first: _Target | None = model.inputs[0].name if len(model.inputs) == 1 else None
         self.check_layer_count(model.layers)
-        last = self.steps(model.layers, table, first, (), {}, ())
-        if self.sink.errors:
-            return None
+        scope = _Scope(("model", "layers"), table, (), {}, (), True, ())
+        last = self.steps(model.layers, scope, first)
         resolved = self.resolve_all()
         outputs = self.outputs(table, last)
-        if resolved is None or outputs is None:
-            return None
-        ordered = self.topological(resolved)
-        if ordered is None:
-            return None
-        return Graph(inputs=model.inputs, nodes=ordered, outputs=outputs)
+        return Graph(inputs=model.inputs, nodes=self.topological(resolved), outputs=outputs)
 
     # -- expansion --------------------------------------------------------------------------------
-    def steps(self, steps: tuple[Step, ...], table: _Table, previous: _Target | None, prefix: tuple[str, ...],
-              bindings: Mapping[str, _Binding], stack: tuple[str, ...], trainable: bool = True) -> _Target | None:
-        self.reserve_explicit_names(steps, table, prefix)
-        for step in steps:
-            inputs = self.step_inputs(step, table, previous)
+    def steps(self, steps: tuple[Step, ...], scope: _Scope, previous: _Target | None) -> _Target | None:
+        self.reserve_explicit_names(steps, scope)
+        for index, step in enumerate(steps):
+            path = (*scope.path, index)
+            if path in self.after_failed:  # the step before failed to lower: no input, no second error
+                previous = _BROKEN
+            inputs = self.step_inputs(step, path, scope, previous)
             if isinstance(step, LayerCall):
-                previous = self.layer(step, table, inputs, prefix, bindings, trainable)
+                previous = self.layer(step, path, scope, inputs)
             else:
-                previous = self.block_call(step, table, inputs, prefix, bindings, stack, trainable) or _BROKEN
+                previous = self.block_call(step, path, scope, inputs) or _BROKEN
         return previous
 
     def check_layer_count(self, steps: tuple[Step, ...]) -> None:
@@ -151,7 +221,7 @@ class Expander:
             total += self.layer_count(step, sizes, ())
             if total > self.limits.max_layers:
                 message = self.limits.exceeded("layer count", total, self.limits.max_layers, "--max-layers")
-                raise DslcError("E007", message, step._node.span, stage="graph")
+                raise DslcError("E007", message, self.span(("model", "layers", steps.index(step))), stage="graph")
 
     def layer_count(self, step: Step, sizes: dict[str, int], stack: tuple[str, ...]) -> int:
         """The layers one step expands to (recursive and too deeply nested calls count none: they are errors)."""
@@ -164,67 +234,85 @@ class Expander:
             sizes[step.block] = sum(self.layer_count(inner, sizes, (*stack, step.block)) for inner in block.layers)
         return step.repeat * sizes[step.block]
 
-    def reserve_explicit_names(self, steps: tuple[Step, ...], table: _Table, prefix: tuple[str, ...]) -> None:
-        for step in steps:
+    def reserve_explicit_names(self, steps: tuple[Step, ...], scope: _Scope) -> None:
+        table, prefix = scope.table, scope.prefix
+        for index, step in enumerate(steps):
             if step.name is None:
                 continue
-            span = step._node.span
+            path = (*scope.path, index)
+            span = self.span(path)
             if step.name in table.spans or (not prefix and step.name in self.taken):
                 first = table.spans.get(step.name)
+                related = ((("first used here", first),) if first else ()) + scope.call_sites
                 self.sink.add(DslcError("E402", f"duplicate layer name '{step.name}'", span, stage="graph",
-                                        related=(("first used here", first),) if first else ()))
+                                        related=related))
+                self.duplicates.add((prefix, path))  # expanded under a name of its own, to check the rest
                 continue
             table.spans[step.name] = span
             self.taken.add(_join(prefix, step.name))
 
-    def step_inputs(self, step: Step, table: _Table, previous: _Target | None) -> list[_Target]:
-        span = step._node.span
+    def explicit_name(self, step: Step, path: IRPath, scope: _Scope) -> str | None:
+        """The step's own name, unless it repeats one taken before (E402, reported already)."""
+        return step.name if (scope.prefix, path) not in self.duplicates else None
+
+    def step_inputs(self, step: Step, path: IRPath, scope: _Scope, previous: _Target | None) -> list[_Target]:
         if previous == _BROKEN:
             return []
         if step.inputs is not None:
-            return [_LocalName(table, name, input_span)
-                    for name, input_span in zip(step.inputs, step._node.input_spans, strict=True)]
+            spans = [self.map.value((*path, "from", index)) or self.map.nearest((*path, "from"))
+                     for index in range(len(step.inputs))]
+            return [_LocalName(scope.table, name, input_span, scope.call_sites)
+                    for name, input_span in zip(step.inputs, spans, strict=True)]
         if previous is None:
             self.error("E406", "this layer has no input: the model has several inputs, so name one with 'from'",
-                       span)
+                       self.span(path), call_sites=scope.call_sites)
             return []
         return [previous]
 
-    def layer(self, call: LayerCall, table: _Table, inputs: list[_Target], prefix: tuple[str, ...],
-              bindings: Mapping[str, _Binding], trainable: bool) -> str:
+    def layer(self, call: LayerCall, path: IRPath, scope: _Scope, inputs: list[_Target]) -> str:
         kind = REGISTRY[call.kind]
-        span = call._node.span
-        name = _join(prefix, call.name) if call.name else self.auto_name(prefix, call.kind)
-        if call.name:
-            table.names[call.name] = name
+        span = self.span(path)
+        own_name = self.explicit_name(call, path, scope)
+        name = _join(scope.prefix, own_name) if own_name else self.auto_name(scope.prefix, call.kind)
+        if own_name:
+            scope.table.names[own_name] = name
         if inputs or call.inputs is not None:  # no inputs and no 'from': step_inputs reported it
-            self.check_arity(kind.arity, len(inputs), call.kind, span)
-        params = self.typed_params(call, bindings)
-        argument_spans = {str(e.key): _substitute_node(e.value, bindings).span for e in call._node.arguments}
-        self.add_node(_PendingNode(name, call.kind, params, inputs, trainable and call.trainable, span, prefix,
-                                   argument_spans))
+            self.check_arity(kind.arity, len(inputs), call.kind, span, scope.call_sites)
+        site = _Site(path, call.params, scope.bindings)
+        params = self.typed_params(call, site, scope.call_sites)
+        if not inputs:  # an input failed (reported): what refers to this layer is left out too
+            return name
+        locator = _SiteLocator(self.map, site)
+        argument_spans = {key: locator.find((key,))[0] for key in call.params}
+        self.add_node(_PendingNode(name, call.kind, params, inputs, scope.trainable and call.trainable, span,
+                                   scope.prefix, argument_spans, scope.call_sites))
         return name
 
-    def block_call(self, call: BlockCall, table: _Table, inputs: list[_Target], prefix: tuple[str, ...],
-                   bindings: Mapping[str, _Binding], stack: tuple[str, ...], trainable: bool) -> _Target | None:
-        span = call._node.span
+    def block_call(self, call: BlockCall, path: IRPath, scope: _Scope, inputs: list[_Target]) -> _Target | None:
+        span = self.span(path)
         block = self.spec.block(call.block)
-        assert block is not None  # the lowering resolved the name
+        if block is None:  # its definition failed to lower (reported already)
+            return None
+        stack = scope.stack
         if call.block in stack:
             self.error("E303", f"block '{call.block}' uses itself (through {' -> '.join((*stack, call.block))})",
-                       span)
+                       span, call_sites=scope.call_sites)
             return None
         if len(stack) >= self.limits.max_depth:  # a chain of blocks, each calling the next: expansion recurses
             message = self.limits.exceeded("block nesting depth", len(stack) + 1, self.limits.max_depth,
                                            "--max-depth")
             raise DslcError("E005", message, span, stage="graph")
         if len(inputs) > 1:
-            self.error("E406", f"a block takes one input; '{call.block}' was given {len(inputs)}", span)
-        inner_bindings = self.bind(call, block, bindings)
+            self.error("E406", f"a block takes one input; '{call.block}' was given {len(inputs)}", span,
+                       call_sites=scope.call_sites)
+        inner_bindings = self.bind(call, path, block, scope)
         if inner_bindings is None:
             return None
         # The instance's own name: `auto_name` gives the full path, which `prefix` already holds.
-        base = call.name or self.auto_name(prefix, call.block).removeprefix(_join(prefix, ""))
+        own_name = self.explicit_name(call, path, scope)
+        prefix = scope.prefix
+        base = own_name or self.auto_name(prefix, call.block).removeprefix(_join(prefix, ""))
+        call_sites = ((f"in block '{call.block}' called here", span), *scope.call_sites)
         previous: _Target | None = inputs[0] if inputs else None
         for repetition in range(call.repeat):
             instance = base if call.repeat == 1 else f"{base}.{repetition + 1}"
@@ -232,62 +320,65 @@ class Expander:
             if previous is not None:
                 inner.names[BLOCK_INPUT] = previous
                 inner.spans[BLOCK_INPUT] = span
+            body = _Scope(("blocks", self.block_index[call.block], "layers"), inner, (*prefix, instance),
+                          inner_bindings, (*stack, call.block), scope.trainable and call.trainable, call_sites)
             try:
-                previous = self.steps(block.layers, inner, previous, (*prefix, instance), inner_bindings,
-                                      (*stack, call.block), trainable and call.trainable)
+                previous = self.steps(block.layers, body, previous)
             except DslcError as error:  # blame the outermost call whose expansion crossed the layer budget
                 if error.code != "E007":
                     raise
                 raise DslcError("E007", error.message, span, stage="graph") from None
-            if self.sink.errors:
-                return None
-        if call.name and previous is not None:
-            table.names[call.name] = previous
+        if own_name and previous is not None:
+            scope.table.names[own_name] = previous
         return previous
 
-    def bind(self, call: BlockCall, block: BlockDef, outer: Mapping[str, _Binding]) -> dict[str, _Binding] | None:
-        """The block's parameters bound to this call's arguments (or their defaults)."""
-        arguments: Map = call._node.arguments
+    def bind(self, call: BlockCall, path: IRPath, block: BlockDef, scope: _Scope) -> dict[str, _Binding] | None:
+        """The block's parameters bound to this call's arguments (or their defaults); None when one fails."""
         declared = {param.name: param for param in block.params}
         bindings: dict[str, _Binding] = {}
-        for entry in arguments:
-            if entry.key not in declared:
-                self.error("E306", f"block '{block.name}' has no parameter '{entry.key}'", entry.key_span,
-                           did_you_mean(str(entry.key), declared))
+        failed = False
+        for key, written in call.args.items():
+            if key not in declared:
+                self.error("E306", f"block '{block.name}' has no parameter '{key}'", self.map.key((*path, key)),
+                           did_you_mean(key, declared), scope.call_sites)
+                failed = True
                 continue
-            value = _substitute(call.args[entry.key], outer)
-            bindings[str(entry.key)] = _Binding(value, _substitute_node(entry.value, outer))
-        for param in block.params:
+            bindings[key] = _Binding(_substitute(written, scope.bindings), _Site((*path, key), written, scope.bindings))
+        block_path = ("blocks", self.block_index[block.name], "params")
+        for index, param in enumerate(block.params):
             if param.name in bindings:
                 continue
             if param.required:
-                self.error("E302", f"block '{block.name}' needs the argument '{param.name}'", call._node.span)
+                self.error("E302", f"block '{block.name}' needs the argument '{param.name}'", self.span(path),
+                           call_sites=scope.call_sites)
+                failed = True
                 continue
-            bindings[param.name] = _Binding(param.default, param._node.value)
-        return None if self.sink.errors else bindings
+            bindings[param.name] = _Binding(param.default, _Site((*block_path, index), param.default, {}))
+        return None if failed else bindings
 
-    def typed_params(self, call: LayerCall, bindings: Mapping[str, _Binding]) -> LayerParams | None:
-        if call._node.typed is not None:
-            return call._node.typed
-        values = {key: _substitute(value, bindings) for key, value in call.params.items()}
+    def typed_params(self, call: LayerCall, site: _Site, call_sites: CallSites) -> LayerParams | None:
+        if site.path in self.prevalidated:
+            return self.prevalidated[site.path]
+        values = {key: _substitute(value, site.bindings) for key, value in call.params.items()}
         cache_key = (id(call), _freeze(values))
         if cache_key in self.validated:
             return self.validated[cache_key]
-        located = Map(tuple(Entry(e.key, e.key_span, _substitute_node(e.value, bindings))
-                            for e in call._node.arguments), call._node.arguments.span)
-        params = validate(REGISTRY[call.kind].params, values, located, self.sink, call.kind)
+        found = ErrorSink()
+        params = validate(REGISTRY[call.kind].params, values, _SiteLocator(self.map, site), found, call.kind)
+        for error in found.errors:
+            self.sink.add(replace(error, stage="graph", related=error.related + call_sites))
         self.validated[cache_key] = params
         return params
 
-    def check_arity(self, arity: Arity, count: int, kind: str, span: Span) -> None:
+    def check_arity(self, arity: Arity, count: int, kind: str, span: Span, call_sites: CallSites) -> None:
         if arity is Arity.MERGE and count < 2:
             self.error("E406", f"{kind} merges two or more inputs; it was given {count}", span,
-                       "name its inputs with 'from: [a, b]'")
+                       "name its inputs with 'from: [a, b]'", call_sites)
         elif arity is Arity.ONE and count == 0:
-            self.error("E406", f"{kind} takes one input; its 'from' names none", span)
+            self.error("E406", f"{kind} takes one input; its 'from' names none", span, call_sites=call_sites)
         elif arity is Arity.ONE and count > 1:
             self.error("E406", f"{kind} takes one input; it was given {count}", span,
-                       "join branches first with add, concat or multiply")
+                       "join branches first with add, concat or multiply", call_sites)
 
     def auto_name(self, prefix: tuple[str, ...], kind: str) -> str:
         """`<kind>_<n>` with the next n free in this scope (explicit names are reserved first)."""
@@ -310,44 +401,53 @@ class Expander:
         seen: set[int] = set()
         while isinstance(target, _LocalName):
             if id(target) in seen:
-                self.error("E403", f"'{target.name}' refers to itself", target.span)
+                self.error("E403", f"'{target.name}' refers to itself", target.span, call_sites=target.call_sites)
                 return None
             seen.add(id(target))
             found = target.table.names.get(target.name)
+            if found is None and target.name in self.failed_names:  # reported where it failed
+                return None
             if found is None:
                 self.error("E401", f"'{target.name}' names no layer or input here", target.span,
-                           did_you_mean(target.name, target.table.names))  # (the name is not among them)
+                           did_you_mean(target.name, target.table.names),  # (the name is not among them)
+                           target.call_sites)
                 return None
             target = found
         return target
 
-    def resolve_all(self) -> list[GraphNode] | None:
+    def resolve_all(self) -> list[GraphNode]:
+        """The layers whose inputs resolve and whose parameters are valid (the others are reported)."""
         resolved = []
         for pending in self.nodes:
-            inputs = tuple(self.resolve(target) for target in pending.inputs)
-            if None in inputs or pending.params is None:
+            inputs = [self.resolve(target) for target in pending.inputs]
+            names = [name for name in inputs if name is not None]
+            if len(names) < len(inputs) or pending.params is None:
                 continue
-            resolved.append(GraphNode(pending.name, pending.kind, pending.params, inputs,  # type: ignore[arg-type]
-                                      pending.trainable, pending.span, pending.scope, pending.argument_spans))
-        return None if self.sink.errors else resolved
+            resolved.append(GraphNode(pending.name, pending.kind, pending.params, tuple(names), pending.trainable,
+                                      pending.span, pending.scope, pending.argument_spans, pending.call_sites))
+        return resolved
 
-    def outputs(self, table: _Table, last: _Target | None) -> tuple[str, ...] | None:
+    def outputs(self, table: _Table, last: _Target | None) -> tuple[str, ...]:
+        """The model's outputs that resolve (the others are reported)."""
         names = self.spec.model.outputs
         if names is None:
-            resolved = self.resolve(last) if last is not None else None
-            return (resolved,) if resolved else None
+            resolved = self.resolve(last) if last else None
+            return (resolved,) if resolved else ()
         outputs = []
-        node = self.spec.model._node.get("outputs").value
-        spans = [item.span for item in node.items] if isinstance(node, Seq) else [node.span] * len(names)
-        for name, span in zip(names, spans, strict=True):
+        for index, name in enumerate(names):
+            span = self.map.value(("model", "outputs", index)) or self.map.nearest(("model", "outputs"))
             target = table.names.get(name)
+            if target is None and name in self.failed_names:
+                continue
             if target is None:
                 self.error("E404", f"output '{name}' names no layer", span, did_you_mean(name, table.names))
                 continue
-            outputs.append(self.resolve(target))
-        return None if self.sink.errors else tuple(outputs)  # type: ignore[arg-type]
+            output = self.resolve(target) if target else None
+            if output is not None:
+                outputs.append(output)
+        return tuple(outputs)
 
-    def topological(self, nodes: list[GraphNode]) -> tuple[GraphNode, ...] | None:
+    def topological(self, nodes: list[GraphNode]) -> tuple[GraphNode, ...]:
         """Kahn's algorithm, stable in source order; what remains is on a cycle."""
         index = {node.name: i for i, node in enumerate(nodes)}
         waiting = [sum(1 for name in node.inputs if name in index) for node in nodes]
@@ -384,18 +484,17 @@ class Expander:
             stuck = [node for i, node in enumerate(nodes) if i in remaining]
             names = ", ".join(node.name for node in stuck[:5]) + (", …" if len(stuck) > 5 else "")
             self.error("E403", f"the layer graph has a cycle through {names}", stuck[0].span,
-                       "a layer's 'from' must not lead back to itself")
-            return None
+                       "a layer's 'from' must not lead back to itself", stuck[0].call_sites)
         return tuple(ordered)
 
 
-def expand(spec: Spec, limits: Limits) -> tuple[Graph | None, list[DslcError]]:
-    expander = Expander(spec, limits)
+def expand(lowered: Lowered, limits: Limits, sink: ErrorSink) -> Graph | None:
+    """The expanded graph; every error goes to `sink`. None when a budget stopped the expansion."""
     try:
-        graph = expander.run()
-    except DslcError as error:
-        return None, [*expander.sink.errors, error]
-    return graph, expander.sink.errors
+        return Expander(lowered, limits, sink).run()
+    except DslcError as error:  # a budget (layers, nesting depth): expanding further is unsafe
+        sink.add(error)
+        return None
 
 
 def _join(prefix: tuple[str, ...], name: str) -> str:
@@ -411,14 +510,5 @@ def _substitute(value: Value, bindings: Mapping[str, _Binding]) -> Value:
     return value
 
 
-def _substitute_node(node: Node, bindings: Mapping[str, _Binding]) -> Node:
-    """The located node with `$name` scalars replaced by the bound argument's node (for error positions)."""
-    if isinstance(node, Scalar) and node.ref is not None and node.ref in bindings:
-        return bindings[node.ref].node
-    if isinstance(node, Seq):
-        return Seq(tuple(_substitute_node(item, bindings) for item in node.items), node.span)
-    return node
-
-
-def _freeze(values: Mapping[str, Value]) -> tuple:
+def _freeze(values: Mapping[str, Value]) -> tuple[tuple[str, str], ...]:
     return tuple(sorted((key, repr(value)) for key, value in values.items()))

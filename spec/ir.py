@@ -5,14 +5,14 @@ printers can write the file back. `Graph` (from `dslc.spec.expand`) is the
 same model with blocks and repeats expanded into named layers with typed
 parameters: what the analysis and the compiler consume. Both are immutable.
 Source positions are not part of the IR (two syntaxes give equal IRs); they
-live in the document tree kept beside it by `dslc.spec.load`.
+live in the source map kept beside it (`dslc.spec.sourcemap`).
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import BaseModel, ConfigDict, Field
 from typing_extensions import TypeAliasType
 
 from dslc.spec.vocab import DATA_SOURCES, LOSSES, MAX_RANK, METRICS, OPTIMIZERS, NonNegativeFloat, PositiveInt
@@ -24,15 +24,9 @@ DType = Literal["float32", "float16", "bfloat16", "int32", "int64", "uint8", "bo
 
 class IRModel(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True, allow_inf_nan=False, defer_build=True)
-    # The located tree node this was lowered from, for error positions; not part of equality.
-    _node: Any = PrivateAttr(default=None)
 
-    def __eq__(self, other: object) -> bool:
+    def __eq__(self, other: object) -> bool:  # the values only (not which fields were given explicitly)
         return type(self) is type(other) and self.__dict__ == other.__dict__
-
-    def located(self, node: Any) -> IRModel:
-        self._node = node
-        return self
 
 
 class Ref(IRModel):

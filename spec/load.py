@@ -1,8 +1,12 @@
-"""Loading a spec: bytes -> text -> located tree -> IR -> expanded graph, every stage bounded.
+"""Loading a spec: bytes -> text -> located tree -> IR + source map -> expanded graph, every stage bounded.
 
 `load(path)` returns a `LoadedSpec` or raises `DslcErrors` holding every error
-found in the file. The stages run in order and a stage runs only when the ones
-before it succeeded, so hostile input never reaches the later ones.
+found in the file. `load_into` reports into an `ErrorSink` instead and returns
+what it could build: the lowering and the expansion both run over a file with
+errors (each leaves out what failed), so that one run reports every error that
+does not depend on another. Reading and parsing stop at their first error (a
+file that does not parse has nothing to lower), and the budgets bound every
+stage, so hostile input never makes the later ones slow.
 """
 
 from __future__ import annotations
@@ -14,12 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from dslc.spec.errors import DslcError, DslcErrors, Span, reset_hint_budget
+from dslc.spec.errors import DslcError, DslcErrors, ErrorSink, Span, reset_hint_budget
 from dslc.spec.expand import Graph, expand
 from dslc.spec.ir import Spec
 from dslc.spec.limits import DEFAULT_LIMITS, Limits
 from dslc.spec.lower import lower
 from dslc.spec.source import Source, decode_source, read_source
+from dslc.spec.sourcemap import SourceMap
 from dslc.spec.tree import Map
 
 Syntax = Literal["yaml", "dsl"]
@@ -32,6 +37,7 @@ class LoadedSpec:
     syntax: Syntax
     spec: Spec
     graph: Graph
+    source_map: SourceMap  # where each part of `spec` was written
     limits: Limits = DEFAULT_LIMITS  # the budgets it was loaded with; the analysis enforces the model's
 
 
@@ -44,13 +50,18 @@ def syntax_of(path: Path, name: str | None = None) -> Syntax:
 
 
 def load(path: Path | str, limits: Limits = DEFAULT_LIMITS, name: str | None = None) -> LoadedSpec:
+    source, syntax = open_source(path, limits, name)
+    return load_source(source, syntax, limits)
+
+
+def open_source(path: Path | str, limits: Limits = DEFAULT_LIMITS, name: str | None = None) -> tuple[Source, Syntax]:
+    """The file's text and syntax; raises `DslcErrors` (one error: nothing else can be checked)."""
     path = Path(path)
     syntax = syntax_of(path, name)
     try:
-        source = read_source(path, limits, name)
+        return read_source(path, limits, name), syntax
     except DslcError as error:
         raise DslcErrors([error]) from None
-    return load_source(source, syntax, limits)
 
 
 def load_text(text: str, syntax: Syntax, name: str = "<text>", limits: Limits = DEFAULT_LIMITS) -> LoadedSpec:
@@ -65,8 +76,8 @@ def load_text(text: str, syntax: Syntax, name: str = "<text>", limits: Limits = 
     return load_source(source, syntax, limits)
 
 
-def parse_document(source: Source, syntax: Syntax, limits: Limits) -> Map:
-    """The located tree of one source text; raises `DslcErrors`."""
+def _parse(source: Source, syntax: Syntax, limits: Limits, sink: ErrorSink) -> Map | None:
+    """The located tree of one source text; None (its errors in `sink`) when it does not parse."""
     try:
         if syntax == "yaml":
             from dslc.spec.yaml_frontend import parse_yaml
@@ -74,22 +85,31 @@ def parse_document(source: Source, syntax: Syntax, limits: Limits) -> Map:
         from dslc.spec.dsl_frontend import parse_dsl
         return parse_dsl(source, limits)
     except DslcError as error:
-        raise DslcErrors([error], source.text) from None
+        sink.add(error)
     except DslcErrors as errors:
-        raise DslcErrors(errors.errors, source.text) from None
+        sink.errors.extend(errors.errors)
+    return None
 
 
 def load_source(source: Source, syntax: Syntax, limits: Limits = DEFAULT_LIMITS) -> LoadedSpec:
+    """The loaded spec; raises `DslcErrors` with every error found in it."""
+    sink = ErrorSink()
+    loaded = load_into(source, syntax, limits, sink)
+    if sink.errors or loaded is None:
+        raise DslcErrors(sink.errors, source.text)
+    return loaded
+
+
+def load_into(source: Source, syntax: Syntax, limits: Limits, sink: ErrorSink) -> LoadedSpec | None:
+    """Every error of the spec into `sink`; what could be built (partial when there are errors), or None."""
     reset_hint_budget()  # each file gets its own budget of did-you-mean comparisons
     with fewer_collections():
-        document = parse_document(source, syntax, limits)
-        spec, errors = lower(document, limits)
-        if errors or spec is None:
-            raise DslcErrors(errors, source.text)
-        graph, errors = expand(spec, limits)
-        if errors or graph is None:
-            raise DslcErrors(errors, source.text)
-    return LoadedSpec(source, syntax, spec, graph, limits)
+        document = _parse(source, syntax, limits, sink)
+        lowered = lower(document, sink, limits) if document is not None else None
+        graph = expand(lowered, limits, sink) if lowered is not None else None
+    if lowered is None or graph is None:
+        return None
+    return LoadedSpec(source, syntax, lowered.spec, graph, lowered.source_map, limits)
 
 
 @contextmanager

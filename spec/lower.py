@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from dslc.spec.errors import DslcError, ErrorSink, did_you_mean, show_value
+from dslc.spec.errors import DslcError, ErrorSink, Span, did_you_mean, show_value
 from dslc.spec.ir import (
     DTYPES,
     SPEC_VERSION,
@@ -32,7 +32,9 @@ from dslc.spec.ir import (
     Value,
 )
 from dslc.spec.layers import REGISTRY
+from dslc.spec.layers.base import LayerParams
 from dslc.spec.limits import DEFAULT_LIMITS, Limits
+from dslc.spec.sourcemap import IRPath, SourceMap
 from dslc.spec.tree import Entry, Map, Node, Scalar, Seq, node_kind, to_plain
 from dslc.spec.validation import validate
 from dslc.spec.vocab import DATA_SOURCES, LOSSES, METRICS, OPTIMIZERS, SCHEDULES, Choice, Vocabulary
@@ -58,22 +60,47 @@ class Scope:
     block_params: tuple[str, ...] | None
 
 
-def lower(doc: Map, limits: Limits = DEFAULT_LIMITS) -> tuple[Spec | None, list[DslcError]]:
-    """The spec's IR and every structural error found (the IR is None when there are errors)."""
-    lowerer = Lowerer(limits)
+@dataclass(frozen=True)
+class Lowered:
+    """The IR, where each part of it was written, and the layer parameters already validated."""
+
+    spec: Spec
+    source_map: SourceMap
+    # Layer calls whose parameters use no block parameter are validated while lowering (None: they failed).
+    validated: dict[IRPath, LayerParams | None] = field(default_factory=dict)
+    # Steps left out because they failed: the paths of the steps that follow them (whose implicit input
+    # is gone) and their names (what refers to them is not a second error).
+    after_failed: frozenset[IRPath] = frozenset()
+    failed_names: frozenset[str] = frozenset()
+
+
+def lower(doc: Map, sink: ErrorSink, limits: Limits = DEFAULT_LIMITS) -> Lowered | None:
+    """The spec's IR with its source map; every structural error goes to `sink`.
+
+    With errors the IR is partial (what failed is left out, so later stages can still look at the
+    rest); None when there is no model to look at.
+    """
+    lowerer = Lowerer(doc.span.file, sink, limits)
     spec = lowerer.spec(doc)
-    return spec, lowerer.sink.errors
+    if spec is None:
+        return None
+    return Lowered(spec, lowerer.map, lowerer.validated, frozenset(lowerer.after_failed),
+                   frozenset(lowerer.failed_names))
 
 
 class Lowerer:
-    def __init__(self, limits: Limits = DEFAULT_LIMITS) -> None:
+    def __init__(self, file: str, sink: ErrorSink, limits: Limits = DEFAULT_LIMITS) -> None:
         self.limits = limits
-        self.sink = ErrorSink()
+        self.sink = sink
+        self.map = SourceMap(file)
+        self.validated: dict[IRPath, LayerParams | None] = {}
+        self.after_failed: set[IRPath] = set()
+        self.failed_names: set[str] = set()
         self.block_names: set[str] = set()
         self.block_positional: dict[str, tuple[str, ...]] = {}
         self.rejected = 0  # how many values `value` has reported (non-finite numbers, mappings)
 
-    def error(self, code: str, message: str, span, hint: str | None = None) -> None:
+    def error(self, code: str, message: str, span: Span, hint: str | None = None) -> None:
         self.sink.add(DslcError(code, message, span, hint=hint))
 
     # -- generic helpers -------------------------------------------------------------------------
@@ -126,7 +153,7 @@ class Lowerer:
                        did_you_mean(ref, scope.block_params))
         return Ref(name=ref)
 
-    def named_arguments(self, node: Node | None, positional: tuple[str, ...], what: str, span) -> Map:
+    def named_arguments(self, node: Node | None, positional: tuple[str, ...], what: str, span: Span) -> Map:
         """A call's arguments as a mapping with every positional argument given its name.
 
         `node` is the value after the kind's name: null (no arguments), a mapping, or a
@@ -181,18 +208,22 @@ class Lowerer:
             self.block_positional = {str(e.key): _declared_params(e.value) for e in blocks_entry.value}
         blocks = self.blocks(blocks_entry.value) if blocks_entry else ()
         model_entry = doc.get("model")
-        model = self.model(model_entry.value) if model_entry else None
+        model = self.model(model_entry.value, model_entry.key_span) if model_entry else None
         train_entry = doc.get("train")
+        if train_entry:
+            self.map.record(("train",), train_entry.value.span, train_entry.key_span)
         train = self.train(train_entry.value) if train_entry else None
-        if self.sink.errors or model is None:
+        if model is None:
             return None
         return Spec(version=SPEC_VERSION, blocks=blocks, model=model, train=train)
 
     def blocks(self, node: Node) -> tuple[BlockDef, ...]:
         if not isinstance(node, Map):
             return ()
-        blocks = []
+        blocks: list[BlockDef] = []
         for entry in node:
+            path: IRPath = ("blocks", len(blocks))  # failed blocks are left out: the next one takes the index
+            self.map.record(path, entry.value.span, entry.key_span)
             name = self.name(Scalar(entry.key, entry.key_span), "a block name")
             if name in REGISTRY or name in CALL_ATTRIBUTES:
                 what = "a layer kind" if name in REGISTRY else "a layer attribute"
@@ -200,56 +231,62 @@ class Lowerer:
             if not self.expect(entry.value, Map, f"block '{name}'", "a mapping with 'layers'"):
                 continue
             self.check_keys(entry.value, BLOCK_KEYS, ("layers",), f"block '{name}'")
-            params = self.block_params(entry.value.get("params"), f"block '{name}'")
+            params = self.block_params(entry.value.get("params"), f"block '{name}'", (*path, "params"))
             layers_entry = entry.value.get("layers")
             scope = Scope(tuple(p.name for p in params))
-            layers = self.steps(layers_entry.value, scope, f"block '{name}'") if layers_entry else ()
+            layers = self.steps(layers_entry.value, scope, f"block '{name}'", (*path, "layers")) \
+                if layers_entry else ()
             if name and layers_entry:
-                blocks.append(BlockDef(name=name, params=params, layers=layers).located(entry))
+                blocks.append(BlockDef(name=name, params=params, layers=layers))
         return tuple(blocks)
 
-    def block_params(self, entry: Entry | None, what: str) -> tuple[BlockParam, ...]:
+    def block_params(self, entry: Entry | None, what: str, path: IRPath) -> tuple[BlockParam, ...]:
         """`params: [filters, {stride: 1}]`: bare names are required, one-key mappings give defaults."""
         if entry is None or not self.expect(entry.value, Seq, f"{what}: params", "a list"):
             return ()
         params: list[BlockParam] = []
+        seen: set[str] = set()
         for item in entry.value.items:
             if isinstance(item, Map) and len(item.entries) == 1:
                 key_entry = item.entries[0]
                 name = self.name(Scalar(key_entry.key, key_entry.key_span), f"{what}: a parameter name")
                 default = self.value(key_entry.value, Scope(None), f"{what}: default of '{name}'")
-                if name:
-                    params.append(BlockParam(name=name, default=default).located(key_entry))
+                param, key_span = BlockParam(name=name, default=default) if name else None, key_entry.key_span
+                self.map.record_tree((*path, len(params)), key_entry.value, key_span)
             else:
                 name = self.name(item, f"{what}: a parameter name")
-                if name:
-                    params.append(BlockParam(name=name, required=True).located(item))
-        seen: set[str] = set()
-        for param in params:
+                param, key_span = BlockParam(name=name, required=True) if name else None, item.span
+                self.map.record((*path, len(params)), item.span, item.span)
+            if param is None:
+                continue
             if param.name in seen:
-                self.error("E109", f"{what}: parameter '{param.name}' declared twice", param._node.span
-                           if isinstance(param._node, Scalar) else param._node.key_span)
+                self.error("E109", f"{what}: parameter '{param.name}' declared twice", key_span)
             seen.add(param.name)
+            params.append(param)
         return tuple(params)
 
-    def model(self, node: Node) -> Model | None:
+    def model(self, node: Node, key_span: Span) -> Model | None:
+        self.map.record(("model",), node.span, key_span)
         if not self.expect(node, Map, "model", "a mapping"):
             return None
         self.check_keys(node, MODEL_KEYS, ("name", "inputs", "layers"), "model")
         name_entry, inputs_entry = node.get("name"), node.get("inputs")
         layers_entry, outputs_entry = node.get("layers"), node.get("outputs")
+        for entry in (name_entry, outputs_entry):
+            if entry is not None:
+                self.map.record_tree(("model", str(entry.key)), entry.value, entry.key_span)
         name = self.name(name_entry.value, "model name") if name_entry else None
         inputs = self.inputs(inputs_entry.value) if inputs_entry else ()
-        layers = self.steps(layers_entry.value, Scope(None), "model") if layers_entry else ()
+        layers = self.steps(layers_entry.value, Scope(None), "model", ("model", "layers")) if layers_entry else ()
         outputs = self.names(outputs_entry.value, "an output name") if outputs_entry else None
-        if outputs == ():
+        if outputs == () and outputs_entry is not None:
             self.error("E404", "the output list is empty", outputs_entry.value.span,
                        "name at least one layer, or leave 'outputs' out to use the last layer")
         if layers_entry and isinstance(layers_entry.value, Seq) and not layers_entry.value.items:
             self.error("E405", "the model has no layers", layers_entry.value.span)
         if name is None or not inputs or not layers_entry:
             return None
-        return Model(name=name, inputs=inputs, layers=layers, outputs=outputs).located(node)
+        return Model(name=name, inputs=inputs, layers=layers, outputs=outputs)
 
     def inputs(self, node: Node) -> tuple[Input, ...]:
         """`inputs: {image: [8, 8, 1]}` or `{tokens: {shape: [32], dtype: int32}}`."""
@@ -257,10 +294,12 @@ class Lowerer:
             return ()
         if not node.entries:
             self.error("E102", "the model needs at least one input", node.span)
-        inputs = []
+        inputs: list[Input] = []
         for entry in node:
             name = self.name(Scalar(entry.key, entry.key_span), "an input name")
             value = entry.value
+            path = ("model", "inputs", len(inputs))
+            self.map.record(path, value.span, entry.key_span)
             if isinstance(value, Map):
                 self.check_keys(value, ("shape", "dtype"), ("shape",), f"input '{name}'")
                 data = {key: to_plain(value.get(key).value) for key in ("shape", "dtype")
@@ -268,17 +307,21 @@ class Lowerer:
             else:
                 data = {"shape": to_plain(value)}
                 value = Map((Entry("shape", entry.key_span, value),), value.span)
-            if isinstance(data.get("dtype"), str) and data["dtype"] not in DTYPES:
-                self.error("E203", f"input '{name}': unknown dtype {show_value(data['dtype'])}",
-                           value.get("dtype").value.span, did_you_mean(data["dtype"], DTYPES))
+            for item in value:
+                self.map.record_tree((*path, str(item.key)), item.value, item.key_span)
+            dtype = data.get("dtype")
+            dtype_entry = value.get("dtype")
+            if isinstance(dtype, str) and dtype not in DTYPES and dtype_entry is not None:
+                self.error("E203", f"input '{name}': unknown dtype {show_value(dtype)}",
+                           dtype_entry.value.span, did_you_mean(dtype, DTYPES))
                 continue
             checked = validate(Input, {"name": name or "_", **data}, value, self.sink, f"input '{name}'")
             if checked is not None and name:
-                inputs.append(checked.located(entry))
+                inputs.append(checked)
         return tuple(inputs)
 
     # -- layers and block calls ------------------------------------------------------------------
-    def steps(self, node: Node, scope: Scope, what: str) -> tuple[Step, ...]:
+    def steps(self, node: Node, scope: Scope, what: str, path: IRPath) -> tuple[Step, ...]:
         if not self.expect(node, Seq, f"{what}: layers", "a list"):
             return ()
         budget = self.limits.max_layers
@@ -286,12 +329,22 @@ class Lowerer:
             message = self.limits.exceeded("layer entry count", len(node.items), budget, "--max-layers")
             self.sink.add(DslcError("E007", message, node.items[budget].span, stage="graph"))
             return ()
-        steps = (self.step(item, scope) for item in node.items)
-        return tuple(step for step in steps if step is not None)
+        steps: list[Step] = []
+        for item in node.items:  # a step that fails is left out: the next one takes its index
+            step = self.step(item, scope, (*path, len(steps)))
+            if step is not None:
+                steps.append(step)
+                continue
+            self.after_failed.add((*path, len(steps)))
+            name = item.get("name") if isinstance(item, Map) else None
+            if name is not None and isinstance(name.value, Scalar) and isinstance(name.value.value, str):
+                self.failed_names.add(name.value.value)
+        return tuple(steps)
 
-    def step(self, node: Node, scope: Scope) -> Step | None:
+    def step(self, node: Node, scope: Scope, path: IRPath) -> Step | None:
         if isinstance(node, Scalar):
-            return self.call(node, str(node.value) if node.value is not None else "null", node.span, None, {})
+            kind = str(node.value) if node.value is not None else "null"
+            return self.call(node, kind, node.span, None, {}, scope, path)
         if not isinstance(node, Map):
             self.error("E106", f"a layer entry must be a layer kind or a mapping, got {node_kind(node)}", node.span)
             return None
@@ -306,13 +359,21 @@ class Lowerer:
                 self.error("E106" if extra.key in REGISTRY else "E101",
                            f"'{extra.key}' is not a layer attribute; a layer entry names exactly one kind",
                            extra.key_span, did_you_mean(str(extra.key), CALL_ATTRIBUTES))
-        attributes = {e.key: e for e in node if e.key in CALL_ATTRIBUTES}
-        return self.call(node, str(kind_entry.key), kind_entry.key_span, kind_entry.value, attributes, scope)
+        attributes = {str(e.key): e for e in node if e.key in CALL_ATTRIBUTES}
+        return self.call(node, str(kind_entry.key), kind_entry.key_span, kind_entry.value, attributes, scope, path)
 
-    def call(self, node: Node, kind: str, kind_span, args: Node | None, attributes: dict[str, Entry],
-             scope: Scope = Scope(None)) -> Step | None:
+    def record_call(self, path: IRPath, kind_span: Span, named: Map, attributes: dict[str, Entry]) -> None:
+        """A step's key is its kind, its value its arguments; then each argument and attribute."""
+        self.map.record(path, named.span, kind_span)
+        for entry in named:
+            self.map.record_tree((*path, entry.key), entry.value, entry.key_span)
+        for key, entry in attributes.items():
+            self.map.record_tree((*path, key), entry.value, entry.key_span)
+
+    def call(self, node: Node, kind: str, kind_span: Span, args: Node | None, attributes: dict[str, Entry],
+             scope: Scope, path: IRPath) -> Step | None:
         if kind in self.block_names:
-            return self.block_call(node, kind, kind_span, args, attributes, scope)
+            return self.block_call(node, kind, kind_span, args, attributes, scope, path)
         layer_kind = REGISTRY.get(kind)
         if layer_kind is None:
             candidates = [*REGISTRY, *self.block_names]
@@ -336,12 +397,13 @@ class Lowerer:
         # Parameters that use no block parameter are validated now, so that their errors come in
         # the same run as the structural ones; the others when the block is expanded.
         skip = _has_ref(params) or self.rejected != rejected  # those values are reported already
-        typed = None if skip else validate(layer_kind.params, params, named, self.sink, kind)
-        call = LayerCall(kind=kind, params=params, **common)
-        return call.located(_CallSource(kind_span, named, _input_spans(attributes), typed))
+        if not skip:
+            self.validated[path] = validate(layer_kind.params, params, named, self.sink, kind)
+        self.record_call(path, kind_span, named, attributes)
+        return LayerCall(kind=kind, params=params, **common)  # type: ignore[arg-type]
 
-    def block_call(self, node: Node, block: str, kind_span, args: Node | None, attributes: dict[str, Entry],
-                   scope: Scope) -> BlockCall | None:
+    def block_call(self, node: Node, block: str, kind_span: Span, args: Node | None, attributes: dict[str, Entry],
+                   scope: Scope, path: IRPath) -> BlockCall | None:
         named = self.named_arguments(args, self.block_positional.get(block, ()), block, kind_span)
         values = {str(e.key): self.value(e.value, scope, f"{block}.{e.key}") for e in named}
         common = self.attributes(attributes, block)
@@ -353,8 +415,8 @@ class Lowerer:
             else:
                 self.error("E202", f"{block}: repeat must be an integer >= 1, got {show_value(to_plain(repeat_node))}",
                            repeat_node.span)
-        call = BlockCall(block=block, args=values, repeat=repeat, **common)
-        return call.located(_CallSource(kind_span, named, _input_spans(attributes)))
+        self.record_call(path, kind_span, named, attributes)
+        return BlockCall(block=block, args=values, repeat=repeat, **common)  # type: ignore[arg-type]
 
     def attributes(self, attributes: dict[str, Entry], what: str) -> dict[str, object]:
         common: dict[str, object] = {}
@@ -373,36 +435,48 @@ class Lowerer:
 
     # -- train -----------------------------------------------------------------------------------
     def train(self, node: Node) -> Train | None:
+        """The train section; an optional setting that fails (a metric, checkpoint, early stopping) is
+        reported and left out, so that the checks of the rest still run."""
         if not self.expect(node, Map, "train", "a mapping"):
             return None
         fields = tuple(Train.model_fields)
         self.check_keys(node, fields, ("loss", "optimizer", "batch", "data"), "train")
         data: dict[str, object] = {}
-        failed = False
+        broken: set[str] = set()  # required choices that failed (reported already)
         for entry in node:
+            path: IRPath = ("train", str(entry.key))
             if entry.key in TRAIN_CHOICES:
-                data[entry.key] = self.choice(entry.value, TRAIN_CHOICES[entry.key])
-                failed |= data[entry.key] is None
+                data[str(entry.key)] = choice = self.choice(entry.value, TRAIN_CHOICES[str(entry.key)], path,
+                                                           entry.key_span)
+                if choice is None:
+                    broken.add(str(entry.key))
             elif entry.key == "metrics":
+                self.map.record(path, entry.value.span, entry.key_span)
                 items = entry.value.items if isinstance(entry.value, Seq) else (entry.value,)
-                metrics = tuple(self.choice(item, METRICS) for item in items)
-                failed |= None in metrics
-                data["metrics"] = metrics
+                metrics: list[Choice] = []
+                for item in items:
+                    metric = self.choice(item, METRICS, (*path, len(metrics)))
+                    if metric is not None:
+                        metrics.append(metric)
+                data["metrics"] = tuple(metrics)
             elif entry.key in TRAIN_SETTINGS and isinstance(entry.value, Map):
-                data[entry.key] = validate(TRAIN_SETTINGS[entry.key], to_plain(entry.value), entry.value, self.sink,
-                                           f"train.{entry.key}")
-                failed |= data[entry.key] is None
+                self.map.record_tree(path, entry.value, entry.key_span)
+                setting = validate(TRAIN_SETTINGS[str(entry.key)], to_plain(entry.value),  # type: ignore[arg-type]
+                                   entry.value, self.sink, f"train.{entry.key}")
+                if setting is not None:
+                    data[str(entry.key)] = setting
             elif entry.key in fields:
-                data[entry.key] = to_plain(entry.value)
-        if "epochs" in data and "steps" in data:
-            self.error("E109", "train: give 'epochs' or 'steps', not both", node.get("steps").key_span)
+                self.map.record_tree(path, entry.value, entry.key_span)
+                data[str(entry.key)] = to_plain(entry.value)
+        steps_entry = node.get("steps")
+        if "epochs" in data and steps_entry is not None:
+            self.error("E109", "train: give 'epochs' or 'steps', not both", steps_entry.key_span)
         elif "epochs" not in data and "steps" not in data:
             self.error("E102", "train: missing 'epochs' or 'steps'", node.span)
-        if not failed:
+        if not broken:
             return validate(Train, data, node, self.sink, "train")
         # A choice failed (already reported): still check the plain fields, without a second
         # "missing" error for the failed ones.
-        broken = {key for key, value in data.items() if value is None or (isinstance(value, tuple) and None in value)}
         scratch = ErrorSink()
         validate(Train, {k: v for k, v in data.items() if k not in broken}, node, scratch, "train")
         for error in scratch.errors:
@@ -410,11 +484,13 @@ class Lowerer:
                 self.sink.add(error)
         return None
 
-    def choice(self, node: Node, vocabulary: Vocabulary) -> Choice | None:
+    def choice(self, node: Node, vocabulary: Vocabulary, path: IRPath, key_span: Span | None = None) -> Choice | None:
+        self.map.record(path, node.span, key_span)
         found = self.kind_and_arguments(node, vocabulary.noun)
         if found is None:
             return None
         kind, kind_node, args = found
+        self.map.record((*path, "kind"), kind_node.span)
         model = vocabulary.choices.get(kind)
         if model is None:
             self.error("E105", f"unknown {vocabulary.noun} {show_value(kind)}", kind_node.span,
@@ -423,31 +499,19 @@ class Lowerer:
         named = self.named_arguments(args, vocabulary.positional.get(kind, ()), kind, kind_node.span)
         params: dict[str, object] = {}
         for entry in named:
-            nested = NESTED_CHOICES.get(str(entry.key))
+            key = str(entry.key)
+            nested = NESTED_CHOICES.get(key)
             if nested is not None and isinstance(entry.value, Map):
-                params[entry.key] = self.choice(entry.value, nested)
-                if params[entry.key] is None:
+                params[key] = self.choice(entry.value, nested, (*path, key), entry.key_span)
+                if params[key] is None:
                     return None
-            elif entry.key == "kind":
+            elif key == "kind":
                 self.error("E101", f"{kind}: unknown key 'kind'", entry.key_span)
                 return None
             else:
-                params[entry.key] = to_plain(entry.value)
+                self.map.record_tree((*path, key), entry.value, entry.key_span)
+                params[key] = to_plain(entry.value)
         return validate(model, {**params, "kind": kind}, named, self.sink, f"{vocabulary.noun} '{kind}'")
-
-
-@dataclass(frozen=True)
-class _CallSource:
-    """Where a layer or block call was written: its kind's span and its named arguments."""
-
-    kind_span: object
-    arguments: Map
-    input_spans: tuple = ()  # one span per name in `from`
-    typed: object = None  # the validated parameters, when they use no block parameter
-
-    @property
-    def span(self):
-        return self.kind_span
 
 
 def _declared_params(node: Node) -> tuple[str, ...]:
@@ -462,13 +526,6 @@ def _declared_params(node: Node) -> tuple[str, ...]:
         elif isinstance(item, Scalar):
             names.append(str(item.value))
     return tuple(names)
-
-
-def _input_spans(attributes: dict[str, Entry]) -> tuple:
-    if "from" not in attributes:
-        return ()
-    value = attributes["from"].value
-    return tuple(item.span for item in value.items) if isinstance(value, Seq) else (value.span,)
 
 
 def _has_ref(value: object) -> bool:

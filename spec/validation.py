@@ -7,12 +7,13 @@ dslc's stable codes with a message in the spec's own words.
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from dslc.spec.errors import DslcError, ErrorSink, did_you_mean, show_value
-from dslc.spec.tree import Map, Node, locate
+from dslc.spec.errors import DslcError, ErrorSink, Span, did_you_mean, show_value
+from dslc.spec.sourcemap import IRPath, SourceMap
+from dslc.spec.tree import Map, Node, Scalar, Seq, locate
 from dslc.spec.vocab import PATH_OUTSIDE
 
 OUTSIDE_HINT = "put the file in the spec's folder (or below it) and give its path relative to the spec"
@@ -30,21 +31,65 @@ _PRIORITY = ("greater_than", "greater_than_equal", "less_than", "less_than_equal
              "finite_number", "value_error", "literal_error")
 
 
-def validate(model: type[M], data: dict[str, Any], node: Node, sink: ErrorSink, what: str) -> M | None:
-    """Validate `data` (which came from `node`) as `model`; on failure add located errors and return None.
+class Locator(Protocol):
+    """Where the data validated was written: pydantic's `loc` paths -> spans."""
+
+    def find(self, loc: tuple[Any, ...]) -> tuple[Span, bool]:
+        """The span of `loc`, or of the closest thing above it, and whether `loc` itself was found."""
+        ...
+
+    def key(self, loc: tuple[Any, ...]) -> Span | None:
+        """The span of the key `loc` ends with, when it was written."""
+        ...
+
+
+class TreeLocator:
+    """Data that came from a located tree node (during lowering)."""
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+
+    def find(self, loc: tuple[Any, ...]) -> tuple[Span, bool]:
+        target, found = locate(self.node, loc)
+        return target.span, found
+
+    def key(self, loc: tuple[Any, ...]) -> Span | None:
+        parent, _ = locate(self.node, loc[:-1])
+        entry = parent.get(loc[-1]) if isinstance(parent, Map) and loc else None
+        return entry.key_span if entry else None
+
+
+class MapLocator:
+    """Data recorded in a source map under `path` (after lowering)."""
+
+    def __init__(self, source_map: SourceMap, path: IRPath) -> None:
+        self.source_map = source_map
+        self.path = path
+
+    def find(self, loc: tuple[Any, ...]) -> tuple[Span, bool]:
+        span = self.source_map.value((*self.path, *loc))
+        return (span, True) if span is not None else (self.source_map.nearest((*self.path, *loc)), False)
+
+    def key(self, loc: tuple[Any, ...]) -> Span | None:
+        return self.source_map.key((*self.path, *loc))
+
+
+def validate(model: type[M], data: dict[str, Any], where: Node | Locator, sink: ErrorSink, what: str) -> M | None:
+    """Validate `data` (written where `where` says) as `model`; on failure add located errors and return None.
 
     `what` names the thing validated in messages, e.g. "conv2d" or "optimizer 'adam'".
     """
     try:
         return model.model_validate(data)
     except ValidationError as exc:
+        locator = TreeLocator(where) if isinstance(where, Map | Seq | Scalar) else where
         for field_errors in _by_field(exc.errors()):
-            sink.add(_to_dslc_error(_pick(field_errors), model, node, what))
+            sink.add(_to_dslc_error(_pick(field_errors), model, locator, what))
         return None
 
 
-def _by_field(errors: list[dict]) -> list[list[dict]]:
-    groups: dict[tuple, list[dict]] = {}
+def _by_field(errors: list[Any]) -> list[list[Any]]:
+    groups: dict[tuple[Any, ...], list[Any]] = {}
     for error in errors:
         key = tuple(step for step in error["loc"] if isinstance(step, int) or not _is_member_tag(step))
         groups.setdefault(key[:1], []).append(error)
@@ -56,7 +101,7 @@ def _is_member_tag(step: object) -> bool:
     return isinstance(step, str) and any(ch in step for ch in "[]-'(") and step not in ("",)
 
 
-def _pick(errors: list[dict]) -> dict:
+def _pick(errors: list[Any]) -> Any:
     for error_type in _PRIORITY:
         for error in errors:
             if error["type"] == error_type:
@@ -64,9 +109,9 @@ def _pick(errors: list[dict]) -> dict:
     return errors[0]
 
 
-def _to_dslc_error(error: dict, model: type[BaseModel], node: Node, what: str) -> DslcError:
+def _to_dslc_error(error: Any, model: type[BaseModel], where: Locator, what: str) -> DslcError:
     loc = tuple(step for step in error["loc"] if isinstance(step, int) or not _is_member_tag(step))
-    target, found = locate(node, loc)
+    target, found = where.find(loc)
     field = ".".join(str(step) for step in loc) or what
     kind = error["type"]
     ctx = error.get("ctx") or {}
@@ -75,14 +120,12 @@ def _to_dslc_error(error: dict, model: type[BaseModel], node: Node, what: str) -
         # The last step is the unknown key as written (even when it looks like a union member tag);
         # report it at the key, which sits in the mapping its parent path leads to.
         key = error["loc"][-1]
-        parent, _ = locate(node, tuple(step for step in error["loc"][:-1]
-                                       if isinstance(step, int) or not _is_member_tag(step)))
-        entry = parent.get(key) if isinstance(parent, Map) else None
-        span = entry.key_span if entry else parent.span
+        parent = tuple(step for step in error["loc"][:-1] if isinstance(step, int) or not _is_member_tag(step))
+        span = where.key((*parent, key)) or where.find(parent)[0]
         return DslcError("E101", f"{what}: unknown key '{key}'", span, hint=did_you_mean(str(key), model.model_fields))
     if kind == "missing":
-        return DslcError("E102", f"{what}: missing required key '{field}'", target.span)
-    span = target.span if found else node.span
+        return DslcError("E102", f"{what}: missing required key '{field}'", target)
+    span = target if found else where.find(())[0]
     if kind == "literal_error":
         hint = did_you_mean(value, _literal_choices(ctx)) if isinstance(value, str) else None
         return DslcError("E203", f"{what}: {field} must be {ctx.get('expected')}, got {show_value(value)}", span,
@@ -103,5 +146,5 @@ def _to_dslc_error(error: dict, model: type[BaseModel], node: Node, what: str) -
     return DslcError("E205", f"{what}: {field}: {message}", span)
 
 
-def _literal_choices(ctx: dict) -> list[str]:
+def _literal_choices(ctx: dict[str, Any]) -> list[str]:
     return [part.strip().strip("'") for part in str(ctx.get("expected", "")).replace(" or ", ",").split(",")]

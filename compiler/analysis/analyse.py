@@ -12,26 +12,37 @@ from dataclasses import replace
 from dslc.compiler.analysis.budgets import NO_LAYERS, Meter, ModelInput, over_budget, step_over_budget
 from dslc.compiler.analysis.depth import DepthNode, depth_report
 from dslc.compiler.analysis.model import DTYPE_BYTES, Analysis, LayerReport, Totals
-from dslc.spec.errors import DslcError, DslcErrors, Span
+from dslc.spec.errors import DslcError, DslcErrors, ErrorSink
 from dslc.spec.expand import GraphNode
 from dslc.spec.layers import REGISTRY
 from dslc.spec.layers.base import ShapeError, Tensor, plus
-from dslc.spec.load import LoadedSpec, fewer_collections, parse_document
-from dslc.spec.tree import locate
+from dslc.spec.load import LoadedSpec, fewer_collections
 
 
 def analyse(loaded: LoadedSpec, policy: str = "hierarchy") -> Analysis:
-    """Raises `DslcErrors` with every shape error of the model (each located at its layer), or else with
-    every budget of `loaded.limits` it exceeds (parameters, activation memory per example and per training
+    """Raises `DslcErrors` with every shape error of the model (each located at its layer) and every
+    budget of `loaded.limits` it exceeds (parameters, activation memory per example and per training
     step of the spec's batch, FLOPs: E008, E009, E016)."""
+    sink = ErrorSink()
+    analysis = analyse_into(loaded, sink, policy)
+    if sink.errors or analysis is None:
+        raise DslcErrors(sink.errors, loaded.source.text)
+    return analysis
+
+
+def analyse_into(loaded: LoadedSpec, sink: ErrorSink, policy: str = "hierarchy") -> Analysis | None:
+    """Every shape and budget error into `sink`. The analysis of what could be analysed: a layer whose
+    shapes fail is left out, and what depends on it; the budgets are checked over the rest (a lower
+    bound then, which the messages say). None when an output of the model was left out."""
     with fewer_collections():
-        return _analyse(loaded, policy)
+        return _analyse(loaded, policy, sink)
 
 
-def _analyse(loaded: LoadedSpec, policy: str) -> Analysis:
+def _analyse(loaded: LoadedSpec, policy: str, sink: ErrorSink) -> Analysis | None:
     graph = loaded.graph
     tensors: dict[str, Tensor] = {i.name: Tensor(tuple(i.shape), i.dtype) for i in graph.inputs}
-    inputs = [ModelInput(i.name, tensors[i.name], getattr(i._node, "key_span", None)) for i in graph.inputs]
+    inputs = [ModelInput(i.name, tensors[i.name], loaded.source_map.key(("model", "inputs", index)))
+              for index, i in enumerate(graph.inputs)]
     layers: list[LayerReport] = []
     errors: list[DslcError] = []
     meter = Meter(loaded.limits, inputs)
@@ -46,29 +57,25 @@ def _analyse(loaded: LoadedSpec, policy: str) -> Analysis:
             if not meter.within:  # stop: later shapes could be huge and slow to multiply out
                 complete = False
                 break
-    if errors:
-        raise DslcErrors(errors, loaded.source.text)
+    sink.errors.extend(errors)
+    # Shape errors leave layers out: the budgets see part of the model (a lower bound, "at least").
+    whole = complete and not errors and len(layers) == len(graph.nodes)
     totals = _totals(layers) if complete else NO_LAYERS
-    errors = over_budget(layers, totals, loaded.limits, getattr(loaded.spec.model._node, "span", None), inputs,
-                         complete=complete)
+    budgets = over_budget(layers, totals, loaded.limits, loaded.source_map.value(("model",)), inputs,
+                          complete=whole)
     train = loaded.spec.train
-    per_example = any(error.code == "E009" for error in errors)
+    per_example = any(error.code == "E009" for error in budgets)
     step = step_over_budget(layers, inputs, train.batch, loaded.limits) if train and not per_example else None
     if step is not None:
-        errors.append(replace(step, span=_batch_span(loaded)))
-    if errors:  # the budgets of the loaded spec's `Limits`, so every command that analyses enforces them
-        raise DslcErrors(errors, loaded.source.text)
+        budgets.append(replace(step, span=loaded.source_map.value(("train", "batch"))))
+    sink.errors.extend(budgets)  # the loaded spec's `Limits`: every command that analyses enforces them
+    if not complete or any(output not in tensors for output in graph.outputs) or not graph.outputs:
+        return None
     depth = depth_report([_depth_node(layer, graph.node(layer.name), tensors) for layer in layers],
                          [i.name for i in graph.inputs], graph.outputs, policy)
     return Analysis(file=loaded.source.name, model=loaded.spec.model.name,
                     inputs=tuple((i.name, tensors[i.name]) for i in graph.inputs), layers=tuple(layers),
                     outputs=graph.outputs, totals=totals, depth=depth)
-
-
-def _batch_span(loaded: LoadedSpec) -> Span | None:
-    """Where `train.batch` is written (the IR keeps no positions for the train section: parsed again)."""
-    node, found = locate(parse_document(loaded.source, loaded.syntax, loaded.limits), ("train", "batch"))
-    return node.span if found else None
 
 
 def _layer(node: GraphNode, inputs: tuple[Tensor, ...], errors: list[DslcError], meter: Meter) -> LayerReport | None:
@@ -79,7 +86,7 @@ def _layer(node: GraphNode, inputs: tuple[Tensor, ...], errors: list[DslcError],
         span = node.argument_spans.get(error.param, node.span) if error.param else node.span
         sources = ", ".join(f"'{name}'" for name in node.inputs)
         errors.append(DslcError(error.code, f"{node.name}: {error.message} (input from {sources})", span,
-                                stage="shapes"))
+                                stage="shapes", related=node.call_sites))
         return None
     if meter.add(output):
         cost = kind.cost(node.params, inputs, output)

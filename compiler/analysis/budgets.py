@@ -76,14 +76,15 @@ def over_budget(layers: Sequence[LayerReport], totals: Totals, limits: Limits, m
     Activation memory counts the model's inputs and every layer's output per example; an unknown
     dimension counts as 1, which gives a lower bound ("at least"), as does a walk that stopped
     early (`complete=False`: `layers` are the ones analysed before the activation budget ran out;
-    give `NO_LAYERS` as the totals then). FLOPs are not checked when a dimension is unknown (the
+    give `NO_LAYERS` as the totals then), or one that left out layers whose shapes failed (`complete=False`:
+    the parameters and FLOPs are at least the totals then). FLOPs are not checked when a dimension is unknown (the
     analysis does not know them).
     """
     errors = []
     params = totals.params + totals.state
     if params > limits.max_params:
         shares = [_Share(_named(layer), layer.params + layer.state, layer.span) for layer in layers]
-        statement = f"the model has {count_text(params)} parameters"
+        statement = f"the model has {'' if complete else 'at least '}{count_text(params)} parameters"
         errors.append(_error("E008", limits.over(statement, limits.max_params, PARAMS_FLAG), shares, "",
                              model_span))
     cap = limits.max_activation_bytes
@@ -97,7 +98,7 @@ def over_budget(layers: Sequence[LayerReport], totals: Totals, limits: Limits, m
     flops = totals.flops
     if flops is not None and flops > limits.max_flops:
         shares = [_Share(_named(layer), layer.flops or 0, layer.span) for layer in layers]
-        statement = f"the model needs {count_text(flops)} FLOPs per example"
+        statement = f"the model needs {'' if complete else 'at least '}{count_text(flops)} FLOPs per example"
         errors.append(_error("E016", limits.over(statement, limits.max_flops, FLOPS_FLAG), shares, "",
                              model_span))
     return errors

@@ -43,25 +43,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from dslc.compiler.analysis.analyse import analyse
-    from dslc.compiler.checks import check_training
-    from dslc.spec.load import load
+    from dslc.compiler.check import check_spec
 
     limits = limits_from(args)
     results = []
     for file in args.files:
-        result = FileResult(file)
-        try:
-            loaded = load(file, limits)
-            result.source = loaded.source.text
-            result.analysis = analyse(loaded, args.policy)
-            problems = check_training(loaded, result.analysis, limits=limits)
-            if problems:  # the train section does not fit the model: found now, not at step 1
-                raise DslcErrors(problems, loaded.source.text)
-        except DslcErrors as errors:
-            result.errors = errors
-        else:
-            result.gates = _gates(args, result.analysis, loaded.spec.model._node.get("name").value.span)
+        checked = check_spec(file, limits, args.policy)
+        result = FileResult(file, checked.errors, checked.analysis)
+        if checked.loaded is not None and checked.analysis is not None:
+            result.source = checked.loaded.source.text
+            name_span = checked.loaded.source_map.nearest(("model", "name"))
+            result.gates = _gates(args, checked.analysis, name_span)
         results.append(result)
     _OUTPUTS[args.format](results, args.max_errors)
     if any(r.errors for r in results):

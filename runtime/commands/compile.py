@@ -39,26 +39,18 @@ def _targets(text: str) -> tuple[str, ...]:
 def run(args: argparse.Namespace) -> int:
     import jax
 
+    from dslc.compiler.analysis.render import analysis_json
+    from dslc.compiler.check import check_spec
     from dslc.compiler.devices import select_device
     from dslc.spec.errors import DslcError, DslcErrors
-    from dslc.spec.load import load
 
     stages = 5
-    loaded = load(args.file, limits_from(args))
+    loaded, analysis = check_spec(args.file, limits_from(args)).valid()
     try:  # before anything is written: a run that cannot happen leaves nothing behind
         device = select_device(args.device)
     except DslcError as error:
         raise DslcErrors([error]) from None
     _progress(1, stages, f"loaded {args.file}: model '{loaded.spec.model.name}', {len(loaded.graph.nodes)} layers")
-
-    from dslc.compiler.analysis.analyse import analyse
-    from dslc.compiler.analysis.render import analysis_json
-    from dslc.compiler.checks import check_training
-
-    analysis = analyse(loaded)
-    problems = check_training(loaded, analysis)
-    if problems:
-        raise DslcErrors(problems, loaded.source.text)
     out: Path = args.output
     out.mkdir(parents=True, exist_ok=True)
     ir = json.dumps(loaded.spec.model_dump(mode="json"), indent=2, sort_keys=True) + "\n"

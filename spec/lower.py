@@ -396,8 +396,10 @@ class Lowerer:
         common = self.attributes(attributes, kind)
         # Parameters that use no block parameter are validated now, so that their errors come in
         # the same run as the structural ones; the others when the block is expanded.
-        skip = _has_ref(params) or self.rejected != rejected  # those values are reported already
-        if not skip:
+        skip = _has_ref(params)
+        if self.rejected != rejected:
+            self.validated[path] = None  # a value was rejected (reported): no second error for it
+        elif not skip:
             self.validated[path] = validate(layer_kind.params, params, named, self.sink, kind)
         self.record_call(path, kind_span, named, attributes)
         return LayerCall(kind=kind, params=params, **common)  # type: ignore[arg-type]

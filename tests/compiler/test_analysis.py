@@ -328,7 +328,9 @@ def test_the_python_api_keeps_the_limits_it_loaded_with(tmp_path: Path) -> None:
     for call in (api.analyse, api.summary, api.compile):
         with pytest.raises(DslcErrors) as info:
             call(api.load(spec))
-        assert [e.code for e in info.value.errors] == ["E008"], call.__name__
+        codes = [e.code for e in info.value.errors]
+        # compile also runs the training checks, which this model fails too (digits has 64 pixels): all at once
+        assert codes == ["E008"] if call is not api.compile else "E008" in codes, call.__name__
     with pytest.raises(DslcErrors):
         api.analyse(spec)  # a path: loaded with the default limits
     assert api.analyse(api.load(spec, api.Limits(max_params=10**13))).totals.params == 1_000_011_000_010

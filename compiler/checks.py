@@ -217,7 +217,7 @@ def precision_fits_model(train: Train, analysis: Analysis, where: _Where) -> Ite
 
 
 def schedule_consistent(train: Train, where: _Where) -> Iterator[DslcError]:
-    lr = train.optimizer.lr  # type: ignore[union-attr]
+    lr = train.optimizer.lr
     if isinstance(lr, WarmupCosine) and lr.warmup_steps >= lr.decay_steps:
         yield _error("E608", f"schedule 'warmup_cosine': warmup_steps ({lr.warmup_steps}) must be smaller than "
                              f"decay_steps ({lr.decay_steps}), the schedule's whole length including the warmup",

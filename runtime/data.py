@@ -194,8 +194,9 @@ def _fit(array: np.ndarray, shape: tuple[int | None, ...]) -> np.ndarray | None:
     got = array.shape[1:]
     if len(got) == len(shape) and all(want is None or want == dim for want, dim in zip(shape, got, strict=True)):
         return array
-    if None not in shape and math.prod(got) == math.prod(shape):
-        return array.reshape((array.shape[0], *shape))  # type: ignore[arg-type]
+    known = tuple(dim for dim in shape if dim is not None)
+    if len(known) == len(shape) and math.prod(got) == math.prod(known):
+        return array.reshape((array.shape[0], *known))
     return None
 
 
@@ -498,7 +499,7 @@ def _known(shape: tuple[int | None, ...], what: str, span: Span) -> tuple[int, .
 
 
 def _random(want: _Want, rng: np.random.Generator, n: int, span: Span) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
-    inputs = []
+    inputs: list[np.ndarray] = []
     for name, tensor in want.inputs:
         shape = (n, *_known(tensor.shape, f"input '{name}'", span))
         if _is_int(tensor.dtype):
@@ -536,7 +537,7 @@ def _adding(source: Synthetic, want: _Want, rng: np.random.Generator,
     picks = np.argsort(rng.random((n, length)), axis=1)[:, :2]  # two distinct positions per sequence
     markers = np.zeros((n, length))
     np.put_along_axis(markers, picks, 1.0, axis=1)
-    x = np.stack([values, markers], axis=-1).astype(NUMPY_DTYPES.get(tensor.dtype, np.float32))
+    x: np.ndarray = np.stack([values, markers], axis=-1).astype(NUMPY_DTYPES.get(tensor.dtype, np.float32))
     target = (values * markers).sum(axis=1, keepdims=True).astype(np.float32)
     fitted_x, fitted_y = _fit(x, tensor.shape), _fit(target, want.target_shape)
     assert fitted_x is not None and fitted_y is not None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from typing import TypeGuard, TypeVar
 
 from dslc.spec.errors import DslcError, ErrorSink, Span, did_you_mean, show_value
 from dslc.spec.ir import (
@@ -51,6 +52,7 @@ NESTED_CHOICES: dict[str, Vocabulary] = {"lr": SCHEDULES}
 # Train settings that are mappings of their own, validated by their model so errors point inside them.
 TRAIN_SETTINGS: dict[str, type[IRModel]] = {"checkpoint": Checkpoint, "early_stopping": EarlyStopping}
 BLOCK_INPUT = "input"
+N = TypeVar("N", Map, Seq, Scalar)
 
 
 @dataclass(frozen=True)
@@ -104,7 +106,7 @@ class Lowerer:
         self.sink.add(DslcError(code, message, span, hint=hint))
 
     # -- generic helpers -------------------------------------------------------------------------
-    def expect(self, node: Node, cls: type, what: str, expected: str) -> bool:
+    def expect(self, node: Node, cls: type[N], what: str, expected: str) -> TypeGuard[N]:
         if isinstance(node, cls):
             return True
         self.error("E103", f"{what} must be {expected}, got {node_kind(node)}", node.span)
@@ -215,7 +217,7 @@ class Lowerer:
         train = self.train(train_entry.value) if train_entry else None
         if model is None:
             return None
-        return Spec(version=SPEC_VERSION, blocks=blocks, model=model, train=train)
+        return Spec(blocks=blocks, model=model, train=train)
 
     def blocks(self, node: Node) -> tuple[BlockDef, ...]:
         if not isinstance(node, Map):
@@ -279,7 +281,7 @@ class Lowerer:
         inputs = self.inputs(inputs_entry.value) if inputs_entry else ()
         layers = self.steps(layers_entry.value, Scope(None), "model", ("model", "layers")) if layers_entry else ()
         outputs = self.names(outputs_entry.value, "an output name") if outputs_entry else None
-        if outputs == () and outputs_entry is not None:
+        if outputs == () and outputs_entry is not None:  # (an empty list)
             self.error("E404", "the output list is empty", outputs_entry.value.span,
                        "name at least one layer, or leave 'outputs' out to use the last layer")
         if layers_entry and isinstance(layers_entry.value, Seq) and not layers_entry.value.items:
@@ -302,8 +304,7 @@ class Lowerer:
             self.map.record(path, value.span, entry.key_span)
             if isinstance(value, Map):
                 self.check_keys(value, ("shape", "dtype"), ("shape",), f"input '{name}'")
-                data = {key: to_plain(value.get(key).value) for key in ("shape", "dtype")
-                        if value.get(key) is not None}
+                data = {str(item.key): to_plain(item.value) for item in value if item.key in ("shape", "dtype")}
             else:
                 data = {"shape": to_plain(value)}
                 value = Map((Entry("shape", entry.key_span, value),), value.span)

@@ -80,8 +80,10 @@ def _analyse(loaded: LoadedSpec, policy: str, sink: ErrorSink) -> Analysis | Non
 
 def _layer(node: GraphNode, inputs: tuple[Tensor, ...], errors: list[DslcError], meter: Meter) -> LayerReport | None:
     kind = REGISTRY[node.kind]
+    infer, cost_of, classes = kind.infer, kind.cost, kind.classes
+    assert infer is not None and cost_of is not None and classes is not None  # every registered kind has its rules
     try:
-        output = kind.infer(node.params, inputs)
+        output = infer(node.params, inputs)
     except ShapeError as error:
         span = node.argument_spans.get(error.param, node.span) if error.param else node.span
         sources = ", ".join(f"'{name}'" for name in node.inputs)
@@ -89,13 +91,13 @@ def _layer(node: GraphNode, inputs: tuple[Tensor, ...], errors: list[DslcError],
                                 stage="shapes", related=node.call_sites))
         return None
     if meter.add(output):
-        cost = kind.cost(node.params, inputs, output)
+        cost = cost_of(node.params, inputs, output)
         params, state, flops = cost.params, cost.state, cost.flops
     else:  # over the activation budget (E009): its cost is not computed, the walk stops here
         params, state, flops = 0, 0, None
     return LayerReport(name=node.name, kind=node.kind, scope=node.scope, inputs=node.inputs, output=output,
                        params=params, state=state, flops=flops, trainable=node.trainable,
-                       classes=kind.classes(node.params), span=node.span)
+                       classes=classes(node.params), span=node.span)
 
 
 def _depth_node(layer: LayerReport, node: GraphNode, tensors: dict[str, Tensor]) -> DepthNode:
@@ -122,13 +124,14 @@ def _first(value: int | tuple[int, ...]) -> int:
 
 def _totals(layers: list[LayerReport]) -> Totals:
     elements = [layer.output.size for layer in layers]
-    known = None not in elements
+    sizes = [size for size in elements if size is not None]
+    known = len(sizes) == len(elements)  # every layer's output size is known
     return Totals(
         trainable=sum(layer.params for layer in layers if layer.trainable),
         frozen=sum(layer.params for layer in layers if not layer.trainable),
         state=sum(layer.state for layer in layers),
         flops=plus(*(layer.flops for layer in layers)),
-        activations=sum(elements) if known else None,  # type: ignore[arg-type]
-        activation_bytes=sum(n * DTYPE_BYTES[layer.output.dtype]  # type: ignore[operator]
-                             for n, layer in zip(elements, layers, strict=True)) if known else None,
+        activations=sum(sizes) if known else None,
+        activation_bytes=sum(n * DTYPE_BYTES[layer.output.dtype]
+                             for n, layer in zip(sizes, layers, strict=True)) if known else None,
     )

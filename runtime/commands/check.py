@@ -9,9 +9,13 @@ import argparse
 import json
 import sys
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from dslc.runtime.options import add_limit_options, add_policy_option, capped, hidden_text, limits_from, report
 from dslc.spec.errors import DslcError, DslcErrors, Span
+
+if TYPE_CHECKING:
+    from dslc.compiler.analysis.model import Analysis
 
 VERDICT_RANK = {"shallow": 0, "deep": 1, "very deep": 2}
 REQUIREMENTS = {"shallow": "shallow", "deep": "deep", "very-deep": "very deep"}
@@ -21,7 +25,7 @@ REQUIREMENTS = {"shallow": "shallow", "deep": "deep", "very-deep": "very deep"}
 class FileResult:
     file: str
     errors: DslcErrors | None = None  # the file is invalid
-    analysis: object | None = None  # an `Analysis` when valid
+    analysis: Analysis | None = None  # when valid
     gates: list[DslcError] = field(default_factory=list)  # gate failures (codes G...)
     source: str | None = None
 
@@ -61,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     return 1 if any(r.gates for r in results) else 0
 
 
-def _gates(args: argparse.Namespace, analysis, span: Span) -> list[DslcError]:
+def _gates(args: argparse.Namespace, analysis: Analysis, span: Span) -> list[DslcError]:
     failures = []
     depth = analysis.depth
     if args.require:
@@ -87,7 +91,8 @@ def _gates(args: argparse.Namespace, analysis, span: Span) -> list[DslcError]:
 
 def _findings(results: list[FileResult], max_errors: int) -> tuple[list[DslcError], list[str]]:
     """The findings to show (each file's first `max_errors`) and a note for each file whose others are not."""
-    findings, notes = [], []
+    findings: list[DslcError] = []
+    notes: list[str] = []
     for result in results:
         shown, hidden = capped(result.errors.errors if result.errors else result.gates, max_errors)
         findings += shown
@@ -102,6 +107,7 @@ def _print_text(results: list[FileResult], max_errors: int) -> None:
             report(result.errors, sys.stdout, max_errors)
             continue
         analysis = result.analysis
+        assert analysis is not None  # a file without errors was analysed
         print(f"{result.file}: ok: model '{analysis.model}', {len(analysis.layers)} layers, "
               f"{analysis.totals.params:,} params; {analysis.depth.sentence}")
         report(result.gates, sys.stdout, max_errors)
@@ -122,6 +128,7 @@ def _print_json(results: list[FileResult], max_errors: int) -> None:
             entry["errors_not_shown"] = hidden
         else:
             analysis = result.analysis
+            assert analysis is not None  # a file without errors was analysed
             entry.update({"model": analysis.model, "layers": len(analysis.layers),
                           "params": analysis.totals.params, "trainable": analysis.totals.trainable,
                           "flops": analysis.totals.flops, "depth": analysis.depth.to_json(),

@@ -36,20 +36,21 @@ class Checked:
 
 
 def check_spec(path: str | Path, limits: Limits = DEFAULT_LIMITS, policy: str = "hierarchy",
-               name: str | None = None) -> Checked:
+               training: bool = True) -> Checked:
+    """`training=False`: the model only (summary, graph), without the checks of the train section."""
     try:
-        source, syntax = open_source(path, limits, name)
+        source, syntax = open_source(path, limits)
     except DslcErrors as errors:
         return Checked(None, None, errors)
-    return check_source(source, syntax, limits, policy)
+    return check_source(source, syntax, limits, policy, training)
 
 
 def check_source(source: Source, syntax: Syntax, limits: Limits = DEFAULT_LIMITS,
-                 policy: str = "hierarchy") -> Checked:
+                 policy: str = "hierarchy", training: bool = True) -> Checked:
     sink = ErrorSink()
     loaded = load_into(source, syntax, limits, sink)
     analysis = analyse_into(loaded, sink, policy) if loaded is not None else None
-    if loaded is not None:
+    if loaded is not None and training:
         sink.errors.extend(check_training(loaded, analysis))
     if sink.errors:
         return Checked(None, None, DslcErrors(sink.errors, source.text))

@@ -10,7 +10,6 @@ from pathlib import Path
 
 from dslc.runtime.options import add_limit_options, limits_from, report
 from dslc.spec.errors import DslcErrors, printable
-from dslc.spec.load import load
 
 DOT_TIMEOUT_S = 60
 
@@ -31,11 +30,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from dslc.compiler.analysis.analyse import analyse
     from dslc.compiler.analysis.dot import to_dot
+    from dslc.compiler.check import check_spec
 
     try:
-        analysis = analyse(load(args.file, limits_from(args)))
+        _, analysis = check_spec(args.file, limits_from(args), training=False).valid()
     except DslcErrors as errors:
         report(errors, max_errors=args.max_errors)
         return 2

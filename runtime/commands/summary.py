@@ -6,7 +6,6 @@ import argparse
 import json
 
 from dslc.runtime.options import add_limit_options, add_policy_option, limits_from
-from dslc.spec.load import load
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -20,10 +19,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from dslc.compiler.analysis.analyse import analyse
     from dslc.compiler.analysis.render import analysis_json, summary_markdown, summary_text
+    from dslc.compiler.check import check_spec
 
-    analysis = analyse(load(args.file, limits_from(args)), args.policy)
+    _, analysis = check_spec(args.file, limits_from(args), args.policy, training=False).valid()
     if args.format == "json":
         print(json.dumps(analysis_json(analysis, args.batch), indent=2))
     elif args.format == "markdown":

@@ -19,13 +19,13 @@ the current chunk is done and a checkpoint saved.
 
 from __future__ import annotations
 
-import math
 import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import jax
@@ -40,6 +40,8 @@ from dslc.runtime.data import Dataset
 from dslc.runtime.parallel import Placement
 from dslc.runtime.progress import PlainReporter, Reporter
 from dslc.runtime.runlog import RunLog
+from dslc.runtime.session import steps_per_epoch
+from dslc.spec.ir import Train
 
 MAX_FUSE = 64
 MAX_CHUNK_BYTES = 64 * 2**20  # a chunk's inputs on the device
@@ -64,6 +66,7 @@ class Interrupted(Exception):
     def __init__(self, step: int) -> None:
         super().__init__(f"interrupted at step {step}")
         self.step = step
+        self.workdir = Path()  # set by the caller that knows the run's work directory
 
 
 @dataclass
@@ -110,6 +113,18 @@ class Plan:
     # saved with each checkpoint (docs/architecture.md#determinism)
     environment: dict[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def of(cls, train: Train, *, epochs: int, seed: int, fuse: int, environment: dict[str, Any]) -> Plan:
+        """The plan a spec's train section asks for (checkpoints, the best checkpoint's metric, early stopping)."""
+        stopping = train.early_stopping
+        return cls(epochs=epochs, batch=train.batch, seed=seed, fuse=fuse,
+                   every=train.checkpoint.every if train.checkpoint else None,
+                   best=(train.checkpoint.best if train.checkpoint else None) or "loss",
+                   patience=stopping.patience if stopping else None,
+                   early=stopping.monitor if stopping else "loss",
+                   min_delta=stopping.min_delta if stopping else 0.0,
+                   environment=environment)
+
 
 @dataclass
 class RunResult:
@@ -126,10 +141,6 @@ class RunResult:
 class Chunk(NamedTuple):
     start: int  # index of its first batch in the epoch
     size: int
-
-
-def steps_per_epoch(dataset: Dataset, batch: int) -> int:
-    return math.ceil(len(dataset.train) / batch)
 
 
 def fuse_factor(requested: int | None, analysis: Analysis, dataset: Dataset, batch: int) -> int:

@@ -7,6 +7,11 @@ import time
 from typing import IO, Protocol
 
 
+def plural(count: int, noun: str) -> str:
+    """`1 epoch`, `2 epochs`, `1,797 training examples`: every count the runtime prints."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
 class Reporter(Protocol):
     def start(self, epochs: int, steps_per_epoch: int, batch: int, done: int = 0) -> None: ...
     def advance(self, steps: int) -> None: ...

@@ -37,7 +37,20 @@ class Session:
 
     @property
     def steps_per_epoch(self) -> int:
-        return math.ceil(len(self.dataset.train) / self.train.batch)
+        return steps_per_epoch(self.dataset, self.train.batch)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A spec checked for training, with its data loaded: all found before `import jax`."""
+
+    analysis: Any  # dslc.compiler.analysis.model.Analysis
+    dataset: Any  # dslc.runtime.data.Dataset
+
+
+def steps_per_epoch(dataset: Any, batch: int) -> int:
+    """Train steps in one epoch: the last batch may be partial (its padding rows weigh 0)."""
+    return math.ceil(len(dataset.train) / batch)
 
 
 def load_for_training(path: str, limits: Limits,
@@ -55,15 +68,12 @@ def load_for_training(path: str, limits: Limits,
     return loaded, train
 
 
-def open_session(loaded: LoadedSpec, train: Train, seed: int, device_name: str, compile_cache: str | None,
-                 devices: int | None = 1, shard_params: int = 1) -> Session:
-    """`devices`: how many devices of the chosen platform to train on (None: all of them); `shard_params`:
-    how many ways to split the parameters and optimiser state among them (1: replicated)."""
+def check_for_training(loaded: LoadedSpec, train: Train, seed: int) -> Prepared:
+    """Shapes, budgets, the training checks and the data: everything a spec can get wrong, without JAX."""
     from dslc.compiler.analysis.analyse import analyse
     from dslc.compiler.checks import check_training
     from dslc.runtime.data import load_dataset
 
-    # Everything a spec or its data can get wrong is found before `import jax` (about 1 s)
     analysis = analyse(loaded)
     problems = check_training(loaded, analysis)
     if problems:
@@ -72,6 +82,17 @@ def open_session(loaded: LoadedSpec, train: Train, seed: int, device_name: str, 
         dataset = load_dataset(loaded, analysis, seed, train)
     except DslcError as error:
         raise DslcErrors([error], loaded.source.text) from None
+    return Prepared(analysis, dataset)
+
+
+def open_session(loaded: LoadedSpec, train: Train, seed: int, device_name: str, compile_cache: str | None,
+                 devices: int | None = 1, shard_params: int = 1, prepared: Prepared | None = None) -> Session:
+    """`devices`: how many devices of the chosen platform to train on (None: all of them); `shard_params`:
+    how many ways to split the parameters and optimiser state among them (1: replicated); `prepared`:
+    `check_for_training`'s result where the caller already has it."""
+    # Everything a spec or its data can get wrong is found before `import jax` (about 1 s)
+    prepared = prepared or check_for_training(loaded, train, seed)
+    analysis, dataset = prepared.analysis, prepared.dataset
 
     import jax
 

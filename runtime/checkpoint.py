@@ -328,6 +328,12 @@ def _quiet_orbax_threads() -> None:
     threading.excepthook, sys.excepthook, sys.unraisablehook = quiet_thread, quiet_callback, quiet_unraisable
 
 
+def default_checkpoint(model: str) -> Path:
+    """Where `eval` and `predict` look without --checkpoint: runs/<model>/best, or runs/<model> (its latest)."""
+    workdir = Path("runs") / model
+    return workdir / BEST if _committed_steps(workdir / BEST) else workdir
+
+
 def locate_checkpoint(path: Path) -> tuple[WorkDir, str, int | None]:
     """A work directory, its `best/` or `checkpoints/` folder, or one step's folder in them."""
     path = path.resolve() if path.exists() else path

@@ -215,6 +215,44 @@ def _devices(placement: Any, state: Any) -> str:
             f"{placement.shards} ways: {byte_size(per_device)} per device)")
 
 
+@dataclass
+class Evaluation:
+    """A checkpoint's metrics on one split of the data it was trained with."""
+
+    checkpoint: Path
+    step: int
+    split: str
+    examples: int
+    metrics: dict[str, float]
+
+
+def evaluate_checkpoint(spec: str | Path | LoadedSpec, checkpoint: Path | None = None, split: str = "test", *,
+                        device: str = "auto", compile_cache: str | None = None,
+                        limits: Limits = DEFAULT_LIMITS) -> Evaluation:
+    """`dslc eval`: restore a checkpoint (default: the spec's run's best, else its latest) and evaluate it.
+
+    An empty split is E807, found before `import jax`.
+    """
+    from dslc.runtime.session import Prepared, open_trained
+
+    def has_examples(prepared: Prepared) -> None:
+        if not len(prepared.dataset.split(split)):
+            raise DslcErrors([DslcError("E807", f"the {split} split holds no examples: nothing to evaluate",
+                                        hint="evaluate another split with --split, or give the data section "
+                                             "a share for it", stage="data")])
+
+    session, restored = open_trained(spec if isinstance(spec, LoadedSpec) else str(spec), checkpoint, limits,
+                                     device, compile_cache, check=has_examples)
+    import jax
+
+    from dslc.runtime.loop import evaluate
+
+    with jax.default_device(session.device):
+        metrics = evaluate(session.steps, restored.state, session.dataset, split, session.train.batch,
+                           restored.record.get("fuse", 1), session.placement)  # batched as in training
+    return Evaluation(Path(restored.folder), restored.step, split, len(session.dataset.split(split)), metrics)
+
+
 def finished_run(workdir: Path, latest: int | None, planned_steps: int) -> dict[str, Any] | None:
     """run.json of a run whose last checkpoint is its end (all `planned_steps` run, or stopped early)."""
     from dslc.runtime.runlog import SUMMARY

@@ -6,7 +6,11 @@
     run = dslc.compile(spec)                           # model, jitted steps and the initial state
     state, metrics = run.steps.train(run.state, batch) # batch: dslc.compiler.steps.Batch
 
-Loading and analysing never import JAX; `compile` does.
+    trained = dslc.train(spec, epochs=5, workdir="runs/mlp")  # as `dslc train`; raises DslcErrors
+    dslc.eval(spec, "runs/mlp")                         # Evaluation: metrics on the test split
+    dslc.predict(spec, pixels, "runs/mlp")              # float32 outputs of the best checkpoint
+
+Loading and analysing never import JAX; `compile`, `train`, `eval` and `predict` do.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from dslc.spec.load import load as _load
 
 if TYPE_CHECKING:
     from dslc.compiler.analysis.model import Analysis
+    from dslc.runtime.training import Evaluation, Trained
+    from dslc.spec.load import Syntax
 
 
 def load(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> LoadedSpec:
@@ -84,3 +90,43 @@ def compile(spec: LoadedSpec | str | Path, *, seed: int = 0, unroll: int = 1) ->
     task = make_task(train)
     graphdef, state = init_state(model, task)
     return Compiled(loaded, analysis, graphdef, state, make_steps(graphdef, task, unroll=unroll))
+
+
+# -- training, evaluation and prediction: what `dslc train`, `eval` and `predict` run --------------------
+def load_text(text: str, syntax: Syntax = "yaml", name: str = "<text>", limits: Limits = DEFAULT_LIMITS) -> LoadedSpec:
+    """Load and validate a spec given as text (`syntax`: "yaml" or "dsl"); `name` appears in error locations."""
+    from dslc.spec.load import load_text as _load_text
+
+    return _load_text(text, syntax, name, limits)
+
+
+def train(spec: LoadedSpec | str | Path, *, quiet: bool = True, **options: Any) -> Trained:
+    """Train and evaluate as `dslc train` does; `options` are `dslc.runtime.training.TrainOptions` fields
+    (epochs, batch, lr, seed, device, workdir, resume, overwrite, fuse, ...). Raises `DslcErrors` for an
+    invalid spec, data or work directory; `trained.nothing_left` after `resume=True` of a finished run."""
+    from dslc.runtime.progress import PlainReporter
+    from dslc.runtime.training import TrainOptions, devnull_reporter, train_and_evaluate
+
+    if options.get("workdir") is not None:
+        options["workdir"] = Path(options["workdir"])
+    reporter = devnull_reporter() if quiet else PlainReporter()
+    return train_and_evaluate(spec, TrainOptions(**options), reporter=reporter)
+
+
+def eval(spec: LoadedSpec | str | Path, checkpoint: str | Path | None = None,  # noqa: A001 - `dslc eval`'s name
+         split: str = "test", *, device: str = "auto") -> Evaluation:
+    """A trained checkpoint's metrics on a split (default checkpoint: the spec's run's best, else its latest)."""
+    from dslc.runtime.training import evaluate_checkpoint
+
+    return evaluate_checkpoint(spec, Path(checkpoint) if checkpoint is not None else None, split, device=device)
+
+
+def predict(spec: LoadedSpec | str | Path, inputs: Any, checkpoint: str | Path | None = None, *,
+            batch: int | None = None, device: str = "auto") -> Any:
+    """A trained model's float32 outputs on raw examples: one array (a model with one input) or a dict of
+    arrays by input name, prepared as training prepared its data (default checkpoint as in `eval`)."""
+    from dslc.runtime.commands.predict import predict_checkpoint
+
+    loaded = spec if isinstance(spec, LoadedSpec) else load(spec)
+    where = Path(checkpoint) if checkpoint is not None else None
+    return predict_checkpoint(loaded, inputs, "inputs", where, batch=batch, device=device).outputs

@@ -14,11 +14,15 @@ import io
 import math
 import sys
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dslc.runtime.options import add_device_option, add_limit_options, add_session_options, limits_from, positive
+from dslc.runtime.progress import plural
 from dslc.spec.errors import DslcError, DslcErrors, show_value
+from dslc.spec.limits import DEFAULT_LIMITS, Limits
+from dslc.spec.load import LoadedSpec
 
 if TYPE_CHECKING:
     import numpy as np
@@ -83,33 +87,52 @@ def output_path(text: str) -> Path:
 
 def run(args: argparse.Namespace) -> int:
     raw = read_input(args.input)  # before JAX and the session: a bad file fails fast
-    import jax
+    predicted = predict_checkpoint(args.file, raw, _named(args.input), args.checkpoint, batch=args.batch,
+                                   device=args.device, compile_cache=args.compile_cache, limits=limits_from(args))
+    if args.output is None:
+        sys.stdout.write(to_csv(predicted.outputs, predicted.classifier))
+        return 0
     import numpy as np
 
-    from dslc.runtime.session import open_trained
-
-    session, restored = open_trained(args.file, args.checkpoint, limits_from(args), args.device, args.compile_cache)
-    try:
-        inputs = model_inputs(session, args.input, raw)
-    except DslcError as error:  # a file error, or one in the spec's data section (then shown in its source)
-        raise DslcErrors([error], session.loaded.source.text if error.span else None) from None
-    batch = args.batch or session.train.batch
-    with jax.default_device(session.device):
-        outputs = predict(session.graphdef, restored.state, inputs, batch, _output_shape(session))
-    classifier = session.train.loss.kind == CLASS_LOSS
-    if args.output is None:
-        sys.stdout.write(to_csv(outputs, classifier))
-        return 0
     from dslc.runtime.rewrite import write_atomically
 
     if args.output.suffix.lower() == ".npy":
         buffer = io.BytesIO()
-        np.save(buffer, outputs, allow_pickle=False)
+        np.save(buffer, predicted.outputs, allow_pickle=False)
         write_atomically(args.output, buffer.getvalue())
     else:
-        write_atomically(args.output, to_csv(outputs, classifier))
-    print(f"wrote {len(outputs):,} predictions to {args.output} (checkpoint {restored.folder}, step {restored.step})")
+        write_atomically(args.output, to_csv(predicted.outputs, predicted.classifier))
+    print(f"wrote {plural(len(predicted.outputs), 'prediction')} to {args.output} (checkpoint "
+          f"{predicted.checkpoint}, step {predicted.step})")
     return 0
+
+
+@dataclass
+class Predicted:
+    outputs: np.ndarray  # float32, (examples, *output shape)
+    classifier: bool  # trained with softmax cross-entropy: the outputs are logits
+    checkpoint: Path
+    step: int
+
+
+def predict_checkpoint(spec: str | LoadedSpec, raw: np.ndarray | dict[str, np.ndarray] | tuple[list[str], np.ndarray],
+                       source: str, checkpoint: Path | None = None, *, batch: int | None = None,
+                       device: str = "auto", compile_cache: str | None = None,
+                       limits: Limits = DEFAULT_LIMITS) -> Predicted:
+    """A trained checkpoint's outputs on raw examples (`source` names them in errors)."""
+    import jax
+
+    from dslc.runtime.session import open_trained
+
+    session, restored = open_trained(spec, checkpoint, limits, device, compile_cache)
+    try:
+        inputs = model_inputs(session, source, raw)
+    except DslcError as error:  # a file error, or one in the spec's data section (then shown in its source)
+        raise DslcErrors([error], session.loaded.source.text if error.span else None) from None
+    with jax.default_device(session.device):
+        outputs = predict(session.graphdef, restored.state, inputs, batch or session.train.batch,
+                          _output_shape(session))
+    return Predicted(outputs, session.train.loss.kind == CLASS_LOSS, Path(restored.folder), restored.step)
 
 
 # -- reading the input ------------------------------------------------------------------------------
@@ -209,38 +232,38 @@ def _parse_csv(path: Path, lines: list[str]) -> tuple[list[str], np.ndarray]:
     return header, values
 
 
-def model_inputs(session: Any, path: Path,
+def model_inputs(session: Any, source: str,
                  raw: np.ndarray | dict[str, np.ndarray] | tuple[list[str], np.ndarray]) -> tuple[np.ndarray, ...]:
-    """One array per model input, prepared as training prepared its data."""
+    """One array per model input, prepared as training prepared its data (`source` names them in errors)."""
     from dslc.runtime.data import feature_columns, prepare_inputs
 
     names = [name for name, _ in session.analysis.inputs]
     if isinstance(raw, dict):
         missing = [name for name in names if name not in raw]
         if missing:
-            raise _fail("E703", f"{_named(path)} has no key {show_value(missing[0])} (it has "
+            raise _fail("E703", f"{source} has no key {show_value(missing[0])} (it has "
                                 f"{', '.join(map(show_value, raw)) or 'no arrays'})",
                         hint=f"store one array per model input, named {', '.join(map(show_value, names))}")
         arrays = [raw[name] for name in names]
-        what = [f"{_named(path)} key {show_value(name)}" for name in names]
+        what = [f"{source} key {show_value(name)}" for name in names]
     else:
         if len(names) != 1:
-            raise _fail("E704", f"{_named(path)} holds one array, but the model takes {len(names)} inputs "
+            raise _fail("E704", f"{source} holds one array, but the model takes {len(names)} inputs "
                                 f"({', '.join(names)})", hint="give an .npz file with one array per input name")
-        what = [f"{_named(path)}"]
+        what = [source]
         if isinstance(raw, tuple):
-            arrays = [_csv_features(path, *raw, feature_columns(session.loaded, session.train))]
+            arrays = [_csv_features(source, *raw, feature_columns(session.loaded, session.train))]
         else:
             arrays = [raw]
     return prepare_inputs(session.loaded, session.analysis, session.seed, arrays, train=session.train, what=what)
 
 
-def _csv_features(path: Path, header: list[str], values: np.ndarray, columns: list[str] | None) -> np.ndarray:
+def _csv_features(source: str, header: list[str], values: np.ndarray, columns: list[str] | None) -> np.ndarray:
     if columns is None:  # the data is not a CSV file: every column is a feature
         return values
     missing = [name for name in columns if name not in header]
     if missing:
-        raise _fail("E703", f"{_named(path)} has no column {show_value(missing[0])} (the training data's "
+        raise _fail("E703", f"{source} has no column {show_value(missing[0])} (the training data's "
                             f"feature columns are {', '.join(map(show_value, columns))}; it has "
                             f"{', '.join(map(show_value, header))})")
     return values[:, [header.index(name) for name in columns]]

@@ -89,7 +89,49 @@ def compile(spec: LoadedSpec | str | Path, *, seed: int = 0, unroll: int = 1) ->
     model = build_model(loaded, analysis, seed=seed, dtype=compute_dtype(train))
     task = make_task(train)
     graphdef, state = init_state(model, task)
-    return Compiled(loaded, analysis, graphdef, state, make_steps(graphdef, task, unroll=unroll))
+    return Compiled(loaded, analysis, graphdef, state, _checked(make_steps(graphdef, task, unroll=unroll), loaded))
+
+
+def _checked(steps: Any, loaded: LoadedSpec) -> Any:
+    """The steps, each first checking its batch's inputs against the spec's declarations: a wrong shape is a
+    located E704 at the input's declaration, not a broadcasting error from deep inside Flax."""
+    from dslc.compiler.steps import Steps
+
+    def guarded(step: Any, leading: int) -> Any:
+        def call(state: Any, batch: Any) -> Any:
+            _check_batch(loaded, batch[0], leading)
+            return step(state, batch)
+        return call
+
+    return Steps(train=guarded(steps.train, 1), eval=guarded(steps.eval, 1), multi=guarded(steps.multi, 2),
+                 eval_multi=guarded(steps.eval_multi, 2))
+
+
+def _check_batch(loaded: LoadedSpec, inputs: Any, leading: int) -> None:
+    """`leading`: the batch axes before each example's shape (1: (batch, ...); 2: the fused (K, batch, ...))."""
+    from dslc.spec.errors import DslcError, DslcErrors
+
+    declared = loaded.spec.model.inputs
+    problems = []
+    if len(inputs) != len(declared):
+        problems.append(DslcError("E704", f"the batch holds {len(inputs)} input arrays, the model takes "
+                                          f"{len(declared)} ({', '.join(d.name for d in declared)})",
+                                  loaded.spec.model._node.span))
+    for given, want in zip(inputs, declared, strict=False):
+        shape = tuple(getattr(given, "shape", ()))
+        example = shape[leading:]
+        fits = len(shape) == leading + len(want.shape) and all(
+            dim is None or dim == have for dim, have in zip(want.shape, example, strict=True))
+        if not fits:
+            node = want._node
+            span = getattr(node, "key_span", None) or getattr(node, "span", None)
+            axes = "(batch, ...)" if leading == 1 else "(steps, batch, ...)"
+            problems.append(DslcError("E704", f"input '{want.name}' is declared {list(want.shape)} per example, "
+                                              f"but the batch gives shape {list(shape)}",
+                                      span, hint=f"pass arrays shaped {axes} with each example "
+                                                 f"{list(want.shape)}"))
+    if problems:
+        raise DslcErrors(problems, loaded.source.text)
 
 
 # -- training, evaluation and prediction: what `dslc train`, `eval` and `predict` run --------------------

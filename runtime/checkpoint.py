@@ -89,7 +89,7 @@ def environment() -> dict[str, Any]:
 
     import jax
 
-    versions = {}
+    versions: dict[str, str | None] = {}
     for package in ("dslc", "jax", "jaxlib", "flax", "optax", "orbax-checkpoint", "numpy"):
         try:
             versions[package] = version(package)

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
 from dslc.runtime.progress import PlainReporter, Reporter, plural
 from dslc.spec.errors import DslcError, DslcErrors
 from dslc.spec.ir import Train
@@ -63,7 +65,8 @@ def train_overrides(options: TrainOptions, train: Train) -> dict[str, object]:
     if options.epochs is not None:
         update.update(epochs=options.epochs, steps=None)
     if options.lr is not None:
-        update["optimizer"] = train.optimizer.model_copy(update={"lr": options.lr})
+        optimizer: BaseModel = train.optimizer  # one of the vocabulary's optimizer models
+        update["optimizer"] = optimizer.model_copy(update={"lr": options.lr})
     return update
 
 

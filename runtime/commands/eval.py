@@ -6,8 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
-from dslc.runtime.progress import plural
 from dslc.runtime.options import add_device_option, add_limit_options, add_session_options, limits_from
+from dslc.runtime.progress import plural
 
 
 def register(sub: argparse._SubParsersAction) -> None:

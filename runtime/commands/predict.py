@@ -132,7 +132,8 @@ def predict_checkpoint(spec: str | LoadedSpec, raw: np.ndarray | dict[str, np.nd
     with jax.default_device(session.device):
         outputs = predict(session.graphdef, restored.state, inputs, batch or session.train.batch,
                           _output_shape(session))
-    return Predicted(outputs, session.train.loss.kind == CLASS_LOSS, Path(restored.folder), restored.step)
+    loss: Any = session.train.loss  # one of the vocabulary's loss models
+    return Predicted(outputs, loss.kind == CLASS_LOSS, Path(restored.folder), restored.step)
 
 
 # -- reading the input ------------------------------------------------------------------------------

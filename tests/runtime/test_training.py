@@ -16,7 +16,7 @@ import pytest
 
 from dslc.runtime.checkpoint import default_checkpoint
 from dslc.runtime.loop import NonFiniteError
-from dslc.runtime.progress import plural
+from dslc.runtime.progress import PlainReporter, plural
 from dslc.runtime.training import (
     TrainOptions,
     evaluate_checkpoint,
@@ -95,10 +95,13 @@ def test_the_work_directory_is_guarded(two_epochs: Path, tmp_path: Path) -> None
     with pytest.raises(DslcErrors) as other_seed:
         train_and_evaluate(tiny(), options(two_epochs, epochs=3, seed=4, resume=True))
     assert other_seed.value.errors[0].code == "E802" and "seed" in other_seed.value.errors[0].message
+    other = tiny(**{"units: 10": "units: 10}\n    - dense: {units: 10"})
     with pytest.raises(DslcErrors) as other_model:
-        train_and_evaluate(tiny(**{"units: 10": "units: 10}\n    - dense: {units: 10"}),
-                           options(two_epochs, epochs=3, resume=True))
+        train_and_evaluate(other, options(two_epochs, epochs=3, resume=True))
     assert other_model.value.errors[0].code == "E802"
+    with pytest.raises(DslcErrors) as evaluated:
+        evaluate_checkpoint(other, two_epochs)
+    assert evaluated.value.errors[0].code == "E802"
     assert files(two_epochs) == before
 
 
@@ -110,9 +113,21 @@ def test_overwrite_starts_over(two_epochs: Path, tmp_path: Path) -> None:
     assert [r["epoch"] for r in records(workdir)] == [1, 1]
 
 
-def test_early_stopping_stops_and_a_resume_has_nothing_left(tmp_path: Path) -> None:
+class Messages(PlainReporter):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[str] = []
+
+    def message(self, text: str) -> None:
+        self.lines.append(text)
+
+
+def test_early_stopping_stops_says_why_and_a_resume_has_nothing_left(tmp_path: Path) -> None:
     spec = tiny(**{"checkpoint: {best: accuracy}": "early_stopping: {patience: 1, monitor: loss, min_delta: 100}"})
-    trained = train_and_evaluate(spec, options(tmp_path / "early", epochs=10))
+    reporter = Messages()
+    trained = train_and_evaluate(spec, options(tmp_path / "early", epochs=10), reporter=reporter)
+    assert reporter.lines[-1].startswith("early stopping after epoch 2: validation loss has not improved for "
+                                         "1 epoch (best ")
     assert trained.summary["stopped_early"] and trained.summary["epochs"] == 2
     assert trained.summary["steps"] == 2 * PER_EPOCH
     again = train_and_evaluate(spec, options(tmp_path / "early", epochs=10, resume=True))

@@ -282,8 +282,9 @@ def results_table(rows: dict[str, dict[str, float]]) -> str:
     widths = [max(len(name), 9) + 2 for name in names]
     lines = [f"{'':<12}" + "".join(f"{name:>{width}}" for name, width in zip(names, widths, strict=True))]
     for split, row in rows.items():
-        lines.append(f"{split:<12}" + "".join(f"{row[name]:>{width}.4f}" if name in row else " " * width
-                                              for name, width in zip(names, widths, strict=True)))
+        cells = "".join(f"{row[name]:>{width}.4f}" if name in row else " " * width
+                        for name, width in zip(names, widths, strict=True))
+        lines.append(f"{split:<12}{cells}".rstrip())
     return "\n".join(lines)
 
 

@@ -6,7 +6,11 @@
     run = dslc.compile(spec)                           # model, jitted steps and the initial state
     state, metrics = run.steps.train(run.state, batch) # batch: dslc.compiler.steps.Batch
 
-Loading and analysing never import JAX; `compile` does.
+    trained = dslc.train(spec, epochs=5, workdir="runs/mlp")  # as `dslc train`; raises DslcErrors
+    dslc.eval(spec, "runs/mlp")                         # Evaluation: metrics on the test split
+    dslc.predict(spec, pixels, "runs/mlp")              # float32 outputs of the best checkpoint
+
+Loading and analysing never import JAX; `compile`, `train`, `eval` and `predict` do.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from dslc.spec.load import load as _load
 if TYPE_CHECKING:
     from dslc.compiler.analysis.model import Analysis
     from dslc.compiler.check import Checked
+    from dslc.runtime.training import Evaluation, Trained
+    from dslc.spec.load import Syntax
 
 
 def load(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> LoadedSpec:
@@ -86,4 +92,85 @@ def compile(spec: LoadedSpec | str | Path, *, seed: int = 0, unroll: int = 1) ->
     model = build_model(loaded, analysis, seed=seed, dtype=compute_dtype(train))
     task = make_task(train)
     graphdef, state = init_state(model, task)
-    return Compiled(loaded, analysis, graphdef, state, make_steps(graphdef, task, unroll=unroll))
+    return Compiled(loaded, analysis, graphdef, state, _checked(make_steps(graphdef, task, unroll=unroll), loaded))
+
+
+def _checked(steps: Any, loaded: LoadedSpec) -> Any:
+    """The steps, each first checking its batch's inputs against the spec's declarations: a wrong shape is a
+    located E704 at the input's declaration, not a broadcasting error from deep inside Flax."""
+    from dslc.compiler.steps import Steps
+
+    def guarded(step: Any, leading: int) -> Any:
+        def call(state: Any, batch: Any) -> Any:
+            _check_batch(loaded, batch[0], leading)
+            return step(state, batch)
+        return call
+
+    return Steps(train=guarded(steps.train, 1), eval=guarded(steps.eval, 1), multi=guarded(steps.multi, 2),
+                 eval_multi=guarded(steps.eval_multi, 2))
+
+
+def _check_batch(loaded: LoadedSpec, inputs: Any, leading: int) -> None:
+    """`leading`: the batch axes before each example's shape (1: (batch, ...); 2: the fused (K, batch, ...))."""
+    from dslc.spec.errors import DslcError, DslcErrors
+
+    declared = loaded.spec.model.inputs
+    problems = []
+    if len(inputs) != len(declared):
+        problems.append(DslcError("E704", f"the batch holds {len(inputs)} input arrays, the model takes "
+                                          f"{len(declared)} ({', '.join(d.name for d in declared)})",
+                                  loaded.source_map.nearest(("model", "inputs"))))
+    for index, (given, want) in enumerate(zip(inputs, declared, strict=False)):
+        shape = tuple(getattr(given, "shape", ()))
+        example = shape[leading:]
+        fits = len(shape) == leading + len(want.shape) and all(
+            dim is None or dim == have for dim, have in zip(want.shape, example, strict=True))
+        if not fits:
+            span = loaded.source_map.key_or_value(("model", "inputs", index))
+            axes = "(batch, ...)" if leading == 1 else "(steps, batch, ...)"
+            problems.append(DslcError("E704", f"input '{want.name}' is declared {list(want.shape)} per example, "
+                                              f"but the batch gives shape {list(shape)}",
+                                      span, hint=f"pass arrays shaped {axes} with each example "
+                                                 f"{list(want.shape)}"))
+    if problems:
+        raise DslcErrors(problems, loaded.source.text)
+
+
+# -- training, evaluation and prediction: what `dslc train`, `eval` and `predict` run --------------------
+def load_text(text: str, syntax: Syntax = "yaml", name: str = "<text>", limits: Limits = DEFAULT_LIMITS) -> LoadedSpec:
+    """Load and validate a spec given as text (`syntax`: "yaml" or "dsl"); `name` appears in error locations."""
+    from dslc.spec.load import load_text as _load_text
+
+    return _load_text(text, syntax, name, limits)
+
+
+def train(spec: LoadedSpec | str | Path, *, quiet: bool = True, **options: Any) -> Trained:
+    """Train and evaluate as `dslc train` does; `options` are `dslc.runtime.training.TrainOptions` fields
+    (epochs, batch, lr, seed, device, workdir, resume, overwrite, fuse, ...). Raises `DslcErrors` for an
+    invalid spec, data or work directory; `trained.nothing_left` after `resume=True` of a finished run."""
+    from dslc.runtime.progress import PlainReporter
+    from dslc.runtime.training import TrainOptions, devnull_reporter, train_and_evaluate
+
+    if options.get("workdir") is not None:
+        options["workdir"] = Path(options["workdir"])
+    reporter = devnull_reporter() if quiet else PlainReporter()
+    return train_and_evaluate(spec, TrainOptions(**options), reporter=reporter)
+
+
+def eval(spec: LoadedSpec | str | Path, checkpoint: str | Path | None = None,  # noqa: A001 - `dslc eval`'s name
+         split: str = "test", *, device: str = "auto") -> Evaluation:
+    """A trained checkpoint's metrics on a split (default checkpoint: the spec's run's best, else its latest)."""
+    from dslc.runtime.training import evaluate_checkpoint
+
+    return evaluate_checkpoint(spec, Path(checkpoint) if checkpoint is not None else None, split, device=device)
+
+
+def predict(spec: LoadedSpec | str | Path, inputs: Any, checkpoint: str | Path | None = None, *,
+            batch: int | None = None, device: str = "auto") -> Any:
+    """A trained model's float32 outputs on raw examples: one array (a model with one input) or a dict of
+    arrays by input name, prepared as training prepared its data (default checkpoint as in `eval`)."""
+    from dslc.runtime.commands.predict import predict_checkpoint
+
+    loaded = spec if isinstance(spec, LoadedSpec) else load(spec)
+    where = Path(checkpoint) if checkpoint is not None else None
+    return predict_checkpoint(loaded, inputs, "inputs", where, batch=batch, device=device).outputs

@@ -33,15 +33,17 @@ import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jax
-
-from dslc.compiler.steps import TrainState
-from dslc.runtime.parallel import to_host
 from dslc.runtime.rewrite import write_atomically
 from dslc.spec.errors import DslcError, DslcErrors
 from dslc.spec.ir import Spec, Train
+
+if TYPE_CHECKING:
+    from dslc.compiler.steps import TrainState
+
+# JAX is imported where a checkpoint is read or written, not here: the work directory's guard
+# (`WorkDir.prepare`) runs before any JAX import, so a refused run costs no JAX start-up.
 
 MARKER = "dslc-run.json"
 SPEC_FILE = "spec.json"
@@ -85,7 +87,9 @@ def environment() -> dict[str, Any]:
     """What bitwise determinism is promised for: versions, backend, devices, XLA flags, threads."""
     from importlib.metadata import PackageNotFoundError, version
 
-    versions = {}
+    import jax
+
+    versions: dict[str, str | None] = {}
     for package in ("dslc", "jax", "jaxlib", "flax", "optax", "orbax-checkpoint", "numpy"):
         try:
             versions[package] = version(package)
@@ -171,15 +175,23 @@ def _committed_steps(folder: Path) -> list[int]:
 
 # -- checkpoints --------------------------------------------------------------------------------
 def _is_key(leaf: Any) -> bool:
+    import jax
+
     return hasattr(leaf, "dtype") and jax.dtypes.issubdtype(leaf.dtype, jax.dtypes.prng_key)
 
 
 def _storable(state: TrainState) -> dict[str, Any]:
     """The state as plain arrays: orbax stores numbers, so typed PRNG keys become their key data."""
+    import jax
+
     return jax.tree.map(lambda leaf: jax.random.key_data(leaf) if _is_key(leaf) else leaf, state._asdict())
 
 
 def _restored(stored: dict[str, Any], template: TrainState) -> TrainState:
+    import jax
+
+    from dslc.compiler.steps import TrainState
+
     def back(raw: Any, like: Any) -> Any:
         return jax.random.wrap_key_data(raw, impl=jax.random.key_impl(like)) if _is_key(like) else raw
 
@@ -195,6 +207,8 @@ class Stored:
 
 def host_copy(state: TrainState) -> Stored:
     """A copy of `state` in host memory, to save later (the device's arrays go on changing)."""
+    from dslc.runtime.parallel import to_host
+
     return Stored(to_host(_storable(state)))
 
 
@@ -312,6 +326,12 @@ def _quiet_orbax_threads() -> None:
 
     quiet_thread.dslc_quiet = True  # type: ignore[attr-defined]
     threading.excepthook, sys.excepthook, sys.unraisablehook = quiet_thread, quiet_callback, quiet_unraisable
+
+
+def default_checkpoint(model: str) -> Path:
+    """Where `eval` and `predict` look without --checkpoint: runs/<model>/best, or runs/<model> (its latest)."""
+    workdir = Path("runs") / model
+    return workdir / BEST if _committed_steps(workdir / BEST) else workdir
 
 
 def locate_checkpoint(path: Path) -> tuple[WorkDir, str, int | None]:

@@ -19,14 +19,14 @@ the current chunk is done and a checkpoint saved.
 
 from __future__ import annotations
 
-import math
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from typing import Any, NamedTuple
+from pathlib import Path
+from typing import Any, NamedTuple, cast
 
 import jax
 import jax.numpy as jnp
@@ -38,8 +38,10 @@ from dslc.compiler.steps import Batch, Steps, TrainState
 from dslc.runtime.checkpoint import Checkpoints, Restored, Stored, host_copy
 from dslc.runtime.data import Dataset
 from dslc.runtime.parallel import Placement
-from dslc.runtime.progress import PlainReporter, Reporter
+from dslc.runtime.progress import PlainReporter, Reporter, plural
 from dslc.runtime.runlog import RunLog
+from dslc.runtime.session import steps_per_epoch
+from dslc.spec.ir import Train
 
 MAX_FUSE = 64
 MAX_CHUNK_BYTES = 64 * 2**20  # a chunk's inputs on the device
@@ -64,6 +66,7 @@ class Interrupted(Exception):
     def __init__(self, step: int) -> None:
         super().__init__(f"interrupted at step {step}")
         self.step = step
+        self.workdir = Path()  # set by the caller that knows the run's work directory
 
 
 @dataclass
@@ -110,6 +113,18 @@ class Plan:
     # saved with each checkpoint (docs/architecture.md#determinism)
     environment: dict[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def of(cls, train: Train, *, epochs: int, seed: int, fuse: int, environment: dict[str, Any]) -> Plan:
+        """The plan a spec's train section asks for (checkpoints, the best checkpoint's metric, early stopping)."""
+        stopping = train.early_stopping
+        return cls(epochs=epochs, batch=train.batch, seed=seed, fuse=fuse,
+                   every=train.checkpoint.every if train.checkpoint else None,
+                   best=(train.checkpoint.best if train.checkpoint else None) or "loss",
+                   patience=stopping.patience if stopping else None,
+                   early=stopping.monitor if stopping else "loss",
+                   min_delta=stopping.min_delta if stopping else 0.0,
+                   environment=environment)
+
 
 @dataclass
 class RunResult:
@@ -126,10 +141,6 @@ class RunResult:
 class Chunk(NamedTuple):
     start: int  # index of its first batch in the epoch
     size: int
-
-
-def steps_per_epoch(dataset: Dataset, batch: int) -> int:
-    return math.ceil(len(dataset.train) / batch)
 
 
 def fuse_factor(requested: int | None, analysis: Analysis, dataset: Dataset, batch: int) -> int:
@@ -168,24 +179,10 @@ def run_training(steps: Steps, state: TrainState, dataset: Dataset, plan: Plan, 
     early = Monitor(**record["early"]) if "early" in record else Monitor(plan.early, plan.min_delta)
     result = RunResult(state, steps=position)
     reporter.start(plan.epochs, per_epoch, plan.batch, done=position)
-    last_saved, saved_at = position, time.perf_counter()
-    pending_best: tuple[Stored, dict[str, Any]] | None = None  # a new best not yet written
+    saver = _Saver(checkpoints, position) if checkpoints is not None else None
     stage = _Stager(dataset, placement)
     compiling = _compile_evaluation_early(steps, state, dataset, plan.batch, plan.fuse, placement)
     timed_until = 0.0  # the end of the last epoch's validation: the run's final save is not training time
-
-    def snapshot() -> dict[str, Any]:
-        return {"position": position, "epoch_losses": list(epoch_losses), "best": asdict(best),
-                "early": asdict(early), "fuse": plan.fuse, "environment": plan.environment}
-
-    def save() -> None:
-        """The pending best first, then the latest: best/ always holds the best the latest's record names."""
-        nonlocal pending_best, last_saved, saved_at
-        if pending_best is not None:
-            checkpoints.save(*pending_best, best=True)
-            pending_best = None
-        checkpoints.save(result.state, snapshot())
-        last_saved, saved_at = position, time.perf_counter()
 
     with _interrupts() as interrupted:
         for epoch in range(position // per_epoch + 1, plan.epochs + 1):
@@ -193,7 +190,7 @@ def run_training(steps: Steps, state: TrainState, dataset: Dataset, plan: Plan, 
             todo = [chunk for chunk in chunks(per_epoch, plan.fuse) if chunk.start >= offset]
             order = dataset.batch_indices("train", plan.batch, epoch, plan.seed, shuffle=True)
             pending: tuple[jax.Array, int] | None = None
-            staged = stage(order, todo[0]) if todo else None
+            staged = stage(order, todo[0])  # never empty: a run stops or saves only at a chunk's end
             for number, chunk in enumerate(todo):
                 result.state, losses = _dispatch(steps, result.state, staged, chunk.size)
                 if number + 1 < len(todo):  # gathered and sent while the chunk just dispatched runs
@@ -207,12 +204,12 @@ def run_training(steps: Steps, state: TrainState, dataset: Dataset, plan: Plan, 
                     result.first_step_at, started, timed_from = time.time(), time.perf_counter(), position
                 reporter.advance(chunk.size)
                 mid_epoch = position % per_epoch != 0
-                due = plan.every is not None and position // plan.every > last_saved // plan.every
+                due = saver is not None and saver.due_every(position, plan.every)
                 if mid_epoch and (due or interrupted()):
                     epoch_losses += _host_losses(*pending)
                     pending = None
-                    if checkpoints is not None:
-                        save()
+                    if saver is not None:
+                        saver.save(result.state, _record(position, epoch_losses, best, early, plan))
                     if interrupted():
                         raise Interrupted(position)
             if pending is not None:
@@ -232,18 +229,19 @@ def run_training(steps: Steps, state: TrainState, dataset: Dataset, plan: Plan, 
             early.update(validation, epoch)
             result.stopped_early = plan.patience is not None and early.stale >= plan.patience
             result.epochs = epoch
-            if checkpoints is not None:
+            if saver is not None:
+                record = _record(position, epoch_losses, best, early, plan)
                 if improved:
-                    pending_best = (host_copy(result.state), snapshot())
-                due = (time.perf_counter() - saved_at >= SAVE_SECONDS if plan.every is None
-                       else position // plan.every > last_saved // plan.every)
+                    saver.pending_best = (host_copy(result.state), record)
+                due = saver.due_at_epoch_end(position, plan.every)
                 if due or epoch == plan.epochs or result.stopped_early or interrupted():
-                    save()
+                    saver.save(result.state, record)
             if interrupted():
                 raise Interrupted(position)
             if result.stopped_early:
                 reporter.message(f"early stopping after epoch {epoch}: validation {early.name} has not improved "
-                                 f"for {early.stale} epochs (best {early.best:.4f} at epoch {early.best_epoch})")
+                                 f"for {plural(early.stale, 'epoch')} "
+                                 f"(best {early.best:.4f} at epoch {early.best_epoch})")
                 break
     reporter.close()
     result.steps = position
@@ -252,6 +250,39 @@ def run_training(steps: Steps, state: TrainState, dataset: Dataset, plan: Plan, 
         result.timed_steps = position - timed_from
     result.test = evaluate(steps, result.state, dataset, "test", plan.batch, plan.fuse, placement)
     return result
+
+
+def _record(position: int, epoch_losses: list[float], best: Monitor, early: Monitor, plan: Plan) -> dict[str, Any]:
+    """A checkpoint's record: where the loop is, so that a resumed run continues exactly."""
+    return {"position": position, "epoch_losses": list(epoch_losses), "best": asdict(best),
+            "early": asdict(early), "fuse": plan.fuse, "environment": plan.environment}
+
+
+class _Saver:
+    """When and what the loop saves. A new best waits on the host for the next save of the latest, and is
+    written first: best/ always holds the best that the latest checkpoint's record names."""
+
+    def __init__(self, checkpoints: Checkpoints, position: int) -> None:
+        self.checkpoints = checkpoints
+        self.last_saved, self.saved_at = position, time.perf_counter()
+        self.pending_best: tuple[Stored, dict[str, Any]] | None = None
+
+    def due_every(self, position: int, every: int | None) -> bool:
+        """`checkpoint.every` steps have passed since the last save."""
+        return every is not None and position // every > self.last_saved // every
+
+    def due_at_epoch_end(self, position: int, every: int | None) -> bool:
+        """Without `checkpoint.every`: `SAVE_SECONDS` have passed since the last save."""
+        if every is None:
+            return time.perf_counter() - self.saved_at >= SAVE_SECONDS
+        return self.due_every(position, every)
+
+    def save(self, state: TrainState, record: dict[str, Any]) -> None:
+        if self.pending_best is not None:
+            self.checkpoints.save(*self.pending_best, best=True)
+            self.pending_best = None
+        self.checkpoints.save(state, record)
+        self.last_saved, self.saved_at = record["position"], time.perf_counter()
 
 
 class _Stager:
@@ -280,7 +311,7 @@ class _Stager:
         index, weight = (index[rows], weight[rows]) if stacked else (index[chunk.start], weight[chunk.start])
         if self.resident is None:
             inputs, target = self.dataset.gather("train", index)
-            return _put(Batch(tuple(inputs), target, weight), stacked, self.placement)
+            return _put(_host_batch(inputs, target, weight), stacked, self.placement)
         if stacked not in self._gathers:
             sharding = None if self.placement is None else self.placement.batch_sharding(stacked)
             self._gathers[stacked] = jax.jit(_gather, out_shardings=sharding)
@@ -291,6 +322,11 @@ def _gather(resident: tuple[tuple[jax.Array, ...], jax.Array], index: jax.Array,
     inputs, target = resident
     return Batch(tuple(jnp.take(x, index, axis=0, mode="clip") for x in inputs),
                  jnp.take(target, index, axis=0, mode="clip"), weight)
+
+
+def _host_batch(inputs: Sequence[np.ndarray], target: np.ndarray, weight: np.ndarray) -> Batch:
+    """A batch of host arrays, typed as the device batch that `_put` makes of it."""
+    return Batch(*cast(Any, (tuple(inputs), target, weight)))
 
 
 def _put(batch: Any, stacked: bool, placement: Placement | None) -> Any:
@@ -351,8 +387,9 @@ def evaluate(steps: Steps, state: TrainState, dataset: Dataset, split: str, batc
 
 
 def _evaluation_calls(steps: Steps, dataset: Dataset, split: str, batch_size: int,
-                      fuse: int) -> tuple[Callable[..., Any], np.ndarray, np.ndarray]:
-    """The step `evaluate` calls, and the example indices and weights of each call."""
+                      fuse: int) -> tuple[Any, np.ndarray, np.ndarray]:
+    """The step `evaluate` calls (jitted: `.lower` compiles it ahead), and the example indices and weights of
+    each call."""
     index, weight = dataset.batch_indices(split, batch_size, 0, 0, shuffle=False)
     if fuse <= 1 or len(index) <= 1:
         return steps.eval, index, weight
@@ -366,7 +403,7 @@ def _evaluation_calls(steps: Steps, dataset: Dataset, split: str, batch_size: in
 def _evaluation_batch(dataset: Dataset, split: str, rows: np.ndarray, weights: np.ndarray, stacked: bool,
                       placement: Placement | None) -> Batch:
     inputs, target = dataset.gather(split, rows)
-    return _put(Batch(inputs, target, weights), stacked, placement)
+    return _put(_host_batch(inputs, target, weights), stacked, placement)
 
 
 def _compile_evaluation_early(steps: Steps, state: TrainState, dataset: Dataset, batch_size: int, fuse: int,

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import IO, Protocol
+from typing import IO, TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
+
+
+def plural(count: int, noun: str) -> str:
+    """`1 epoch`, `2 epochs`, `1,797 training examples`: every count the runtime prints."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 class Reporter(Protocol):
@@ -44,8 +52,8 @@ class RichReporter:
         from rich.console import Console
 
         self.console = Console(file=stream or sys.stderr, force_terminal=force_terminal)
-        self.progress = None
-        self.task = None
+        self.progress: Progress | None = None
+        self.task: TaskID | None = None
 
     def start(self, epochs: int, steps_per_epoch: int, batch: int, done: int = 0) -> None:
         """`done`: steps an earlier run already did (a resumed run's bar starts there)."""
@@ -60,6 +68,8 @@ class RichReporter:
         self.started, self.done_before = time.perf_counter(), done
 
     def advance(self, steps: int) -> None:
+        if self.progress is None or self.task is None:  # not started
+            return
         self.progress.advance(self.task, steps)
         done = self.progress.tasks[0].completed
         elapsed = time.perf_counter() - self.started

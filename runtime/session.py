@@ -37,7 +37,20 @@ class Session:
 
     @property
     def steps_per_epoch(self) -> int:
-        return math.ceil(len(self.dataset.train) / self.train.batch)
+        return steps_per_epoch(self.dataset, self.train.batch)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A spec checked for training, with its data loaded: all found before `import jax`."""
+
+    analysis: Any  # dslc.compiler.analysis.model.Analysis
+    dataset: Any  # dslc.runtime.data.Dataset
+
+
+def steps_per_epoch(dataset: Any, batch: int) -> int:
+    """Train steps in one epoch: the last batch may be partial (its padding rows weigh 0)."""
+    return math.ceil(len(dataset.train) / batch)
 
 
 def load_for_training(path: str, limits: Limits,
@@ -59,15 +72,12 @@ def load_for_training(path: str, limits: Limits,
     return loaded, train
 
 
-def open_session(loaded: LoadedSpec, train: Train, seed: int, device_name: str, compile_cache: str | None,
-                 devices: int | None = 1, shard_params: int = 1) -> Session:
-    """`devices`: how many devices of the chosen platform to train on (None: all of them); `shard_params`:
-    how many ways to split the parameters and optimiser state among them (1: replicated)."""
+def check_for_training(loaded: LoadedSpec, train: Train, seed: int) -> Prepared:
+    """Shapes, budgets, the training checks and the data: everything a spec can get wrong, without JAX."""
     from dslc.compiler.analysis.analyse import analyse
     from dslc.compiler.checks import check_training
     from dslc.runtime.data import load_dataset
 
-    # Everything a spec or its data can get wrong is found before `import jax` (about 1 s)
     analysis = analyse(loaded)
     problems = check_training(loaded, analysis)
     if problems:
@@ -76,6 +86,17 @@ def open_session(loaded: LoadedSpec, train: Train, seed: int, device_name: str, 
         dataset = load_dataset(loaded, analysis, seed, train)
     except DslcError as error:
         raise DslcErrors([error], loaded.source.text) from None
+    return Prepared(analysis, dataset)
+
+
+def open_session(loaded: LoadedSpec, train: Train, seed: int, device_name: str, compile_cache: str | None,
+                 devices: int | None = 1, shard_params: int = 1, prepared: Prepared | None = None) -> Session:
+    """`devices`: how many devices of the chosen platform to train on (None: all of them); `shard_params`:
+    how many ways to split the parameters and optimiser state among them (1: replicated); `prepared`:
+    `check_for_training`'s result where the caller already has it."""
+    # Everything a spec or its data can get wrong is found before `import jax` (about 1 s)
+    prepared = prepared or check_for_training(loaded, train, seed)
+    analysis, dataset = prepared.analysis, prepared.dataset
 
     import jax
 
@@ -121,32 +142,39 @@ def _user_cache() -> Path:
     return (Path(base) if base else Path.home() / ".cache") / "dslc"
 
 
-def open_trained(path: str, checkpoint: Path, limits: Limits, device_name: str,
-                 compile_cache: str | None) -> tuple[Session, Any]:
+def open_trained(spec: str | LoadedSpec, checkpoint: Path | None, limits: Limits, device_name: str,
+                 compile_cache: str | None, check: Callable[[Prepared], None] | None = None) -> tuple[Session, Any]:
     """The session of a trained run and its restored checkpoint (`dslc eval`, `dslc predict`).
 
     `checkpoint` is a run's work directory (its latest checkpoint), its `best/` folder, or one
-    checkpoint's folder. The spec's model must be the one trained there; the train section,
-    seed and data split are the run's own (from its spec.json and marker).
+    checkpoint's folder; None: the spec's default work directory (`default_checkpoint`). The spec's
+    model must be the one trained there; the train section, seed and data split are the run's own
+    (from its spec.json and marker). `check` sees the loaded data before `import jax`.
     """
-    import jax
     from pydantic import ValidationError
 
-    from dslc.runtime.checkpoint import SPEC_FILE, Checkpoints, locate_checkpoint
+    from dslc.runtime.checkpoint import SPEC_FILE, Checkpoints, default_checkpoint, locate_checkpoint
     from dslc.spec.ir import Spec
 
-    loaded = load(path, limits)
-    workdir, which, step = locate_checkpoint(checkpoint)
+    loaded = spec if isinstance(spec, LoadedSpec) else load(spec, limits)
+    workdir, which, step = locate_checkpoint(checkpoint or default_checkpoint(loaded.spec.model.name))
     try:
         trained = Spec.model_validate_json((workdir.path / SPEC_FILE).read_text(encoding="utf-8"))
     except (OSError, ValidationError) as exc:
         raise DslcErrors([DslcError("E805", f"{workdir.path / SPEC_FILE}: unreadable ({type(exc).__name__})",
                                     stage="run")]) from None
     if trained.model != loaded.spec.model or trained.train is None:
-        raise DslcErrors([DslcError("E802", f"{workdir.path} was trained from a different model than {path}",
+        raise DslcErrors([DslcError("E802", f"{workdir.path} was trained from a different model than "
+                                            f"{loaded.source.name}",
                                     hint="give the spec the run was trained with (its IR is in spec.json there)",
                                     stage="run")])
-    session = open_session(loaded, trained.train, workdir.identity()["seed"], device_name, compile_cache)
+    identity = workdir.identity() or {}
+    prepared = check_for_training(loaded, trained.train, identity["seed"])
+    if check is not None:
+        check(prepared)
+    session = open_session(loaded, trained.train, identity["seed"], device_name, compile_cache, prepared=prepared)
+    import jax
+
     checkpoints = Checkpoints(workdir, keep=1, read_only=True)
     try:
         with jax.default_device(session.device):

@@ -36,3 +36,26 @@ def test_compile_reports_spec_errors_and_needs_a_train_section(tmp_path: Path) -
     spec.write_text("dslc: 1\nmodel: {name: m, inputs: {x: [4]}, layers: [{dense: {units: 2}}]}\n")
     with pytest.raises(ValueError, match="no train section"):
         api.compile(spec)
+
+
+def test_a_batch_of_the_wrong_shape_is_a_located_e704() -> None:
+    run = api.compile(EXAMPLES / "digits_mlp.yaml")
+    flat = Batch((jax.numpy.zeros((4, 64)),), jax.numpy.zeros((4,), jax.numpy.int32))
+    with pytest.raises(DslcErrors) as refused:
+        run.steps.train(run.state, flat)
+    error = refused.value.errors[0]
+    assert error.code == "E704" and "input 'image'" in error.message and "[4, 64]" in error.message
+    assert (error.span.line, error.span.col) == (5, 12)  # `image:` in `inputs: {image: [8, 8, 1]}`
+
+
+def test_train_eval_and_predict_from_text(tmp_path: Path) -> None:
+    from sklearn.datasets import load_digits
+
+    text = (EXAMPLES / "digits_mlp.yaml").read_text().replace("batch: 64", "batch: 256")
+    spec = api.load_text(text, "yaml")
+    trained = api.train(spec, epochs=1, workdir=tmp_path / "run", compile_cache="off")
+    assert trained.summary["steps"] == 5 and set(trained.rows) == {"train", "validation", "test"}
+    evaluation = api.eval(spec, tmp_path / "run")
+    assert evaluation.step == 5 and evaluation.metrics == pytest.approx(trained.summary["test"])
+    outputs = api.predict(spec, load_digits().data[:3], tmp_path / "run")
+    assert outputs.shape == (3, 10) and outputs.dtype == "float32"

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from dslc.runtime.options import add_device_option, add_limit_options, add_session_options, limits_from
+from dslc.runtime.progress import plural
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -14,8 +15,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                             description="Restore a checkpoint of `dslc train SPEC` and report its loss and metrics "
                                         "on a split of the data it was trained with (same seed, same split).")
     parser.add_argument("file", metavar="SPEC")
-    parser.add_argument("--checkpoint", type=Path, required=True, metavar="DIR",
-                        help="a run's --workdir (its latest checkpoint), its best/ folder, or one checkpoint folder")
+    parser.add_argument("--checkpoint", type=Path, metavar="DIR",
+                        help="a run's --workdir (its latest checkpoint), its best/ folder, or one checkpoint folder "
+                             "(default: runs/<model name>/best, or runs/<model name> where there is no best)")
     parser.add_argument("--split", choices=("test", "validation", "train"), default="test")
     parser.add_argument("--format", choices=("text", "json"), default="text")
     add_device_option(parser, "where to evaluate (default: a GPU or TPU if present, else the CPU)")
@@ -25,20 +27,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import jax
+    from dslc.runtime.training import evaluate_checkpoint
 
-    from dslc.runtime.loop import evaluate
-    from dslc.runtime.session import open_trained
-
-    session, restored = open_trained(args.file, args.checkpoint, limits_from(args), args.device, args.compile_cache)
-    with jax.default_device(session.device):
-        metrics = evaluate(session.steps, restored.state, session.dataset, args.split, session.train.batch,
-                           restored.record.get("fuse", 1), session.placement)  # batched as in training
+    result = evaluate_checkpoint(args.file, args.checkpoint, args.split, device=args.device,
+                                 compile_cache=args.compile_cache, limits=limits_from(args))
     if args.format == "json":
-        print(json.dumps({"checkpoint": str(restored.folder), "step": restored.step, "split": args.split,
-                          "examples": len(session.dataset.split(args.split)), "metrics": metrics}, indent=2))
+        print(json.dumps({"checkpoint": str(result.checkpoint), "step": result.step, "split": result.split,
+                          "examples": result.examples, "metrics": result.metrics}, indent=2))
     else:
-        shown = ", ".join(f"{name} {value:.4f}" for name, value in metrics.items())
-        print(f"{args.split}: {shown} ({len(session.dataset.split(args.split)):,} examples; checkpoint "
-              f"{restored.folder}, step {restored.step})")
+        shown = ", ".join(f"{name} {value:.4f}" for name, value in result.metrics.items())
+        print(f"{result.split}: {shown} ({plural(result.examples, 'example')}; checkpoint "
+              f"{result.checkpoint}, step {result.step})")
     return 0

@@ -14,11 +14,15 @@ import io
 import math
 import sys
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dslc.runtime.options import add_device_option, add_limit_options, add_session_options, limits_from, positive
+from dslc.runtime.progress import plural
 from dslc.spec.errors import DslcError, DslcErrors, show_value
+from dslc.spec.limits import DEFAULT_LIMITS, Limits
+from dslc.spec.load import LoadedSpec
 
 if TYPE_CHECKING:
     import numpy as np
@@ -52,10 +56,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("predict", help="a trained checkpoint's outputs on new examples (.npy/.npz/.csv)",
                             description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("file", metavar="SPEC")
-    parser.add_argument("--checkpoint", type=Path, required=True, metavar="DIR",
-                        help="a run's --workdir (its latest checkpoint), its best/ folder, or one checkpoint folder")
+    parser.add_argument("--checkpoint", type=Path, metavar="DIR",
+                        help="a run's --workdir (its latest checkpoint), its best/ folder, or one checkpoint folder "
+                             "(default: runs/<model name>/best, or runs/<model name> where there is no best)")
     parser.add_argument("--input", type=Path, required=True, metavar="FILE",
-                        help="the examples: .npy, .npz (keys: the model's input names) or .csv (with a header)")
+                        help="the examples: .npy, .npz (keys: the model's input names) or .csv (with a header); "
+                             "- reads standard input (.npy bytes or CSV text, told apart by their content)")
     parser.add_argument("--output", type=output_path, metavar="OUT",
                         help="where to write the outputs: .npy (raw float32 outputs) or .csv (default: CSV on stdout)")
     parser.add_argument("--batch", type=positive(int), metavar="N",
@@ -81,33 +87,53 @@ def output_path(text: str) -> Path:
 
 def run(args: argparse.Namespace) -> int:
     raw = read_input(args.input)  # before JAX and the session: a bad file fails fast
-    import jax
+    predicted = predict_checkpoint(args.file, raw, _named(args.input), args.checkpoint, batch=args.batch,
+                                   device=args.device, compile_cache=args.compile_cache, limits=limits_from(args))
+    if args.output is None:
+        sys.stdout.write(to_csv(predicted.outputs, predicted.classifier))
+        return 0
     import numpy as np
 
-    from dslc.runtime.session import open_trained
-
-    session, restored = open_trained(args.file, args.checkpoint, limits_from(args), args.device, args.compile_cache)
-    try:
-        inputs = model_inputs(session, args.input, raw)
-    except DslcError as error:  # a file error, or one in the spec's data section (then shown in its source)
-        raise DslcErrors([error], session.loaded.source.text if error.span else None) from None
-    batch = args.batch or session.train.batch
-    with jax.default_device(session.device):
-        outputs = predict(session.graphdef, restored.state, inputs, batch, _output_shape(session))
-    classifier = session.train.loss.kind == CLASS_LOSS
-    if args.output is None:
-        sys.stdout.write(to_csv(outputs, classifier))
-        return 0
     from dslc.runtime.rewrite import write_atomically
 
     if args.output.suffix.lower() == ".npy":
         buffer = io.BytesIO()
-        np.save(buffer, outputs, allow_pickle=False)
+        np.save(buffer, predicted.outputs, allow_pickle=False)
         write_atomically(args.output, buffer.getvalue())
     else:
-        write_atomically(args.output, to_csv(outputs, classifier))
-    print(f"wrote {len(outputs):,} predictions to {args.output} (checkpoint {restored.folder}, step {restored.step})")
+        write_atomically(args.output, to_csv(predicted.outputs, predicted.classifier))
+    print(f"wrote {plural(len(predicted.outputs), 'prediction')} to {args.output} (checkpoint "
+          f"{predicted.checkpoint}, step {predicted.step})")
     return 0
+
+
+@dataclass
+class Predicted:
+    outputs: np.ndarray  # float32, (examples, *output shape)
+    classifier: bool  # trained with softmax cross-entropy: the outputs are logits
+    checkpoint: Path
+    step: int
+
+
+def predict_checkpoint(spec: str | LoadedSpec, raw: np.ndarray | dict[str, np.ndarray] | tuple[list[str], np.ndarray],
+                       source: str, checkpoint: Path | None = None, *, batch: int | None = None,
+                       device: str = "auto", compile_cache: str | None = None,
+                       limits: Limits = DEFAULT_LIMITS) -> Predicted:
+    """A trained checkpoint's outputs on raw examples (`source` names them in errors)."""
+    import jax
+
+    from dslc.runtime.session import open_trained
+
+    session, restored = open_trained(spec, checkpoint, limits, device, compile_cache)
+    try:
+        inputs = model_inputs(session, source, raw)
+    except DslcError as error:  # a file error, or one in the spec's data section (then shown in its source)
+        raise DslcErrors([error], session.loaded.source.text if error.span else None) from None
+    with jax.default_device(session.device):
+        outputs = predict(session.graphdef, restored.state, inputs, batch or session.train.batch,
+                          _output_shape(session))
+    loss: Any = session.train.loss  # one of the vocabulary's loss models
+    return Predicted(outputs, loss.kind == CLASS_LOSS, Path(restored.folder), restored.step)
 
 
 # -- reading the input ------------------------------------------------------------------------------
@@ -115,17 +141,23 @@ def _fail(code: str, message: str, hint: str | None = None) -> DslcErrors:
     return DslcErrors([DslcError(code, message, None, hint=hint, stage="data")])
 
 
+STDIN = Path("-")
+NPY_MAGIC, NPZ_MAGIC = b"\x93NUMPY", b"PK\x03\x04"
+
+
 def read_input(path: Path) -> np.ndarray | dict[str, np.ndarray] | tuple[list[str], np.ndarray]:
     """The file's contents: an .npy array, the arrays of an .npz by key, or a CSV's (header, float64 rows)."""
     import numpy as np
 
+    if path == STDIN:
+        return _read_stdin()
     suffix = path.suffix.lower()
     if suffix not in INPUT_SUFFIXES:
-        raise _fail("E701", f"input file '{path}': cannot read {suffix or 'a file without a suffix'}; give an "
+        raise _fail("E701", f"{_named(path)}: cannot read {suffix or 'a file without a suffix'}; give an "
                             ".npy, .npz or .csv file")
     if not path.is_file():
         problem = "is not a file" if path.exists() else "does not exist"
-        raise _fail("E701", f"input file '{path}' {problem}")
+        raise _fail("E701", f"{_named(path)} {problem}")
     if suffix == ".csv":
         return _read_csv(path)
     try:
@@ -141,67 +173,98 @@ def read_input(path: Path) -> np.ndarray | dict[str, np.ndarray] | tuple[list[st
             return {key: np.asarray(archive[key]) for key in archive.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         kind = "an .npy array" if suffix == ".npy" else "an .npz archive"
-        raise _fail("E701", f"input file '{path}' cannot be read as {kind}: {show_value(str(exc))}") from None
+        raise _fail("E701", f"{_named(path)} cannot be read as {kind}: {show_value(str(exc))}") from None
+
+
+def _named(path: Path) -> str:
+    return "standard input" if path == STDIN else f"input file '{path}'"
+
+
+def _read_stdin() -> np.ndarray | dict[str, np.ndarray] | tuple[list[str], np.ndarray]:
+    """Standard input: .npy or .npz bytes (told by their magic numbers), else CSV text."""
+    import numpy as np
+
+    data = sys.stdin.buffer.read()
+    if not data.startswith((NPY_MAGIC, NPZ_MAGIC)):
+        try:
+            return _parse_csv(STDIN, data.decode("utf-8").splitlines())
+        except UnicodeDecodeError as exc:
+            raise _fail("E701", f"standard input is neither .npy bytes nor CSV text ({exc.reason})") from None
+    try:
+        loaded = np.load(io.BytesIO(data), allow_pickle=False)
+        if isinstance(loaded, np.ndarray):
+            return loaded
+        with loaded as archive:
+            return {key: np.asarray(archive[key]) for key in archive.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise _fail("E701", f"standard input cannot be read as NumPy data: {show_value(str(exc))}") from None
 
 
 def _read_csv(path: Path) -> tuple[list[str], np.ndarray]:
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            return _parse_csv(path, handle.read().splitlines())
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _fail("E701", f"{_named(path)} cannot be read as CSV: {show_value(str(exc))}") from None
+
+
+def _parse_csv(path: Path, lines: list[str]) -> tuple[list[str], np.ndarray]:
     import numpy as np
 
     try:
-        with path.open(newline="", encoding="utf-8") as handle:
-            rows = [(number, row) for number, row in enumerate(csv.reader(handle), start=1) if row]
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise _fail("E701", f"input file '{path}' cannot be read as CSV: {show_value(str(exc))}") from None
+        rows = [(number, row) for number, row in enumerate(csv.reader(lines), start=1) if row]
+    except csv.Error as exc:
+        raise _fail("E701", f"{_named(path)} cannot be read as CSV: {show_value(str(exc))}") from None
     if not rows:
-        raise _fail("E701", f"input file '{path}' is empty (expected a header row)")
+        raise _fail("E701", f"{_named(path)} is empty (expected a header row)")
     header = [name.strip() for name in rows[0][1]]
     values = np.empty((len(rows) - 1, len(header)), np.float64)
     for index, (number, row) in enumerate(rows[1:]):
         if len(row) != len(header):
-            raise _fail("E704", f"input file '{path}' line {number} has {len(row)} cells, the header has "
+            raise _fail("E704", f"{_named(path)} line {number} has {len(row)} cells, the header has "
                                 f"{len(header)}")
         for column, cell in enumerate(row):
             try:
                 values[index, column] = float(cell)
             except ValueError:
-                raise _fail("E705", f"input file '{path}' line {number}, column {show_value(header[column])}: "
+                raise _fail("E705", f"{_named(path)} line {number}, column {show_value(header[column])}: "
                                     f"{show_value(cell)} is not a number",
                             hint="CSV input must be numeric columns under a header row") from None
     return header, values
 
 
-def model_inputs(session: Any, path: Path,
+def model_inputs(session: Any, source: str,
                  raw: np.ndarray | dict[str, np.ndarray] | tuple[list[str], np.ndarray]) -> tuple[np.ndarray, ...]:
-    """One array per model input, prepared as training prepared its data."""
+    """One array per model input, prepared as training prepared its data (`source` names them in errors)."""
     from dslc.runtime.data import feature_columns, prepare_inputs
 
     names = [name for name, _ in session.analysis.inputs]
     if isinstance(raw, dict):
         missing = [name for name in names if name not in raw]
         if missing:
-            raise _fail("E703", f"input file '{path}' has no key {show_value(missing[0])} (it has "
+            raise _fail("E703", f"{source} has no key {show_value(missing[0])} (it has "
                                 f"{', '.join(map(show_value, raw)) or 'no arrays'})",
                         hint=f"store one array per model input, named {', '.join(map(show_value, names))}")
         arrays = [raw[name] for name in names]
-        what = [f"input file '{path}' key {show_value(name)}" for name in names]
+        what = [f"{source} key {show_value(name)}" for name in names]
     else:
         if len(names) != 1:
-            raise _fail("E704", f"input file '{path}' holds one array, but the model takes {len(names)} inputs "
+            raise _fail("E704", f"{source} holds one array, but the model takes {len(names)} inputs "
                                 f"({', '.join(names)})", hint="give an .npz file with one array per input name")
-        what = [f"input file '{path}'"]
+        what = [source]
         if isinstance(raw, tuple):
-            arrays = [_csv_features(path, *raw, feature_columns(session.loaded, session.train))]
+            arrays = [_csv_features(source, *raw, feature_columns(session.loaded, session.train))]
         else:
             arrays = [raw]
     return prepare_inputs(session.loaded, session.analysis, session.seed, arrays, train=session.train, what=what)
 
 
-def _csv_features(path: Path, header: list[str], values: np.ndarray, columns: list[str] | None) -> np.ndarray:
+def _csv_features(source: str, header: list[str], values: np.ndarray, columns: list[str] | None) -> np.ndarray:
     if columns is None:  # the data is not a CSV file: every column is a feature
         return values
     missing = [name for name in columns if name not in header]
     if missing:
-        raise _fail("E703", f"input file '{path}' has no column {show_value(missing[0])} (the training data's "
+        raise _fail("E703", f"{source} has no column {show_value(missing[0])} (the training data's "
                             f"feature columns are {', '.join(map(show_value, columns))}; it has "
                             f"{', '.join(map(show_value, header))})")
     return values[:, [header.index(name) for name in columns]]

@@ -185,3 +185,20 @@ def test_float_values_for_an_integer_input_are_refused(tmp_path: Path) -> None:
     with pytest.raises(DslcError) as info:
         prepare_inputs(loaded, analysis, 0, [np.full((2, 5), 1.5)], what=["'ids.npy'"])
     assert info.value.code == "E705" and "'ids.npy'" in info.value.message and "int32" in info.value.message
+
+
+def test_standard_input_takes_npy_bytes_or_csv_text(run: Path, table: tuple[list[str], np.ndarray]) -> None:
+    pixels, _ = digits()
+    header, values = table
+    command = [sys.executable, "-m", "dslc", "predict", str(SPEC), "--checkpoint", str(run / "run"), "--input", "-",
+               "--compile-cache", str(run / "cache")]
+    for given in ((run / "x.npy").read_bytes(),
+                  ("".join(f"c{i}," for i in range(63)) + "c63\n"
+                   + "".join(",".join(str(v) for v in row) + "\n" for row in pixels[:ROWS])).encode()):
+        result = subprocess.run(command, input=given, capture_output=True, timeout=600)
+        assert result.returncode == 0, result.stderr
+        rows = list(csv.reader(result.stdout.decode().splitlines()))
+        assert rows[0] == header
+        assert np.array(rows[1:], np.float64) == pytest.approx(values)
+    broken = subprocess.run(command, input=b"\xff\xfe", capture_output=True, timeout=600)
+    assert broken.returncode == 2 and b"standard input" in broken.stderr

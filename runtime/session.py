@@ -53,14 +53,15 @@ def steps_per_epoch(dataset: Any, batch: int) -> int:
     return math.ceil(len(dataset.train) / batch)
 
 
-def load_for_training(path: str, limits: Limits,
+def load_for_training(spec: str | LoadedSpec, limits: Limits,
                       overrides: Callable[[Train], dict[str, Any]] | None = None) -> tuple[LoadedSpec, Train]:
     """The spec and its train section with `overrides(train)` applied (validated like the spec); E102 without one.
 
-    Every error `dslc check` finds stops it here, before any JAX is imported."""
+    A spec file's every error `dslc check` finds stops it here, before any JAX is imported (a spec loaded
+    before is checked by `check_for_training`)."""
     from dslc.compiler.check import check_spec
 
-    loaded, _ = check_spec(path, limits).valid()
+    loaded = spec if isinstance(spec, LoadedSpec) else check_spec(spec, limits).valid()[0]
     train = loaded.spec.train
     if train is None:
         raise DslcErrors([DslcError("E102", "the spec has no train section", loaded.source_map.nearest(("model",)),

@@ -73,14 +73,8 @@ def train_overrides(options: TrainOptions, train: Train) -> dict[str, object]:
 def load_spec(spec: str | Path | LoadedSpec, options: TrainOptions) -> tuple[LoadedSpec, Train]:
     from dslc.runtime.session import load_for_training
 
-    if isinstance(spec, LoadedSpec):
-        train = spec.spec.train
-        if train is None:
-            raise DslcErrors([DslcError("E102", "the spec has no train section", spec.spec.model._node.span)],
-                             spec.source.text)
-        update = train_overrides(options, train)
-        return spec, train.model_validate({**dict(train), **update}) if update else train
-    return load_for_training(str(spec), options.limits, lambda train: train_overrides(options, train))
+    return load_for_training(spec if isinstance(spec, LoadedSpec) else str(spec), options.limits,
+                             lambda train: train_overrides(options, train))
 
 
 def train_and_evaluate(spec: str | Path | LoadedSpec, options: TrainOptions = TrainOptions(), *,

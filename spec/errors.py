@@ -146,7 +146,7 @@ def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
     return hint
 
 
-HINT_LINE = 100  # characters of a closed-set hint: the valid names that fit, then "…"
+HINT_LIST_WIDTH = 90  # characters of valid names a closed-set hint lists (about a line), then "…"
 
 
 def closed_set_hint(word: str, valid: Iterable[str]) -> str:
@@ -155,17 +155,24 @@ def closed_set_hint(word: str, valid: Iterable[str]) -> str:
     `did you mean 'adam'? valid: sgd, adam, adamw, rmsprop, adafactor, lion`
     """
     names = list(dict.fromkeys(valid))
-    guess = did_you_mean(word, names)
-    head = f"{guess} valid: " if guess else f"{_foreign_letter(word).strip()} valid: ".lstrip()
+    guess = did_you_mean(word, names) or _foreign_letter(word).strip()
     shown: list[str] = []
-    width = len(head)
+    width = 0
     for index, name in enumerate(names):
         last = index == len(names) - 1
-        if width + len(name) + (0 if last else 3) > HINT_LINE and shown:  # room for ", …" unless it is the last
-            return head + ", ".join(shown) + ", …"
+        if shown and width + len(name) + (0 if last else 3) > HINT_LIST_WIDTH:  # room for ", …" unless the last
+            shown.append("…")
+            break
         shown.append(name)
         width += len(name) + 2
-    return head + ", ".join(shown)
+    return f"{guess} valid: {', '.join(shown)}".lstrip()
+
+
+def unknown_key_hint(key: str, allowed: Iterable[str], top_level: Collection[str]) -> str:
+    """`closed_set_hint`, unless the key is a top-level section that was indented under another one."""
+    if key in top_level:
+        return f"'{key}' belongs at the top level: remove its indentation"
+    return closed_set_hint(key, allowed)
 
 
 def _foreign_letter(word: str) -> str:

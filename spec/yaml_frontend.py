@@ -10,7 +10,6 @@ exponent floats (`1e-3` is a number; `no` and `on` stay strings).
 
 from __future__ import annotations
 
-import bisect
 import re
 from collections.abc import Iterator
 
@@ -63,11 +62,8 @@ def _parse(source: Source, limits: Limits, loader: type) -> Map:
                 raise _LibraryDepthLimit from None
             mark = exc.problem_mark or exc.context_mark
             raise DslcError("E005", f"nesting depth exceeds the YAML parser's own limit (dslc's budget is "
-                                    f"{limits.max_depth}, --max-depth)", _mark_span(source, builder, mark)) from None
-        mark = exc.problem_mark or exc.context_mark
-        span = _mark_span(source, builder, mark)
-        problem = exc.problem or exc.context or "invalid YAML"
-        raise DslcError("E010", f"YAML syntax error: {problem}", span) from None
+                                    f"{limits.max_depth}, --max-depth)", _mark_span(source, mark)) from None
+        raise _syntax_error(source, exc) from None
     except yaml.YAMLError as exc:  # reader errors: unacceptable characters
         offset = getattr(exc, "position", 0) or 0
         raise DslcError("E010", f"YAML syntax error: {exc}".splitlines()[0], source.span_at(offset)) from None
@@ -80,37 +76,63 @@ def _parse(source: Source, limits: Limits, loader: type) -> Map:
     return root
 
 
-def _mark_span(source: Source, builder: _TreeBuilder, mark) -> Span:
-    return Span(source.name, *builder.lines.position(mark)) if mark else Span(source.name, 1, 1)
+def _mark_span(source: Source, mark: yaml.Mark | None) -> Span:
+    return Span(source.name, mark.line + 1, mark.column + 1) if mark else Span(source.name, 1, 1)
 
 
-# Line breaks that YAML counts but the DSL, git and `Source.span_at` do not (they count "\n" only).
-_ODD_BREAKS = re.compile("\r(?!\n)|[\x85\u2028\u2029]")
+def _syntax_error(source: Source, exc: yaml.MarkedYAMLError) -> DslcError:
+    """PyYAML's complaint, or what it means where the cause is an indentation mistake (a tab, a list item
+    out of line with the one before it)."""
+    mark = exc.problem_mark or exc.context_mark
+    span = _mark_span(source, mark)
+    lines = source.text.split("\n")
+    line = lines[span.line - 1] if span.line <= len(lines) else ""
+    indentation = line[:len(line) - len(line.lstrip(" \t"))]
+    if "\t" in indentation:
+        col = indentation.index("\t") + 1
+        return DslcError("E010", "YAML syntax error: a tab in the indentation", Span(source.name, span.line, col, span.line,
+                         col + 1), hint="YAML indents with spaces only: replace the tab with spaces")
+    sibling = _previous_item(lines, span.line)
+    if sibling is not None and _is_item(line):
+        depth, above = len(indentation), sibling[1]
+        where = "more" if depth > above else "less"
+        return DslcError("E010", f"YAML syntax error: this list item is indented {where} than the one on line "
+                                 f"{sibling[0]} ({depth} spaces, not {above})",
+                         Span(source.name, span.line, depth + 1, span.line, depth + 2),
+                         hint=f"items of one list start in the same column: indent it by {above} spaces",
+                         related=(("the item before it", Span(source.name, sibling[0], above + 1)),))
+    problem = exc.problem or exc.context or "invalid YAML"
+    hint = "YAML allows no tab here: use spaces" if line[span.col - 1:span.col] == "\t" else None
+    return DslcError("E010", f"YAML syntax error: {problem}", span, hint=hint)
 
 
-class _Lines:
-    """1-based (line, column) of a parser mark, lines separated by "\n" as everywhere else in dslc.
+def _is_item(line: str) -> bool:
+    return line.lstrip(" ").startswith("-") and line.lstrip(" ")[1:2] in ("", " ")
 
-    PyYAML also breaks lines at a lone "\r", U+0085, U+2028 and U+2029; in a text that holds one,
-    its line numbers would disagree with git's (and so GitHub's annotations), the DSL's and the excerpt's.
-    """
 
-    def __init__(self, text: str) -> None:
-        self.starts: list[int] | None = None
-        if _ODD_BREAKS.search(text):
-            self.starts = [0, *(match.end() for match in re.finditer("\n", text))]
-
-    def position(self, mark) -> tuple[int, int]:
-        if self.starts is None:  # PyYAML's own count is the same
-            return mark.line + 1, mark.column + 1
-        line = bisect.bisect_right(self.starts, mark.index)
-        return line, mark.index - self.starts[line - 1] + 1
+def _previous_item(lines: list[str], number: int) -> tuple[int, int] | None:
+    """The nearest list item above line `number` that is indented differently from it (its line and indentation);
+    None when an item in the same column, a line indented no deeper, or the key that opens its list comes first."""
+    depth = len(lines[number - 1]) - len(lines[number - 1].lstrip(" "))
+    between = False  # whether a line with content lies between the item found and line `number`
+    for above in range(number - 2, -1, -1):
+        text = lines[above]
+        content = text.lstrip(" ")
+        if not content or content.startswith("#"):
+            continue
+        indent = len(text) - len(content)
+        if _is_item(text):
+            opens_list = indent < depth and not between and text.split("#")[0].rstrip().endswith(":")
+            return (above + 1, indent) if indent != depth and not opens_list else None
+        if indent <= depth:
+            return None
+        between = True
+    return None
 
 
 class _TreeBuilder:
     def __init__(self, source: Source, limits: Limits) -> None:
         self.source = source
-        self.lines = _Lines(source.text)
         self.limits = limits
         self.sink = ErrorSink()
         self.anchors: dict[str, Node] = {}
@@ -124,7 +146,9 @@ class _TreeBuilder:
         self.sizes: dict[str, int] = {}  # anchor -> expanded size of its node
 
     def span(self, event: yaml.Event) -> Span:
-        return Span(self.source.name, *self.lines.position(event.start_mark), *self.lines.position(event.end_mark))
+        # `decode_source` let no line break but LF and CRLF through: PyYAML's lines are dslc's.
+        start, end = event.start_mark, event.end_mark
+        return Span(self.source.name, start.line + 1, start.column + 1, end.line + 1, end.column + 1)
 
     def build(self, events: Iterator[yaml.Event]) -> Node | None:
         root: Node | None = None

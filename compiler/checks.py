@@ -48,6 +48,7 @@ from dslc.spec.vocab import (
     Npz,
     TopK,
     WarmupCosine,
+    class_loss_on_one_unit_hint,
 )
 
 # The E6xx codes (spec/codes.py holds the published catalogue).
@@ -200,7 +201,7 @@ def loss_fits_output(train: Train, analysis: Analysis, where: _Where) -> Iterato
     problem = _classes_problem(output)
     if problem:
         one_unit = bool(output.shape) and output.shape[-1] == 1
-        hint = ("for a yes/no target use sigmoid_binary_cross_entropy" if one_unit
+        hint = (class_loss_on_one_unit_hint(train.data) if one_unit
                 else "end the model with a layer whose last axis has one unit per class, e.g. dense(units=10)")
         yield _error("E603", f"loss '{train.loss.kind}': {problem}", where.kind(where.value("loss")), hint=hint)
 

@@ -50,7 +50,7 @@ from dslc.spec.layers.base import Tensor
 from dslc.spec.limits import DEFAULT_LIMITS
 from dslc.spec.load import LoadedSpec, parse_document
 from dslc.spec.tree import Map, Node, Scalar, locate
-from dslc.spec.vocab import DATA_SOURCES, Csv, Digits, FileData, Npy, Npz, Synthetic
+from dslc.spec.vocab import DATA_SOURCES, REAL_TARGETS_HINT, Csv, Digits, FileData, Npy, Npz, Synthetic
 
 CLASS_LOSS = "softmax_cross_entropy"
 DIGITS_RANGE = 16.0  # sklearn's digits: pixel values 0..16
@@ -268,7 +268,7 @@ def _target(y: np.ndarray, want: _Want, what: str, span: Span) -> np.ndarray:
         return fitted.astype(np.float32)
     if not _integral(fitted):
         raise _error("E705", f"{what}: loss '{CLASS_LOSS}' needs integer class ids, got {y.dtype} values that are "
-                             "not whole numbers", span)
+                             "not whole numbers", span, hint=REAL_TARGETS_HINT)
     bad = (fitted < 0) | (fitted >= want.classes)
     if np.any(bad):
         value = fitted[bad].flat[0]

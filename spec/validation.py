@@ -13,7 +13,7 @@ from pydantic import BaseModel, ValidationError
 
 from dslc.spec.errors import DslcError, ErrorSink, closed_set_hint, did_you_mean, show_value
 from dslc.spec.tree import Map, Node, locate
-from dslc.spec.vocab import PATH_OUTSIDE
+from dslc.spec.vocab import PATH_OUTSIDE, spec_keys
 
 OUTSIDE_HINT = "put the file in the spec's folder (or below it) and give its path relative to the spec"
 
@@ -79,7 +79,8 @@ def _to_dslc_error(error: dict, model: type[BaseModel], node: Node, what: str) -
                                        if isinstance(step, int) or not _is_member_tag(step)))
         entry = parent.get(key) if isinstance(parent, Map) else None
         span = entry.key_span if entry else parent.span
-        return DslcError("E101", f"{what}: unknown key '{key}'", span, hint=closed_set_hint(str(key), model.model_fields))
+        return DslcError("E101", f"{what}: unknown key '{key}'", span,
+                         hint=closed_set_hint(str(key), spec_keys(model)))
     if kind == "missing":
         return DslcError("E102", f"{what}: missing required key '{field}'", target.span)
     span = target.span if found else node.span

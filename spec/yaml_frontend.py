@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import Protocol
 
 import yaml
 
@@ -76,7 +77,15 @@ def _parse(source: Source, limits: Limits, loader: type) -> Map:
     return root
 
 
-def _mark_span(source: Source, mark: yaml.Mark | None) -> Span:
+class _Mark(Protocol):
+    """A position in PyYAML's events and errors (its C and Python parsers have a class each)."""
+
+    line: int
+    column: int
+
+
+def _mark_span(source: Source, mark: _Mark | None) -> Span:
+    # `decode_source` lets no line break but LF and CRLF through: PyYAML's lines are dslc's.
     return Span(source.name, mark.line + 1, mark.column + 1) if mark else Span(source.name, 1, 1)
 
 
@@ -90,8 +99,9 @@ def _syntax_error(source: Source, exc: yaml.MarkedYAMLError) -> DslcError:
     indentation = line[:len(line) - len(line.lstrip(" \t"))]
     if "\t" in indentation:
         col = indentation.index("\t") + 1
-        return DslcError("E010", "YAML syntax error: a tab in the indentation", Span(source.name, span.line, col, span.line,
-                         col + 1), hint="YAML indents with spaces only: replace the tab with spaces")
+        return DslcError("E010", "YAML syntax error: a tab in the indentation",
+                         Span(source.name, span.line, col, span.line, col + 1),
+                         hint="YAML indents with spaces only: replace the tab with spaces")
     sibling = _previous_item(lines, span.line)
     if sibling is not None and _is_item(line):
         depth, above = len(indentation), sibling[1]
@@ -146,9 +156,8 @@ class _TreeBuilder:
         self.sizes: dict[str, int] = {}  # anchor -> expanded size of its node
 
     def span(self, event: yaml.Event) -> Span:
-        # `decode_source` let no line break but LF and CRLF through: PyYAML's lines are dslc's.
-        start, end = event.start_mark, event.end_mark
-        return Span(self.source.name, start.line + 1, start.column + 1, end.line + 1, end.column + 1)
+        start, end = _mark_span(self.source, event.start_mark), _mark_span(self.source, event.end_mark)
+        return Span(self.source.name, start.line, start.col, end.line, end.col)
 
     def build(self, events: Iterator[yaml.Event]) -> Node | None:
         root: Node | None = None
@@ -174,6 +183,8 @@ class _TreeBuilder:
         self.count(event)
         if isinstance(event, yaml.AliasEvent):
             return self.alias(event)
+        if not isinstance(event, yaml.CollectionStartEvent | yaml.ScalarEvent):  # pragma: no cover - the parser
+            raise DslcError("E010", "unexpected YAML event", self.span(event))   # guarantees node events here
         if event.tag is not None:
             raise DslcError("E011", f"YAML tag '{event.tag}' is not allowed", self.span(event),
                             hint="a spec is data: remove the tag")
@@ -183,10 +194,8 @@ class _TreeBuilder:
             node: Node = self.scalar(event)
         elif isinstance(event, yaml.SequenceStartEvent):
             node = self.collection(event, events, self.sequence)
-        elif isinstance(event, yaml.MappingStartEvent):
+        else:
             node = self.collection(event, events, self.mapping)
-        else:  # pragma: no cover - the parser guarantees node events here
-            raise DslcError("E010", "unexpected YAML event", self.span(event))
         if event.anchor is not None:
             self.anchors[event.anchor] = node
             self.sizes[event.anchor] = self.expanded - first
@@ -206,16 +215,17 @@ class _TreeBuilder:
         return node
 
     def alias(self, event: yaml.AliasEvent) -> Node:
+        anchor = event.anchor or ""  # the parser gives every alias an anchor name
         self.alias_count += 1
         if self.alias_count > self.limits.max_aliases:
             message = self.limits.exceeded("alias count", self.alias_count, self.limits.max_aliases, "--max-aliases")
             raise DslcError("E006", message, self.span(event))
-        if event.anchor in self.open_anchors:
-            raise DslcError("E015", f"alias '*{event.anchor}' refers to a node that contains it", self.span(event))
-        target = self.anchors.get(event.anchor)
+        if anchor in self.open_anchors:
+            raise DslcError("E015", f"alias '*{anchor}' refers to a node that contains it", self.span(event))
+        target = self.anchors.get(anchor)
         if target is None:
-            raise DslcError("E015", f"alias '*{event.anchor}' refers to no anchor", self.span(event))
-        self.expanded += self.sizes[event.anchor]
+            raise DslcError("E015", f"alias '*{anchor}' refers to no anchor", self.span(event))
+        self.expanded += self.sizes[anchor]
         budget = self.limits.max_bytes  # no more nodes than a file within the byte budget could spell out
         if self.expanded > budget:
             raise DslcError("E006", f"aliases expand the document beyond {budget:,} nodes, more than a file within "

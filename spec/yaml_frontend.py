@@ -102,8 +102,8 @@ def _syntax_error(source: Source, exc: yaml.MarkedYAMLError) -> DslcError:
         return DslcError("E010", "YAML syntax error: a tab in the indentation",
                          Span(source.name, span.line, col, span.line, col + 1),
                          hint="YAML indents with spaces only: replace the tab with spaces")
-    sibling = _previous_item(lines, span.line)
-    if sibling is not None and _is_item(line):
+    sibling = _previous_item(lines, span.line) if _is_item(line) else None
+    if sibling is not None:
         depth, above = len(indentation), sibling[1]
         where = "more" if depth > above else "less"
         return DslcError("E010", f"YAML syntax error: this list item is indented {where} than the one on line "

@@ -198,7 +198,7 @@ def _shown_characters(text: str) -> list[str]:
     foreign = _foreign_letters(text)
     out = []
     for index, ch in enumerate(text):
-        if ch in "\n\t\r":
+        if ch in "\n\t":
             out.append(repr(ch)[1:-1])
         elif index in foreign or unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"):
             out.append(f"\\u{ord(ch):04x}" if ord(ch) <= 0xFFFF else f"\\U{ord(ch):08x}")

@@ -167,9 +167,9 @@ def _feed(interactive: InteractiveParser, source: Source, limits: Limits, bracke
             # `{` opens a mapping literal in a value position, and a body of statements otherwise.
             drops = kind != "LBRACE" or previous == "_EQUAL" or bool(brackets and brackets[-1].drops_new_lines)
             brackets.append(_Bracket(token, drops))
-        elif kind in _CLOSERS and brackets:
+        interactive.feed_token(token)  # a closer the parser refuses leaves its bracket open, for the message
+        if kind in _CLOSERS and brackets:
             brackets.pop()
-        interactive.feed_token(token)
         previous = kind
 
 
@@ -190,11 +190,15 @@ def _unclosed(source: Source, brackets: list[_Bracket], token: Token, error: Dsl
                          hint=f"close it with {_CLOSER_OF[opener.type]}", related=(note,) if note else ())
     stopped = _token_span(source, token).line
     lines = source.text.split("\n")
-    if stopped <= opened.line or _indentation(lines[stopped - 1]) > _indentation(lines[opened.line - 1]):
-        return None
-    return DslcError("E020", f"{what} is not closed before line {stopped}", opened,
-                     hint=f"close it with {_CLOSER_OF[opener.type]} before line {stopped}",
-                     related=(note,) if note else ())
+    if stopped > opened.line and _indentation(lines[stopped - 1]) <= _indentation(lines[opened.line - 1]):
+        return DslcError("E020", f"{what} is not closed before line {stopped}", opened,
+                         hint=f"close it with {_CLOSER_OF[opener.type]} before line {stopped}",
+                         related=(note,) if note else ())
+    if token.type in _CLOSERS and _WORDS[token.type] != _CLOSER_OF[opener.type]:
+        return DslcError("E020", f"{_WORDS[token.type]} does not close {what}", error.span,
+                         hint=f"close {what} with {_CLOSER_OF[opener.type]} first",
+                         related=((f"{what} is opened here", opened),))
+    return None
 
 
 def _indentation(line: str) -> int:

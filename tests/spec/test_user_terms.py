@@ -82,6 +82,14 @@ def test_the_innermost_open_bracket_is_reported_at_the_end_of_the_file() -> None
     assert errors_of("dslc 1\nmodel m(x: [4]) {\n  dense(3, units=[1, 2\n", "dsl") == [("E020", 3, 18)]
 
 
+def test_a_closer_of_the_wrong_kind_names_the_bracket_it_meets() -> None:
+    with pytest.raises(DslcErrors) as info:
+        load_text("dslc 1\nmodel m(x: [4]) {\n  reshape([3, 4)\n}\n", "dsl")
+    error = info.value.errors[0]
+    assert (error.code, error.span.line, error.span.col, error.message) == ("E020", 3, 16, "')' does not close '['")
+    assert [(note, span.line, span.col) for note, span in error.related] == [("'[' is opened here", 3, 11)]
+
+
 # -- YAML indentation ------------------------------------------------------------------------------------------------
 def test_a_nested_list_under_an_item_is_no_misaligned_item() -> None:
     text = "dslc: 1\nmodel:\n  layers:\n    - dense:\n        - x: {y\n"

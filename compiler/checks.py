@@ -34,7 +34,16 @@ from dslc.spec.layers.base import Tensor
 from dslc.spec.load import LoadedSpec
 from dslc.spec.sourcemap import IRPath, SourceMap
 from dslc.spec.validation import OUTSIDE_HINT
-from dslc.spec.vocab import Choice, Csv, Digits, Npy, Npz, TopK, WarmupCosine
+from dslc.spec.vocab import (
+    Choice,
+    Csv,
+    Digits,
+    Npy,
+    Npz,
+    TopK,
+    WarmupCosine,
+    class_loss_on_one_unit_hint,
+)
 
 # The E6xx codes (spec/codes.py holds the published catalogue).
 
@@ -153,7 +162,7 @@ def loss_fits_output(train: Train, analysis: Analysis, where: _Where) -> Iterato
     problem = _classes_problem(output)
     if problem:
         one_unit = bool(output.shape) and output.shape[-1] == 1
-        hint = ("for a yes/no target use sigmoid_binary_cross_entropy" if one_unit
+        hint = (class_loss_on_one_unit_hint(train.data) if one_unit
                 else "end the model with a layer whose last axis has one unit per class, e.g. dense(units=10)")
         yield _error("E603", f"loss '{train.loss.kind}': {problem}", where.kind("loss"), hint=hint)
 

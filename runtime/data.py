@@ -48,7 +48,7 @@ from dslc.spec.errors import DslcError, Span, show_value
 from dslc.spec.ir import Train
 from dslc.spec.layers.base import Tensor
 from dslc.spec.load import LoadedSpec
-from dslc.spec.vocab import Csv, Digits, FileData, Npy, Npz, Synthetic
+from dslc.spec.vocab import REAL_TARGETS_HINT, Csv, Digits, FileData, Npy, Npz, Synthetic
 
 CLASS_LOSS = "softmax_cross_entropy"
 DIGITS_RANGE = 16.0  # sklearn's digits: pixel values 0..16
@@ -240,7 +240,7 @@ def _target(y: np.ndarray, want: _Want, what: str, span: Span) -> np.ndarray:
         return fitted.astype(np.float32)
     if not _integral(fitted):
         raise _error("E705", f"{what}: loss '{CLASS_LOSS}' needs integer class ids, got {y.dtype} values that are "
-                             "not whole numbers", span)
+                             "not whole numbers", span, hint=REAL_TARGETS_HINT)
     bad = (fitted < 0) | (fitted >= want.classes)
     if np.any(bad):
         value = fitted[bad].flat[0]

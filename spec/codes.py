@@ -21,6 +21,8 @@ CODES: dict[str, str] = {
     "E015": "YAML alias to an unknown or enclosing anchor, or a merge key",
     "E016": "more FLOPs per example than the FLOP budget",
     "E017": "more items (YAML nodes or DSL tokens) than the item budget",
+    "E018": "a bidirectional control character (Trojan Source), anywhere in the file, comments included",
+    "E019": "a line break other than LF or CRLF (a lone CR, U+0085, U+2028 or U+2029)",
     "E020": "DSL syntax error",
     "E021": "DSL: unexpected character",
     # E1xx: structure of the spec

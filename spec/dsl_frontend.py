@@ -38,11 +38,12 @@ capped while tokens are fed to the parser, and the parse tree is transformed by 
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from dslc.spec.errors import DslcError, ErrorSink, Span, printable
 from dslc.spec.limits import Limits
@@ -124,27 +125,36 @@ def _parse(source: Source, limits: Limits) -> Tree:
     from lark.exceptions import UnexpectedCharacters, UnexpectedToken
 
     interactive = _parser().parse_interactive(source.text)
+    brackets: list[_Bracket] = []
     try:
-        _feed(interactive, source, limits)
+        _feed(interactive, source, limits, brackets)
         return interactive.feed_eof()
     except UnexpectedCharacters as exc:
         raise _unexpected_character(source, exc.line, exc.column, exc.char) from None
     except UnexpectedToken as exc:  # LALR reports the end of the text as an unexpected `$END` token
-        raise _unexpected_token(source, exc.token, interactive.accepts() or set(exc.expected)) from None
+        error = _unexpected_token(source, exc.token, interactive.accepts() or set(exc.expected))
+        raise _unclosed(source, brackets, exc.token, error) or error from None
 
 
-def _feed(interactive: InteractiveParser, source: Source, limits: Limits) -> None:
+@dataclass(frozen=True)
+class _Bracket:
+    """An open bracket: its token, and whether new lines inside it are dropped."""
+
+    token: Token
+    drops_new_lines: bool
+
+
+def _feed(interactive: InteractiveParser, source: Source, limits: Limits, brackets: list[_Bracket]) -> None:
     """Feed tokens one at a time: cap their number and nesting, and drop the new lines that do not end a statement.
 
     The parser must have taken each token before the next is lexed (the lexer is
-    contextual), so this looks back only, never ahead.
+    contextual), so this looks back only, never ahead. `brackets` holds the brackets open so far.
     """
-    brackets: list[bool] = []  # per open bracket: whether new lines inside it are dropped
     previous = None
     count = 0
     for token in interactive.lexer_thread.lex(interactive.parser_state):
         kind = token.type
-        if kind == "_NL" and ((brackets and brackets[-1]) or previous in _CONTINUATIONS):
+        if kind == "_NL" and ((brackets and brackets[-1].drops_new_lines) or previous in _CONTINUATIONS):
             continue
         count += 1
         if count > limits.max_items:
@@ -155,21 +165,57 @@ def _feed(interactive: InteractiveParser, source: Source, limits: Limits) -> Non
                 message = limits.exceeded("nesting depth", len(brackets) + 1, limits.max_depth, "--max-depth")
                 raise DslcError("E005", message, _token_span(source, token))
             # `{` opens a mapping literal in a value position, and a body of statements otherwise.
-            brackets.append(kind != "LBRACE" or previous == "_EQUAL" or bool(brackets and brackets[-1]))
-        elif kind in _CLOSERS and brackets:
+            drops = kind != "LBRACE" or previous == "_EQUAL" or bool(brackets and brackets[-1].drops_new_lines)
+            brackets.append(_Bracket(token, drops))
+        interactive.feed_token(token)  # a closer the parser refuses leaves its bracket open, for the message
+        if kind in _CLOSERS and brackets:
             brackets.pop()
-        interactive.feed_token(token)
         previous = kind
+
+
+_CLOSER_OF = {"_LPAR": "')'", "_LSQB": "']'", "LBRACE": "'}'"}
+
+
+def _unclosed(source: Source, brackets: list[_Bracket], token: Token, error: DslcError) -> DslcError | None:
+    """The syntax error in the user's terms when its cause is the innermost open bracket, left unclosed: the end
+    of the file, or a line back at (or left of) the indentation of the line that opened it, comes first."""
+    if not brackets:
+        return None
+    opener = brackets[-1].token
+    opened = _token_span(source, opener)
+    what = _WORDS[opener.type]
+    note = (f"the parser stopped here: {error.message}", error.span) if error.span else None
+    if token.type == "$END":
+        return DslcError("E020", f"{what} is not closed before the end of the file", opened,
+                         hint=f"close it with {_CLOSER_OF[opener.type]}", related=(note,) if note else ())
+    stopped = _token_span(source, token).line
+    lines = source.text.split("\n")
+    if stopped > opened.line and _indentation(lines[stopped - 1]) <= _indentation(lines[opened.line - 1]):
+        return DslcError("E020", f"{what} is not closed before line {stopped}", opened,
+                         hint=f"close it with {_CLOSER_OF[opener.type]} before line {stopped}",
+                         related=(note,) if note else ())
+    if token.type in _CLOSERS and _WORDS[token.type] != _CLOSER_OF[opener.type]:
+        return DslcError("E020", f"{_WORDS[token.type]} does not close {what}", error.span,
+                         hint=f"close {what} with {_CLOSER_OF[opener.type]} first",
+                         related=((f"{what} is opened here", opened),))
+    return None
+
+
+def _indentation(line: str) -> int:
+    return len(line) - len(line.lstrip(" \t"))
 
 
 def _unexpected_character(source: Source, line: int, column: int, char: str) -> DslcError:
     hint = None
+    span = Span(source.name, line, column, line, column + 1)
     if char == '"':
         hint = "a string ends with '\"' on the same line"
     elif char == "'":
         hint = 'strings are written in double quotes: "text"'
-    return DslcError("E021", f"unexpected character {printable(repr(char))}",
-                     Span(source.name, line, column, line, column + 1), hint=hint)
+    elif char.isalpha() and not char.isascii():  # a look-alike ('е', Cyrillic) must not print as the letter it mimics
+        return DslcError("E021", f"U+{ord(char):04X} {unicodedata.name(char, '?')} is not an ASCII letter", span,
+                         hint="names are ASCII letters, digits and '_': retype the name (a string may hold any text)")
+    return DslcError("E021", f"unexpected character {printable(repr(char))}", span, hint=hint)
 
 
 def _unexpected_token(source: Source, token: Token, accepted: set[str]) -> DslcError:
@@ -213,7 +259,8 @@ def _rank(name: str) -> int:
 
 
 def _token_span(source: Source, token: Token) -> Span:
-    return Span(source.name, token.line, token.column, token.end_line, token.end_column)
+    # lark locates every token it lexes; only a token made by hand lacks a line
+    return Span(source.name, token.line or 1, token.column or 1, token.end_line, token.end_column)
 
 
 # -- parse tree -> document tree ---------------------------------------------------------------------
@@ -447,9 +494,9 @@ class _TreeBuilder:
         return Seq(tuple(items), span)
 
     def value(self, span: Span, children: list[Any]) -> Node:
-        item = children[0]
-        if not isinstance(item, str):  # already a node: a list, call or mapping
-            return item
+        if not isinstance(children[0], str):  # already a node: a list, call or mapping
+            return children[0]
+        item = cast("Token", children[0])  # a token (lark's `Token` is a `str`)
         kind = item.type
         if kind == "NUMBER":
             return self.number(item, span)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import re
 import unicodedata
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
@@ -139,27 +140,87 @@ def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
     _Hints.remaining -= max(1, len(pool))
     names = key[1] if key is not None else sorted(set(pool))
     matches = difflib.get_close_matches(word, names, n=1, cutoff=0.6)
-    hint = f"did you mean '{matches[0]}'?" if matches else None
+    hint = f"did you mean '{matches[0]}'?{_foreign_letter(word)}" if matches else None
     if key is not None:
         _Hints.cache[key] = hint
     return hint
 
 
+HINT_LIST_WIDTH = 90  # characters of valid names a closed-set hint lists (about a line), then "…"
+
+
+def closed_set_hint(word: str, valid: Iterable[str]) -> str:
+    """For a name outside a closed vocabulary: the did-you-mean, then as many valid names as fit a line.
+
+    `did you mean 'adam'? valid: sgd, adam, adamw, rmsprop, adafactor, lion`
+    """
+    names = list(dict.fromkeys(valid))
+    guess = did_you_mean(word, names) or _foreign_letter(word).strip()
+    shown: list[str] = []
+    width = 0
+    for index, name in enumerate(names):
+        last = index == len(names) - 1
+        if shown and width + len(name) + (0 if last else 3) > HINT_LIST_WIDTH:  # room for ", …" unless the last
+            shown.append("…")
+            break
+        shown.append(name)
+        width += len(name) + 2
+    return f"{guess} valid: {', '.join(shown)}".lstrip()
+
+
+def unknown_key_hint(key: str, allowed: Iterable[str], top_level: Collection[str]) -> str:
+    """`closed_set_hint`, unless the key is a top-level section that was indented under another one."""
+    if key in top_level:
+        return f"'{key}' belongs at the top level: remove its indentation"
+    return closed_set_hint(key, allowed)
+
+
+def _foreign_letter(word: str) -> str:
+    """Why a name that looks right is not: its first letter that is not ASCII, named (a Cyrillic 'е' in 'dense')."""
+    letter = next((ch for ch in word if not ch.isascii() and ch.isalpha()), None)
+    if letter is None:
+        return ""
+    return f" (U+{ord(letter):04X} {unicodedata.name(letter, '?')} is not an ASCII letter)"
+
+
 def printable(text: str, limit: int | None = None) -> str:
-    """Escape control, format (bidi) and other invisible characters; optionally truncate."""
+    """Escape control, format (bidi) and other invisible characters, and letters of another script among ASCII
+    letters (a Cyrillic 'е' in 'dense' prints as `d\\u0435nse`); optionally truncate."""
     if limit is not None and len(text) > limit:
         text = text[:limit] + "…"
-    if text.isprintable():  # no character of the categories below (C-speed fast path for the common case)
+    if text.isascii() and text.isprintable():  # the common case, at C speed
         return text
+    return "".join(_shown_characters(text))
+
+
+def _shown_characters(text: str) -> list[str]:
+    """How each character of `text` prints: itself, or its escape."""
+    foreign = _foreign_letters(text)
     out = []
-    for ch in text:
+    for index, ch in enumerate(text):
         if ch in "\n\t":
             out.append(repr(ch)[1:-1])
-        elif unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"):
+        elif index in foreign or unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"):
             out.append(f"\\u{ord(ch):04x}" if ord(ch) <= 0xFFFF else f"\\U{ord(ch):08x}")
         else:
             out.append(ch)
-    return "".join(out)
+    return out
+
+
+_LETTERS = re.compile(r"[^\W\d_]+")  # a run of letters: "my_модель" is two runs, "dеnse" one
+
+
+def _foreign_letters(text: str) -> set[int]:
+    """Offsets of letters that are not Latin in runs of letters that also hold ASCII letters: look-alikes (Cyrillic,
+    Greek, fullwidth or mathematical letters) that would make one name print as another."""
+    found: set[int] = set()
+    for word in _LETTERS.finditer(text):
+        chars = word.group()
+        if chars.isascii() or not any(ch.isascii() and ch.isalpha() for ch in chars):
+            continue
+        found.update(word.start() + index for index, ch in enumerate(chars)
+                     if ch.isalpha() and not ch.isascii() and not unicodedata.name(ch, "").startswith("LATIN "))
+    return found
 
 
 def show_value(value: object) -> str:
@@ -190,7 +251,9 @@ def _excerpt(source: str | None, span: Span | None) -> list[str]:
     width = 1
     if span.end_line == span.line and span.end_col and span.end_col > span.col:
         width = span.end_col - span.col
-    shown = printable(text)
-    if shown != text:  # escaped characters shift columns: show the line, skip the caret
-        return [f"    {shown}"]
-    return [f"    {text}", "    " + " " * (span.col - 1) + "^" * width]
+    # Escaped characters are wider than themselves: the carets go under the escaped text.
+    shown = _shown_characters(text)
+    start = span.col - 1
+    indent = sum(len(piece) for piece in shown[:start])
+    carets = sum(len(piece) for piece in shown[start:start + width])
+    return [f"    {''.join(shown)}", "    " + " " * indent + "^" * max(1, carets)]

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TypeGuard, TypeVar
 
-from dslc.spec.errors import DslcError, ErrorSink, Span, did_you_mean, show_value
+from dslc.spec.errors import DslcError, ErrorSink, Span, closed_set_hint, did_you_mean, show_value, unknown_key_hint
 from dslc.spec.ir import (
     DTYPES,
     SPEC_VERSION,
@@ -116,7 +116,7 @@ class Lowerer:
         for entry in node:
             if entry.key not in allowed:
                 self.error("E101", f"{what}: unknown key '{entry.key}'", entry.key_span,
-                           did_you_mean(str(entry.key), allowed))
+                           unknown_key_hint(str(entry.key), allowed, TOP_KEYS))
         for key in required:
             if node.get(key) is None:
                 self.error("E102", f"{what}: missing required key '{key}'", node.span)
@@ -379,7 +379,7 @@ class Lowerer:
         if layer_kind is None:
             candidates = [*REGISTRY, *self.block_names]
             self.error("E104", f"unknown layer kind {show_value(kind)}", kind_span,
-                       did_you_mean(kind, candidates) or "see 'dslc schema' or the README for the layer kinds")
+                       closed_set_hint(kind, candidates))
             return None
         named = self.named_arguments(args, layer_kind.positional, kind, kind_span)
         fields = layer_kind.params.model_fields
@@ -388,7 +388,7 @@ class Lowerer:
         for entry in named:
             if entry.key not in fields:
                 self.error("E101", f"{kind}: unknown parameter '{entry.key}'", entry.key_span,
-                           did_you_mean(str(entry.key), fields))
+                           closed_set_hint(str(entry.key), fields))
                 continue
             params[entry.key] = self.value(entry.value, scope, f"{kind}.{entry.key}")
         if "repeat" in attributes:
@@ -497,7 +497,7 @@ class Lowerer:
         model = vocabulary.choices.get(kind)
         if model is None:
             self.error("E105", f"unknown {vocabulary.noun} {show_value(kind)}", kind_node.span,
-                       did_you_mean(kind, vocabulary.choices) or f"choose from: {', '.join(vocabulary.choices)}")
+                       closed_set_hint(kind, vocabulary.choices))
             return None
         named = self.named_arguments(args, vocabulary.positional.get(kind, ()), kind, kind_node.span)
         params: dict[str, object] = {}

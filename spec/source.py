@@ -1,12 +1,21 @@
-"""Reading a spec file: byte budget, then strict UTF-8 decoding."""
+"""Reading a spec file: byte budget, strict UTF-8 decoding, then characters no spec may hold raw."""
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from dslc.spec.errors import DslcError, Span
+from dslc.spec.errors import DslcError, DslcErrors, Span
 from dslc.spec.limits import Limits
+
+# Bidirectional controls change the order in which text is displayed, not the order in which it is read:
+# a comment can hide code and a name can look like another (Trojan Source, CVE-2021-42574).
+_BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# Line breaks that PyYAML counts but the DSL, git and spans do not (they break at "\n", CRLF included):
+# with one in the file, the two syntaxes would see different lines.
+_ODD_LINE_BREAKS = re.compile("\r(?!\n)|[\x85\u2028\u2029]")
 
 
 @dataclass(frozen=True)
@@ -16,11 +25,11 @@ class Source:
     name: str
     text: str
 
-    def span_at(self, offset: int) -> Span:
-        """The 1-based line and column of a character offset."""
+    def span_at(self, offset: int, length: int = 0) -> Span:
+        """The 1-based line and column of a character offset (and of the end of `length` characters after it)."""
         line = self.text.count("\n", 0, offset) + 1
         col = offset - (self.text.rfind("\n", 0, offset) + 1) + 1
-        return Span(self.name, line, col)
+        return Span(self.name, line, col, line, col + length) if length else Span(self.name, line, col)
 
 
 def read_source(path: Path, limits: Limits, name: str | None = None) -> Source:
@@ -38,7 +47,8 @@ def read_source(path: Path, limits: Limits, name: str | None = None) -> Source:
 
 
 def decode_source(data: bytes, name: str) -> Source:
-    """Strict UTF-8 (a leading byte-order mark is dropped); NUL bytes are rejected."""
+    """Strict UTF-8 (a leading byte-order mark is dropped); NUL bytes are rejected (`DslcError`), and so are
+    bidirectional controls and line breaks other than LF and CRLF (`DslcErrors` with the text, for the excerpt)."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -49,4 +59,46 @@ def decode_source(data: bytes, name: str) -> Source:
     nul = text.find("\0")
     if nul >= 0:
         raise DslcError("E003", "the file contains a NUL byte", Source(name, text).span_at(nul))
-    return Source(name, text)
+    source = Source(name, text)
+    errors = [error for error in (_bidi_control(source), _odd_line_break(source)) if error is not None]
+    if errors:
+        raise DslcErrors(errors, text)
+    return source
+
+
+def _bidi_control(source: Source) -> DslcError | None:
+    found = _BIDI_CONTROLS.search(source.text)
+    if found is None:
+        return None
+    char = found.group()
+    more = len(_BIDI_CONTROLS.findall(source.text)) - 1
+    return DslcError("E018", f"bidirectional control character {_describe(char)}{_and_more(more)}",
+                     source.span_at(found.start(), 1),
+                     hint=f"it makes the text display in another order than dslc reads it (Trojan Source): delete "
+                          f"it (in a quoted string, write the escape {_escape(char)})")
+
+
+def _odd_line_break(source: Source) -> DslcError | None:
+    found = _ODD_LINE_BREAKS.search(source.text)
+    if found is None:
+        return None
+    char = found.group()
+    more = len(_ODD_LINE_BREAKS.findall(source.text)) - 1
+    if char == "\r":
+        message, hint = "a carriage return (CR) without a line feed", "save the file with LF or CRLF line endings"
+    else:
+        message, hint = _describe(char), f"use a new line or a space (in a quoted string, the escape {_escape(char)})"
+    return DslcError("E019", f"{message}{_and_more(more)}: YAML reads it as a line break, the DSL, git and "
+                             "error locations do not", source.span_at(found.start(), 1), hint=hint)
+
+
+def _describe(char: str) -> str:
+    return f"U+{ord(char):04X} {unicodedata.name(char, 'NEXT LINE (NEL)')}"  # U+0085, a control, has no name
+
+
+def _escape(char: str) -> str:
+    return f"\\u{ord(char):04x}"
+
+
+def _and_more(count: int) -> str:
+    return f" (and {count} more in the file)" if count else ""

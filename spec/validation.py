@@ -11,10 +11,10 @@ from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from dslc.spec.errors import DslcError, ErrorSink, Span, did_you_mean, show_value
+from dslc.spec.errors import DslcError, ErrorSink, Span, closed_set_hint, did_you_mean, show_value
 from dslc.spec.sourcemap import IRPath, SourceMap
 from dslc.spec.tree import Map, Node, Scalar, Seq, locate
-from dslc.spec.vocab import PATH_OUTSIDE
+from dslc.spec.vocab import PATH_OUTSIDE, spec_keys
 
 OUTSIDE_HINT = "put the file in the spec's folder (or below it) and give its path relative to the spec"
 
@@ -122,7 +122,7 @@ def _to_dslc_error(error: Any, model: type[BaseModel], where: Locator, what: str
         key = error["loc"][-1]
         parent = tuple(step for step in error["loc"][:-1] if isinstance(step, int) or not _is_member_tag(step))
         span = where.key((*parent, key)) or where.find(parent)[0]
-        return DslcError("E101", f"{what}: unknown key '{key}'", span, hint=did_you_mean(str(key), model.model_fields))
+        return DslcError("E101", f"{what}: unknown key '{key}'", span, hint=closed_set_hint(str(key), spec_keys(model)))
     if kind == "missing":
         return DslcError("E102", f"{what}: missing required key '{field}'", target)
     span = target if found else where.find(())[0]

@@ -27,6 +27,11 @@ class Choice(BaseModel):
                 if name != "kind" and name in self.model_fields_set}
 
 
+def spec_keys(model: type[BaseModel]) -> list[str]:
+    """The keys a spec may write for `model` (for hints): its fields, less a choice's `kind`, which its name gives."""
+    return [name for name in model.model_fields if not (issubclass(model, Choice) and name == "kind")]
+
+
 PositiveFloat = Annotated[float, Field(gt=0.0)]
 NonNegativeFloat = Annotated[float, Field(ge=0.0)]
 PositiveInt = Annotated[int, Field(ge=1)]
@@ -245,3 +250,14 @@ LOSSES = _vocabulary("loss", SoftmaxCrossEntropy, SigmoidBinaryCrossEntropy, Mea
 METRICS = _vocabulary("metric", Accuracy, TopK, MseMetric, MaeMetric, positional={"top_k": ("k",)})
 DATA_SOURCES = _vocabulary("data source", Digits, Npz, Npy, Csv, Synthetic,
                            positional={"npz": ("path",), "csv": ("path",)})
+
+
+REAL_TARGETS_HINT = "for real-valued targets use loss: mse (or mae, huber)"
+
+
+def class_loss_on_one_unit_hint(data: Choice | None) -> str:
+    """What to use instead of softmax cross-entropy on a one-unit output: a regression loss when the data source
+    gives real-valued targets (the adding problem, digits reconstructing its images), else either kind."""
+    real = (isinstance(data, Synthetic) and data.task == "adding") or (isinstance(data, Digits)
+                                                                       and data.target == "input")
+    return REAL_TARGETS_HINT if real else f"{REAL_TARGETS_HINT}; for yes/no targets, sigmoid_binary_cross_entropy"

@@ -10,9 +10,9 @@ exponent floats (`1e-3` is a number; `no` and `on` stay strings).
 
 from __future__ import annotations
 
-import bisect
 import re
 from collections.abc import Iterator
+from typing import Protocol
 
 import yaml
 
@@ -63,11 +63,8 @@ def _parse(source: Source, limits: Limits, loader: type) -> Map:
                 raise _LibraryDepthLimit from None
             mark = exc.problem_mark or exc.context_mark
             raise DslcError("E005", f"nesting depth exceeds the YAML parser's own limit (dslc's budget is "
-                                    f"{limits.max_depth}, --max-depth)", _mark_span(source, builder, mark)) from None
-        mark = exc.problem_mark or exc.context_mark
-        span = _mark_span(source, builder, mark)
-        problem = exc.problem or exc.context or "invalid YAML"
-        raise DslcError("E010", f"YAML syntax error: {problem}", span) from None
+                                    f"{limits.max_depth}, --max-depth)", _mark_span(source, mark)) from None
+        raise _syntax_error(source, exc) from None
     except yaml.YAMLError as exc:  # reader errors: unacceptable characters
         offset = getattr(exc, "position", 0) or 0
         raise DslcError("E010", f"YAML syntax error: {exc}".splitlines()[0], source.span_at(offset)) from None
@@ -80,37 +77,72 @@ def _parse(source: Source, limits: Limits, loader: type) -> Map:
     return root
 
 
-def _mark_span(source: Source, builder: _TreeBuilder, mark) -> Span:
-    return Span(source.name, *builder.lines.position(mark)) if mark else Span(source.name, 1, 1)
+class _Mark(Protocol):
+    """A position in PyYAML's events and errors (its C and Python parsers have a class each)."""
+
+    line: int
+    column: int
 
 
-# Line breaks that YAML counts but the DSL, git and `Source.span_at` do not (they count "\n" only).
-_ODD_BREAKS = re.compile("\r(?!\n)|[\x85\u2028\u2029]")
+def _mark_span(source: Source, mark: _Mark | None) -> Span:
+    # `decode_source` lets no line break but LF and CRLF through: PyYAML's lines are dslc's.
+    return Span(source.name, mark.line + 1, mark.column + 1) if mark else Span(source.name, 1, 1)
 
 
-class _Lines:
-    """1-based (line, column) of a parser mark, lines separated by "\n" as everywhere else in dslc.
+def _syntax_error(source: Source, exc: yaml.MarkedYAMLError) -> DslcError:
+    """PyYAML's complaint, or what it means where the cause is an indentation mistake (a tab, a list item
+    out of line with the one before it)."""
+    mark = exc.problem_mark or exc.context_mark
+    span = _mark_span(source, mark)
+    lines = source.text.split("\n")
+    line = lines[span.line - 1] if span.line <= len(lines) else ""
+    indentation = line[:len(line) - len(line.lstrip(" \t"))]
+    if "\t" in indentation:
+        col = indentation.index("\t") + 1
+        return DslcError("E010", "YAML syntax error: a tab in the indentation",
+                         Span(source.name, span.line, col, span.line, col + 1),
+                         hint="YAML indents with spaces only: replace the tab with spaces")
+    sibling = _previous_item(lines, span.line) if _is_item(line) else None
+    if sibling is not None:
+        depth, above = len(indentation), sibling[1]
+        where = "more" if depth > above else "less"
+        return DslcError("E010", f"YAML syntax error: this list item is indented {where} than the one on line "
+                                 f"{sibling[0]} ({depth} spaces, not {above})",
+                         Span(source.name, span.line, depth + 1, span.line, depth + 2),
+                         hint=f"items of one list start in the same column: indent it by {above} spaces",
+                         related=(("the item before it", Span(source.name, sibling[0], above + 1)),))
+    problem = exc.problem or exc.context or "invalid YAML"
+    hint = "YAML allows no tab here: use spaces" if line[span.col - 1:span.col] == "\t" else None
+    return DslcError("E010", f"YAML syntax error: {problem}", span, hint=hint)
 
-    PyYAML also breaks lines at a lone "\r", U+0085, U+2028 and U+2029; in a text that holds one,
-    its line numbers would disagree with git's (and so GitHub's annotations), the DSL's and the excerpt's.
-    """
 
-    def __init__(self, text: str) -> None:
-        self.starts: list[int] | None = None
-        if _ODD_BREAKS.search(text):
-            self.starts = [0, *(match.end() for match in re.finditer("\n", text))]
+def _is_item(line: str) -> bool:
+    return line.lstrip(" ").startswith("-") and line.lstrip(" ")[1:2] in ("", " ")
 
-    def position(self, mark) -> tuple[int, int]:
-        if self.starts is None:  # PyYAML's own count is the same
-            return mark.line + 1, mark.column + 1
-        line = bisect.bisect_right(self.starts, mark.index)
-        return line, mark.index - self.starts[line - 1] + 1
+
+def _previous_item(lines: list[str], number: int) -> tuple[int, int] | None:
+    """The nearest list item above line `number` that is indented differently from it (its line and indentation);
+    None when an item in the same column, a line indented no deeper, or the key that opens its list comes first."""
+    depth = len(lines[number - 1]) - len(lines[number - 1].lstrip(" "))
+    between = False  # whether a line with content lies between the item found and line `number`
+    for above in range(number - 2, -1, -1):
+        text = lines[above]
+        content = text.lstrip(" ")
+        if not content or content.startswith("#"):
+            continue
+        indent = len(text) - len(content)
+        if _is_item(text):
+            opens_list = indent < depth and not between and text.split("#")[0].rstrip().endswith(":")
+            return (above + 1, indent) if indent != depth and not opens_list else None
+        if indent <= depth:
+            return None
+        between = True
+    return None
 
 
 class _TreeBuilder:
     def __init__(self, source: Source, limits: Limits) -> None:
         self.source = source
-        self.lines = _Lines(source.text)
         self.limits = limits
         self.sink = ErrorSink()
         self.anchors: dict[str, Node] = {}
@@ -124,7 +156,8 @@ class _TreeBuilder:
         self.sizes: dict[str, int] = {}  # anchor -> expanded size of its node
 
     def span(self, event: yaml.Event) -> Span:
-        return Span(self.source.name, *self.lines.position(event.start_mark), *self.lines.position(event.end_mark))
+        start, end = _mark_span(self.source, event.start_mark), _mark_span(self.source, event.end_mark)
+        return Span(self.source.name, start.line, start.col, end.line, end.col)
 
     def build(self, events: Iterator[yaml.Event]) -> Node | None:
         root: Node | None = None
@@ -150,6 +183,8 @@ class _TreeBuilder:
         self.count(event)
         if isinstance(event, yaml.AliasEvent):
             return self.alias(event)
+        if not isinstance(event, yaml.CollectionStartEvent | yaml.ScalarEvent):  # pragma: no cover - the parser
+            raise DslcError("E010", "unexpected YAML event", self.span(event))   # guarantees node events here
         if event.tag is not None:
             raise DslcError("E011", f"YAML tag '{event.tag}' is not allowed", self.span(event),
                             hint="a spec is data: remove the tag")
@@ -159,10 +194,8 @@ class _TreeBuilder:
             node: Node = self.scalar(event)
         elif isinstance(event, yaml.SequenceStartEvent):
             node = self.collection(event, events, self.sequence)
-        elif isinstance(event, yaml.MappingStartEvent):
+        else:
             node = self.collection(event, events, self.mapping)
-        else:  # pragma: no cover - the parser guarantees node events here
-            raise DslcError("E010", "unexpected YAML event", self.span(event))
         if event.anchor is not None:
             self.anchors[event.anchor] = node
             self.sizes[event.anchor] = self.expanded - first
@@ -182,16 +215,17 @@ class _TreeBuilder:
         return node
 
     def alias(self, event: yaml.AliasEvent) -> Node:
+        anchor = event.anchor or ""  # the parser gives every alias an anchor name
         self.alias_count += 1
         if self.alias_count > self.limits.max_aliases:
             message = self.limits.exceeded("alias count", self.alias_count, self.limits.max_aliases, "--max-aliases")
             raise DslcError("E006", message, self.span(event))
-        if event.anchor in self.open_anchors:
-            raise DslcError("E015", f"alias '*{event.anchor}' refers to a node that contains it", self.span(event))
-        target = self.anchors.get(event.anchor)
+        if anchor in self.open_anchors:
+            raise DslcError("E015", f"alias '*{anchor}' refers to a node that contains it", self.span(event))
+        target = self.anchors.get(anchor)
         if target is None:
-            raise DslcError("E015", f"alias '*{event.anchor}' refers to no anchor", self.span(event))
-        self.expanded += self.sizes[event.anchor]
+            raise DslcError("E015", f"alias '*{anchor}' refers to no anchor", self.span(event))
+        self.expanded += self.sizes[anchor]
         budget = self.limits.max_bytes  # no more nodes than a file within the byte budget could spell out
         if self.expanded > budget:
             raise DslcError("E006", f"aliases expand the document beyond {budget:,} nodes, more than a file within "

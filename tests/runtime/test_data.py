@@ -340,3 +340,11 @@ def test_digits_are_read_without_importing_sklearn_datasets_and_equal_load_digit
     pixels, labels = _digits_arrays()
     expected_pixels, expected_labels = load_digits(return_X_y=True)
     assert pixels.shape == (1797, 64) and (pixels == expected_pixels).all() and (labels == expected_labels).all()
+
+
+def test_real_valued_targets_under_a_class_loss_point_at_mse(tmp_path: Path) -> None:
+    np.savez(tmp_path / "d.npz", x=np.zeros((40, 4), np.float32), y=np.linspace(0.0, 1.0, 40).astype(np.float32))
+    path, _ = write_spec(tmp_path, "{npz: d.npz}")
+    error = data_error(path)
+    assert error.code == "E705" and "not whole numbers" in error.message, error.headline()
+    assert error.hint == "for real-valued targets use loss: mse (or mae, huber)"

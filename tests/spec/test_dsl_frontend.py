@@ -234,9 +234,9 @@ def test_sections_may_come_in_any_order_and_blocks_anywhere() -> None:
 # -- errors, at their exact position ------------------------------------------------------------------
 @pytest.mark.parametrize(("text", "expected"), [
     (f"{HEADER}  dense(3 4)\n}}\n", [("E020", 3, 11)]),
-    (f"{HEADER}  dense(3,\n", [("E020", 3, 11)]),  # at the end of the text
+    (f"{HEADER}  dense(3,\n", [("E020", 3, 8)]),  # at the bracket left open
     (f"{HEADER}  dense(3) relu\n}}\n", [("E020", 3, 12)]),
-    (f"{HEADER}  dense(3)\n", [("E020", 3, 11)]),
+    (f"{HEADER}  dense(3)\n", [("E020", 2, 17)]),
     ("dslc 1\nfoo\n", [("E020", 2, 1)]),
     ("train {\n  loss: mse\n}\n", [("E020", 2, 7)]),
     (f"{HEADER}  dense(units=2, 3)\n}}\n", [("E020", 3, 18)]),
@@ -284,7 +284,9 @@ def test_syntax_errors_say_what_was_expected() -> None:
     assert info.value.hint == "settings and mapping entries are written 'key = value'"
     with pytest.raises(DslcError) as info:
         parse(f"{HEADER}  dense(units=\n")
-    assert info.value.message == "unexpected end of file; expected a value"
+    assert info.value.message == "'(' is not closed before the end of the file"
+    assert [(note, span.line, span.col) for note, span in info.value.related] == \
+        [("the parser stopped here: unexpected end of file; expected a value", 3, 15)]
 
 
 @pytest.mark.parametrize(("opener", "closer", "column"), [("f(", ")", 22), ("[", "]", 17), ("{a = ", "}", 33)])

@@ -24,8 +24,9 @@ def sequence(inputs: tuple[Tensor, ...]) -> tuple[Tensor, int]:
 
 
 def heads_divide(heads: int, x: Tensor) -> None:
-    if x.shape[-1] % heads:
-        raise ShapeError("E503", f"heads ({heads}) must divide the features ({x.shape[-1]}), input {show(x.shape)}",
+    features = known(x, -1, "the feature axis (the last)")
+    if features % heads:
+        raise ShapeError("E503", f"heads ({heads}) must divide the features ({features}), input {show(x.shape)}",
                          "heads")
 
 

@@ -14,6 +14,7 @@ Bias additions are not counted as FLOPs (as for dense layers); a fused
 `activation:` adds its element-wise FLOPs (see `_shapes.ACTIVATION_FLOPS`).
 """
 
+import math
 from collections.abc import Callable
 from typing import Literal
 
@@ -71,7 +72,7 @@ def _geometry(params: ConvTransposeParams, x: Tensor) -> tuple:
 
 def _groups(params: ConvParams, x: Tensor) -> int:
     """The number of groups, after checking it against the input channels and the filters (E503)."""
-    channels = x.shape[-1]
+    channels = known(x, -1, "the channel axis (the last)")
     if params.groups == "depthwise":
         if params.filters % channels:
             raise ShapeError("E503", f"a depthwise convolution needs filters ({params.filters}) to be a multiple "
@@ -107,12 +108,13 @@ def _cost(params: ConvTransposeParams, weights: int, positions: int | None, outp
 
 
 def _kernel_size(params: ConvTransposeParams, x: Tensor) -> int:
-    return prod(per_axis(params.kernel, len(x.shape) - 1, "kernel", x.shape))
+    return math.prod(per_axis(params.kernel, len(x.shape) - 1, "kernel", x.shape))
 
 
 def conv_cost(params: ConvParams, inputs: tuple[Tensor, ...], output: Tensor) -> Cost:
     x = one(inputs)
-    weights = _kernel_size(params, x) * (x.shape[-1] // _groups(params, x)) * params.filters
+    channels = known(x, -1, "the channel axis (the last)")
+    weights = _kernel_size(params, x) * (channels // _groups(params, x)) * params.filters
     return _cost(params, weights, prod(output.shape[:-1]), output)
 
 
@@ -128,7 +130,8 @@ def transpose_infer(spatial: int) -> Callable[[ConvTransposeParams, tuple[Tensor
 
 def transpose_cost(params: ConvTransposeParams, inputs: tuple[Tensor, ...], output: Tensor) -> Cost:
     x = one(inputs)
-    return _cost(params, _kernel_size(params, x) * x.shape[-1] * params.filters, prod(x.shape[:-1]), output)
+    channels = known(x, -1, "the channel axis (the last)")
+    return _cost(params, _kernel_size(params, x) * channels * params.filters, prod(x.shape[:-1]), output)
 
 
 def _arguments(params: ConvTransposeParams, x: Tensor, dtype: str) -> dict:

@@ -54,7 +54,8 @@ def infer(params: RecurrentParams, inputs: tuple[Tensor, ...]) -> Tensor:
 
 def recurrent_cost(gates: int) -> Callable[[RecurrentParams, tuple[Tensor, ...], Tensor], Cost]:
     def cost(params: RecurrentParams, inputs: tuple[Tensor, ...], output: Tensor) -> Cost:
-        time, features = one(inputs).shape
+        x = one(inputs)
+        time, features = x.shape[0], known(x, -1, "the feature axis (the last)")
         u, directions = params.units, _directions(params)
         return Cost(params=directions * gates * (features * u + u * u + u),
                     flops=times(directions, time, 2 * gates * (features * u + u * u)))

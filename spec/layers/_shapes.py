@@ -27,9 +27,9 @@ promotion does (`to_floating`). Embeddings output `float32`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
-from dslc.spec.layers.base import Construct, Cost, Dim, NodeClass, Shape, ShapeError, Tensor, plus, prod  # noqa: F401 - prod and plus are re-exported to the layer modules
+from dslc.spec.layers.base import Construct, Cost, Dim, NodeClass, Padding, Shape, ShapeError, Tensor, plus, prod  # noqa: F401 - prod and plus are re-exported to the layer modules
 
 # FLOPs per output element of the element-wise kinds (and of a fused `activation:`).
 # Every activation is 1 (the transcendental ones are not weighted more); softmax is 3
@@ -134,16 +134,16 @@ def _size(kernel: int, dilation: int) -> str:
     return f"{kernel}" if dilation == 1 else f"{kernel} (dilated: {dilation * (kernel - 1) + 1})"
 
 
-Pad = str | tuple[int, int]  # 'same', 'valid' or (low, high), for one axis
+Pad = Literal["same", "valid"] | tuple[int, int]  # 'same', 'valid' or (low, high), for one axis
 
 
-def pads(padding: Any, count: int, shape: Shape) -> tuple[Pad, ...]:
+def pads(padding: Padding, count: int, shape: Shape) -> tuple[Pad, ...]:
     if isinstance(padding, str):
         return (padding,) * count
     if len(padding) != count:
         raise ShapeError("E503", f"padding has {_count(len(padding), '(low, high) pair')} but the input "
                                  f"{show(shape)} has {_count(count, 'spatial axis', 'spatial axes')}", "padding")
-    return tuple(tuple(pair) for pair in padding)
+    return padding
 
 
 def window_out(shape: Shape, sizes: tuple[int, ...], strides: tuple[int, ...], dilations: tuple[int, ...],
@@ -156,7 +156,7 @@ def window_out(shape: Shape, sizes: tuple[int, ...], strides: tuple[int, ...], d
         elif pad == "same":
             out.append(-(-n // s))
         else:
-            lo, hi = (0, 0) if pad == "valid" else pad
+            lo, hi = pad if isinstance(pad, tuple) else (0, 0)
             effective, padded = d * (k - 1) + 1, n + lo + hi
             if effective > padded:
                 room = f"{n}" if not (lo or hi) else f"{padded} with padding"
@@ -176,7 +176,7 @@ def transpose_out(shape: Shape, sizes: tuple[int, ...], strides: tuple[int, ...]
             out.append(None)
         elif pad == "same":
             out.append(n * s)
-        elif pad == "valid":
+        elif not isinstance(pad, tuple):  # valid
             out.append(n * s + max(effective - s, 0))
         else:
             lo, hi = pad

@@ -36,7 +36,7 @@ def infer(params: DenseParams, inputs: tuple[Tensor, ...]) -> Tensor:
 
 def cost(params: DenseParams, inputs: tuple[Tensor, ...], output: Tensor) -> Cost:
     x = one(inputs)
-    weights = x.shape[-1] * params.units
+    weights = known(x, -1, "the feature axis (the last)") * params.units
     return Cost(params=weights + (params.units if params.use_bias else 0),
                 flops=plus(times(2, weights, prod(x.shape[:-1])), activation_flops(params.activation, output)))
 

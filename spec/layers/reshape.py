@@ -5,6 +5,7 @@ must not change. When the input has an unknown size, a `-1` entry is unknown
 too, and a count that cannot be checked is trusted. No parameters, no FLOPs.
 """
 
+import math
 from typing import Annotated
 
 from pydantic import Field
@@ -23,10 +24,10 @@ def infer(params: ReshapeParams, inputs: tuple[Tensor, ...]) -> Tensor:
     x, target = one(inputs), params.shape
     if target.count(-1) > 1 or 0 in target:
         raise ShapeError("E503", f"shape {show(target)} may hold one -1 and no 0", "shape")
-    fixed = prod(dim for dim in target if dim != -1)
+    fixed = math.prod(dim for dim in target if dim != -1)
     count = prod(x.shape)
     if count is None:  # only the known part of the input can be checked
-        known_part = prod(dim for dim in x.shape if dim is not None)
+        known_part = math.prod(dim for dim in x.shape if dim is not None)
         if -1 not in target and fixed % known_part:
             raise ShapeError("E503", f"cannot reshape {show(x.shape)} to {show(target)}: {count_text(fixed)} "
                                      f"elements is not a multiple of {count_text(known_part)}", "shape")

@@ -246,8 +246,9 @@ def init_state(model: nnx.Module, train: Train | Task, *,
     task = train if isinstance(train, Task) else make_task(train)
     if trainable is None:
         trainable = trainable_filter(model) if isinstance(model, SpecModel) else nnx.Param
-    graphdef, params, rest = nnx.split(model, trainable, ...)
-    params, rest = nnx.to_pure_dict(params), nnx.to_pure_dict(rest)
+    graphdef, trainable_state, *remainder = nnx.split(model, trainable, ...)
+    (rest_state,) = remainder  # two filters (trainable, then everything else): one remainder
+    params, rest = nnx.to_pure_dict(trainable_state), nnx.to_pure_dict(rest_state)
     opt_state = jax.jit(task.tx.init)(params)  # one compiled call instead of one dispatch per leaf
     return graphdef, TrainState(params, rest, opt_state, jnp.zeros((), jnp.int32))
 
@@ -368,7 +369,8 @@ def make_steps(graphdef: nnx.GraphDef, train: Train | Task, *, unroll: int = 1,
     state in, so that it keeps that layout from step to step; without it XLA chooses.
     """
     task = train if isinstance(train, Task) else make_task(train)
-    layout = {} if state_shardings is None else {"out_shardings": (state_shardings, None)}  # None: metrics, any
+    # out_shardings's None: the metrics, laid out as XLA likes
+    layout: dict[str, Any] = {} if state_shardings is None else {"out_shardings": (state_shardings, None)}
     return Steps(
         train=jax.jit(functools.partial(train_step, graphdef, task=task), donate_argnums=0, **layout),
         eval=jax.jit(functools.partial(eval_step, graphdef, task=task)),

@@ -11,7 +11,7 @@ axis; a list gives one per axis. Output sizes follow `_shapes` (as `jax.lax`).
   FLOPs `2 * in_positions * prod(kernel) * c * filters`.
 
 Bias additions are not counted as FLOPs (as for dense layers); a fused
-`activation:` adds its element-wise FLOPs (see `_shapes.ACTIVATION_FLOPS`).
+`activation:` adds its element-wise FLOPs (see `activations.ACTIVATIONS`).
 """
 
 import math
@@ -19,7 +19,6 @@ from collections.abc import Callable
 from typing import Literal
 
 from dslc.spec.layers._shapes import (
-    activation_flops,
     expect_rank,
     known,
     one,
@@ -33,8 +32,8 @@ from dslc.spec.layers._shapes import (
     transpose_out,
     window_out,
 )
+from dslc.spec.layers.activations import Activation, activation_flops
 from dslc.spec.layers.base import (
-    Activation,
     Construct,
     Cost,
     LayerParams,

@@ -19,7 +19,8 @@ gru 3), per direction (`bidirectional: true` doubles both):
 from collections.abc import Callable
 
 from dslc.spec.layers._shapes import N, W, expect_rank, known, one, times, to_floating
-from dslc.spec.layers.base import Activation, Construct, Cost, LayerKind, LayerParams, NodeClass, PositiveInt, Tensor
+from dslc.spec.layers.activations import Activation
+from dslc.spec.layers.base import Construct, Cost, LayerKind, LayerParams, NodeClass, PositiveInt, Tensor
 
 
 class RecurrentParams(LayerParams):

@@ -31,12 +31,8 @@ from typing import Any, Literal
 
 from dslc.spec.layers.base import Construct, Cost, Dim, NodeClass, Padding, Shape, ShapeError, Tensor, plus, prod  # noqa: F401 - prod and plus are re-exported to the layer modules
 
-# FLOPs per output element of the element-wise kinds (and of a fused `activation:`).
-# Every activation is 1 (the transcendental ones are not weighted more); softmax is 3
-# (exponential, sum, division); the normalisations are 5 (mean, variance, subtract,
-# divide, scale-and-shift); `linear` is free.
-ACTIVATION_FLOPS = {"relu": 1, "leaky_relu": 1, "gelu": 1, "silu": 1, "tanh": 1, "sigmoid": 1, "softmax": 3,
-                    "linear": 0}
+# FLOPs per output element of the normalisations: mean, variance, subtract, divide,
+# scale-and-shift (the activations' are in `activations.ACTIVATIONS`).
 NORM_FLOPS = 5
 INTEGER_DTYPES = ("int32", "int64", "uint8")
 FLOAT_DTYPES = ("float32", "float16", "bfloat16")
@@ -232,10 +228,6 @@ def fused(activation: str | None) -> tuple[NodeClass, ...]:
 def weighted(params: Any) -> tuple[NodeClass, ...]:
     """W, then N for a fused activation: dense and convolution layers."""
     return (W, *fused(params.activation))
-
-
-def activation_flops(activation: str | None, output: Tensor) -> Dim:
-    return times(ACTIVATION_FLOPS[activation or "linear"], elements(output))
 
 
 @to_floating

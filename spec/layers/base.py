@@ -39,8 +39,6 @@ Window = PositiveInt | tuple[PositiveInt, ...]
 # 'same', 'valid', or explicit (low, high) padding per spatial axis.
 Padding = Literal["same", "valid"] | tuple[tuple[NonNegativeInt, NonNegativeInt], ...]
 
-Activation = Literal["relu", "leaky_relu", "gelu", "silu", "tanh", "sigmoid", "softmax", "linear"]
-
 
 class NodeClass(Enum):
     """D0 (docs/depth.md#d0-node-classes): what a node is at inference time."""

@@ -8,7 +8,6 @@ The last axis must have a known size `d`. Parameters: `d * units`, plus
 """
 
 from dslc.spec.layers._shapes import (
-    activation_flops,
     expect_rank_between,
     known,
     one,
@@ -18,7 +17,8 @@ from dslc.spec.layers._shapes import (
     to_floating,
     weighted,
 )
-from dslc.spec.layers.base import Activation, Construct, Cost, LayerKind, LayerParams, PositiveInt, Tensor
+from dslc.spec.layers.activations import Activation, activation_flops
+from dslc.spec.layers.base import Construct, Cost, LayerKind, LayerParams, PositiveInt, Tensor
 
 
 class DenseParams(LayerParams):

@@ -37,9 +37,12 @@ from dslc.spec.load import LoadedSpec, parse_document
 from dslc.spec.tree import Entry, Map, Node, Scalar, Seq, locate
 from dslc.spec.validation import OUTSIDE_HINT
 from dslc.spec.vocab import (
+    BINARY_LOSSES,
+    CLASS_LOSSES,
     DATA_SOURCES,
     METRICS,
     OPTIMIZERS,
+    REGRESSION_LOSSES,
     SCHEDULES,
     Choice,
     Csv,
@@ -52,9 +55,6 @@ from dslc.spec.vocab import (
 
 # The E6xx codes (spec/codes.py holds the published catalogue).
 
-CLASS_LOSSES = ("softmax_cross_entropy",)
-BINARY_LOSSES = ("sigmoid_binary_cross_entropy",)
-REGRESSION_LOSSES = ("mse", "mae", "huber")
 DIGITS_CLASSES = 10
 DIGITS_PIXELS = 64
 FLOATS = ("float32", "float16", "bfloat16")

@@ -50,9 +50,8 @@ from dslc.spec.layers.base import Tensor
 from dslc.spec.limits import DEFAULT_LIMITS
 from dslc.spec.load import LoadedSpec, parse_document
 from dslc.spec.tree import Map, Node, Scalar, locate
-from dslc.spec.vocab import DATA_SOURCES, Csv, Digits, FileData, Npy, Npz, Synthetic
+from dslc.spec.vocab import CLASS_LOSS, DATA_SOURCES, Csv, Digits, FileData, Npy, Npz, Synthetic
 
-CLASS_LOSS = "softmax_cross_entropy"
 DIGITS_RANGE = 16.0  # sklearn's digits: pixel values 0..16
 SYNTHETIC_SPLIT = (0.1, 0.1)  # validation, test
 INT_LIMIT = 10  # synthetic integer inputs are drawn from [0, INT_LIMIT)

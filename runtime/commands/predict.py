@@ -19,13 +19,13 @@ from typing import TYPE_CHECKING, Any
 
 from dslc.runtime.options import add_device_option, add_limit_options, add_session_options, limits_from, positive
 from dslc.spec.errors import DslcError, DslcErrors, show_value
+from dslc.spec.vocab import CLASS_LOSS
 
 if TYPE_CHECKING:
     import numpy as np
 
 INPUT_SUFFIXES = (".npy", ".npz", ".csv")
 OUTPUT_SUFFIXES = (".npy", ".csv")
-CLASS_LOSS = "softmax_cross_entropy"
 
 DESCRIPTION = """\
 Restore a checkpoint of `dslc train SPEC` and run the model (inference mode: dropout off, batch

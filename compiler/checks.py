@@ -31,7 +31,7 @@ from typing import Literal
 from dslc.compiler.analysis.model import Analysis
 from dslc.spec.errors import DslcError, DslcErrors, Span, did_you_mean, show_value
 from dslc.spec.ir import Train
-from dslc.spec.layers.base import Tensor
+from dslc.spec.layers.base import Tensor, show_shape
 from dslc.spec.limits import DEFAULT_LIMITS, Limits
 from dslc.spec.load import LoadedSpec, parse_document
 from dslc.spec.tree import Entry, Map, Node, Scalar, Seq, locate
@@ -169,7 +169,7 @@ def _output(analysis: Analysis) -> Tensor | None:
 
 
 def _show(shape: tuple[int | None, ...]) -> str:
-    return "(" + ", ".join("?" if dim is None else str(dim) for dim in shape) + (",)" if len(shape) == 1 else ")")
+    return show_shape(shape, python_tuple=True)
 
 
 def _classes_problem(output: Tensor) -> str | None:

@@ -46,7 +46,7 @@ import numpy as np
 from dslc.compiler.analysis.model import Analysis
 from dslc.spec.errors import DslcError, DslcErrors, Span, show_value
 from dslc.spec.ir import Train
-from dslc.spec.layers.base import Tensor
+from dslc.spec.layers.base import Tensor, show_shape
 from dslc.spec.limits import DEFAULT_LIMITS
 from dslc.spec.load import LoadedSpec, parse_document
 from dslc.spec.tree import Map, Node, Scalar, locate
@@ -214,7 +214,7 @@ def _want(train: Train, analysis: Analysis) -> _Want:
 
 
 def _show(shape: tuple[int | None, ...]) -> str:
-    return "(" + ", ".join("?" if dim is None else str(dim) for dim in shape) + (",)" if len(shape) == 1 else ")")
+    return show_shape(shape, python_tuple=True)
 
 
 def _fit(array: np.ndarray, shape: tuple[int | None, ...]) -> np.ndarray | None:

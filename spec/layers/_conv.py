@@ -26,7 +26,7 @@ from dslc.spec.layers._shapes import (
     per_axis,
     plus,
     prod,
-    show,
+    show_shape,
     times,
     to_floating,
     transpose_out,
@@ -75,12 +75,12 @@ def _groups(params: ConvParams, x: Tensor) -> int:
     if params.groups == "depthwise":
         if params.filters % channels:
             raise ShapeError("E503", f"a depthwise convolution needs filters ({params.filters}) to be a multiple "
-                                     f"of the input channels ({channels}), input {show(x.shape)}", "filters")
+                                     f"of the input channels ({channels}), input {show_shape(x.shape)}", "filters")
         return channels
     for what, count in (("input channels", channels), ("filters", params.filters)):
         if count % params.groups:
             raise ShapeError("E503", f"groups ({params.groups}) must divide the {what} ({count}), "
-                                     f"input {show(x.shape)}", "groups")
+                                     f"input {show_shape(x.shape)}", "groups")
     return params.groups
 
 

@@ -135,6 +135,9 @@ class Lion(Optimizer):
     weight_decay: Annotated[float, Field(ge=0.0)] = 0.0
 
 
+OptimizerChoice = Sgd | Adam | AdamW | RmsProp | Adafactor | Lion
+
+
 class SoftmaxCrossEntropy(Choice):
     kind: Literal["softmax_cross_entropy"] = "softmax_cross_entropy"
     label_smoothing: Fraction = 0.0
@@ -236,7 +239,6 @@ class Synthetic(Choice):
 
 
 DataChoice = Digits | Npz | Npy | Csv | Synthetic
-OptimizerChoice = Sgd | Adam | AdamW | RmsProp | Adafactor | Lion
 
 
 @dataclass(frozen=True)

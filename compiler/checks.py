@@ -30,11 +30,14 @@ from typing import Literal
 from dslc.compiler.analysis.model import Analysis
 from dslc.spec.errors import DslcError, Span, did_you_mean, show_value
 from dslc.spec.ir import Train
-from dslc.spec.layers.base import Tensor
+from dslc.spec.layers.base import Tensor, show_shape
 from dslc.spec.load import LoadedSpec
 from dslc.spec.sourcemap import IRPath, SourceMap
 from dslc.spec.validation import OUTSIDE_HINT
 from dslc.spec.vocab import (
+    BINARY_LOSSES,
+    CLASS_LOSSES,
+    REGRESSION_LOSSES,
     Choice,
     Csv,
     Digits,
@@ -47,9 +50,6 @@ from dslc.spec.vocab import (
 
 # The E6xx codes (spec/codes.py holds the published catalogue).
 
-CLASS_LOSSES = ("softmax_cross_entropy",)
-BINARY_LOSSES = ("sigmoid_binary_cross_entropy",)
-REGRESSION_LOSSES = ("mse", "mae", "huber")
 DIGITS_CLASSES = 10
 DIGITS_PIXELS = 64
 FLOATS = ("float32", "float16", "bfloat16")
@@ -131,7 +131,7 @@ def _output(analysis: Analysis) -> Tensor | None:
 
 
 def _show(shape: tuple[int | None, ...]) -> str:
-    return "(" + ", ".join("?" if dim is None else str(dim) for dim in shape) + (",)" if len(shape) == 1 else ")")
+    return show_shape(shape, python_tuple=True)
 
 
 def _classes_problem(output: Tensor) -> str | None:

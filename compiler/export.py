@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import cast
 
 import jax
 import jax.numpy as jnp
@@ -20,6 +21,7 @@ from dslc.compiler.analysis.model import Analysis
 from dslc.compiler.build import SpecModel
 from dslc.compiler.steps import Batch, init_state, make_task, train_step
 from dslc.spec.load import LoadedSpec
+from dslc.spec.vocab import CLASS_LOSSES, LossKind
 
 TARGETS = ("cpu", "cuda", "tpu")
 
@@ -68,7 +70,8 @@ def export_programs(loaded: LoadedSpec, analysis: Analysis, model: SpecModel,
         train_graphdef, train_state = init_state(nnx.merge(graphdef, state), task)
         target_shapes = [layer.output for layer in analysis.layers if layer.name in analysis.outputs]
         labels = _label_struct(train.loss.kind, target_shapes[0], batch)
-        example = Batch(inputs, labels, None)
+        # Abstract leaves: export traces shapes and dtypes only, never values.
+        example = Batch(cast(tuple[jax.Array, ...], inputs), cast(jax.Array, labels), None)
 
         # The exported program takes and returns flat lists of arrays: optax's state types are not
         # serializable pytree nodes, and a flat calling convention is what other runtimes expect anyway.
@@ -83,8 +86,8 @@ def export_programs(loaded: LoadedSpec, analysis: Analysis, model: SpecModel,
     return programs
 
 
-def _label_struct(loss: str, output, batch) -> jax.ShapeDtypeStruct:
-    if loss == "softmax_cross_entropy":  # integer class ids, one per output position
+def _label_struct(loss: LossKind, output, batch) -> jax.ShapeDtypeStruct:
+    if loss in CLASS_LOSSES:  # integer class ids, one per output position
         return jax.ShapeDtypeStruct((batch, *output.shape[:-1]), jnp.int32)
     return jax.ShapeDtypeStruct((batch, *output.shape), jnp.float32)
 

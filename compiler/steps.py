@@ -41,7 +41,28 @@ from flax import nnx
 from dslc.compiler.build import SpecModel, trainable_filter
 from dslc.compiler.checks import metric_name
 from dslc.spec.ir import Train
-from dslc.spec.vocab import Choice, Constant, Cosine, Exponential, Huber, SoftmaxCrossEntropy, TopK, WarmupCosine
+from dslc.spec.vocab import (
+    BINARY_LOSSES,
+    Accuracy,
+    Adafactor,
+    Adam,
+    AdamW,
+    Constant,
+    Cosine,
+    Exponential,
+    Huber,
+    LossChoice,
+    MeanSquaredError,
+    MetricChoice,
+    MseMetric,
+    OptimizerChoice,
+    RmsProp,
+    ScheduleChoice,
+    Sgd,
+    SigmoidBinaryCrossEntropy,
+    SoftmaxCrossEntropy,
+    TopK,
+)
 
 PyTree = Any
 # (outputs in float32, target) -> one value per example, shape (batch,)
@@ -133,15 +154,15 @@ def _huber(delta: float) -> PerExample:
     return loss
 
 
-def make_loss(loss: Choice) -> PerExample:
+def make_loss(loss: LossChoice) -> PerExample:
     """The spec's loss as a per-example function of float32 outputs and the target."""
     if isinstance(loss, SoftmaxCrossEntropy):
         return _softmax_cross_entropy(loss.label_smoothing)
     if isinstance(loss, Huber):
         return _huber(loss.delta)
-    table: dict[str, PerExample] = {"sigmoid_binary_cross_entropy": _sigmoid_binary_cross_entropy,
-                                    "mse": _squared_error, "mae": _absolute_error}
-    return table[loss.kind]
+    if isinstance(loss, SigmoidBinaryCrossEntropy):
+        return _sigmoid_binary_cross_entropy
+    return _squared_error if isinstance(loss, MeanSquaredError) else _absolute_error
 
 
 def _class_accuracy(logits: jax.Array, labels: jax.Array) -> jax.Array:
@@ -163,17 +184,17 @@ def _top_k_accuracy(k: int) -> PerExample:
     return metric
 
 
-def make_metric(metric: Choice, loss: Choice) -> PerExample:
+def make_metric(metric: MetricChoice, loss: LossChoice) -> PerExample:
     """A metric per example; it reads the target the way the loss does (see `dslc.compiler.checks`)."""
     if isinstance(metric, TopK):
         return _top_k_accuracy(metric.k)
-    if metric.kind == "accuracy":
-        return _binary_accuracy if loss.kind == "sigmoid_binary_cross_entropy" else _class_accuracy
-    return {"mse": _squared_error, "mae": _absolute_error}[metric.kind]
+    if isinstance(metric, Accuracy):
+        return _binary_accuracy if loss.kind in BINARY_LOSSES else _class_accuracy
+    return _squared_error if isinstance(metric, MseMetric) else _absolute_error
 
 
 # -- optimizers --------------------------------------------------------------------------------
-def make_schedule(lr: float | Choice) -> optax.Schedule:
+def make_schedule(lr: float | ScheduleChoice) -> optax.Schedule:
     """The learning rate as an optax schedule (a number is a constant schedule)."""
     if isinstance(lr, float | int):
         return optax.constant_schedule(float(lr))
@@ -184,28 +205,24 @@ def make_schedule(lr: float | Choice) -> optax.Schedule:
                                        staircase=lr.staircase)
     if isinstance(lr, Cosine):
         return optax.cosine_decay_schedule(lr.init, decay_steps=lr.decay_steps, alpha=lr.alpha)
-    if isinstance(lr, WarmupCosine):  # `dslc check` rejects warmup_steps >= decay_steps (E608)
-        return optax.warmup_cosine_decay_schedule(lr.init, peak_value=lr.peak, warmup_steps=lr.warmup_steps,
-                                                  decay_steps=lr.decay_steps, end_value=lr.end)
-    raise ValueError(f"unknown schedule {lr!r}")
+    # WarmupCosine: `dslc check` rejects warmup_steps >= decay_steps (E608)
+    return optax.warmup_cosine_decay_schedule(lr.init, peak_value=lr.peak, warmup_steps=lr.warmup_steps,
+                                              decay_steps=lr.decay_steps, end_value=lr.end)
 
 
-def _base_optimizer(opt: Any, lr: optax.Schedule) -> optax.GradientTransformation:
+def _base_optimizer(opt: OptimizerChoice, lr: optax.Schedule) -> optax.GradientTransformation:
     # Every spec default is passed explicitly: optax's defaults differ in places (lion's weight decay).
-    kind = opt.kind
-    if kind == "sgd":
+    if isinstance(opt, Sgd):
         return optax.sgd(lr, momentum=opt.momentum or None, nesterov=opt.nesterov)
-    if kind == "adam":
+    if isinstance(opt, Adam):
         return optax.adam(lr, b1=opt.b1, b2=opt.b2, eps=opt.eps)
-    if kind == "adamw":
+    if isinstance(opt, AdamW):
         return optax.adamw(lr, b1=opt.b1, b2=opt.b2, eps=opt.eps, weight_decay=opt.weight_decay)
-    if kind == "rmsprop":
+    if isinstance(opt, RmsProp):
         return optax.rmsprop(lr, decay=opt.decay, eps=opt.eps, momentum=opt.momentum or None)
-    if kind == "adafactor":
+    if isinstance(opt, Adafactor):
         return optax.adafactor(lr)
-    if kind == "lion":
-        return optax.lion(lr, b1=opt.b1, b2=opt.b2, weight_decay=opt.weight_decay)
-    raise ValueError(f"unknown optimizer {kind!r}")
+    return optax.lion(lr, b1=opt.b1, b2=opt.b2, weight_decay=opt.weight_decay)
 
 
 def make_optimizer(train: Train, trainable_mask: PyTree | None = None) -> optax.GradientTransformation:
@@ -246,8 +263,9 @@ def init_state(model: nnx.Module, train: Train | Task, *,
     task = train if isinstance(train, Task) else make_task(train)
     if trainable is None:
         trainable = trainable_filter(model) if isinstance(model, SpecModel) else nnx.Param
-    graphdef, params, rest = nnx.split(model, trainable, ...)
-    params, rest = nnx.to_pure_dict(params), nnx.to_pure_dict(rest)
+    graphdef, trainable_state, *remainder = nnx.split(model, trainable, ...)
+    (rest_state,) = remainder  # two filters (trainable, then everything else): one remainder
+    params, rest = nnx.to_pure_dict(trainable_state), nnx.to_pure_dict(rest_state)
     opt_state = jax.jit(task.tx.init)(params)  # one compiled call instead of one dispatch per leaf
     return graphdef, TrainState(params, rest, opt_state, jnp.zeros((), jnp.int32))
 
@@ -368,7 +386,8 @@ def make_steps(graphdef: nnx.GraphDef, train: Train | Task, *, unroll: int = 1,
     state in, so that it keeps that layout from step to step; without it XLA chooses.
     """
     task = train if isinstance(train, Task) else make_task(train)
-    layout = {} if state_shardings is None else {"out_shardings": (state_shardings, None)}  # None: metrics, any
+    # out_shardings's None: the metrics, laid out as XLA likes
+    layout: dict[str, Any] = {} if state_shardings is None else {"out_shardings": (state_shardings, None)}
     return Steps(
         train=jax.jit(functools.partial(train_step, graphdef, task=task), donate_argnums=0, **layout),
         eval=jax.jit(functools.partial(eval_step, graphdef, task=task)),

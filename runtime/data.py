@@ -46,11 +46,10 @@ import numpy as np
 from dslc.compiler.analysis.model import Analysis
 from dslc.spec.errors import DslcError, Span, show_value
 from dslc.spec.ir import Train
-from dslc.spec.layers.base import Tensor
+from dslc.spec.layers.base import Tensor, show_shape
 from dslc.spec.load import LoadedSpec
-from dslc.spec.vocab import REAL_TARGETS_HINT, Csv, Digits, FileData, Npy, Npz, Synthetic
+from dslc.spec.vocab import CLASS_LOSS, REAL_TARGETS_HINT, Csv, Digits, FileData, Npy, Npz, Synthetic
 
-CLASS_LOSS = "softmax_cross_entropy"
 DIGITS_RANGE = 16.0  # sklearn's digits: pixel values 0..16
 SYNTHETIC_SPLIT = (0.1, 0.1)  # validation, test
 INT_LIMIT = 10  # synthetic integer inputs are drawn from [0, INT_LIMIT)
@@ -186,7 +185,7 @@ def _want(train: Train, analysis: Analysis) -> _Want:
 
 
 def _show(shape: tuple[int | None, ...]) -> str:
-    return "(" + ", ".join("?" if dim is None else str(dim) for dim in shape) + (",)" if len(shape) == 1 else ")")
+    return show_shape(shape, python_tuple=True)
 
 
 def _fit(array: np.ndarray, shape: tuple[int | None, ...]) -> np.ndarray | None:

@@ -10,14 +10,22 @@ live in the source map kept beside it (`dslc.spec.sourcemap`).
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Final, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field
 from typing_extensions import TypeAliasType
 
-from dslc.spec.vocab import DATA_SOURCES, LOSSES, MAX_RANK, METRICS, OPTIMIZERS, NonNegativeFloat, PositiveInt
+from dslc.spec.vocab import (
+    MAX_RANK,
+    DataChoice,
+    LossChoice,
+    MetricChoice,
+    NonNegativeFloat,
+    OptimizerChoice,
+    PositiveInt,
+)
 
-SPEC_VERSION = 1
+SPEC_VERSION: Final = 1
 DTYPES = ("float32", "float16", "bfloat16", "int32", "int64", "uint8", "bool")
 DType = Literal["float32", "float16", "bfloat16", "int32", "int64", "uint8", "bool"]
 
@@ -36,7 +44,8 @@ class Ref(IRModel):
 
 
 # A parameter value as written: numbers, strings, booleans, nested tuples, block references.
-Value = TypeAliasType("Value", Union[int, float, str, bool, None, Ref, tuple["Value", ...]])
+# (The value is a string so that mypy can follow the recursion; pydantic evaluates it in this module.)
+Value = TypeAliasType("Value", "Union[int, float, str, bool, None, Ref, tuple[Value, ...]]")
 
 
 class LayerCall(IRModel):
@@ -92,14 +101,11 @@ class Model(IRModel):
     outputs: tuple[str, ...] | None = None  # None means "the last layer"
 
 
-def _union(vocabulary):
-    return Annotated[Union[tuple(vocabulary.choices.values())], Field(discriminator="kind")]
-
-
-LossChoice = _union(LOSSES)
-OptimizerChoice = _union(OPTIMIZERS)
-MetricChoice = _union(METRICS)
-DataChoice = _union(DATA_SOURCES)
+# The `train` section's choices: static unions (declared in `dslc.spec.vocab`), told apart by `kind`.
+LossField = Annotated[LossChoice, Field(discriminator="kind")]
+OptimizerField = Annotated[OptimizerChoice, Field(discriminator="kind")]
+MetricField = Annotated[MetricChoice, Field(discriminator="kind")]
+DataField = Annotated[DataChoice, Field(discriminator="kind")]
 
 
 class Checkpoint(IRModel):
@@ -115,13 +121,13 @@ class EarlyStopping(IRModel):
 
 
 class Train(IRModel):
-    loss: LossChoice
-    optimizer: OptimizerChoice
+    loss: LossField
+    optimizer: OptimizerField
     batch: PositiveInt
     epochs: PositiveInt | None = None
     steps: PositiveInt | None = None
-    metrics: tuple[MetricChoice, ...] = ()
-    data: DataChoice
+    metrics: tuple[MetricField, ...] = ()
+    data: DataField
     precision: Literal["float32", "bfloat16"] = "float32"
     seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
     checkpoint: Checkpoint | None = None

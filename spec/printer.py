@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 
 from pydantic import BaseModel
 
@@ -67,7 +68,8 @@ def _input(model_input: Input) -> str:
 def _step(step: Step, indent: str) -> list[str]:
     if isinstance(step, LayerCall):
         kind, arguments = step.kind, step.params
-        attributes = {"name": step.name, "from": step.inputs, "trainable": None if step.trainable else False}
+        attributes: dict[str, object] = {"name": step.name, "from": step.inputs,
+                                         "trainable": None if step.trainable else False}
     else:
         kind, arguments = step.block, step.args
         attributes = {"name": step.name, "from": step.inputs, "trainable": None if step.trainable else False,
@@ -88,7 +90,7 @@ def _train(train: Train) -> list[str]:
     return lines
 
 
-def _mapping(values: dict[str, object]) -> str:
+def _mapping(values: Mapping[str, object]) -> str:
     return "{" + ", ".join(f"{_key(key)}: {flow(value)}" for key, value in values.items()) + "}"
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import PurePosixPath, PureWindowsPath
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic_core import PydanticCustomError
@@ -91,7 +91,8 @@ class WarmupCosine(Choice):
     end: Annotated[float, Field(ge=0.0)] = 0.0
 
 
-Schedule = Annotated[Constant | Exponential | Cosine | WarmupCosine, Field(discriminator="kind")]
+ScheduleChoice = Constant | Exponential | Cosine | WarmupCosine
+Schedule = Annotated[ScheduleChoice, Field(discriminator="kind")]
 LearningRate = PositiveFloat | Schedule
 
 
@@ -139,6 +140,9 @@ class Lion(Optimizer):
     weight_decay: Annotated[float, Field(ge=0.0)] = 0.0
 
 
+OptimizerChoice = Sgd | Adam | AdamW | RmsProp | Adafactor | Lion
+
+
 class SoftmaxCrossEntropy(Choice):
     kind: Literal["softmax_cross_entropy"] = "softmax_cross_entropy"
     label_smoothing: Fraction = 0.0
@@ -161,6 +165,15 @@ class Huber(Choice):
     delta: PositiveFloat = 1.0
 
 
+LossChoice = SoftmaxCrossEntropy | SigmoidBinaryCrossEntropy | MeanSquaredError | MeanAbsoluteError | Huber
+LossKind = Literal["softmax_cross_entropy", "sigmoid_binary_cross_entropy", "mse", "mae", "huber"]
+# What each loss expects as a target (compiler/checks.py has the table): class ids, 0/1 values, or numbers.
+CLASS_LOSSES: tuple[LossKind, ...] = ("softmax_cross_entropy",)
+BINARY_LOSSES: tuple[LossKind, ...] = ("sigmoid_binary_cross_entropy",)
+REGRESSION_LOSSES: tuple[LossKind, ...] = ("mse", "mae", "huber")
+CLASS_LOSS: LossKind = CLASS_LOSSES[0]
+
+
 class Accuracy(Choice):
     kind: Literal["accuracy"] = "accuracy"
 
@@ -176,6 +189,9 @@ class MseMetric(Choice):
 
 class MaeMetric(Choice):
     kind: Literal["mae"] = "mae"
+
+
+MetricChoice = Accuracy | TopK | MseMetric | MaeMetric
 
 
 Normalize = Literal["none", "standard", "minmax"]
@@ -227,6 +243,9 @@ class Synthetic(Choice):
     length: PositiveInt = 50
 
 
+DataChoice = Digits | Npz | Npy | Csv | Synthetic
+
+
 @dataclass(frozen=True)
 class Vocabulary:
     """A closed table of choices; `positional` names the DSL's positional parameters per choice."""
@@ -236,20 +255,23 @@ class Vocabulary:
     positional: dict[str, tuple[str, ...]]
 
 
-def _vocabulary(noun: str, *models: type[Choice], positional: dict[str, tuple[str, ...]] | None = None) -> Vocabulary:
-    choices = {model.model_fields["kind"].default: model for model in models}
+def _models(union: object) -> tuple[type[Choice], ...]:
+    """The choice models of a static union, in declaration order."""
+    return get_args(union)
+
+
+def _vocabulary(noun: str, union: object, positional: dict[str, tuple[str, ...]] | None = None) -> Vocabulary:
+    """The table of a static union: each choice under its `kind`, so the union is the one declaration."""
+    choices = {model.model_fields["kind"].default: model for model in _models(union)}
     return Vocabulary(noun, choices, positional or {})
 
 
-SCHEDULES = _vocabulary("schedule", Constant, Exponential, Cosine, WarmupCosine,
-                        positional={"constant": ("value",)})
-_OPTIMIZER_MODELS = (Sgd, Adam, AdamW, RmsProp, Adafactor, Lion)
-OPTIMIZERS = _vocabulary("optimizer", *_OPTIMIZER_MODELS,  # every optimizer takes lr positionally
-                         positional={model.model_fields["kind"].default: ("lr",) for model in _OPTIMIZER_MODELS})
-LOSSES = _vocabulary("loss", SoftmaxCrossEntropy, SigmoidBinaryCrossEntropy, MeanSquaredError, MeanAbsoluteError, Huber)
-METRICS = _vocabulary("metric", Accuracy, TopK, MseMetric, MaeMetric, positional={"top_k": ("k",)})
-DATA_SOURCES = _vocabulary("data source", Digits, Npz, Npy, Csv, Synthetic,
-                           positional={"npz": ("path",), "csv": ("path",)})
+SCHEDULES = _vocabulary("schedule", ScheduleChoice, positional={"constant": ("value",)})
+OPTIMIZERS = _vocabulary("optimizer", OptimizerChoice,  # every optimizer takes lr positionally
+                         positional={model.model_fields["kind"].default: ("lr",) for model in _models(OptimizerChoice)})
+LOSSES = _vocabulary("loss", LossChoice)
+METRICS = _vocabulary("metric", MetricChoice, positional={"top_k": ("k",)})
+DATA_SOURCES = _vocabulary("data source", DataChoice, positional={"npz": ("path",), "csv": ("path",)})
 
 
 REAL_TARGETS_HINT = "for real-valued targets use loss: mse (or mae, huber)"

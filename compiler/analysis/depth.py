@@ -83,7 +83,8 @@ class RuleResult:
         value = _json_value(self.value)
         if isinstance(value, dict):
             value = ", ".join(f"{k} {v}" for k, v in value.items())
-        judged = "" if self.holds is None else f" ({verdict_of(self.value)})"
+        # Only a single depth is judged; a table of counts (a dict) never is.
+        judged = "" if self.holds is None or isinstance(self.value, dict) else f" ({verdict_of(self.value)})"
         return f"{self.rule} {self.title}: {value}{judged}. {self.detail}"
 
 
@@ -191,9 +192,16 @@ Advance = Callable[[tuple[Depth, ...], DepthNode], tuple[Depth, ...]]
 def _best_path(graph: _Graph, start: tuple[Depth, ...], advance: Advance,
                pick: Callable[..., _Path] = max) -> _Path | None:
     """The path whose key `pick` (max or min) prefers; ties keep the first input listed."""
-    return _walk(graph, lambda name: _Path(start, _Trail(name)),
-                 lambda path, node: _Path(advance(path.key, node), _Trail(node.name, path.trail)),
-                 lambda paths: paths[0] if len(paths) == 1 else pick(paths, key=_key))
+    def begin(name: str) -> _Path:
+        return _Path(start, _Trail(name))
+
+    def extend(path: _Path, node: DepthNode) -> _Path:
+        return _Path(advance(path.key, node), _Trail(node.name, path.trail))
+
+    def choose(paths: list[_Path]) -> _Path:
+        return paths[0] if len(paths) == 1 else pick(paths, key=_key)
+
+    return _walk(graph, begin, extend, choose)
 
 
 def _key(path: _Path) -> tuple[Depth, ...]:

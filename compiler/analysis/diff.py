@@ -14,7 +14,7 @@ from typing import Literal
 
 from dslc.compiler.analysis.model import Analysis, LayerReport
 from dslc.spec.errors import printable
-from dslc.spec.layers.base import Tensor
+from dslc.spec.layers.base import Tensor, show_shape
 
 Status = Literal["added", "removed", "changed"]
 
@@ -23,7 +23,7 @@ def shape_text(tensor: Tensor | None) -> str:
     """`8x8x16`, `?` for an unknown dimension, `()` for a scalar; non-float32 dtypes are named."""
     if tensor is None:
         return ""
-    text = "x".join("?" if dim is None else str(dim) for dim in tensor.shape) or "()"
+    text = show_shape(tensor.shape, compact=True)
     return text if tensor.dtype == "float32" else f"{text} {tensor.dtype}"
 
 

@@ -11,14 +11,14 @@ from dataclasses import dataclass, field
 
 from dslc.compiler.analysis.model import Analysis, LayerReport
 from dslc.spec.errors import printable
-from dslc.spec.layers.base import Tensor
+from dslc.spec.layers.base import Tensor, show_shape
 
 INDENT = "  "
 
 
 def shape_label(tensor: Tensor) -> str:
     """`8x8x16`; `?` for an unknown dimension, `()` for a scalar, the dtype when it is not float32."""
-    text = "x".join("?" if dim is None else str(dim) for dim in tensor.shape) or "()"
+    text = show_shape(tensor.shape, compact=True)
     return text if tensor.dtype == "float32" else f"{text} {tensor.dtype}"
 
 

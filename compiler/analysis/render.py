@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from dslc.compiler.analysis.model import Analysis, LayerReport
-from dslc.spec.layers.base import Tensor
+from dslc.spec.layers.base import Tensor, show_shape
 from dslc.spec.limits import count_text
 
 HEADERS = ("layer", "kind", "output shape", "params", "FLOPs")
 
 
 def shape_text(tensor: Tensor) -> str:
-    return "(" + ", ".join("?" if dim is None else str(dim) for dim in tensor.shape) + ")"
+    return show_shape(tensor.shape)
 
 
 def number(value: int | None) -> str:

@@ -23,13 +23,13 @@ from dslc.runtime.progress import plural
 from dslc.spec.errors import DslcError, DslcErrors, show_value
 from dslc.spec.limits import DEFAULT_LIMITS, Limits
 from dslc.spec.load import LoadedSpec
+from dslc.spec.vocab import CLASS_LOSS
 
 if TYPE_CHECKING:
     import numpy as np
 
 INPUT_SUFFIXES = (".npy", ".npz", ".csv")
 OUTPUT_SUFFIXES = (".npy", ".csv")
-CLASS_LOSS = "softmax_cross_entropy"
 
 DESCRIPTION = """\
 Restore a checkpoint of `dslc train SPEC` and run the model (inference mode: dropout off, batch

@@ -12,7 +12,7 @@ and value projections (`heads * key_dim`), counted as Flax NNX's
   counted); unknown when `T` is.
 """
 
-from dslc.spec.layers._shapes import expect_rank, known, one, show
+from dslc.spec.layers._shapes import expect_rank, known, one, show_shape
 from dslc.spec.layers.base import Dim, ShapeError, Tensor
 
 
@@ -24,8 +24,9 @@ def sequence(inputs: tuple[Tensor, ...]) -> tuple[Tensor, int]:
 
 
 def heads_divide(heads: int, x: Tensor) -> None:
-    if x.shape[-1] % heads:
-        raise ShapeError("E503", f"heads ({heads}) must divide the features ({x.shape[-1]}), input {show(x.shape)}",
+    features = known(x, -1, "the feature axis (the last)")
+    if features % heads:
+        raise ShapeError("E503", f"heads ({heads}) must divide the features ({features}), input {show_shape(x.shape)}",
                          "heads")
 
 

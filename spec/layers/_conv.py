@@ -11,14 +11,14 @@ axis; a list gives one per axis. Output sizes follow `_shapes` (as `jax.lax`).
   FLOPs `2 * in_positions * prod(kernel) * c * filters`.
 
 Bias additions are not counted as FLOPs (as for dense layers); a fused
-`activation:` adds its element-wise FLOPs (see `_shapes.ACTIVATION_FLOPS`).
+`activation:` adds its element-wise FLOPs (see `activations.ACTIVATIONS`).
 """
 
+import math
 from collections.abc import Callable
 from typing import Literal
 
 from dslc.spec.layers._shapes import (
-    activation_flops,
     expect_rank,
     known,
     one,
@@ -26,14 +26,14 @@ from dslc.spec.layers._shapes import (
     per_axis,
     plus,
     prod,
-    show,
+    show_shape,
     times,
     to_floating,
     transpose_out,
     window_out,
 )
+from dslc.spec.layers.activations import Activation, activation_flops
 from dslc.spec.layers.base import (
-    Activation,
     Construct,
     Cost,
     LayerParams,
@@ -71,16 +71,16 @@ def _geometry(params: ConvTransposeParams, x: Tensor) -> tuple:
 
 def _groups(params: ConvParams, x: Tensor) -> int:
     """The number of groups, after checking it against the input channels and the filters (E503)."""
-    channels = x.shape[-1]
+    channels = known(x, -1, "the channel axis (the last)")
     if params.groups == "depthwise":
         if params.filters % channels:
             raise ShapeError("E503", f"a depthwise convolution needs filters ({params.filters}) to be a multiple "
-                                     f"of the input channels ({channels}), input {show(x.shape)}", "filters")
+                                     f"of the input channels ({channels}), input {show_shape(x.shape)}", "filters")
         return channels
     for what, count in (("input channels", channels), ("filters", params.filters)):
         if count % params.groups:
             raise ShapeError("E503", f"groups ({params.groups}) must divide the {what} ({count}), "
-                                     f"input {show(x.shape)}", "groups")
+                                     f"input {show_shape(x.shape)}", "groups")
     return params.groups
 
 
@@ -107,12 +107,13 @@ def _cost(params: ConvTransposeParams, weights: int, positions: int | None, outp
 
 
 def _kernel_size(params: ConvTransposeParams, x: Tensor) -> int:
-    return prod(per_axis(params.kernel, len(x.shape) - 1, "kernel", x.shape))
+    return math.prod(per_axis(params.kernel, len(x.shape) - 1, "kernel", x.shape))
 
 
 def conv_cost(params: ConvParams, inputs: tuple[Tensor, ...], output: Tensor) -> Cost:
     x = one(inputs)
-    weights = _kernel_size(params, x) * (x.shape[-1] // _groups(params, x)) * params.filters
+    channels = known(x, -1, "the channel axis (the last)")
+    weights = _kernel_size(params, x) * (channels // _groups(params, x)) * params.filters
     return _cost(params, weights, prod(output.shape[:-1]), output)
 
 
@@ -128,7 +129,8 @@ def transpose_infer(spatial: int) -> Callable[[ConvTransposeParams, tuple[Tensor
 
 def transpose_cost(params: ConvTransposeParams, inputs: tuple[Tensor, ...], output: Tensor) -> Cost:
     x = one(inputs)
-    return _cost(params, _kernel_size(params, x) * x.shape[-1] * params.filters, prod(x.shape[:-1]), output)
+    channels = known(x, -1, "the channel axis (the last)")
+    return _cost(params, _kernel_size(params, x) * channels * params.filters, prod(x.shape[:-1]), output)
 
 
 def _arguments(params: ConvTransposeParams, x: Tensor, dtype: str) -> dict:

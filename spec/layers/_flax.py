@@ -104,7 +104,7 @@ class ConvTranspose(nnx.ConvTranspose):
                          kernel_dilation=tuple(dilation), use_bias=use_bias, dtype=jnp.dtype(dtype), rngs=rngs)
         self.activation = activation
 
-    def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:  # type: ignore[override]
+    def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:
         return activate(super().__call__(x), self.activation)
 
 

@@ -19,7 +19,8 @@ gru 3), per direction (`bidirectional: true` doubles both):
 from collections.abc import Callable
 
 from dslc.spec.layers._shapes import N, W, expect_rank, known, one, times, to_floating
-from dslc.spec.layers.base import Activation, Construct, Cost, LayerKind, LayerParams, NodeClass, PositiveInt, Tensor
+from dslc.spec.layers.activations import Activation
+from dslc.spec.layers.base import Construct, Cost, LayerKind, LayerParams, NodeClass, PositiveInt, Tensor
 
 
 class RecurrentParams(LayerParams):
@@ -54,7 +55,8 @@ def infer(params: RecurrentParams, inputs: tuple[Tensor, ...]) -> Tensor:
 
 def recurrent_cost(gates: int) -> Callable[[RecurrentParams, tuple[Tensor, ...], Tensor], Cost]:
     def cost(params: RecurrentParams, inputs: tuple[Tensor, ...], output: Tensor) -> Cost:
-        time, features = one(inputs).shape
+        x = one(inputs)
+        time, features = x.shape[0], known(x, -1, "the feature axis (the last)")
         u, directions = params.units, _directions(params)
         return Cost(params=directions * gates * (features * u + u * u + u),
                     flops=times(directions, time, 2 * gates * (features * u + u * u)))

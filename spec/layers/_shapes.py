@@ -27,16 +27,24 @@ promotion does (`to_floating`). Embeddings output `float32`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
-from dslc.spec.layers.base import Construct, Cost, Dim, NodeClass, Shape, ShapeError, Tensor, plus, prod  # noqa: F401 - prod and plus are re-exported to the layer modules
+from dslc.spec.layers.base import (  # noqa: F401 - prod, plus and show_shape are re-exported to the layer modules
+    Construct,
+    Cost,
+    Dim,
+    NodeClass,
+    Padding,
+    Shape,
+    ShapeError,
+    Tensor,
+    plus,
+    prod,
+    show_shape,
+)
 
-# FLOPs per output element of the element-wise kinds (and of a fused `activation:`).
-# Every activation is 1 (the transcendental ones are not weighted more); softmax is 3
-# (exponential, sum, division); the normalisations are 5 (mean, variance, subtract,
-# divide, scale-and-shift); `linear` is free.
-ACTIVATION_FLOPS = {"relu": 1, "leaky_relu": 1, "gelu": 1, "silu": 1, "tanh": 1, "sigmoid": 1, "softmax": 3,
-                    "linear": 0}
+# FLOPs per output element of the normalisations: mean, variance, subtract, divide,
+# scale-and-shift (the activations' are in `activations.ACTIVATIONS`).
 NORM_FLOPS = 5
 INTEGER_DTYPES = ("int32", "int64", "uint8")
 FLOAT_DTYPES = ("float32", "float16", "bfloat16")
@@ -45,11 +53,6 @@ W, N, A = NodeClass.W, NodeClass.N, NodeClass.A
 
 
 # -- dimensions -------------------------------------------------------------------------------------
-def show(shape: Shape) -> str:
-    """`(8, 8, 16)`; an unknown dimension is `?`."""
-    return "(" + ", ".join("?" if dim is None else str(dim) for dim in shape) + ")"
-
-
 def times(*factors: Dim) -> Dim:
     """A product of counts, unknown if any factor is."""
     return prod(factors)
@@ -68,21 +71,21 @@ def one(inputs: tuple[Tensor, ...]) -> Tensor:
 def expect_rank(tensor: Tensor, rank: int, axes: str) -> None:
     """E504 unless `tensor` has rank `rank`; `axes` names them, e.g. `(height, width, channels)`."""
     if len(tensor.shape) != rank:
-        raise ShapeError("E504", f"expects input of rank {rank} {axes}, got {show(tensor.shape)}")
+        raise ShapeError("E504", f"expects input of rank {rank} {axes}, got {show_shape(tensor.shape)}")
 
 
 def expect_rank_between(tensor: Tensor, low: int, high: int | None, axes: str) -> None:
     rank = len(tensor.shape)
     if rank < low or (high is not None and rank > high):
         span = f"at least {low}" if high is None else f"{low} to {high}"
-        raise ShapeError("E504", f"expects input of rank {span} {axes}, got {show(tensor.shape)}")
+        raise ShapeError("E504", f"expects input of rank {span} {axes}, got {show_shape(tensor.shape)}")
 
 
 def known(tensor: Tensor, axis: int, what: str) -> int:
     """The size of `axis`, or E506 when it is unknown (e.g. the features a weight matrix needs)."""
     dim = tensor.shape[axis]
     if dim is None:
-        raise ShapeError("E506", f"needs a known size for {what}, got {show(tensor.shape)}")
+        raise ShapeError("E506", f"needs a known size for {what}, got {show_shape(tensor.shape)}")
     return dim
 
 
@@ -94,7 +97,7 @@ def batch_axis(axis: int) -> int:
 def axis_index(axis: int, rank: int, shape: Shape, param: str = "axis") -> int:
     """`axis` (counted after the batch axis; negative from the end) as an index, E503 if out of range."""
     if not -rank <= axis < rank:
-        raise ShapeError("E503", f"axis {axis} is out of range for input of rank {rank} {show(shape)}", param)
+        raise ShapeError("E503", f"axis {axis} is out of range for input of rank {rank} {show_shape(shape)}", param)
     return axis % rank
 
 
@@ -104,14 +107,14 @@ def unify(shapes: list[Shape], skip: int | None = None, what: str = "have the sa
     merged = list(first)
     for other in shapes[1:]:
         if len(other) != len(first):
-            raise ShapeError("E501", f"inputs must have the same rank: {show(first)} and {show(other)}")
+            raise ShapeError("E501", f"inputs must have the same rank: {show_shape(first)} and {show_shape(other)}")
         for i, dim in enumerate(other):
             if i == skip or dim is None:
                 continue
             if merged[i] is None:
                 merged[i] = dim
             elif merged[i] != dim:
-                raise ShapeError("E501", f"inputs must {what}: {show(first)} and {show(other)}")
+                raise ShapeError("E501", f"inputs must {what}: {show_shape(first)} and {show_shape(other)}")
     return tuple(merged)
 
 
@@ -125,7 +128,7 @@ def per_axis(value: int | tuple[int, ...], count: int, param: str, shape: Shape)
     if isinstance(value, int):
         return (value,) * count
     if len(value) != count:
-        raise ShapeError("E503", f"{param} has {_count(len(value), 'size')} but the input {show(shape)} has "
+        raise ShapeError("E503", f"{param} has {_count(len(value), 'size')} but the input {show_shape(shape)} has "
                                  f"{_count(count, 'spatial axis', 'spatial axes')}", param)
     return tuple(value)
 
@@ -134,16 +137,16 @@ def _size(kernel: int, dilation: int) -> str:
     return f"{kernel}" if dilation == 1 else f"{kernel} (dilated: {dilation * (kernel - 1) + 1})"
 
 
-Pad = str | tuple[int, int]  # 'same', 'valid' or (low, high), for one axis
+Pad = Literal["same", "valid"] | tuple[int, int]  # 'same', 'valid' or (low, high), for one axis
 
 
-def pads(padding: Any, count: int, shape: Shape) -> tuple[Pad, ...]:
+def pads(padding: Padding, count: int, shape: Shape) -> tuple[Pad, ...]:
     if isinstance(padding, str):
         return (padding,) * count
     if len(padding) != count:
         raise ShapeError("E503", f"padding has {_count(len(padding), '(low, high) pair')} but the input "
-                                 f"{show(shape)} has {_count(count, 'spatial axis', 'spatial axes')}", "padding")
-    return tuple(tuple(pair) for pair in padding)
+                                 f"{show_shape(shape)} has {_count(count, 'spatial axis', 'spatial axes')}", "padding")
+    return padding
 
 
 def window_out(shape: Shape, sizes: tuple[int, ...], strides: tuple[int, ...], dilations: tuple[int, ...],
@@ -156,12 +159,12 @@ def window_out(shape: Shape, sizes: tuple[int, ...], strides: tuple[int, ...], d
         elif pad == "same":
             out.append(-(-n // s))
         else:
-            lo, hi = (0, 0) if pad == "valid" else pad
+            lo, hi = pad if isinstance(pad, tuple) else (0, 0)
             effective, padded = d * (k - 1) + 1, n + lo + hi
             if effective > padded:
                 room = f"{n}" if not (lo or hi) else f"{padded} with padding"
                 raise ShapeError("E502", f"{param} of size {_size(k, d)} is larger than spatial axis {axis} of the "
-                                         f"input {show(shape)}, of size {room}", param)
+                                         f"input {show_shape(shape)}, of size {room}", param)
             out.append((padded - effective) // s + 1)
     return tuple(out)
 
@@ -176,14 +179,14 @@ def transpose_out(shape: Shape, sizes: tuple[int, ...], strides: tuple[int, ...]
             out.append(None)
         elif pad == "same":
             out.append(n * s)
-        elif pad == "valid":
+        elif not isinstance(pad, tuple):  # valid
             out.append(n * s + max(effective - s, 0))
         else:
             lo, hi = pad
             size = (n - 1) * s + 1 + lo + hi - effective + 1
             if size < 1:
                 raise ShapeError("E502", f"kernel of size {_size(k, d)} is larger than spatial axis {axis} of the "
-                                         f"input {show(shape)}, of size {size + effective - 1} with stride and "
+                                         f"input {show_shape(shape)}, of size {size + effective - 1} with stride and "
                                          f"padding", "kernel")
             out.append(size)
     return tuple(out)
@@ -232,10 +235,6 @@ def fused(activation: str | None) -> tuple[NodeClass, ...]:
 def weighted(params: Any) -> tuple[NodeClass, ...]:
     """W, then N for a fused activation: dense and convolution layers."""
     return (W, *fused(params.activation))
-
-
-def activation_flops(activation: str | None, output: Tensor) -> Dim:
-    return times(ACTIVATION_FLOPS[activation or "linear"], elements(output))
 
 
 @to_floating

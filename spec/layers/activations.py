@@ -1,32 +1,40 @@
-"""Element-wise activations as layers: the shape is unchanged.
+"""Element-wise activations, declared once: as layers (the shape is unchanged) and as the
+`activation:` shorthand of dense, convolution and recurrent layers.
 
-Each is also available as the `activation:` shorthand of dense, convolution
-and recurrent layers. One module holds them all because they share one shape
-rule and (but for two) no parameters.
+`ACTIVATIONS` is the one table: the validation (`Activation`), the layer kinds and their
+reference lines (`KINDS`), and the FLOPs (`activation_flops`) read it. The Flax
+implementations live in `_flax.FUNCTIONS`, which must stay self-contained (the ejected model
+file copies it verbatim); a test keeps its names equal to this table's.
 
-None has learned parameters. FLOPs: one per element, three for softmax
-(`_shapes.ACTIVATION_FLOPS`). Every one is non-linear (D0 class N).
-Softmax's `axis` counts the axes after the batch axis (`0` is the first of
-them, `-1` the last). All but relu turn integer input into `float32`.
+None has learned parameters. FLOPs: one per element, three for softmax (exponential, sum,
+division), none for `linear` (the transcendental ones are not weighted more). Every one is
+non-linear (D0 class N). Softmax's `axis` counts the axes after the batch axis (`0` is the
+first of them, `-1` the last). All but relu turn integer input into `float32`.
 """
 
+from __future__ import annotations
+
 from collections.abc import Callable
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
 from dslc.spec.layers._shapes import (
-    ACTIVATION_FLOPS,
     N,
     axis_index,
     batch_axis,
     constant,
+    elements,
     elementwise_cost,
     one,
     same_shape,
+    times,
     to_floating,
 )
-from dslc.spec.layers.base import Construct, LayerKind, LayerParams, Tensor
+from dslc.spec.layers.base import Construct, Dim, LayerKind, LayerParams, Tensor
+
+Activation = Literal["relu", "leaky_relu", "gelu", "silu", "tanh", "sigmoid", "softmax", "linear"]
 
 
 class NoParams(LayerParams):
@@ -51,6 +59,36 @@ def softmax_infer(params: SoftmaxParams, inputs: tuple[Tensor, ...]) -> Tensor:
     return x
 
 
+@dataclass(frozen=True)
+class ActivationEntry:
+    """One activation. `doc` is None for `linear`, which is no layer kind (only the shorthand's identity)."""
+
+    flops: int  # per output element
+    doc: str | None = None
+    params: type[LayerParams] = NoParams
+    positional: tuple[str, ...] = ()
+    infer: Callable[[Any, tuple[Tensor, ...]], Tensor] = same_shape  # (params, inputs), as `LayerKind.infer`
+
+
+ACTIVATIONS: dict[Activation, ActivationEntry] = {
+    "relu": ActivationEntry(1, "Rectified linear unit, `max(x, 0)`: shape unchanged."),
+    "leaky_relu": ActivationEntry(1, "Leaky ReLU, `x if x > 0 else negative_slope * x`: shape unchanged.",
+                                  LeakyReluParams, positional=("negative_slope",)),
+    "gelu": ActivationEntry(1, "Gaussian error linear unit (`approximate`: tanh form): shape unchanged.", GeluParams),
+    "silu": ActivationEntry(1, "SiLU / swish, `x * sigmoid(x)`: shape unchanged."),
+    "tanh": ActivationEntry(1, "Hyperbolic tangent: shape unchanged."),
+    "sigmoid": ActivationEntry(1, "Logistic sigmoid: shape unchanged."),
+    "softmax": ActivationEntry(3, "Softmax along `axis` (default the last): shape unchanged.", SoftmaxParams,
+                               positional=("axis",), infer=softmax_infer),
+    "linear": ActivationEntry(0),
+}
+
+
+def activation_flops(activation: Activation | None, output: Tensor) -> Dim:
+    """The FLOPs of a fused `activation:` over `output` (none without one)."""
+    return times(ACTIVATIONS[activation or "linear"].flops, elements(output))
+
+
 def _build(name: str) -> Callable[[LayerParams, tuple[Tensor, ...], str], Construct]:
     """`_flax.Activation(name, **options)`; softmax's `axis` becomes an axis of the batched array."""
 
@@ -63,20 +101,10 @@ def _build(name: str) -> Callable[[LayerParams, tuple[Tensor, ...], str], Constr
     return build
 
 
-def _kind(name: str, params: type[LayerParams], doc: str, **extra) -> LayerKind:
-    infer = extra.pop("infer", same_shape)
-    return LayerKind(name, params, doc, "activation", infer=infer if name == "relu" else to_floating(infer),
-                     cost=elementwise_cost(ACTIVATION_FLOPS[name]), classes=constant(N), build=_build(name), **extra)
+def _kind(name: Activation, entry: ActivationEntry, doc: str) -> LayerKind:
+    infer = entry.infer if name == "relu" else to_floating(entry.infer)
+    return LayerKind(name, entry.params, doc, "activation", positional=entry.positional, infer=infer,
+                     cost=elementwise_cost(entry.flops), classes=constant(N), build=_build(name))
 
 
-KINDS = (
-    _kind("relu", NoParams, "Rectified linear unit, `max(x, 0)`: shape unchanged."),
-    _kind("leaky_relu", LeakyReluParams, "Leaky ReLU, `x if x > 0 else negative_slope * x`: shape unchanged.",
-          positional=("negative_slope",)),
-    _kind("gelu", GeluParams, "Gaussian error linear unit (`approximate`: tanh form): shape unchanged."),
-    _kind("silu", NoParams, "SiLU / swish, `x * sigmoid(x)`: shape unchanged."),
-    _kind("tanh", NoParams, "Hyperbolic tangent: shape unchanged."),
-    _kind("sigmoid", NoParams, "Logistic sigmoid: shape unchanged."),
-    _kind("softmax", SoftmaxParams, "Softmax along `axis` (default the last): shape unchanged.",
-          positional=("axis",), infer=softmax_infer),
-)
+KINDS = tuple(_kind(name, entry, entry.doc) for name, entry in ACTIVATIONS.items() if entry.doc is not None)

@@ -10,7 +10,7 @@ the biases only with `use_bias`. FLOPs: see `_attention`. D0 classes: W, N
 """
 
 from dslc.spec.layers._attention import attention_flops, attention_params, heads_divide, sequence
-from dslc.spec.layers._shapes import N, W, constant, one, to_floating
+from dslc.spec.layers._shapes import N, W, constant, to_floating
 from dslc.spec.layers.base import Construct, Cost, LayerKind, LayerParams, PositiveInt, Rate, Tensor
 
 
@@ -35,13 +35,14 @@ def _qkv(params: AttentionParams, features: int) -> int:
 
 
 def cost(params: AttentionParams, inputs: tuple[Tensor, ...], output: Tensor) -> Cost:
-    time, features = one(inputs).shape
+    x, features = sequence(inputs)
+    time = x.shape[0]
     qkv = _qkv(params, features)
     return Cost(params=attention_params(features, qkv, params.use_bias), flops=attention_flops(time, features, qkv))
 
 
 def build(params: AttentionParams, inputs: tuple[Tensor, ...], dtype: str) -> Construct:
-    features = one(inputs).shape[-1]
+    _, features = sequence(inputs)
     return Construct("Attention", {"in_features": features, "heads": params.heads,
                                    "qkv_features": _qkv(params, features), "dropout": params.dropout,
                                    "causal": params.causal, "use_bias": params.use_bias, "dtype": dtype})

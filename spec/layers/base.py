@@ -39,8 +39,6 @@ Window = PositiveInt | tuple[PositiveInt, ...]
 # 'same', 'valid', or explicit (low, high) padding per spatial axis.
 Padding = Literal["same", "valid"] | tuple[tuple[NonNegativeInt, NonNegativeInt], ...]
 
-Activation = Literal["relu", "leaky_relu", "gelu", "silu", "tanh", "sigmoid", "softmax", "linear"]
-
 
 class NodeClass(Enum):
     """D0 (docs/depth.md#d0-node-classes): what a node is at inference time."""
@@ -52,6 +50,18 @@ class NodeClass(Enum):
 
 Dim = int | None  # None: a size unknown until run time (e.g. a sequence length)
 Shape = tuple[Dim, ...]
+
+
+def show_shape(shape: Shape, *, compact: bool = False, python_tuple: bool = False) -> str:
+    """The one way dslc writes a shape: `(8, 8, 16)`, an unknown dimension as `?`.
+
+    `compact`: `8x8x16`, `()` for a scalar (graph labels, diff tables); `python_tuple`: a
+    rank-1 shape as `(8,)`, as numpy writes the shapes of arrays a user gave.
+    """
+    dims = ["?" if dim is None else str(dim) for dim in shape]
+    if compact:
+        return "x".join(dims) or "()"
+    return "(" + ", ".join(dims) + ("," if python_tuple and len(dims) == 1 else "") + ")"
 
 
 def prod(dims: Iterable[Dim]) -> Dim:

@@ -8,7 +8,6 @@ The last axis must have a known size `d`. Parameters: `d * units`, plus
 """
 
 from dslc.spec.layers._shapes import (
-    activation_flops,
     expect_rank_between,
     known,
     one,
@@ -18,7 +17,8 @@ from dslc.spec.layers._shapes import (
     to_floating,
     weighted,
 )
-from dslc.spec.layers.base import Activation, Construct, Cost, LayerKind, LayerParams, PositiveInt, Tensor
+from dslc.spec.layers.activations import Activation, activation_flops
+from dslc.spec.layers.base import Construct, Cost, LayerKind, LayerParams, PositiveInt, Tensor
 
 
 class DenseParams(LayerParams):
@@ -36,7 +36,7 @@ def infer(params: DenseParams, inputs: tuple[Tensor, ...]) -> Tensor:
 
 def cost(params: DenseParams, inputs: tuple[Tensor, ...], output: Tensor) -> Cost:
     x = one(inputs)
-    weights = x.shape[-1] * params.units
+    weights = known(x, -1, "the feature axis (the last)") * params.units
     return Cost(params=weights + (params.units if params.use_bias else 0),
                 flops=plus(times(2, weights, prod(x.shape[:-1])), activation_flops(params.activation, output)))
 

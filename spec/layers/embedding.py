@@ -4,7 +4,7 @@ The ids must have an integer dtype (`int32`, `int64` or `uint8`); the output
 is `float32`. Parameters: `vocab * dim`. A lookup costs no FLOPs.
 """
 
-from dslc.spec.layers._shapes import INTEGER_DTYPES, W, constant, one, show
+from dslc.spec.layers._shapes import INTEGER_DTYPES, W, constant, one, show_shape
 from dslc.spec.layers.base import Construct, Cost, LayerKind, LayerParams, PositiveInt, ShapeError, Tensor
 
 
@@ -17,7 +17,7 @@ def infer(params: EmbeddingParams, inputs: tuple[Tensor, ...]) -> Tensor:
     x = one(inputs)
     if x.dtype not in INTEGER_DTYPES:
         raise ShapeError("E505", f"expects integer ids ({', '.join(INTEGER_DTYPES)}), got {x.dtype} "
-                                 f"input {show(x.shape)}")
+                                 f"input {show_shape(x.shape)}")
     return Tensor((*x.shape, params.dim), "float32")
 
 

@@ -21,7 +21,7 @@ connections are not nodes of their own.
 from typing import Literal
 
 from dslc.spec.layers._attention import attention_flops, attention_params, heads_divide, sequence
-from dslc.spec.layers._shapes import NORM_FLOPS, N, W, one, to_floating
+from dslc.spec.layers._shapes import NORM_FLOPS, N, W, one, plus, times, to_floating
 from dslc.spec.layers.base import Construct, Cost, LayerKind, LayerParams, NodeClass, PositiveInt, Rate, Tensor
 
 
@@ -42,12 +42,13 @@ def infer(params: TransformerEncoderParams, inputs: tuple[Tensor, ...]) -> Tenso
 
 
 def cost(params: TransformerEncoderParams, inputs: tuple[Tensor, ...], output: Tensor) -> Cost:
-    time, f = one(inputs).shape
+    x, f = sequence(inputs)
+    time = x.shape[0]
     m = params.mlp_dim
     weights = attention_params(f, f) + 2 * (2 * f) + (f * m + m) + (m * f + f)
     attention = attention_flops(time, f, f)
     per_position = 2 * NORM_FLOPS * f + 2 * (f * m + m * f) + m + 2 * f
-    return Cost(params=weights, flops=None if attention is None else attention + time * per_position)
+    return Cost(params=weights, flops=plus(attention, times(time, per_position)))
 
 
 def classes(params: TransformerEncoderParams) -> tuple[NodeClass, ...]:

@@ -11,6 +11,7 @@ import ast
 import math
 from collections import Counter
 from pathlib import Path
+from typing import get_args
 
 import jax
 import jax.numpy as jnp
@@ -22,6 +23,7 @@ from dslc.compiler.analysis.analyse import analyse
 from dslc.compiler.analysis.model import Analysis
 from dslc.compiler.build import SpecModel, build_model, construct_of, constructs, frozen_filter, trainable_filter
 from dslc.spec.layers import REGISTRY, _flax
+from dslc.spec.layers.activations import ACTIVATIONS, Activation
 from dslc.spec.load import LoadedSpec, load, load_text
 
 EXAMPLES = Path(__file__).resolve().parent.parent.parent / "examples"
@@ -376,3 +378,11 @@ def test_pooling_is_differentiable(kind: str, params: str) -> None:
     model = one_layer(kind, params, [5, 5, 2])
     grad = jax.grad(lambda x: model(x).sum())(jax.random.normal(jax.random.key(0), (1, 5, 5, 2)))
     assert grad.shape == (1, 5, 5, 2) and bool(jnp.isfinite(grad).all())
+
+
+def test_every_declared_activation_has_one_flax_implementation() -> None:
+    """`_flax.py` cannot import dslc (the ejected file copies it), so its table is checked against the declaration."""
+    declared = set(get_args(Activation))
+    assert set(ACTIVATIONS) == declared
+    assert set(_flax.FUNCTIONS) == declared
+    assert {kind.name for kind in REGISTRY.values() if kind.category == "activation"} == declared - {"linear"}

@@ -236,7 +236,7 @@ def schedule_consistent(train: Train, where: _Where) -> Iterator[DslcError]:
 
 def optimizer_options(train: Train, where: _Where) -> Iterator[DslcError]:
     optimizer = train.optimizer
-    if optimizer.kind == "sgd" and optimizer.nesterov and optimizer.momentum == 0.0:  # type: ignore[union-attr]
+    if optimizer.kind == "sgd" and optimizer.nesterov and optimizer.momentum == 0.0:
         yield _error("E609", "optimizer 'sgd': nesterov has no effect without momentum",
                      where.written("optimizer", "nesterov") or where.kind("optimizer"),
                      hint="set momentum (e.g. 0.9) or remove nesterov")

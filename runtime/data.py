@@ -48,7 +48,7 @@ from dslc.spec.errors import DslcError, Span, show_value
 from dslc.spec.ir import Train
 from dslc.spec.layers.base import Tensor, show_shape
 from dslc.spec.load import LoadedSpec
-from dslc.spec.vocab import CLASS_LOSS, REAL_TARGETS_HINT, Csv, Digits, FileData, Npy, Npz, Synthetic
+from dslc.spec.vocab import BINARY_LOSSES, CLASS_LOSS, REAL_TARGETS_HINT, Csv, Digits, FileData, Npy, Npz, Synthetic
 
 DIGITS_RANGE = 16.0  # sklearn's digits: pixel values 0..16
 SYNTHETIC_SPLIT = (0.1, 0.1)  # validation, test
@@ -508,7 +508,7 @@ def _random(want: _Want, rng: np.random.Generator, n: int, span: Span) -> tuple[
     shape = (n, *_known(want.target_shape, "the model's output", span))
     if want.classes is not None:
         target = rng.integers(0, want.classes, shape).astype(np.int32)
-    elif want.loss == "sigmoid_binary_cross_entropy":
+    elif want.loss in BINARY_LOSSES:
         target = rng.integers(0, 2, shape).astype(np.float32)
     else:
         target = rng.standard_normal(shape).astype(np.float32)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -74,15 +74,14 @@ def load_for_training(spec: str | LoadedSpec, limits: Limits,
 
 
 def check_for_training(loaded: LoadedSpec, train: Train, seed: int) -> Prepared:
-    """Shapes, budgets, the training checks and the data: everything a spec can get wrong, without JAX."""
-    from dslc.compiler.analysis.analyse import analyse
-    from dslc.compiler.checks import check_training
+    """The spec with `train` (its train section after the command line's overrides) checked as `dslc check`
+    checks it, and its data loaded: everything a spec can get wrong, without JAX."""
+    from dslc.compiler.check import check_loaded
     from dslc.runtime.data import load_dataset
 
-    analysis = analyse(loaded)
-    problems = check_training(loaded, analysis)
-    if problems:
-        raise DslcErrors(problems, loaded.source.text)
+    if train != loaded.spec.train:  # an overridden batch or schedule must fit the model's budgets too
+        loaded = replace(loaded, spec=loaded.spec.model_copy(update={"train": train}))
+    _, analysis = check_loaded(loaded).valid()
     try:
         dataset = load_dataset(loaded, analysis, seed, train)
     except DslcError as error:

@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING
 from dslc.runtime.options import add_limit_options, limits_from, report
 from dslc.spec.errors import DslcError, DslcErrors, Span, printable
 from dslc.spec.limits import Limits
-from dslc.spec.load import LoadedSpec, load, load_text, syntax_of
+from dslc.spec.load import syntax_of
 from dslc.spec.source import decode_source
 
 if TYPE_CHECKING:
-    from dslc.compiler.analysis.model import Analysis
+    from dslc.compiler.check import Checked
 
 GIT_TIMEOUT_S = 30
 
@@ -47,29 +47,25 @@ def run(args: argparse.Namespace) -> int:
         usage = "dslc diff --git REV FILE" if args.git else "dslc diff OLD NEW"
         print(f"dslc diff: expected {expected} spec file(s), got {len(args.files)} (usage: {usage})", file=sys.stderr)
         return 2
+    from dslc.compiler.check import check_spec
+
     limits = limits_from(args)
     new_file = args.files[-1]
-    try:
-        old = _load_from_git(args.git, new_file, limits) if args.git else load(args.files[0], limits)
+    try:  # the model only: a diff compares shapes, parameters and depth, whatever the train sections say
+        old = _check_from_git(args.git, new_file, limits) if args.git else check_spec(args.files[0], limits,
+                                                                                      training=False)
     except GitError as error:
         print(f"dslc diff: {error}", file=sys.stderr)
         return 2
-    except DslcErrors as errors:
-        report(errors, max_errors=args.max_errors)
-        old = None
-    try:
-        new = load(new_file, limits)
-    except DslcErrors as errors:
-        report(errors, max_errors=args.max_errors)
-        return 2
-    if old is None:
-        return 2
-    analyses = _analyse(old, new, max_errors=args.max_errors)
-    if analyses is None:
+    new = check_spec(new_file, limits, training=False)
+    for checked in (old, new):  # both, so that one run reports the errors of both versions
+        if checked.errors is not None:
+            report(checked.errors, max_errors=args.max_errors)
+    if old.analysis is None or new.analysis is None:
         return 2
     from dslc.compiler.analysis.diff import diff_analyses
 
-    diff = diff_analyses(*analyses)
+    diff = diff_analyses(old.analysis, new.analysis)
     if args.format == "json":
         print(json.dumps(diff.to_json(), indent=2))
     elif args.format == "markdown":
@@ -77,20 +73,6 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(diff.to_text(), end="")
     return 0
-
-
-def _analyse(*loaded: LoadedSpec, max_errors: int) -> list[Analysis] | None:
-    from dslc.compiler.analysis.analyse import analyse
-
-    results: list[Analysis] = []
-    failed = False
-    for spec in loaded:  # both, so that one run reports the errors of both versions
-        try:
-            results.append(analyse(spec))
-        except DslcErrors as errors:
-            report(errors, max_errors=max_errors)
-            failed = True
-    return None if failed else results
 
 
 def _git(args: list[str], cwd: Path) -> bytes:
@@ -108,11 +90,16 @@ def _git(args: list[str], cwd: Path) -> bytes:
     return result.stdout
 
 
-def _load_from_git(rev: str, file: str, limits: Limits) -> LoadedSpec:
+def _check_from_git(rev: str, file: str, limits: Limits) -> Checked:
+    from dslc.compiler.check import Checked, check_source
+
     if not rev or rev.startswith("-"):  # `git show -x:PATH` would be read as an option
         raise GitError(f"invalid revision {printable(rev)!r}")
     path = Path(file)
-    syntax = syntax_of(path)
+    try:
+        syntax = syntax_of(path)
+    except DslcErrors as errors:
+        return Checked(None, None, errors)
     if not path.parent.is_dir():
         raise GitError(f"no such folder: {printable(str(path.parent))}")
     prefix = _git(["rev-parse", "--show-prefix"], path.parent).decode("utf-8", errors="replace").strip()
@@ -121,11 +108,13 @@ def _load_from_git(rev: str, file: str, limits: Limits) -> LoadedSpec:
     size = int(_git(["cat-file", "-s", name], path.parent).strip() or 0)
     if size > limits.max_bytes:
         message = limits.exceeded("the file's size in bytes", size, limits.max_bytes, "--max-bytes")
-        raise DslcErrors([DslcError("E002", message, Span(name, 1, 1))])
+        return Checked(None, None, DslcErrors([DslcError("E002", message, Span(name, 1, 1))]))
     # --no-textconv: the blob's bytes as committed, never a repository-configured filter's output.
     data = _git(["show", "--no-textconv", name], path.parent)
     try:
         source = decode_source(data, name)
     except DslcError as error:
-        raise DslcErrors([error]) from None
-    return load_text(source.text, syntax, name=name, limits=limits)
+        return Checked(None, None, DslcErrors([error]))
+    except DslcErrors as errors:
+        return Checked(None, None, errors)
+    return check_source(source, syntax, limits, training=False)

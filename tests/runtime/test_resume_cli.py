@@ -214,7 +214,7 @@ def kill_and_resume(spec: Path, baseline: Path, workdir: Path, rng: random.Rando
 
 def test_sigkill_during_training_and_checkpoint_writes(busy_spec: Path, busy_baseline: Path, tmp_path: Path) -> None:
     rng = random.Random(0)
-    for trial, mid_write in enumerate((True, False, True)):
+    for trial, mid_write in enumerate((True, False)):  # a kill mid-write and one between writes
         kill_and_resume(busy_spec, busy_baseline, tmp_path / str(trial), rng, mid_write)
 
 

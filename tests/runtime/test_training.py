@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from dslc.runtime.checkpoint import default_checkpoint
+from dslc.runtime.cli import main
 from dslc.runtime.loop import NonFiniteError
 from dslc.runtime.progress import PlainReporter, plural
 from dslc.runtime.training import (
@@ -210,13 +211,14 @@ def test_eval_of_an_empty_split_is_e807(tmp_path: Path) -> None:
     assert result.stderr.endswith("jax not imported\n")
 
 
-def test_version_and_quiet(tmp_path: Path) -> None:
+def test_version_and_quiet(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
     version = subprocess.run([sys.executable, "-m", "dslc", "--version"], capture_output=True, text=True)
     assert version.returncode == 0 and version.stdout == "dslc 0.1.0\n"
     spec = tmp_path / "tiny.yaml"
     spec.write_text(TINY)
-    quiet = subprocess.run([sys.executable, "-m", "dslc", "train", str(spec), "--epochs", "1", "--quiet",
-                            "--workdir", str(tmp_path / "run"), "--compile-cache", "off"],
-                           capture_output=True, text=True, timeout=300)
-    assert quiet.returncode == 0 and quiet.stdout == "" and quiet.stderr == "", quiet.stderr
+    capfd.readouterr()
+    status = main(["train", str(spec), "--epochs", "1", "--quiet", "--workdir", str(tmp_path / "run"),
+                   "--compile-cache", "off"])
+    quiet = capfd.readouterr()
+    assert status == 0 and quiet.out == "" and quiet.err == "", quiet.err
     assert json.loads((tmp_path / "run" / "run.json").read_text())["steps"] == PER_EPOCH

@@ -67,29 +67,34 @@ def decode_source(data: bytes, name: str) -> Source:
 
 
 def _bidi_control(source: Source) -> DslcError | None:
-    found = _BIDI_CONTROLS.search(source.text)
+    found = _first(_BIDI_CONTROLS, source)
     if found is None:
         return None
-    char = found.group()
-    more = len(_BIDI_CONTROLS.findall(source.text)) - 1
-    return DslcError("E018", f"bidirectional control character {_describe(char)}{_and_more(more)}",
-                     source.span_at(found.start(), 1),
+    char, span, more = found
+    return DslcError("E018", f"bidirectional control character {_describe(char)}{_and_more(more)}", span,
                      hint=f"it makes the text display in another order than dslc reads it (Trojan Source): delete "
                           f"it (in a quoted string, write the escape {_escape(char)})")
 
 
 def _odd_line_break(source: Source) -> DslcError | None:
-    found = _ODD_LINE_BREAKS.search(source.text)
+    found = _first(_ODD_LINE_BREAKS, source)
     if found is None:
         return None
-    char = found.group()
-    more = len(_ODD_LINE_BREAKS.findall(source.text)) - 1
+    char, span, more = found
     if char == "\r":
         message, hint = "a carriage return (CR) without a line feed", "save the file with LF or CRLF line endings"
     else:
         message, hint = _describe(char), f"use a new line or a space (in a quoted string, the escape {_escape(char)})"
     return DslcError("E019", f"{message}{_and_more(more)}: YAML reads it as a line break, the DSL, git and "
-                             "error locations do not", source.span_at(found.start(), 1), hint=hint)
+                             "error locations do not", span, hint=hint)
+
+
+def _first(pattern: re.Pattern[str], source: Source) -> tuple[str, Span, int] | None:
+    """The first character `pattern` finds, where it is, and how many more there are in the file."""
+    found = pattern.search(source.text)
+    if found is None:
+        return None
+    return found.group(), source.span_at(found.start(), 1), len(pattern.findall(source.text)) - 1
 
 
 def _describe(char: str) -> str:

@@ -16,7 +16,7 @@ dslc once: tests/spec/check_server.py), run in an empty folder with an address-s
   (`file:...`, indented excerpts and hints, the summary): a value or file name cannot forge a line;
 - create, change and delete nothing: not in its working folder, not in HOME or TMPDIR (both pointed at
   watched empty folders), not next to the spec; no canary a payload names may exist afterwards;
-- take less than 2 s of CPU time (user + system) and less than 500 MB of peak memory (both from `os.wait4`).
+- take less than 2.5 s of CPU time (user + system) and less than 500 MB of peak memory (both from `os.wait4`).
   CPU time is what the input costs dslc, whatever else the machine is doing; wall time is only a hang guard
   here (30 s), and `python bench/hostile.py` prints the wall-clock figures.
 
@@ -52,9 +52,10 @@ EXPECT = re.compile(r"^# expect: (E\d{3}) (\d+):(\d+)\s*$")
 CANARY = re.compile(rb"dslc-canary-[A-Za-z0-9-]+")
 
 MEMORY_LIMIT = 500 * 2**20  # bytes of address space, and of peak resident memory
-# Seconds of CPU (user + system) per file, Python's start-up and dslc's imports not included. The costliest inputs
-# (100,000 DSL tokens, the item budget's worth) take about 1.3 s: the DSL parser's tree building.
-CPU_LIMIT = 2.0
+# Seconds of CPU (user + system) per file, Python's start-up and dslc's imports not included. The costliest input
+# (100,000 DSL tokens, the item budget's worth) took 1.8 s alone and 2.2 s with both cores busy (shared caches):
+# lark's lexing and tree building, which the limit bounds with room for a busy machine.
+CPU_LIMIT = 2.5
 KILL_AFTER = 30.0  # seconds of wall time: a run this long has failed anyway
 UNPRINTABLE = {"Cc", "Cf", "Zl", "Zp"}
 SUMMARY = re.compile(r"^\d+ file\(s\) checked: ")

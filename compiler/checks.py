@@ -30,7 +30,8 @@ from typing import Literal
 from dslc.compiler.analysis.model import Analysis
 from dslc.spec.errors import DslcError, Span, did_you_mean, show_value
 from dslc.spec.ir import Train
-from dslc.spec.layers.base import Tensor, show_shape
+from dslc.spec.layers.base import Tensor
+from dslc.spec.layers.base import show_array_shape as _show
 from dslc.spec.load import LoadedSpec
 from dslc.spec.sourcemap import IRPath, SourceMap
 from dslc.spec.validation import OUTSIDE_HINT
@@ -128,10 +129,6 @@ def _output(analysis: Analysis) -> Tensor | None:
     if len(analysis.outputs) != 1:
         return None
     return analysis.layer(analysis.outputs[0]).output
-
-
-def _show(shape: tuple[int | None, ...]) -> str:
-    return show_shape(shape, python_tuple=True)
 
 
 def _classes_problem(output: Tensor) -> str | None:

@@ -46,7 +46,8 @@ import numpy as np
 from dslc.compiler.analysis.model import Analysis
 from dslc.spec.errors import DslcError, Span, show_value
 from dslc.spec.ir import Train
-from dslc.spec.layers.base import Tensor, show_shape
+from dslc.spec.layers.base import Tensor
+from dslc.spec.layers.base import show_array_shape as _show
 from dslc.spec.load import LoadedSpec
 from dslc.spec.vocab import BINARY_LOSSES, CLASS_LOSS, REAL_TARGETS_HINT, Csv, Digits, FileData, Npy, Npz, Synthetic
 
@@ -182,10 +183,6 @@ def _want(train: Train, analysis: Analysis) -> _Want:
     if len(analysis.outputs) != 1:
         raise ValueError("training supports models with one output only")  # checked before: E602
     return _Want(analysis.inputs, analysis.layer(analysis.outputs[0]).output, train.loss.kind)
-
-
-def _show(shape: tuple[int | None, ...]) -> str:
-    return show_shape(shape, python_tuple=True)
 
 
 def _fit(array: np.ndarray, shape: tuple[int | None, ...]) -> np.ndarray | None:

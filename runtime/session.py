@@ -53,7 +53,7 @@ def steps_per_epoch(dataset: Any, batch: int) -> int:
     return math.ceil(len(dataset.train) / batch)
 
 
-def load_for_training(spec: str | LoadedSpec, limits: Limits,
+def load_for_training(spec: str | Path | LoadedSpec, limits: Limits,
                       overrides: Callable[[Train], dict[str, Any]] | None = None) -> tuple[LoadedSpec, Train]:
     """The spec and its train section with `overrides(train)` applied (validated like the spec); E102 without one.
 
@@ -142,7 +142,7 @@ def _user_cache() -> Path:
     return (Path(base) if base else Path.home() / ".cache") / "dslc"
 
 
-def open_trained(spec: str | LoadedSpec, checkpoint: Path | None, limits: Limits, device_name: str,
+def open_trained(spec: str | Path | LoadedSpec, checkpoint: Path | None, limits: Limits, device_name: str,
                  compile_cache: str | None, check: Callable[[Prepared], None] | None = None) -> tuple[Session, Any]:
     """The session of a trained run and its restored checkpoint (`dslc eval`, `dslc predict`).
 

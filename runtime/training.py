@@ -73,7 +73,7 @@ def train_overrides(options: TrainOptions, train: Train) -> dict[str, object]:
 def load_spec(spec: str | Path | LoadedSpec, options: TrainOptions) -> tuple[LoadedSpec, Train]:
     from dslc.runtime.session import load_for_training
 
-    return load_for_training(spec if isinstance(spec, LoadedSpec) else str(spec), options.limits,
+    return load_for_training(spec, options.limits,
                              lambda train: train_overrides(options, train))
 
 
@@ -238,7 +238,7 @@ def evaluate_checkpoint(spec: str | Path | LoadedSpec, checkpoint: Path | None =
                                         hint="evaluate another split with --split, or give the data section "
                                              "a share for it", stage="data")])
 
-    session, restored = open_trained(spec if isinstance(spec, LoadedSpec) else str(spec), checkpoint, limits,
+    session, restored = open_trained(spec, checkpoint, limits,
                                      device, compile_cache, check=has_examples)
     import jax
 

@@ -64,6 +64,11 @@ def show_shape(shape: Shape, *, compact: bool = False, python_tuple: bool = Fals
     return "(" + ", ".join(dims) + ("," if python_tuple and len(dims) == 1 else "") + ")"
 
 
+def show_array_shape(shape: Shape) -> str:
+    """An array's shape as numpy writes it (`(8,)` for rank 1): for the arrays a user gives."""
+    return show_shape(shape, python_tuple=True)
+
+
 def prod(dims: Iterable[Dim]) -> Dim:
     """The product of `dims`, `None` if any is unknown (1 for none)."""
     total = 1

@@ -34,14 +34,20 @@ def _gelu(x: jax.Array) -> jax.Array:
     return jax.nn.gelu(x, approximate=False)  # the exact form, as the spec's `gelu` defaults to
 
 
+def _gelu_tanh(x: jax.Array) -> jax.Array:
+    return jax.nn.gelu(x, approximate=True)  # GPT-2's `gelu_new`
+
+
 def _linear(x: jax.Array) -> jax.Array:
     return x
 
 
 # Module-level functions, never lambdas or partials built per layer: a cell keeps its
 # activation as static data, and equal functions keep equal models' graph definitions equal.
-FUNCTIONS = {"relu": jax.nn.relu, "leaky_relu": jax.nn.leaky_relu, "gelu": _gelu, "silu": jax.nn.silu,
-             "tanh": jnp.tanh, "sigmoid": jax.nn.sigmoid, "softmax": jax.nn.softmax, "linear": _linear}
+FUNCTIONS = {"relu": jax.nn.relu, "leaky_relu": jax.nn.leaky_relu, "gelu": _gelu, "gelu_tanh": _gelu_tanh,
+             "silu": jax.nn.silu, "tanh": jnp.tanh, "sigmoid": jax.nn.sigmoid, "softmax": jax.nn.softmax,
+             "relu6": jax.nn.relu6, "hard_swish": jax.nn.hard_swish, "hard_sigmoid": jax.nn.hard_sigmoid,
+             "softplus": jax.nn.softplus, "linear": _linear}
 
 
 def activate(x: jax.Array, name: str | None) -> jax.Array:
@@ -343,8 +349,9 @@ class Concat(nnx.Module):
         return jnp.concatenate(xs, axis=self.axis)
 
 
-CONSTRUCTORS: dict[str, type] = {cls.__name__: cls for cls in (
-    Dense, Conv, ConvTranspose, Pool, GlobalPool, Flatten, Reshape, Activation, Dropout, BatchNorm, LayerNorm,
-    Embedding, Recurrent, Attention, TransformerEncoder, Merge, Concat)}
+# Every module class defined above, by name: adding a class is all it takes to make it buildable.
+CONSTRUCTORS: dict[str, type] = {name: value for name, value in list(globals().items())
+                                 if isinstance(value, type) and issubclass(value, nnx.Module)
+                                 and value.__module__ == __name__}
 
 __all__ = ["CONSTRUCTORS", "FUNCTIONS", "activate", "floating", *CONSTRUCTORS]

@@ -34,7 +34,8 @@ from dslc.spec.layers._shapes import (
 )
 from dslc.spec.layers.base import Construct, Dim, LayerKind, LayerParams, Tensor
 
-Activation = Literal["relu", "leaky_relu", "gelu", "silu", "tanh", "sigmoid", "softmax", "linear"]
+Activation = Literal["relu", "leaky_relu", "gelu", "gelu_tanh", "silu", "tanh", "sigmoid", "softmax", "relu6",
+                     "hard_swish", "hard_sigmoid", "softplus", "linear"]
 
 
 class NoParams(LayerParams):
@@ -61,7 +62,8 @@ def softmax_infer(params: SoftmaxParams, inputs: tuple[Tensor, ...]) -> Tensor:
 
 @dataclass(frozen=True)
 class ActivationEntry:
-    """One activation. `doc` is None for `linear`, which is no layer kind (only the shorthand's identity)."""
+    """One activation. `doc` is None for the shorthand-only names (`linear`, the identity; `gelu_tanh`), which
+    are no layer kinds."""
 
     flops: int  # per output element
     doc: str | None = None
@@ -80,6 +82,12 @@ ACTIVATIONS: dict[Activation, ActivationEntry] = {
     "sigmoid": ActivationEntry(1, "Logistic sigmoid: shape unchanged."),
     "softmax": ActivationEntry(3, "Softmax along `axis` (default the last): shape unchanged.", SoftmaxParams,
                                positional=("axis",), infer=softmax_infer),
+    "relu6": ActivationEntry(1, "ReLU capped at 6, `min(max(x, 0), 6)` (MobileNet): shape unchanged."),
+    "hard_swish": ActivationEntry(1, "Hard swish, `x * relu6(x + 3) / 6` (MobileNetV3): shape unchanged."),
+    "hard_sigmoid": ActivationEntry(1, "Hard sigmoid, `relu6(x + 3) / 6` (MobileNetV3): shape unchanged."),
+    "softplus": ActivationEntry(1, "Softplus, `log(1 + exp(x))`: shape unchanged."),
+    # Shorthand only (`activation: gelu_tanh`); as a layer it is `gelu: {approximate: true}`.
+    "gelu_tanh": ActivationEntry(1),
     "linear": ActivationEntry(0),
 }
 

@@ -62,6 +62,11 @@ CASES: list[tuple[str, str, tuple]] = [
     ("tanh", "{}", ([4, 6],)),
     ("sigmoid", "{}", ([4, 6],)),
     ("softmax", "{axis: 0}", ([4, 6],)),
+    ("relu6", "{}", ([4, 6],)),
+    ("hard_swish", "{}", ([4, 6],)),
+    ("hard_sigmoid", "{}", ([4, 6],)),
+    ("softplus", "{}", ([4, 6],)),
+    ("dense", "{units: 3, activation: gelu_tanh}", ([6],)),
     ("dropout", "{rate: 0.5}", ([10],)),
     ("batchnorm", "{momentum: 0.9}", ([4, 4, 3],)),
     ("layernorm", "{}", ([5, 6],)),
@@ -385,4 +390,6 @@ def test_every_declared_activation_has_one_flax_implementation() -> None:
     declared = set(get_args(Activation))
     assert set(ACTIVATIONS) == declared
     assert set(_flax.FUNCTIONS) == declared
-    assert {kind.name for kind in REGISTRY.values() if kind.category == "activation"} == declared - {"linear"}
+    shorthand_only = {name for name, entry in ACTIVATIONS.items() if entry.doc is None}
+    assert shorthand_only == {"linear", "gelu_tanh"}
+    assert {kind.name for kind in REGISTRY.values() if kind.category == "activation"} == declared - shorthand_only

@@ -85,6 +85,11 @@ CASES: list[tuple[str, str, tuple]] = [
     ("multiply", "{}", ([3, 4], [3, 4])),
     ("concat", "{}", ([3, 4], [3, 2])),
     ("concat", "{axis: 0}", ([3, 4], [2, 4])),
+    ("dense", "{units: 4, kernel_init: truncated_normal, kernel_std: 0.02, bias_init: constant, bias_value: 0.1}",
+     ([5],)),
+    ("conv2d", "{filters: 4, kernel: 3, groups: depthwise, kernel_init: he_normal, bias_init: ones}", ([6, 6, 2],)),
+    ("conv1d_transpose", "{filters: 2, kernel: 3, kernel_init: xavier_uniform, bias_init: normal, bias_std: 0.5}",
+     ([5, 3],)),
 ]
 CASE_IDS = [f"{kind}-{i}" for i, (kind, _, _) in enumerate(CASES)]
 

@@ -112,7 +112,8 @@ def conv_infer(spatial: int) -> Callable[[ConvParams, tuple[Tensor, ...]], Tenso
 def _cost(params: ConvTransposeParams, weights: int, positions: int | None, output: Tensor) -> Cost:
     """`weights` kernel entries, each a multiply-add at each of `positions`; biases; a fused activation."""
     return Cost(params=weights + (params.filters if params.use_bias else 0),
-                flops=plus(times(2, positions, weights), activation_flops(params.activation, output)))
+                flops=plus(times(2, positions, weights), activation_flops(params.activation, output)),
+                macs=times(positions, weights))
 
 
 def _kernel_size(params: ConvTransposeParams, x: Tensor) -> int:

@@ -49,8 +49,9 @@ def infer(params: DenseParams, inputs: tuple[Tensor, ...]) -> Tensor:
 def cost(params: DenseParams, inputs: tuple[Tensor, ...], output: Tensor) -> Cost:
     x = one(inputs)
     weights = known(x, -1, "the feature axis (the last)") * params.units
+    products = times(weights, prod(x.shape[:-1]))
     return Cost(params=weights + (params.units if params.use_bias else 0),
-                flops=plus(times(2, weights, prod(x.shape[:-1])), activation_flops(params.activation, output)))
+                flops=plus(times(2, products), activation_flops(params.activation, output)), macs=products)
 
 
 def build(params: DenseParams, inputs: tuple[Tensor, ...], dtype: str) -> Construct:

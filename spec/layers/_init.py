@@ -9,18 +9,7 @@ A kind with a parameter `<p>` declares three fields, `<p>_init`, `<p>_std` and `
 
 Written flat, as layer options hold single values in both syntaxes: `kernel_init: normal, kernel_std: 0.02`
 (YAML) or `kernel_init=normal, kernel_std=0.02` (DSL). Unset, the layer keeps Flax's default (LeCun normal
-kernels, zero biases). The names (`fan_in`, `fan_out`: inputs and outputs of one output unit's window):
-
-- `zeros`, `ones`; `constant` (every entry `<p>_value`);
-- `normal` (mean 0, `<p>_std`); `truncated_normal`: a normal with `<p>_std` cut at 2 std (as ViT and
-  PyTorch's `trunc_normal_` at +-2 std; the samples' std is about 0.88 `<p>_std`);
-- `xavier_uniform` (= `glorot_uniform`): uniform on +-sqrt(6 / (fan_in + fan_out));
-- `xavier_normal` (= `glorot_normal`): std sqrt(2 / (fan_in + fan_out));
-- `he_uniform` (= `kaiming_uniform`): uniform on +-sqrt(6 / fan_in);
-- `he_normal` (= `kaiming_normal`): std sqrt(2 / fan_in);
-- `lecun_normal`: std sqrt(1 / fan_in); `lecun_uniform`: uniform on +-sqrt(3 / fan_in).
-
-The variance-scaling normals draw from a normal cut at 2 std and rescaled to the stated std (as JAX and Keras).
+kernels, zero biases). `MEANINGS` says what each name draws (the reference prints it).
 """
 
 from typing import Annotated, Any, Literal, Self
@@ -33,6 +22,22 @@ Initializer = Literal["zeros", "ones", "constant", "normal", "truncated_normal",
                       "xavier_uniform", "xavier_normal", "glorot_uniform", "glorot_normal",
                       "he_uniform", "he_normal", "kaiming_uniform", "kaiming_normal", "lecun_normal", "lecun_uniform"]
 Std = Annotated[float, Field(gt=0.0)]
+
+# fan_in, fan_out: the inputs and outputs of one output unit, its window included (a 3x3 conv: 9 * channels).
+MEANINGS = {
+    "zeros": "0", "ones": "1", "constant": "every entry `<p>_value`",
+    "normal": "normal, mean 0, std `<p>_std`",
+    "truncated_normal": "normal with std `<p>_std` cut at +-2 std (ViT; the samples' std is about 0.88 `<p>_std`)",
+    "xavier_uniform": "uniform on +-sqrt(6 / (fan_in + fan_out)) (Glorot)",
+    "xavier_normal": "std sqrt(2 / (fan_in + fan_out)) (Glorot)",
+    "glorot_uniform": "as `xavier_uniform`", "glorot_normal": "as `xavier_normal`",
+    "he_uniform": "uniform on +-sqrt(6 / fan_in) (PyTorch's `kaiming_uniform_` for ReLU)",
+    "he_normal": "std sqrt(2 / fan_in)",
+    "kaiming_uniform": "as `he_uniform`", "kaiming_normal": "as `he_normal`",
+    "lecun_normal": "std sqrt(1 / fan_in) (Flax's default kernel)",
+    "lecun_uniform": "uniform on +-sqrt(3 / fan_in)",
+}
+VARIANCE_SCALED_NORMALS = "The variance-scaling normals draw from a normal cut at 2 std, rescaled to the stated std."
 
 WITH_STD = ("normal", "truncated_normal")
 WITH_VALUE = ("constant",)

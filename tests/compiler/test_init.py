@@ -4,6 +4,7 @@ constants are exact, both syntaxes say the same, and incomplete or misplaced opt
 from __future__ import annotations
 
 import math
+from typing import get_args
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from dslc.compiler.analysis.analyse import analyse
 from dslc.compiler.build import SpecModel, build_model
 from dslc.spec.errors import DslcErrors
+from dslc.spec.layers._init import MEANINGS, Initializer
 from dslc.spec.load import load_text
 
 WIDTH = 512  # dense layers WIDTH -> WIDTH: 262,144 draws each, so a std is within about 0.3 %
@@ -82,6 +84,10 @@ def test_zeros_ones_and_constants_are_exact(model: SpecModel) -> None:
     assert (_array(model, "kaiming", "bias") == -1.0).all()
     assert _array(model, "he", "bias").std() == pytest.approx(1.0, rel=0.15)  # 512 draws
     assert not _array(model, "plain", "bias").any()  # Flax's default bias
+
+
+def test_every_name_has_its_meaning() -> None:
+    assert list(MEANINGS) == list(get_args(Initializer))
 
 
 def test_both_syntaxes_give_the_same_options() -> None:

@@ -126,3 +126,12 @@ def test_a_real_spec_model_saves_every_tensor(tmp_path: Path) -> None:
     load_weights(other, tmp_path / "resnet.safetensors")
     x = np.random.default_rng(0).normal(size=(2, *analysis.inputs[0][1].shape)).astype(np.float32)
     np.testing.assert_array_equal(np.asarray(other(x)), np.asarray(model(x)))
+
+
+def test_the_command_lists_names_and_shapes(capsys: pytest.CaptureFixture[str]) -> None:
+    from dslc.runtime.cli import main
+
+    assert main(["weights", str(EXAMPLES / "resnet_digits.yaml")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["layers.logits.bias", "[10]"]
+    assert ["layers.stage.1/batchnorm_1.mean", "[16]"] in [line.split() for line in lines]

@@ -8,6 +8,7 @@ from typing import get_args
 
 import numpy as np
 import pytest
+from flax import nnx
 
 from dslc.compiler.analysis.analyse import analyse
 from dslc.compiler.build import SpecModel, build_model
@@ -47,7 +48,8 @@ model:
 @pytest.fixture(scope="module")
 def model() -> SpecModel:
     loaded = load_text(DSL, "dsl")
-    return build_model(loaded, analyse(loaded))
+    analysis = analyse(loaded)
+    return nnx.jit(lambda: build_model(loaded, analysis))()  # one compiled program, not a dispatch per initialiser
 
 
 def _array(model: SpecModel, layer: str, name: str = "kernel") -> np.ndarray:

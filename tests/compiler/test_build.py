@@ -85,6 +85,10 @@ CASES: list[tuple[str, str, tuple]] = [
     ("multiply", "{}", ([3, 4], [3, 4])),
     ("concat", "{}", ([3, 4], [3, 2])),
     ("concat", "{axis: 0}", ([3, 4], [2, 4])),
+    ("gru", "{units: 4, convention: reset_after, dropout: 0.2, recurrent_dropout: 0.3}", ([7, 5],)),
+    ("gru", "{units: 3, convention: reset_after, bidirectional: true, return_sequences: true}", ([7, 5],)),
+    ("lstm", "{units: 4, bidirectional: true, dropout: 0.5, recurrent_dropout: 0.5}", ([7, 5],)),
+    ("rnn", "{units: 4, recurrent_dropout: 0.1, return_sequences: true}", ([7, 5],)),
 ]
 CASE_IDS = [f"{kind}-{i}" for i, (kind, _, _) in enumerate(CASES)]
 

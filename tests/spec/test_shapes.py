@@ -129,6 +129,11 @@ CASES = [
     Case("multiply", {}, ((4, 2), (4, 2)), (4, 2), 0, 8),
     Case("concat", {}, ((8, 8, 16), (8, 8, 32)), (8, 8, 48), 0, 0),
     Case("concat", {"axis": 0}, ((2, 3), (5, 3)), (7, 3), 0, 0),
+    # gru reset_after (PyTorch's 3 * (H*I + H*H + 2H)): F=8, u=64, 3 * (512 + 4096 + 128); FLOPs as the flax cell's.
+    Case("gru", {"units": 64, "convention": "reset_after"}, ((10, 8),), (64,), 3 * (512 + 4096 + 128),
+         10 * 2 * 3 * (512 + 4096)),
+    Case("lstm", {"units": 4, "dropout": 0.2, "recurrent_dropout": 0.5}, ((3, 2),), (4,), 4 * (8 + 16 + 4),
+         3 * 2 * 4 * (8 + 16)),
 ]
 
 
@@ -323,6 +328,7 @@ CLASS_CASES = [
     ("global_avgpool", {}, (A,)),
     ("add", {}, (A,)),
     ("concat", {}, (A,)),
+    ("gru", {"units": 1, "convention": "reset_after", "recurrent_dropout": 0.5}, (W, N)),
 ]
 
 

@@ -425,6 +425,67 @@ class Concat(nnx.Module):
         return jnp.concatenate(xs, axis=self.axis)
 
 
+# -- mixture of experts --
+class AuxiliaryLoss(nnx.Intermediate):
+    """A term a layer adds to the training loss (sown in training only); the train step sums them all."""
+
+
+class MixtureOfExperts(nnx.Module):
+    """`(..., features) -> (..., features)`: `experts` MLPs (`features -> hidden -> features`, no biases),
+    `top_k` of them per position, chosen by a router without bias.
+
+    Routing as Mixtral: a softmax over the router's logits, kept for the top k and renormalised.
+    Dropless and dense: every expert runs on every position and the routing weights (zero for the
+    experts not chosen) combine them, which is exact whatever the load. `gated` experts compute
+    `down(activation(gate(x)) * up(x))`, plain ones `down(activation(up(x)))`. When `train` and
+    `aux_weight > 0`, sows `aux_weight * E * sum_e f_e * P_e` (`f_e`: the fraction of positions with
+    expert e among their top k, `P_e`: its mean probability) as an `AuxiliaryLoss`.
+    """
+
+    def __init__(self, features: int, experts: int, hidden: int, *, top_k: int = 2, gated: bool = True,
+                 activation: str = "silu", aux_weight: float = 0.01, dtype: str = "float32",
+                 rngs: nnx.Rngs) -> None:
+        init = nnx.initializers.lecun_normal(batch_axis=(0,))  # each expert's fan-in, not the stack's
+
+        def weights(fan_in: int, fan_out: int) -> nnx.Param:
+            return nnx.Param(init(rngs.params(), (experts, fan_in, fan_out), jnp.float32))
+
+        self.router = Dense(features, experts, use_bias=False, dtype=dtype, rngs=rngs)
+        self.gate = weights(features, hidden) if gated else None
+        self.up = weights(features, hidden)
+        self.down = weights(hidden, features)
+        self.top_k, self.activation, self.aux_weight, self.dtype = top_k, activation, aux_weight, dtype
+
+    def routing(self, x: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+        """Per position and expert (`(..., experts)` each): the routing weight (zero but for the top k),
+        whether it is in the top k (0 or 1), and the router's probability."""
+        probabilities = jax.nn.softmax(self.router(x).astype(jnp.float32), axis=-1)
+        top, chosen = jax.lax.top_k(probabilities, self.top_k)
+        one_hot = jax.nn.one_hot(chosen, probabilities.shape[-1], dtype=jnp.float32)  # (..., k, experts)
+        weights = (one_hot * (top / top.sum(axis=-1, keepdims=True))[..., None]).sum(axis=-2)
+        return weights, one_hot.sum(axis=-2), probabilities
+
+    def _balance_loss(self, routed: jax.Array, probabilities: jax.Array) -> jax.Array:
+        experts = probabilities.shape[-1]
+        fraction = routed.reshape(-1, experts).mean(axis=0)  # sums to k
+        return self.aux_weight * experts * jnp.sum(fraction * probabilities.reshape(-1, experts).mean(axis=0))
+
+    def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:
+        x = floating(x).astype(jnp.dtype(self.dtype))
+        weights, routed, probabilities = self.routing(x)
+        if train and self.aux_weight > 0:
+            self.sow(AuxiliaryLoss, "aux_loss", self._balance_loss(routed, probabilities))
+        compute = jnp.dtype(self.dtype)
+        hidden = jnp.einsum("...d,edh->...eh", x, self.up[...].astype(compute))
+        if self.gate is not None:
+            hidden = activate(jnp.einsum("...d,edh->...eh", x, self.gate[...].astype(compute)),
+                              self.activation) * hidden
+        else:
+            hidden = activate(hidden, self.activation)
+        outputs = jnp.einsum("...eh,ehd->...ed", hidden, self.down[...].astype(compute))
+        return jnp.einsum("...ed,...e->...d", outputs, weights.astype(compute))
+
+
 # Every module class defined above, by name: adding a class is all it takes to make it buildable.
 CONSTRUCTORS: dict[str, type] = {name: value for name, value in list(globals().items())
                                  if isinstance(value, type) and issubclass(value, nnx.Module)

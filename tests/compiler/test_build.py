@@ -89,6 +89,9 @@ CASES: list[tuple[str, str, tuple]] = [
     ("gru", "{units: 3, convention: reset_after, bidirectional: true, return_sequences: true}", ([7, 5],)),
     ("lstm", "{units: 4, bidirectional: true, dropout: 0.5, recurrent_dropout: 0.5}", ([7, 5],)),
     ("rnn", "{units: 4, recurrent_dropout: 0.1, return_sequences: true}", ([7, 5],)),
+    ("moe", "{experts: 4, hidden: 6}", ([5, 8],)),
+    ("moe", "{experts: 3, hidden: 4, top_k: 1, gated: false, activation: relu}", ([2, 3, 4],)),
+    ("moe", "{experts: 2, hidden: 3, aux_weight: 0.0}", ([6],)),
 ]
 CASE_IDS = [f"{kind}-{i}" for i, (kind, _, _) in enumerate(CASES)]
 

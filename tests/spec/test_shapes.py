@@ -134,6 +134,12 @@ CASES = [
          10 * 2 * 3 * (512 + 4096)),
     Case("lstm", {"units": 4, "dropout": 0.2, "recurrent_dropout": 0.5}, ((3, 2),), (4,), 4 * (8 + 16 + 4),
          3 * 2 * 4 * (8 + 16)),
+    # moe, d=8, E=4, hidden 16, k=2, gated silu: experts 4 * 3 * 8 * 16, router 8 * 4; per position the router
+    # 2*8*4 + softmax 3*4, two experts 2 * (2*3*8*16 + 16 * 2) (silu and the gate product), combine 2*2*8.
+    Case("moe", {"experts": 4, "hidden": 16}, ((5, 8),), (5, 8), 4 * 3 * 8 * 16 + 8 * 4,
+         5 * (64 + 12 + 2 * (768 + 32) + 32)),
+    Case("moe", {"experts": 3, "hidden": 2, "top_k": 1, "gated": False, "activation": "relu"}, ((2, 2, 4),),
+         (2, 2, 4), 3 * 2 * 4 * 2 + 4 * 3, 4 * (24 + 9 + (2 * 2 * 4 * 2 + 2) + 8)),
 ]
 
 
@@ -242,6 +248,7 @@ def test_padding_can_make_room_for_the_kernel() -> None:
     ("softmax", {"axis": 2}, ((3, 4),), "axis"),
     ("softmax", {"axis": -3}, ((3, 4),), "axis"),
     ("concat", {"axis": 3}, ((3, 4), (3, 4)), "axis"),
+    ("moe", {"experts": 2, "hidden": 4, "top_k": 3}, ((5, 8),), "top_k"),
 ])
 def test_e503_parameter_does_not_fit_the_input(kind: str, params: dict, shapes: tuple, param: str) -> None:
     error = fails(kind, params, *shapes)
@@ -329,6 +336,7 @@ CLASS_CASES = [
     ("add", {}, (A,)),
     ("concat", {}, (A,)),
     ("gru", {"units": 1, "convention": "reset_after", "recurrent_dropout": 0.5}, (W, N)),
+    ("moe", {"experts": 2, "hidden": 1}, (W, N, W)),
 ]
 
 

@@ -245,7 +245,7 @@ def _masked(h: jax.Array, mask: jax.Array | None) -> jax.Array:
 class MaskedSimpleCell(nnx.SimpleCell):
     """`h' = activation(W_i x + b + W_h (h * mask))`."""
 
-    def __call__(self, carry: Any, inputs: jax.Array) -> tuple[Any, jax.Array]:  # type: ignore[override]
+    def __call__(self, carry: Any, inputs: jax.Array) -> tuple[Any, jax.Array]:
         h, mask = carry
         new_h = self.activation_fn(self.dense_i(inputs) + self.dense_h(_masked(h, mask)))
         return (new_h, mask), new_h
@@ -254,7 +254,7 @@ class MaskedSimpleCell(nnx.SimpleCell):
 class MaskedLSTMCell(nnx.LSTMCell):
     """Flax's LSTM (gates i, f, g, o; one bias each, on the recurrent products); the state is `(memory, hidden)`."""
 
-    def __call__(self, carry: Any, inputs: jax.Array) -> tuple[Any, jax.Array]:  # type: ignore[override]
+    def __call__(self, carry: Any, inputs: jax.Array) -> tuple[Any, jax.Array]:
         (c, h), mask = carry
         seen = _masked(h, mask)
         i = self.gate_fn(self.ii(inputs) + self.hi(seen))
@@ -283,7 +283,7 @@ class MaskedGRUCell(nnx.GRUCell):
                                       kernel_init=nnx.initializers.orthogonal(), dtype=self.dtype,
                                       rngs=kwargs["rngs"])
 
-    def __call__(self, carry: Any, inputs: jax.Array) -> tuple[Any, jax.Array]:  # type: ignore[override]
+    def __call__(self, carry: Any, inputs: jax.Array) -> tuple[Any, jax.Array]:
         h, mask = carry
         xi_r, xi_z, xi_n = jnp.split(self.dense_i(inputs), 3, axis=-1)
         hh_r, hh_z, hh_n = jnp.split(self.dense_h(_masked(h, mask)), 3, axis=-1)

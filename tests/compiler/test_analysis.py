@@ -63,6 +63,9 @@ def test_macs_are_the_products_only() -> None:
     assert analysis.layer("layernorm_1").macs == 0 and analysis.layer("layernorm_1").flops
     lstm = analysis_of("lstm_classifier").layer("lstm_1")
     assert lstm.flops == 2 * lstm.macs  # a recurrent cell counts its products only
+    moe = analyse(load_text("dslc: 1\nmodel:\n  name: m\n  inputs: {x: [5, 8]}\n  layers:\n"
+                            "    - moe: {experts: 4, hidden: 6, top_k: 2}\n", "yaml")).layers[0]
+    assert moe.macs == 5 * (8 * 4 + 2 * (3 * 8 * 6 + 8))  # router, two gated experts, their weighted sum
 
 
 def test_vgg11_matches_torchvision() -> None:

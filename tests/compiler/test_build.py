@@ -85,6 +85,10 @@ CASES: list[tuple[str, str, tuple]] = [
     ("multiply", "{}", ([3, 4], [3, 4])),
     ("concat", "{}", ([3, 4], [3, 2])),
     ("concat", "{axis: 0}", ([3, 4], [2, 4])),
+    ("position_embedding", "{positions: 8}", ([6, 8],)),
+    ("class_token", "{}", ([6, 8],)),
+    ("select", "{}", ([6, 8],)),
+    ("select", "{index: -2, axis: -2}", ([3, 4, 5],)),
 ]
 CASE_IDS = [f"{kind}-{i}" for i, (kind, _, _) in enumerate(CASES)]
 

@@ -31,6 +31,7 @@ SAMPLES: dict[str, str] = {
     "rnn": "{units: 8}", "lstm": "{units: 8, return_sequences: true}", "gru": "{units: 8, bidirectional: true}",
     "attention": "{heads: 2, causal: true}", "transformer_encoder": "{heads: 2, mlp_dim: 16}",
     "add": "{}", "multiply": "{}", "concat": "{axis: -1}",
+    "position_embedding": "{positions: 16}", "class_token": "{}", "select": "{index: -1, axis: 1}",
 }
 
 

@@ -129,6 +129,12 @@ CASES = [
     Case("multiply", {}, ((4, 2), (4, 2)), (4, 2), 0, 8),
     Case("concat", {}, ((8, 8, 16), (8, 8, 32)), (8, 8, 48), 0, 0),
     Case("concat", {"axis": 0}, ((2, 3), (5, 3)), (7, 3), 0, 0),
+    # ViT-B/16's position table (197 x 768) and class token; one FLOP per element for the addition.
+    Case("position_embedding", {"positions": 197}, ((197, 768),), (197, 768), 151_296, 151_296),
+    Case("position_embedding", {"positions": 512}, ((128, 768),), (128, 768), 393_216, 98_304),
+    Case("class_token", {}, ((196, 768),), (197, 768), 768, 0),
+    Case("select", {}, ((197, 768),), (768,), 0, 0),
+    Case("select", {"index": -1, "axis": 1}, ((4, 5, 6),), (4, 6), 0, 0, dtype="int32"),
 ]
 
 
@@ -323,6 +329,9 @@ CLASS_CASES = [
     ("global_avgpool", {}, (A,)),
     ("add", {}, (A,)),
     ("concat", {}, (A,)),
+    ("position_embedding", {"positions": 2}, (A,)),
+    ("class_token", {}, (A,)),
+    ("select", {}, (A,)),
 ]
 
 

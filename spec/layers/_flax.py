@@ -21,13 +21,14 @@ from __future__ import annotations
 import functools
 import math
 import operator
-from typing import Any
+from typing import Any, Literal
 
 import jax
 import jax.numpy as jnp
 from flax import nnx
 
 Padding = Any  # 'same', 'valid', or ((low, high), ...) per spatial axis
+Init = tuple[str, float | None] | None  # an initialiser (name, std or value), see `initializers`; None: Flax's
 
 
 def _gelu(x: jax.Array) -> jax.Array:
@@ -69,8 +70,9 @@ class Dense(nnx.Linear):
     """`(..., in_features) -> (..., units)`: a kernel `in_features x units` and `units` biases."""
 
     def __init__(self, in_features: int, units: int, *, use_bias: bool = True, activation: str | None = None,
-                 dtype: str = "float32", rngs: nnx.Rngs) -> None:
-        super().__init__(in_features, units, use_bias=use_bias, dtype=jnp.dtype(dtype), rngs=rngs)
+                 dtype: str = "float32", kernel_init: Init = None, bias_init: Init = None, rngs: nnx.Rngs) -> None:
+        super().__init__(in_features, units, use_bias=use_bias, dtype=jnp.dtype(dtype), rngs=rngs,
+                         **initializers(kernel_init=kernel_init, bias_init=bias_init))
         self.activation = activation
 
     def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:  # type: ignore[override]
@@ -87,10 +89,12 @@ class Conv(nnx.Conv):
 
     def __init__(self, in_features: int, filters: int, kernel: tuple[int, ...], *, stride: tuple[int, ...],
                  dilation: tuple[int, ...], padding: Padding, groups: int = 1, use_bias: bool = True,
-                 activation: str | None = None, dtype: str = "float32", rngs: nnx.Rngs) -> None:
+                 activation: str | None = None, dtype: str = "float32", kernel_init: Init = None,
+                 bias_init: Init = None, rngs: nnx.Rngs) -> None:
         super().__init__(in_features, filters, tuple(kernel), tuple(stride), padding=_padding(padding),
                          kernel_dilation=tuple(dilation), feature_group_count=groups, use_bias=use_bias,
-                         dtype=jnp.dtype(dtype), rngs=rngs)
+                         dtype=jnp.dtype(dtype), rngs=rngs,
+                         **initializers(kernel_init=kernel_init, bias_init=bias_init))
         self.activation = activation
 
     def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:  # type: ignore[override]
@@ -105,9 +109,11 @@ class ConvTranspose(nnx.ConvTranspose):
 
     def __init__(self, in_features: int, filters: int, kernel: tuple[int, ...], *, stride: tuple[int, ...],
                  dilation: tuple[int, ...], padding: Padding, use_bias: bool = True,
-                 activation: str | None = None, dtype: str = "float32", rngs: nnx.Rngs) -> None:
+                 activation: str | None = None, dtype: str = "float32", kernel_init: Init = None,
+                 bias_init: Init = None, rngs: nnx.Rngs) -> None:
         super().__init__(in_features, filters, tuple(kernel), tuple(stride), padding=_padding(padding),
-                         kernel_dilation=tuple(dilation), use_bias=use_bias, dtype=jnp.dtype(dtype), rngs=rngs)
+                         kernel_dilation=tuple(dilation), use_bias=use_bias, dtype=jnp.dtype(dtype), rngs=rngs,
+                         **initializers(kernel_init=kernel_init, bias_init=bias_init))
         self.activation = activation
 
     def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:
@@ -339,6 +345,37 @@ class Concat(nnx.Module):
         return jnp.concatenate(xs, axis=self.axis)
 
 
+# -- initialisers --
+_SCALED: dict[str, tuple[float, Literal["fan_in", "fan_avg"], Literal["uniform", "truncated_normal"]]] = {
+    # variance scaling: (scale, fan mode, distribution), as jax.nn.initializers
+    "xavier_uniform": (1.0, "fan_avg", "uniform"), "glorot_uniform": (1.0, "fan_avg", "uniform"),
+    "xavier_normal": (1.0, "fan_avg", "truncated_normal"), "glorot_normal": (1.0, "fan_avg", "truncated_normal"),
+    "he_uniform": (2.0, "fan_in", "uniform"), "kaiming_uniform": (2.0, "fan_in", "uniform"),
+    "he_normal": (2.0, "fan_in", "truncated_normal"), "kaiming_normal": (2.0, "fan_in", "truncated_normal"),
+    "lecun_uniform": (1.0, "fan_in", "uniform"), "lecun_normal": (1.0, "fan_in", "truncated_normal"),
+}
+
+
+def initializer(name: str, argument: float | None) -> Any:
+    """A spec's initialiser as a JAX one; `argument` is the std of `normal`/`truncated_normal` (the latter cut
+    at 2 std) or the value of `constant`. Fans are over the last two axes, the window counting in both."""
+    init = nnx.initializers
+    if name in _SCALED:
+        return init.variance_scaling(*_SCALED[name])
+    if name in ("zeros", "ones"):
+        return init.zeros_init() if name == "zeros" else init.ones_init()
+    if argument is None:
+        raise ValueError(f"initialiser {name} needs its std or value")
+    with_argument: dict[str, Any] = {"constant": init.constant, "normal": init.normal,
+                                     "truncated_normal": init.truncated_normal}
+    return with_argument[name](argument)
+
+
+def initializers(**given: Init) -> dict[str, Any]:
+    """Flax's `<p>_init` keyword arguments for the initialisers given (None keeps Flax's default)."""
+    return {key: initializer(*spec) for key, spec in given.items() if spec is not None}
+
+
 # -- embeddings and heads --
 class Embedding(nnx.Embed):
     """Integer ids `(...) -> (..., dim)`, from a `vocab x dim` table."""
@@ -358,9 +395,10 @@ class TiedDense(nnx.Module):
     """
 
     def __init__(self, in_features: int, units: int, *, use_bias: bool = True, activation: str | None = None,
-                 dtype: str = "float32", rngs: nnx.Rngs) -> None:
+                 dtype: str = "float32", bias_init: Init = None, rngs: nnx.Rngs) -> None:
         self.in_features, self.units, self.activation, self.dtype = in_features, units, activation, dtype
-        self.bias = nnx.Param(jnp.zeros((units,), jnp.float32)) if use_bias else None
+        init = initializers(bias_init=bias_init).get("bias_init", nnx.initializers.zeros_init())
+        self.bias = nnx.Param(init(rngs.params(), (units,), jnp.float32)) if use_bias else None
 
     def __call__(self, x: jax.Array, *, table: Embedding, train: bool = False) -> jax.Array:
         dtype = jnp.dtype(self.dtype)

@@ -3,6 +3,11 @@
 Multiplies the last axis by a `d x units` kernel and adds a bias. `activation`
 fuses an activation after it.
 
+`kernel_init` / `bias_init` (with `kernel_std`, `kernel_value`, ...) choose the
+initialisers: `zeros`, `ones`, `constant`, `normal`, `truncated_normal`,
+`xavier_uniform`/`normal`, `he_uniform`/`normal`, `lecun_normal`/`uniform`
+(default: LeCun normal kernel, zero bias).
+
 The last axis must have a known size `d`. Parameters: `d * units`, plus
 `units` biases. FLOPs: `2 * d * units` for every position of the other axes.
 
@@ -14,6 +19,11 @@ table is counted, and trained, once, at the embedding); its FLOPs are a
 dense layer's.
 """
 
+from typing import Self
+
+from pydantic import model_validator
+
+from dslc.spec.layers._init import Initialised, Initializer, Std, init_arguments
 from dslc.spec.layers._shapes import (
     expect_rank_between,
     known,
@@ -25,14 +35,26 @@ from dslc.spec.layers._shapes import (
     weighted,
 )
 from dslc.spec.layers.activations import Activation, activation_flops
-from dslc.spec.layers.base import Construct, Cost, LayerKind, LayerParams, PositiveInt, Tensor
+from dslc.spec.layers.base import Construct, Cost, LayerKind, PositiveInt, Tensor
 
 
-class DenseParams(LayerParams):
+class DenseParams(Initialised):
     units: PositiveInt
     use_bias: bool = True
     activation: Activation | None = None
+    kernel_init: Initializer | None = None
+    kernel_std: Std | None = None
+    kernel_value: float | None = None
+    bias_init: Initializer | None = None
+    bias_std: Std | None = None
+    bias_value: float | None = None
     tied_to: str | None = None  # an embedding layer's name: use its table as the kernel
+
+    @model_validator(mode="after")
+    def _tied_kernel_is_not_initialised(self) -> Self:
+        if self.tied_to and (self.kernel_init or self.kernel_std is not None or self.kernel_value is not None):
+            raise ValueError("kernel_init does not apply with tied_to: the kernel is the embedding's table")
+        return self
 
 
 def infer(params: DenseParams, inputs: tuple[Tensor, ...]) -> Tensor:
@@ -45,15 +67,18 @@ def infer(params: DenseParams, inputs: tuple[Tensor, ...]) -> Tensor:
 def cost(params: DenseParams, inputs: tuple[Tensor, ...], output: Tensor) -> Cost:
     x = one(inputs)
     weights = known(x, -1, "the feature axis (the last)") * params.units
+    products = times(weights, prod(x.shape[:-1]))
     own = 0 if params.tied_to else weights  # a tied kernel is the embedding's table, counted there
     return Cost(params=own + (params.units if params.use_bias else 0),
-                flops=plus(times(2, weights, prod(x.shape[:-1])), activation_flops(params.activation, output)))
+                flops=plus(times(2, products), activation_flops(params.activation, output)), macs=products)
 
 
 def build(params: DenseParams, inputs: tuple[Tensor, ...], dtype: str) -> Construct:
-    module = "TiedDense" if params.tied_to else "Dense"  # a tied one is called with its embedding (`table=`)
-    return Construct(module, {"in_features": one(inputs).shape[-1], "units": params.units,
-                              "use_bias": params.use_bias, "activation": params.activation, "dtype": dtype})
+    arguments = {"in_features": one(inputs).shape[-1], "units": params.units, "use_bias": params.use_bias,
+                 "activation": params.activation, "dtype": dtype}
+    if params.tied_to:  # called with its embedding (`table=`), whose table is the kernel
+        return Construct("TiedDense", {**arguments, **init_arguments(params, "bias")})
+    return Construct("Dense", {**arguments, **init_arguments(params, "kernel", "bias")})
 
 
 KIND = LayerKind("dense", DenseParams, __doc__, "core", positional=("units",),

@@ -223,16 +223,6 @@ class LayerNorm(nnx.LayerNorm):
         return super().__call__(x)
 
 
-class Embedding(nnx.Embed):
-    """Integer ids `(...) -> (..., dim)`, from a `vocab x dim` table."""
-
-    def __init__(self, vocab: int, dim: int, *, dtype: str = "float32", rngs: nnx.Rngs) -> None:
-        super().__init__(vocab, dim, dtype=jnp.dtype(dtype), rngs=rngs)
-
-    def __call__(self, ids: jax.Array, *, train: bool = False) -> jax.Array:  # type: ignore[override]
-        return super().__call__(ids)
-
-
 CELLS = {"rnn": nnx.SimpleCell, "lstm": nnx.LSTMCell, "gru": nnx.GRUCell}
 
 
@@ -501,6 +491,71 @@ class TransformerEncoder(nnx.Module):
             return x + self._feed_forward(self.mlp_norm(x), train)
         x = self.attention_norm(x + self._attend(x, train))
         return self.mlp_norm(x + self._feed_forward(x, train))
+
+
+# -- embeddings and heads --
+class Embedding(nnx.Embed):
+    """Integer ids `(...) -> (..., dim)`, from a `vocab x dim` table."""
+
+    def __init__(self, vocab: int, dim: int, *, dtype: str = "float32", rngs: nnx.Rngs) -> None:
+        super().__init__(vocab, dim, dtype=jnp.dtype(dtype), rngs=rngs)
+
+    def __call__(self, ids: jax.Array, *, train: bool = False) -> jax.Array:  # type: ignore[override]
+        return super().__call__(ids)
+
+
+class TiedDense(nnx.Module):
+    """`(..., in_features) -> (..., units)` through an embedding's `units x in_features` table, transposed.
+
+    The table is not this module's: the model passes the embedding at call time (`table=`), so the
+    parameter lives once, under the embedding's own path, and one gradient trains it for both uses.
+    """
+
+    def __init__(self, in_features: int, units: int, *, use_bias: bool = True, activation: str | None = None,
+                 dtype: str = "float32", rngs: nnx.Rngs) -> None:
+        self.in_features, self.units, self.activation, self.dtype = in_features, units, activation, dtype
+        self.bias = nnx.Param(jnp.zeros((units,), jnp.float32)) if use_bias else None
+
+    def __call__(self, x: jax.Array, *, table: Embedding, train: bool = False) -> jax.Array:
+        dtype = jnp.dtype(self.dtype)
+        y = jnp.dot(x.astype(dtype), table.embedding[...].astype(dtype).T)
+        if self.bias is not None:
+            y = y + self.bias[...].astype(dtype)
+        return activate(y, self.activation)
+
+
+class PositionEmbedding(nnx.Module):
+    """`(time, features) -> (time, features)`: adds the first `time` rows of a learned `positions x features` table."""
+
+    def __init__(self, positions: int, features: int, *, dtype: str = "float32", rngs: nnx.Rngs) -> None:
+        self.embedding = nnx.Param(nnx.initializers.normal(0.02)(rngs.params(), (positions, features), jnp.float32))
+        self.dtype = dtype
+
+    def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:
+        x = floating(x)
+        return x + self.embedding[: x.shape[1]].astype(jnp.promote_types(x.dtype, self.dtype))
+
+
+class ClassToken(nnx.Module):
+    """`(time, features) -> (time + 1, features)`: a learned vector (zeros at first) before the first position."""
+
+    def __init__(self, features: int, *, rngs: nnx.Rngs) -> None:
+        self.token = nnx.Param(jnp.zeros((features,), jnp.float32))
+
+    def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:
+        x = floating(x)
+        token = jnp.broadcast_to(self.token[...].astype(x.dtype), (x.shape[0], 1, x.shape[2]))
+        return jnp.concatenate([token, x], axis=1)
+
+
+class Select(nnx.Module):
+    """The slice at `index` (negative: from the end) along `axis` (counted after the batch axis), which it drops."""
+
+    def __init__(self, axis: int, index: int, *, rngs: nnx.Rngs | None = None) -> None:
+        self.axis, self.index = axis, index
+
+    def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:
+        return x[(slice(None),) * (self.axis + 1) + (self.index,)]
 
 
 # Every module class defined above, by name: adding a class is all it takes to make it buildable.

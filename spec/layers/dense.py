@@ -5,6 +5,13 @@ fuses an activation after it.
 
 The last axis must have a known size `d`. Parameters: `d * units`, plus
 `units` biases. FLOPs: `2 * d * units` for every position of the other axes.
+
+`tied_to: <embedding layer>` ties the kernel to that embedding's `vocab x d`
+table (the output head of GPT-2 and BERT's masked-LM head): logits are
+`x @ table^T`, `units` must equal the embedding's `vocab` and `d` its `dim`.
+A tied layer owns no kernel (parameters: its `units` biases, if any; the
+table is counted, and trained, once, at the embedding); its FLOPs are a
+dense layer's.
 """
 
 from dslc.spec.layers._shapes import (
@@ -25,6 +32,7 @@ class DenseParams(LayerParams):
     units: PositiveInt
     use_bias: bool = True
     activation: Activation | None = None
+    tied_to: str | None = None  # an embedding layer's name: use its table as the kernel
 
 
 def infer(params: DenseParams, inputs: tuple[Tensor, ...]) -> Tensor:
@@ -37,13 +45,15 @@ def infer(params: DenseParams, inputs: tuple[Tensor, ...]) -> Tensor:
 def cost(params: DenseParams, inputs: tuple[Tensor, ...], output: Tensor) -> Cost:
     x = one(inputs)
     weights = known(x, -1, "the feature axis (the last)") * params.units
-    return Cost(params=weights + (params.units if params.use_bias else 0),
+    own = 0 if params.tied_to else weights  # a tied kernel is the embedding's table, counted there
+    return Cost(params=own + (params.units if params.use_bias else 0),
                 flops=plus(times(2, weights, prod(x.shape[:-1])), activation_flops(params.activation, output)))
 
 
 def build(params: DenseParams, inputs: tuple[Tensor, ...], dtype: str) -> Construct:
-    return Construct("Dense", {"in_features": one(inputs).shape[-1], "units": params.units,
-                               "use_bias": params.use_bias, "activation": params.activation, "dtype": dtype})
+    module = "TiedDense" if params.tied_to else "Dense"  # a tied one is called with its embedding (`table=`)
+    return Construct(module, {"in_features": one(inputs).shape[-1], "units": params.units,
+                              "use_bias": params.use_bias, "activation": params.activation, "dtype": dtype})
 
 
 KIND = LayerKind("dense", DenseParams, __doc__, "core", positional=("units",),

@@ -97,6 +97,10 @@ CASES: list[tuple[str, str, tuple]] = [
                       "dropout: 0.1, activation: gelu_tanh}", ([6, 8],)),
     ("transformer_encoder", "{heads: 2, mlp_dim: 8, epsilon: 1e-12, norm_first: false, activation: gelu_tanh}",
      ([6, 8],)),
+    ("position_embedding", "{positions: 8}", ([6, 8],)),
+    ("class_token", "{}", ([6, 8],)),
+    ("select", "{}", ([6, 8],)),
+    ("select", "{index: -2, axis: -2}", ([3, 4, 5],)),
 ]
 CASE_IDS = [f"{kind}-{i}" for i, (kind, _, _) in enumerate(CASES)]
 

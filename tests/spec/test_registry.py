@@ -33,6 +33,7 @@ SAMPLES: dict[str, str] = {
     "add": "{}", "multiply": "{}", "concat": "{axis: -1}",
     "rmsnorm": "{epsilon: 1e-5}", "gated_mlp": "{hidden: 16}",
     "decoder_block": "{heads: 2, mlp_dim: 16, norm: rmsnorm, rope: 10000}",
+    "position_embedding": "{positions: 16}", "class_token": "{}", "select": "{index: -1, axis: 1}",
 }
 
 

@@ -152,6 +152,12 @@ CASES = [
     # GPT-J-like: parallel branches after one shared norm.
     Case("decoder_block", {"heads": 2, "mlp_dim": 32, "parallel": True, "shared_norm": True}, ((6, 8),), (6, 8),
          288 + 16 + 552, 4224 + 6 * (5 * 8 + 1056 + 16)),
+    # ViT-B/16's position table (197 x 768) and class token; one FLOP per element for the addition.
+    Case("position_embedding", {"positions": 197}, ((197, 768),), (197, 768), 151_296, 151_296),
+    Case("position_embedding", {"positions": 512}, ((128, 768),), (128, 768), 393_216, 98_304),
+    Case("class_token", {}, ((196, 768),), (197, 768), 768, 0),
+    Case("select", {}, ((197, 768),), (768,), 0, 0),
+    Case("select", {"index": -1, "axis": 1}, ((4, 5, 6),), (4, 6), 0, 0, dtype="int32"),
 ]
 
 
@@ -350,6 +356,9 @@ CLASS_CASES = [
     ("gated_mlp", {"hidden": 1}, (W, N, W)),
     ("decoder_block", {"heads": 1, "mlp_dim": 1, "gated": True}, (N, W, N, N, W, N, W)),
     ("decoder_block", {"heads": 1, "mlp_dim": 1, "parallel": True}, (N, W, N, W)),
+    ("position_embedding", {"positions": 2}, (A,)),
+    ("class_token", {}, (A,)),
+    ("select", {}, (A,)),
 ]
 
 

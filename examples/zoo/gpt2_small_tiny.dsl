@@ -3,7 +3,7 @@
 dslc 1
 
 block h() {
-  decoder_block(2, 64, activation=gelu_tanh, epsilon=1.0e-5, dropout=0.1)
+  decoder_block(2, 64, activation=gelu_tanh, epsilon=1.0e-5)
 }
 
 model gpt2_small_tiny(ids: int32[16]) {

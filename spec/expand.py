@@ -382,11 +382,15 @@ class Expander:
         if arity is Arity.MERGE and count < 2:
             self.error("E406", f"{kind} merges two or more inputs; it was given {count}", span,
                        "name its inputs with 'from: [a, b]'", call_sites)
-        elif arity is Arity.ONE and count == 0:
-            self.error("E406", f"{kind} takes one input; its 'from' names none", span, call_sites=call_sites)
+        elif arity is not Arity.MERGE and count == 0:
+            wanted = "one input" if arity is Arity.ONE else "one or two inputs"
+            self.error("E406", f"{kind} takes {wanted}; its 'from' names none", span, call_sites=call_sites)
         elif arity is Arity.ONE and count > 1:
             self.error("E406", f"{kind} takes one input; it was given {count}", span,
                        "join branches first with add, concat or multiply", call_sites)
+        elif arity is Arity.ONE_OR_TWO and count > 2:
+            self.error("E406", f"{kind} takes one or two inputs (queries, then the memory); it was given {count}",
+                       span, "join branches first with add, concat or multiply", call_sites)
 
     def auto_name(self, prefix: tuple[str, ...], kind: str) -> str:
         """`<kind>_<n>` with the next n free in this scope (explicit names are reserved first)."""

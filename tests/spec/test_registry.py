@@ -31,6 +31,8 @@ SAMPLES: dict[str, str] = {
     "rnn": "{units: 8}", "lstm": "{units: 8, return_sequences: true}", "gru": "{units: 8, bidirectional: true}",
     "attention": "{heads: 2, causal: true}", "transformer_encoder": "{heads: 2, mlp_dim: 16}",
     "add": "{}", "multiply": "{}", "concat": "{axis: -1}",
+    "rmsnorm": "{epsilon: 1e-5}", "gated_mlp": "{hidden: 16}",
+    "decoder_block": "{heads: 2, mlp_dim: 16, norm: rmsnorm, rope: 10000}",
     "position_embedding": "{positions: 16}", "class_token": "{}", "select": "{index: -1, axis: 1}",
 }
 

@@ -5,7 +5,7 @@
 dslc 1
 
 block layer() {
-  transformer_encoder(12, 3072, norm_first=false, dropout=0.1)
+  transformer_encoder(12, 3072, norm_first=false, dropout=0.1, epsilon=1e-12)
 }
 
 model bert_base(ids: int32[512], token_types: int32[512]) -> encoder, pooler {

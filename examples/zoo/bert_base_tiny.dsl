@@ -4,7 +4,7 @@
 dslc 1
 
 block layer() {
-  transformer_encoder(2, 64, norm_first=false, dropout=0.1)
+  transformer_encoder(2, 64, norm_first=false, dropout=0.1, epsilon=1e-12)
 }
 
 model bert_base_tiny(ids: int32[16], token_types: int32[16]) {

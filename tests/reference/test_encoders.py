@@ -2,8 +2,8 @@
 
 On demand (`python -m pytest -m reference tests/reference/test_encoders.py -n 0`; needs torch and transformers).
 Each reference model is built at a tiny size with random weights, its parameters are renamed into dslc's
-(`layers.<layer>.<attribute>`: linear weights transposed, attention projections split into heads, the patch
-convolution OIHW -> HWIO) and assigned all-or-nothing, and both run on the same random input.
+(`layers.<layer>.<attribute>`: linear weights transposed, the patch convolution OIHW -> HWIO) and assigned
+all-or-nothing, and both run on the same random input.
 """
 
 from __future__ import annotations
@@ -25,17 +25,12 @@ def encoder_arrays(params: dict[str, np.ndarray], prefix: str, layer: str, names
     `names` maps each part of dslc's block (query, key, value, out, the two norms, mlp_in, mlp_out) to its
     HF sub-path under `prefix`.
     """
-    head_dim = HIDDEN // HEADS
-    for projection in ("query", "key", "value"):
-        hf = f"{prefix}.{names[projection]}"
-        yield f"{layer}.attention.{projection}.kernel", params[f"{hf}.weight"].T.reshape(HIDDEN, HEADS, head_dim)
-        yield f"{layer}.attention.{projection}.bias", params[f"{hf}.bias"].reshape(HEADS, head_dim)
-    yield f"{layer}.attention.out.kernel", params[f"{prefix}.{names['out']}.weight"].T.reshape(HEADS, head_dim, HIDDEN)
-    yield f"{layer}.attention.out.bias", params[f"{prefix}.{names['out']}.bias"]
+    for projection in ("query", "key", "value", "out"):  # (in, out) kernels, heads in HF's order
+        yield from dense(params, f"{prefix}.{names[projection]}", f"{layer}.attention.{projection}")
     for part in ("attention_norm", "mlp_norm"):
         yield from norm(params, f"{prefix}.{names[part]}", f"{layer}.{part}")
     for part in ("mlp_in", "mlp_out"):
-        yield from dense(params, f"{prefix}.{names[part]}", f"{layer}.{part}")
+        yield from dense(params, f"{prefix}.{names[part]}", f"{layer}.mlp.{part}")
 
 
 def dense(params: dict[str, np.ndarray], hf: str, layer: str) -> Iterator:
@@ -77,7 +72,7 @@ BERT = f"""dslc: 1
 blocks:
   layer:
     layers:
-      - transformer_encoder: {{heads: {HEADS}, mlp_dim: {MLP}, norm_first: false}}
+      - transformer_encoder: {{heads: {HEADS}, mlp_dim: {MLP}, norm_first: false, epsilon: 1.0e-12}}
 model:
   name: bert
   inputs:
@@ -148,7 +143,7 @@ VIT = f"""dslc: 1
 blocks:
   layer:
     layers:
-      - transformer_encoder: {{heads: {HEADS}, mlp_dim: {MLP}}}
+      - transformer_encoder: {{heads: {HEADS}, mlp_dim: {MLP}, epsilon: 1.0e-12}}  # HF's, not torchvision's 1e-6
 model:
   name: vit
   inputs: {{image: [{IMAGE}, {IMAGE}, {CHANNELS}]}}

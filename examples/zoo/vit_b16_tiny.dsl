@@ -1,5 +1,5 @@
 # ViT-B/16's layout at a toy size (the same layer kinds) on the 8x8 digits: 2x2 patches give 16 tokens of 32,
-# then the class token, position embeddings (17), 2 pre-norm encoder blocks, a layer norm and a 10-class head on
+# then the class token, position embeddings (17), one pre-norm encoder block, a layer norm and a 10-class head on
 # the class token.
 dslc 1
 

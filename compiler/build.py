@@ -48,12 +48,17 @@ class SpecModel(nnx.Module):
     Returns one array for one output, a tuple for several (in the spec's output order).
     `layers` maps each layer name to its module; `wiring` holds `(name, input names)` in
     topological order; `trainable` and `frozen` name the layers by their `trainable` flag.
+    `tied` holds `(head, embedding)` pairs: a tied head is called with the embedding's module as
+    `table=`, so the shared table is one parameter, at the embedding's path (`layers/<embedding>/...`),
+    counted and trained once, and trainable or frozen with the embedding.
     """
 
     def __init__(self, layers: dict[str, nnx.Module], wiring: tuple[tuple[str, tuple[str, ...]], ...],
-                 inputs: tuple[str, ...], outputs: tuple[str, ...], frozen: frozenset[str], dtype: str) -> None:
+                 inputs: tuple[str, ...], outputs: tuple[str, ...], frozen: frozenset[str], dtype: str,
+                 tied: tuple[tuple[str, str], ...] = ()) -> None:
         self.layers = nnx.data(layers)  # a plain dict: any layer name is a key, none shadows a Module method
         self.wiring = wiring
+        self.tied = tied
         self.inputs = inputs
         self.outputs = outputs
         self.frozen = frozen
@@ -69,8 +74,11 @@ class SpecModel(nnx.Module):
             raise TypeError(f"the model takes {len(self.inputs)} inputs ({', '.join(self.inputs)}), "
                             f"got {len(inputs)}")
         values = {name: self._entry(x) for name, x in zip(self.inputs, inputs, strict=True)}
+        tables = {head: self.layers[embedding] for head, embedding in self.tied}
         for name, sources in self.wiring:
-            values[name] = self.layers[name](*(values[s] for s in sources), train=train and name not in self.frozen)
+            table = {"table": tables[name]} if name in tables else {}
+            values[name] = self.layers[name](*(values[s] for s in sources), train=train and name not in self.frozen,
+                                             **table)
         outputs = tuple(values[name] for name in self.outputs)
         return outputs[0] if len(outputs) == 1 else outputs
 
@@ -132,7 +140,8 @@ def build_model(loaded: LoadedSpec, analysis: Analysis, *, seed: int = 0, dtype:
     layers = {name: _module(construct, rngs) for name, construct in constructs(graph, analysis, dtype).items()}
     return SpecModel(layers, tuple((node.name, node.inputs) for node in graph.nodes),
                      tuple(i.name for i in graph.inputs), graph.outputs,
-                     frozenset(node.name for node in graph.nodes if not node.trainable), dtype)
+                     frozenset(node.name for node in graph.nodes if not node.trainable), dtype,
+                     tuple((node.name, node.tied_to) for node in graph.nodes if node.tied_to))
 
 
 def _module(construct: Construct, rngs: nnx.Rngs) -> nnx.Module:

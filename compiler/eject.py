@@ -49,10 +49,12 @@ def eject_source(loaded: LoadedSpec, analysis: Analysis, dtype: str = "float32")
     for node in graph.nodes:
         sources = ", ".join(f"values[{source!r}]" for source in node.inputs)
         train = "False" if node.name in frozen else "train"  # frozen layers always run in inference mode
-        call = f"{INDENT * 2}values[{node.name!r}] = self.layers[{node.name!r}]({sources}, train={train})"
+        # a tied head gets its embedding's module: the one table, under the embedding's path
+        table = f", table=self.layers[{node.tied_to!r}]" if node.tied_to else ""
+        call = f"{INDENT * 2}values[{node.name!r}] = self.layers[{node.name!r}]({sources}{table}, train={train})"
         if len(call) > MAX_LINE:
             call = (f"{INDENT * 2}values[{node.name!r}] = self.layers[{node.name!r}](\n"
-                    f"{INDENT * 3}{sources}, train={train}\n{INDENT * 2})")
+                    f"{INDENT * 3}{sources}{table}, train={train}\n{INDENT * 2})")
         call_lines.append(call)
     outputs = ", ".join(f"values[{name!r}]" for name in graph.outputs)
     result = outputs if len(graph.outputs) == 1 else f"({outputs},)"

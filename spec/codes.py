@@ -55,6 +55,7 @@ CODES: dict[str, str] = {
     "E404": "output name refers to no layer",
     "E405": "the model has no layers",
     "E406": "wrong number of inputs for a layer",
+    "E407": "tied_to names no embedding layer, or one whose vocab is not the head's units",
     # E5xx: shapes
     "E501": "the shapes of a merge layer's inputs do not agree (add, multiply, concat)",
     "E502": "a kernel or pooling window is larger than its (padded) input",

@@ -19,6 +19,7 @@ from dslc.spec.errors import DslcError, ErrorSink, Span, did_you_mean
 from dslc.spec.ir import BlockCall, BlockDef, Input, LayerCall, Ref, Spec, Step, Value
 from dslc.spec.layers import REGISTRY
 from dslc.spec.layers.base import Arity, LayerParams
+from dslc.spec.layers.embedding import EmbeddingParams
 from dslc.spec.limits import Limits
 from dslc.spec.lower import BLOCK_INPUT, Lowered
 from dslc.spec.sourcemap import IRPath, SourceMap
@@ -42,6 +43,8 @@ class GraphNode:
     # Where each parameter's value was written (a block argument's position when it came from one).
     argument_spans: Mapping[str, Span] = field(default_factory=dict)
     call_sites: CallSites = ()
+    # A tied head (`tied_to:`): the embedding layer whose table it uses as its kernel, by graph name.
+    tied_to: str | None = None
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,8 @@ class _LocalName:
 
 
 _Target = str | _LocalName  # a global node name, or a local name still to resolve
+# The layer parameter that ties a head to an embedding layer's table (a layer name, resolved as 'from' is).
+TIE = "tied_to"
 # What follows a step that failed: its successor gets no input and no second error.
 _BROKEN = ""
 
@@ -96,6 +101,7 @@ class _PendingNode:
     scope: tuple[str, ...]
     argument_spans: Mapping[str, Span]
     call_sites: CallSites
+    tied_to: _Target | None = None
 
 
 @dataclass(frozen=True)
@@ -284,8 +290,10 @@ class Expander:
             return name
         locator = _SiteLocator(self.map, site)
         argument_spans = {key: locator.find((key,))[0] for key in call.params}
+        tied_name = getattr(params, TIE, None)  # resolved like 'from': in this scope, forward references too
+        tied_to = _LocalName(scope.table, tied_name, argument_spans[TIE], scope.call_sites) if tied_name else None
         self.add_node(_PendingNode(name, call.kind, params, inputs, scope.trainable and call.trainable, span,
-                                   scope.prefix, argument_spans, scope.call_sites))
+                                   scope.prefix, argument_spans, scope.call_sites, tied_to))
         return name
 
     def block_call(self, call: BlockCall, path: IRPath, scope: _Scope, inputs: list[_Target]) -> _Target | None:
@@ -374,11 +382,15 @@ class Expander:
         if arity is Arity.MERGE and count < 2:
             self.error("E406", f"{kind} merges two or more inputs; it was given {count}", span,
                        "name its inputs with 'from: [a, b]'", call_sites)
-        elif arity is Arity.ONE and count == 0:
-            self.error("E406", f"{kind} takes one input; its 'from' names none", span, call_sites=call_sites)
+        elif arity is not Arity.MERGE and count == 0:
+            wanted = "one input" if arity is Arity.ONE else "one or two inputs"
+            self.error("E406", f"{kind} takes {wanted}; its 'from' names none", span, call_sites=call_sites)
         elif arity is Arity.ONE and count > 1:
             self.error("E406", f"{kind} takes one input; it was given {count}", span,
                        "join branches first with add, concat or multiply", call_sites)
+        elif arity is Arity.ONE_OR_TWO and count > 2:
+            self.error("E406", f"{kind} takes one or two inputs (queries, then the memory); it was given {count}",
+                       span, "join branches first with add, concat or multiply", call_sites)
 
     def auto_name(self, prefix: tuple[str, ...], kind: str) -> str:
         """`<kind>_<n>` with the next n free in this scope (explicit names are reserved first)."""
@@ -418,14 +430,41 @@ class Expander:
     def resolve_all(self) -> list[GraphNode]:
         """The layers whose inputs resolve and whose parameters are valid (the others are reported)."""
         resolved = []
+        by_name = {pending.name: pending for pending in self.nodes}
         for pending in self.nodes:
             inputs = [self.resolve(target) for target in pending.inputs]
             names = [name for name in inputs if name is not None]
             if len(names) < len(inputs) or pending.params is None:
                 continue
+            tied_to = self.resolve(pending.tied_to) if pending.tied_to else None
+            if pending.tied_to and (tied_to is None or not self.check_tie(pending, tied_to, by_name)):
+                continue
             resolved.append(GraphNode(pending.name, pending.kind, pending.params, tuple(names), pending.trainable,
-                                      pending.span, pending.scope, pending.argument_spans, pending.call_sites))
+                                      pending.span, pending.scope, pending.argument_spans, pending.call_sites,
+                                      tied_to))
         return resolved
+
+    def check_tie(self, head: _PendingNode, tied_to: str, by_name: dict[str, _PendingNode]) -> bool:
+        """A tied head names an embedding layer whose `vocab` is the head's `units` (E407 otherwise)."""
+        span = head.argument_spans[TIE]
+        table = by_name.get(tied_to)
+        if table is not None and table.params is None:
+            return False  # its parameters are reported already
+        if table is None or not isinstance(table.params, EmbeddingParams):
+            what = f"a {table.kind} layer" if table else "a model input"
+            embeddings = [p.name for p in self.nodes if isinstance(p.params, EmbeddingParams)]
+            hint = (f"tie it to an embedding layer: {', '.join(embeddings)}" if embeddings
+                    else "a tied head uses the table of an embedding layer; the model has none")
+            self.error("E407", f"{head.name}: tied_to '{tied_to}' names {what}, not an embedding", span, hint,
+                       head.call_sites)
+            return False
+        units = getattr(head.params, "units", None)
+        if units != table.params.vocab:
+            self.error("E407", f"{head.name}: has {units} units but its tied embedding '{tied_to}' has "
+                               f"vocab {table.params.vocab}", span, f"set units to {table.params.vocab}",
+                       head.call_sites)
+            return False
+        return True
 
     def outputs(self, table: _Table, last: _Target | None) -> tuple[str, ...]:
         """The model's outputs that resolve (the others are reported)."""

@@ -13,9 +13,10 @@ from dslc.compiler.analysis.budgets import NO_LAYERS, Meter, ModelInput, over_bu
 from dslc.compiler.analysis.depth import DepthNode, depth_report
 from dslc.compiler.analysis.model import DTYPE_BYTES, Analysis, LayerReport, Totals
 from dslc.spec.errors import DslcError, DslcErrors, ErrorSink
-from dslc.spec.expand import GraphNode
+from dslc.spec.expand import Graph, GraphNode
 from dslc.spec.layers import REGISTRY
-from dslc.spec.layers.base import Cost, NodeClass, ShapeError, Tensor, plus
+from dslc.spec.layers.base import Cost, NodeClass, ShapeError, Tensor, plus, show_shape
+from dslc.spec.layers.embedding import EmbeddingParams
 from dslc.spec.load import LoadedSpec, fewer_collections
 
 
@@ -50,7 +51,7 @@ def _analyse(loaded: LoadedSpec, policy: str, sink: ErrorSink) -> Analysis | Non
     for node in graph.nodes if complete else ():
         if any(name not in tensors for name in node.inputs):
             continue  # an input failed: its error is reported already, do not cascade
-        report = _layer(node, tuple(tensors[name] for name in node.inputs), errors, meter)
+        report = _layer(node, tuple(tensors[name] for name in node.inputs), errors, meter, _table_dim(graph, node))
         if report is not None:
             tensors[node.name] = report.output
             layers.append(report)
@@ -78,12 +79,32 @@ def _analyse(loaded: LoadedSpec, policy: str, sink: ErrorSink) -> Analysis | Non
                     outputs=graph.outputs, totals=totals, depth=depth)
 
 
-def _layer(node: GraphNode, inputs: tuple[Tensor, ...], errors: list[DslcError], meter: Meter) -> LayerReport | None:
+def _table_dim(graph: Graph, node: GraphNode) -> int | None:
+    """The `dim` of the embedding a tied head uses as its kernel; None for other layers."""
+    if node.tied_to is None:
+        return None
+    table = graph.node(node.tied_to).params
+    assert isinstance(table, EmbeddingParams)  # the graph checked it (E407)
+    return table.dim
+
+
+def _check_tie(node: GraphNode, inputs: tuple[Tensor, ...], table_dim: int) -> None:
+    """A tied head's input features are its embedding's `dim` (E503 at `tied_to`)."""
+    features = inputs[0].shape[-1] if inputs[0].shape else None
+    if features is not None and features != table_dim:
+        raise ShapeError("E503", f"input {show_shape(inputs[0].shape)} has {features} features but its tied "
+                                 f"embedding '{node.tied_to}' has dim {table_dim}", "tied_to")
+
+
+def _layer(node: GraphNode, inputs: tuple[Tensor, ...], errors: list[DslcError], meter: Meter,
+           table_dim: int | None) -> LayerReport | None:
     kind = REGISTRY[node.kind]
     infer, cost_of, classes = kind.infer, kind.cost, kind.classes
     assert infer is not None and cost_of is not None and classes is not None  # every registered kind has its rules
     try:
         output = infer(node.params, inputs)
+        if table_dim is not None:
+            _check_tie(node, inputs, table_dim)
     except ShapeError as error:
         span = node.argument_spans.get(error.param, node.span) if error.param else node.span
         sources = ", ".join(f"'{name}'" for name in node.inputs)

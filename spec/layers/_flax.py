@@ -229,16 +229,6 @@ class LayerNorm(nnx.LayerNorm):
         return super().__call__(x)
 
 
-class Embedding(nnx.Embed):
-    """Integer ids `(...) -> (..., dim)`, from a `vocab x dim` table."""
-
-    def __init__(self, vocab: int, dim: int, *, dtype: str = "float32", rngs: nnx.Rngs) -> None:
-        super().__init__(vocab, dim, dtype=jnp.dtype(dtype), rngs=rngs)
-
-    def __call__(self, ids: jax.Array, *, train: bool = False) -> jax.Array:  # type: ignore[override]
-        return super().__call__(ids)
-
-
 # -- recurrent --
 def _masked(h: jax.Array, mask: jax.Array | None) -> jax.Array:
     """The state as the recurrent products see it: dropped out by the sequence's mask when there is one."""
@@ -357,60 +347,6 @@ class Recurrent(nnx.Module):
         return self._hidden(carry)
 
 
-class Attention(nnx.MultiHeadAttention):
-    """Multi-head self-attention: `(time, in_features) -> (time, in_features)`.
-
-    Query, key and value project to `qkv_features` (`heads * key_dim`); the output projects
-    back. `causal` masks attention to later positions; `dropout` drops attention weights
-    when `train`.
-    """
-
-    def __init__(self, in_features: int, heads: int, qkv_features: int, *, dropout: float = 0.0,
-                 causal: bool = False, use_bias: bool = True, dtype: str = "float32", rngs: nnx.Rngs) -> None:
-        super().__init__(heads, in_features, qkv_features, in_features, dtype=jnp.dtype(dtype), dropout_rate=dropout,
-                         use_bias=use_bias, decode=False, rngs=rngs)
-        self.causal = causal
-
-    def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:  # type: ignore[override]
-        return super().__call__(x, deterministic=not train, is_causal=self.causal)
-
-
-class TransformerEncoder(nnx.Module):
-    """A transformer encoder block: `(time, features) -> (time, features)`.
-
-    Self-attention (`features` wide) and a feed-forward network (`features -> mlp_dim ->
-    features`, `activation` between), each in a residual connection with a layer norm:
-    pre-norm (`norm_first`) `x + f(norm(x))`, post-norm `norm(x + f(x))`. `dropout`, when
-    `train`, drops attention weights, the feed-forward hidden units and each branch's output
-    before the residual sum (as PyTorch's `TransformerEncoderLayer`).
-    """
-
-    def __init__(self, features: int, heads: int, mlp_dim: int, *, dropout: float = 0.0, causal: bool = False,
-                 norm_first: bool = True, activation: str = "gelu", dtype: str = "float32",
-                 rngs: nnx.Rngs) -> None:
-        self.attention = Attention(features, heads, features, dropout=dropout, causal=causal, dtype=dtype, rngs=rngs)
-        self.attention_norm = LayerNorm(features, dtype=dtype, rngs=rngs)
-        self.mlp_in = Dense(features, mlp_dim, activation=activation, dtype=dtype, rngs=rngs)
-        self.mlp_out = Dense(mlp_dim, features, dtype=dtype, rngs=rngs)
-        self.mlp_norm = LayerNorm(features, dtype=dtype, rngs=rngs)
-        self.dropout = Dropout(dropout, rngs=rngs)
-        self.norm_first = norm_first
-
-    def _attend(self, x: jax.Array, train: bool) -> jax.Array:
-        return self.dropout(self.attention(x, train=train), train=train)
-
-    def _feed_forward(self, x: jax.Array, train: bool) -> jax.Array:
-        hidden = self.dropout(self.mlp_in(x), train=train)
-        return self.dropout(self.mlp_out(hidden), train=train)
-
-    def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:
-        if self.norm_first:
-            x = x + self._attend(self.attention_norm(x), train)
-            return x + self._feed_forward(self.mlp_norm(x), train)
-        x = self.attention_norm(x + self._attend(x, train))
-        return self.mlp_norm(x + self._feed_forward(x, train))
-
-
 class Merge(nnx.Module):
     """Element-wise `op` (add or multiply) of two or more inputs of one shape."""
 
@@ -521,6 +457,280 @@ class MixtureOfExperts(nnx.Module):
             hidden = activate(hidden, self.activation)
         outputs = jnp.einsum("...eh,ehd->...ed", hidden, self.down[...].astype(compute))
         return jnp.einsum("...ed,...e->...d", outputs, weights.astype(compute))
+
+
+# -- attention and decoders --
+def _positions_turned(x: jax.Array, base: float, rotary: int, style: str) -> jax.Array:
+    """Rotary position embedding of `x` `(B, T, heads, d)`: its first `rotary` features turned by position.
+
+    `halves` pairs feature `i` with `i + rotary/2` (Llama's `rotate_half`), `interleaved` pairs
+    `2i` with `2i + 1` (GPT-J); pair `i` at position `t` turns by `t * base ** (-2i / rotary)`.
+    """
+    half = rotary // 2
+    frequencies = base ** (-2.0 * jnp.arange(half, dtype=jnp.float32) / rotary)
+    angles = jnp.arange(x.shape[1], dtype=jnp.float32)[:, None] * frequencies  # (T, half)
+    cos, sin = jnp.cos(angles)[:, None, :], jnp.sin(angles)[:, None, :]  # broadcast over heads
+    turned, kept = x[..., :rotary].astype(jnp.float32), x[..., rotary:]
+    first, second = (turned[..., :half], turned[..., half:]) if style == "halves" else \
+        (turned[..., 0::2], turned[..., 1::2])
+    first, second = first * cos - second * sin, second * cos + first * sin
+    if style == "halves":
+        turned = jnp.concatenate([first, second], axis=-1)
+    else:
+        turned = jnp.stack([first, second], axis=-1).reshape(turned.shape)
+    return jnp.concatenate([turned.astype(x.dtype), kept], axis=-1)
+
+
+def _visible(time: int, causal: bool, window: int | None) -> jax.Array | None:
+    """Which keys each query may see, `(T, T)`: earlier ones with `causal`, the `window - 1` nearest with `window`."""
+    if not causal and window is None:
+        return None
+    query, key = jnp.arange(time)[:, None], jnp.arange(time)[None, :]
+    visible = key <= query if causal else jnp.ones((time, time), bool)
+    return visible if window is None else visible & (jnp.abs(query - key) < window)
+
+
+class RMSNorm(nnx.RMSNorm):
+    """Root-mean-square normalisation of the last axis of each example; a scale per feature."""
+
+    def __init__(self, num_features: int, *, epsilon: float = 1e-6, dtype: str = "float32", rngs: nnx.Rngs) -> None:
+        super().__init__(num_features, epsilon=epsilon, dtype=jnp.dtype(dtype), rngs=rngs)
+
+    def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:  # type: ignore[override]
+        return super().__call__(floating(x))
+
+
+class Attention(nnx.Module):
+    """Multi-head attention: queries `(T, in_features)`, keys and values from the same input or from
+    a memory `(S, memory_features)`; output `(T, in_features)`.
+
+    `heads` query heads and `kv_heads` key/value heads (each serving `heads / kv_heads` query
+    heads) of `head_dim` features. `qk_norm` RMS-normalises each query and key head; `rope`
+    is `(base, rotary features, style)` (see `_positions_turned`); `causal` and `window` mask
+    keys (see `_visible`). `dropout`, when `train`, drops attention weights. Computed by
+    `jax.nn.dot_product_attention` but when dropping weights.
+    """
+
+    def __init__(self, in_features: int, heads: int, head_dim: int, *, kv_heads: int | None = None,
+                 memory_features: int | None = None, qkv_bias: bool = True, out_bias: bool = True,
+                 causal: bool = False, window: int | None = None, qk_norm: bool = False, epsilon: float = 1e-6,
+                 rope: tuple[float, int, str] | None = None, dropout: float = 0.0, dtype: str = "float32",
+                 rngs: nnx.Rngs) -> None:
+        kv_heads = kv_heads or heads
+        memory_features = memory_features or in_features
+
+        def linear(width_in: int, width_out: int, bias: bool) -> nnx.Linear:
+            return nnx.Linear(width_in, width_out, use_bias=bias, dtype=jnp.dtype(dtype), rngs=rngs)
+
+        self.query = linear(in_features, heads * head_dim, qkv_bias)
+        self.key = linear(memory_features, kv_heads * head_dim, qkv_bias)
+        self.value = linear(memory_features, kv_heads * head_dim, qkv_bias)
+        self.out = linear(heads * head_dim, in_features, out_bias)
+        self.query_norm = RMSNorm(head_dim, epsilon=epsilon, dtype=dtype, rngs=rngs) if qk_norm else None
+        self.key_norm = RMSNorm(head_dim, epsilon=epsilon, dtype=dtype, rngs=rngs) if qk_norm else None
+        self.dropout = Dropout(dropout, rngs=rngs)
+        self.heads, self.kv_heads, self.head_dim = heads, kv_heads, head_dim
+        self.causal, self.window = causal, window
+        self.rope: tuple[float, int, str] | None = None if rope is None else (rope[0], rope[1], rope[2])
+
+    def _heads(self, x: jax.Array, count: int, norm: RMSNorm | None) -> jax.Array:
+        x = x.reshape(*x.shape[:-1], count, self.head_dim)
+        if norm is not None:
+            x = norm(x)
+        if self.rope is not None:
+            base, rotary, style = self.rope
+            x = _positions_turned(x, base, rotary, style)
+        return x
+
+    def _weights_dropped(self, query: jax.Array, key: jax.Array, value: jax.Array, visible: jax.Array | None,
+                         ) -> jax.Array:
+        """Attention written out, to drop weights (`jax.nn.dot_product_attention` cannot)."""
+        group = self.heads // self.kv_heads
+        key, value = jnp.repeat(key, group, axis=2), jnp.repeat(value, group, axis=2)
+        scores = jnp.einsum("btnh,bsnh->bnts", query, key) / jnp.sqrt(self.head_dim).astype(query.dtype)
+        if visible is not None:
+            scores = jnp.where(visible, scores, jnp.finfo(scores.dtype).min)
+        weights = self.dropout(jax.nn.softmax(scores, axis=-1), train=True)
+        return jnp.einsum("bnts,bsnh->btnh", weights, value)
+
+    def __call__(self, x: jax.Array, memory: jax.Array | None = None, *, train: bool = False) -> jax.Array:
+        x = floating(x)
+        memory = x if memory is None else floating(memory)
+        query = self._heads(self.query(x), self.heads, self.query_norm)
+        key = self._heads(self.key(memory), self.kv_heads, self.key_norm)
+        value = self.value(memory).reshape(*memory.shape[:-1], self.kv_heads, self.head_dim)
+        visible = _visible(x.shape[1], self.causal, self.window)
+        if train and self.dropout.rate > 0:
+            attended = self._weights_dropped(query, key, value, visible)
+        else:
+            attended = jax.nn.dot_product_attention(query, key, value, mask=visible)
+        return self.out(attended.reshape(*attended.shape[:-2], self.heads * self.head_dim))
+
+
+class GatedMLP(nnx.Module):
+    """`(..., features) -> (..., features)`: `down(activation(gate(x)) * up(x))`, `hidden` wide in between."""
+
+    def __init__(self, features: int, hidden: int, *, activation: str = "silu", use_bias: bool = False,
+                 dtype: str = "float32", rngs: nnx.Rngs) -> None:
+        self.gate = Dense(features, hidden, use_bias=use_bias, activation=activation, dtype=dtype, rngs=rngs)
+        self.up = Dense(features, hidden, use_bias=use_bias, dtype=dtype, rngs=rngs)
+        self.down = Dense(hidden, features, use_bias=use_bias, dtype=dtype, rngs=rngs)
+
+    def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:
+        x = floating(x)
+        return self.down(self.gate(x) * self.up(x))
+
+
+class FeedForward(nnx.Module):
+    """`(..., features) -> (..., features)` through `hidden` units with `activation`; `dropout` on the hidden units."""
+
+    def __init__(self, features: int, hidden: int, *, activation: str, use_bias: bool = True, dropout: float = 0.0,
+                 dtype: str = "float32", rngs: nnx.Rngs) -> None:
+        self.mlp_in = Dense(features, hidden, use_bias=use_bias, activation=activation, dtype=dtype, rngs=rngs)
+        self.mlp_out = Dense(hidden, features, use_bias=use_bias, dtype=dtype, rngs=rngs)
+        self.dropout = Dropout(dropout, rngs=rngs)
+
+    def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:
+        return self.mlp_out(self.dropout(self.mlp_in(x), train=train))
+
+
+NORMS = {"layernorm": LayerNorm, "rmsnorm": RMSNorm}
+
+
+class DecoderBlock(nnx.Module):
+    """A pre-norm transformer decoder block: `(time, in_features) -> (time, in_features)`.
+
+    `x + attn(norm(x))` then `x + mlp(norm(x))`; with `parallel` `x + attn(norm(x)) +
+    mlp(norm'(x))`, one norm for both with `shared_norm`. The attention takes `Attention`'s
+    arguments; the feed-forward is `FeedForward` or, with `gated`, `GatedMLP` (`mlp_dim`
+    wide). `norm` names the norm (`layernorm`, `rmsnorm`); `dropout` drops attention weights
+    and each branch's output when `train`.
+    """
+
+    def __init__(self, in_features: int, heads: int, head_dim: int, *, mlp_dim: int, gated: bool = False,
+                 activation: str = "gelu", mlp_bias: bool = True, norm: str = "layernorm", epsilon: float = 1e-5,
+                 parallel: bool = False, shared_norm: bool = False, dropout: float = 0.0, dtype: str = "float32",
+                 rngs: nnx.Rngs, **attention: Any) -> None:
+        self.attention = Attention(in_features, heads, head_dim, epsilon=epsilon, dropout=dropout, dtype=dtype,
+                                   rngs=rngs, **attention)
+        self.attention_norm = NORMS[norm](in_features, epsilon=epsilon, dtype=dtype, rngs=rngs)
+        self.mlp_norm = None if shared_norm else NORMS[norm](in_features, epsilon=epsilon, dtype=dtype, rngs=rngs)
+        self.mlp = (GatedMLP(in_features, mlp_dim, activation=activation, use_bias=mlp_bias, dtype=dtype, rngs=rngs)
+                    if gated else FeedForward(in_features, mlp_dim, activation=activation, use_bias=mlp_bias,
+                                              dtype=dtype, rngs=rngs))
+        self.dropout = Dropout(dropout, rngs=rngs)
+        self.parallel = parallel
+
+    def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:
+        x = floating(x)
+        attended = self.dropout(self.attention(self.attention_norm(x), train=train), train=train)
+        mlp_norm = self.mlp_norm or self.attention_norm
+        if self.parallel:
+            return x + attended + self.dropout(self.mlp(mlp_norm(x), train=train), train=train)
+        x = x + attended
+        return x + self.dropout(self.mlp(mlp_norm(x), train=train), train=train)
+
+
+class TransformerEncoder(nnx.Module):
+    """A transformer encoder block: `(time, features) -> (time, features)`.
+
+    Self-attention (`features` wide) and a feed-forward network (`features -> mlp_dim ->
+    features`, `activation` between), each in a residual connection with a layer norm
+    (`epsilon`): pre-norm (`norm_first`) `x + f(norm(x))`, post-norm `norm(x + f(x))`.
+    `dropout`, when `train`, drops attention weights, the feed-forward hidden units and each
+    branch's output before the residual sum (as PyTorch's `TransformerEncoderLayer`).
+    """
+
+    def __init__(self, features: int, heads: int, mlp_dim: int, *, dropout: float = 0.0, causal: bool = False,
+                 norm_first: bool = True, activation: str = "gelu", epsilon: float = 1e-6, dtype: str = "float32",
+                 rngs: nnx.Rngs) -> None:
+        self.attention = Attention(features, heads, features // heads, dropout=dropout, causal=causal, dtype=dtype,
+                                   rngs=rngs)
+        self.attention_norm = LayerNorm(features, epsilon=epsilon, dtype=dtype, rngs=rngs)
+        self.mlp = FeedForward(features, mlp_dim, activation=activation, dropout=dropout, dtype=dtype, rngs=rngs)
+        self.mlp_norm = LayerNorm(features, epsilon=epsilon, dtype=dtype, rngs=rngs)
+        self.dropout = Dropout(dropout, rngs=rngs)
+        self.norm_first = norm_first
+
+    def _attend(self, x: jax.Array, train: bool) -> jax.Array:
+        return self.dropout(self.attention(x, train=train), train=train)
+
+    def _feed_forward(self, x: jax.Array, train: bool) -> jax.Array:
+        return self.dropout(self.mlp(x, train=train), train=train)
+
+    def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:
+        x = floating(x)
+        if self.norm_first:
+            x = x + self._attend(self.attention_norm(x), train)
+            return x + self._feed_forward(self.mlp_norm(x), train)
+        x = self.attention_norm(x + self._attend(x, train))
+        return self.mlp_norm(x + self._feed_forward(x, train))
+
+
+# -- embeddings and heads --
+class Embedding(nnx.Embed):
+    """Integer ids `(...) -> (..., dim)`, from a `vocab x dim` table."""
+
+    def __init__(self, vocab: int, dim: int, *, dtype: str = "float32", rngs: nnx.Rngs) -> None:
+        super().__init__(vocab, dim, dtype=jnp.dtype(dtype), rngs=rngs)
+
+    def __call__(self, ids: jax.Array, *, train: bool = False) -> jax.Array:  # type: ignore[override]
+        return super().__call__(ids)
+
+
+class TiedDense(nnx.Module):
+    """`(..., in_features) -> (..., units)` through an embedding's `units x in_features` table, transposed.
+
+    The table is not this module's: the model passes the embedding at call time (`table=`), so the
+    parameter lives once, under the embedding's own path, and one gradient trains it for both uses.
+    """
+
+    def __init__(self, in_features: int, units: int, *, use_bias: bool = True, activation: str | None = None,
+                 dtype: str = "float32", bias_init: Init = None, rngs: nnx.Rngs) -> None:
+        self.in_features, self.units, self.activation, self.dtype = in_features, units, activation, dtype
+        init = initializers(bias_init=bias_init).get("bias_init", nnx.initializers.zeros_init())
+        self.bias = nnx.Param(init(rngs.params(), (units,), jnp.float32)) if use_bias else None
+
+    def __call__(self, x: jax.Array, *, table: Embedding, train: bool = False) -> jax.Array:
+        dtype = jnp.dtype(self.dtype)
+        y = jnp.dot(x.astype(dtype), table.embedding[...].astype(dtype).T)
+        if self.bias is not None:
+            y = y + self.bias[...].astype(dtype)
+        return activate(y, self.activation)
+
+
+class PositionEmbedding(nnx.Module):
+    """`(time, features) -> (time, features)`: adds the first `time` rows of a learned `positions x features` table."""
+
+    def __init__(self, positions: int, features: int, *, dtype: str = "float32", rngs: nnx.Rngs) -> None:
+        self.embedding = nnx.Param(nnx.initializers.normal(0.02)(rngs.params(), (positions, features), jnp.float32))
+        self.dtype = dtype
+
+    def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:
+        x = floating(x)
+        return x + self.embedding[: x.shape[1]].astype(jnp.promote_types(x.dtype, self.dtype))
+
+
+class ClassToken(nnx.Module):
+    """`(time, features) -> (time + 1, features)`: a learned vector (zeros at first) before the first position."""
+
+    def __init__(self, features: int, *, rngs: nnx.Rngs) -> None:
+        self.token = nnx.Param(jnp.zeros((features,), jnp.float32))
+
+    def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:
+        x = floating(x)
+        token = jnp.broadcast_to(self.token[...].astype(x.dtype), (x.shape[0], 1, x.shape[2]))
+        return jnp.concatenate([token, x], axis=1)
+
+
+class Select(nnx.Module):
+    """The slice at `index` (negative: from the end) along `axis` (counted after the batch axis), which it drops."""
+
+    def __init__(self, axis: int, index: int, *, rngs: nnx.Rngs | None = None) -> None:
+        self.axis, self.index = axis, index
+
+    def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:
+        return x[(slice(None),) * (self.axis + 1) + (self.index,)]
 
 
 # Every module class defined above, by name: adding a class is all it takes to make it buildable.

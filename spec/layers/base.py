@@ -27,6 +27,7 @@ class LayerParams(BaseModel):
 class Arity(Enum):
     ONE = "one"      # a single input tensor
     MERGE = "merge"  # two or more input tensors
+    ONE_OR_TWO = "one or two"  # attention: queries, and optionally a memory to attend to
 
 
 PositiveInt = Annotated[int, Field(ge=1)]

@@ -10,7 +10,18 @@ initialisers: `zeros`, `ones`, `constant`, `normal`, `truncated_normal`,
 
 The last axis must have a known size `d`. Parameters: `d * units`, plus
 `units` biases. FLOPs: `2 * d * units` for every position of the other axes.
+
+`tied_to: <embedding layer>` ties the kernel to that embedding's `vocab x d`
+table (the output head of GPT-2 and BERT's masked-LM head): logits are
+`x @ table^T`, `units` must equal the embedding's `vocab` and `d` its `dim`.
+A tied layer owns no kernel (parameters: its `units` biases, if any; the
+table is counted, and trained, once, at the embedding); its FLOPs are a
+dense layer's.
 """
+
+from typing import Self
+
+from pydantic import model_validator
 
 from dslc.spec.layers._init import Initialised, Initializer, Std, init_arguments
 from dslc.spec.layers._shapes import (
@@ -37,6 +48,13 @@ class DenseParams(Initialised):
     bias_init: Initializer | None = None
     bias_std: Std | None = None
     bias_value: float | None = None
+    tied_to: str | None = None  # an embedding layer's name: use its table as the kernel
+
+    @model_validator(mode="after")
+    def _tied_kernel_is_not_initialised(self) -> Self:
+        if self.tied_to and (self.kernel_init or self.kernel_std is not None or self.kernel_value is not None):
+            raise ValueError("kernel_init does not apply with tied_to: the kernel is the embedding's table")
+        return self
 
 
 def infer(params: DenseParams, inputs: tuple[Tensor, ...]) -> Tensor:
@@ -50,14 +68,17 @@ def cost(params: DenseParams, inputs: tuple[Tensor, ...], output: Tensor) -> Cos
     x = one(inputs)
     weights = known(x, -1, "the feature axis (the last)") * params.units
     products = times(weights, prod(x.shape[:-1]))
-    return Cost(params=weights + (params.units if params.use_bias else 0),
+    own = 0 if params.tied_to else weights  # a tied kernel is the embedding's table, counted there
+    return Cost(params=own + (params.units if params.use_bias else 0),
                 flops=plus(times(2, products), activation_flops(params.activation, output)), macs=products)
 
 
 def build(params: DenseParams, inputs: tuple[Tensor, ...], dtype: str) -> Construct:
-    return Construct("Dense", {"in_features": one(inputs).shape[-1], "units": params.units,
-                               "use_bias": params.use_bias, "activation": params.activation, "dtype": dtype,
-                               **init_arguments(params, "kernel", "bias")})
+    arguments = {"in_features": one(inputs).shape[-1], "units": params.units, "use_bias": params.use_bias,
+                 "activation": params.activation, "dtype": dtype}
+    if params.tied_to:  # called with its embedding (`table=`), whose table is the kernel
+        return Construct("TiedDense", {**arguments, **init_arguments(params, "bias")})
+    return Construct("Dense", {**arguments, **init_arguments(params, "kernel", "bias")})
 
 
 KIND = LayerKind("dense", DenseParams, __doc__, "core", positional=("units",),

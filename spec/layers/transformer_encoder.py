@@ -2,7 +2,8 @@
 
 Self-attention with `heads` heads and a `mlp_dim` feed-forward network, each
 wrapped in a residual connection and layer normalisation (`norm_first: true`
-is the pre-norm variant). `activation` is the feed-forward non-linearity.
+is the pre-norm variant; `false` is BERT's post-norm). `activation` is the
+feed-forward non-linearity, `epsilon` the layer norms' (BERT uses 1e-12).
 
 `features` (`F`) must be known and divisible by `heads`; the attention
 projections are `F` wide. Parameters: the attention's `4 * (F*F + F)`, two
@@ -21,9 +22,9 @@ connections are not nodes of their own.
 
 from typing import Literal
 
-from dslc.spec.layers._attention import attention_flops, attention_params, heads_divide, sequence
+from dslc.spec.layers._attention import Projections, heads_divide, sequence
 from dslc.spec.layers._shapes import NORM_FLOPS, N, W, one, plus, times, to_floating
-from dslc.spec.layers.base import Construct, Cost, LayerKind, LayerParams, NodeClass, PositiveInt, Rate, Tensor
+from dslc.spec.layers.base import Construct, Cost, Epsilon, LayerKind, LayerParams, NodeClass, PositiveInt, Rate, Tensor
 
 
 class TransformerEncoderParams(LayerParams):
@@ -32,7 +33,8 @@ class TransformerEncoderParams(LayerParams):
     dropout: Rate = 0.0
     causal: bool = False
     norm_first: bool = True
-    activation: Literal["relu", "gelu", "silu"] = "gelu"
+    activation: Literal["relu", "gelu", "gelu_tanh", "silu"] = "gelu"
+    epsilon: Epsilon = 1e-6
 
 
 @to_floating
@@ -46,12 +48,13 @@ def cost(params: TransformerEncoderParams, inputs: tuple[Tensor, ...], output: T
     x, f = sequence(inputs)
     time = x.shape[0]
     m = params.mlp_dim
-    weights = attention_params(f, f) + 2 * (2 * f) + (f * m + m) + (m * f + f)
-    attention = attention_flops(time, f, f)
+    attention = Projections(f, f, params.heads, params.heads, f // params.heads, qkv_bias=True, out_bias=True,
+                            qk_norm=False)
+    weights = attention.params + 2 * (2 * f) + (f * m + m) + (m * f + f)
     per_position = 2 * NORM_FLOPS * f + 2 * (f * m + m * f) + m + 2 * f
-    attention_macs = None if attention is None else attention // 2  # the attention's FLOPs are all products
-    return Cost(params=weights, flops=plus(attention, times(time, per_position)),
-                macs=plus(attention_macs, times(time, f * m + m * f)))
+    flops = attention.flops(time, time)  # all products: the MACs are half
+    return Cost(params=weights, flops=plus(flops, times(time, per_position)),
+                macs=plus(None if flops is None else flops // 2, times(time, f * m + m * f)))
 
 
 def classes(params: TransformerEncoderParams) -> tuple[NodeClass, ...]:

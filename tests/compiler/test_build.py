@@ -97,6 +97,22 @@ CASES: list[tuple[str, str, tuple]] = [
     ("conv2d", "{filters: 4, kernel: 3, groups: depthwise, kernel_init: he_normal, bias_init: ones}", ([6, 6, 2],)),
     ("conv1d_transpose", "{filters: 2, kernel: 3, kernel_init: xavier_uniform, bias_init: normal, bias_std: 0.5}",
      ([5, 3],)),
+    ("attention", "{heads: 4, kv_heads: 2, qk_norm: true, rope: 10000, causal: true, window: 3, out_bias: false}",
+     ([6, 8],)),
+    ("attention", "{heads: 2, key_dim: 4, kv_heads: 1, dropout: 0.1, rope: 500, rope_style: interleaved}",
+     ([6, 8], [5, 4])),
+    ("rmsnorm", "{epsilon: 1e-5}", ([5, 6],)),
+    ("gated_mlp", "{hidden: 12, activation: gelu_tanh, use_bias: true}", ([5, 6],)),
+    ("decoder_block", "{heads: 2, kv_heads: 1, mlp_dim: 16, gated: true, norm: rmsnorm, use_bias: false, "
+                      "rope: 100000, qk_norm: true, window: 4}", ([6, 8],)),
+    ("decoder_block", "{heads: 2, mlp_dim: 16, parallel: true, shared_norm: true, rope: 10000, rope_fraction: 0.5, "
+                      "dropout: 0.1, activation: gelu_tanh}", ([6, 8],)),
+    ("transformer_encoder", "{heads: 2, mlp_dim: 8, epsilon: 1e-12, norm_first: false, activation: gelu_tanh}",
+     ([6, 8],)),
+    ("position_embedding", "{positions: 8}", ([6, 8],)),
+    ("class_token", "{}", ([6, 8],)),
+    ("select", "{}", ([6, 8],)),
+    ("select", "{index: -2, axis: -2}", ([3, 4, 5],)),
 ]
 CASE_IDS = [f"{kind}-{i}" for i, (kind, _, _) in enumerate(CASES)]
 

@@ -32,6 +32,9 @@ SAMPLES: dict[str, str] = {
     "attention": "{heads: 2, causal: true}", "transformer_encoder": "{heads: 2, mlp_dim: 16}",
     "add": "{}", "multiply": "{}", "concat": "{axis: -1}",
     "moe": "{experts: 4, hidden: 8, top_k: 1, gated: false, activation: gelu, aux_weight: 0.02}",
+    "rmsnorm": "{epsilon: 1e-5}", "gated_mlp": "{hidden: 16}",
+    "decoder_block": "{heads: 2, mlp_dim: 16, norm: rmsnorm, rope: 10000}",
+    "position_embedding": "{positions: 16}", "class_token": "{}", "select": "{index: -1, axis: 1}",
 }
 
 

@@ -140,6 +140,35 @@ CASES = [
          5 * (64 + 12 + 2 * (768 + 32) + 32)),
     Case("moe", {"experts": 3, "hidden": 2, "top_k": 1, "gated": False, "activation": "relu"}, ((2, 2, 4),),
          (2, 2, 4), 3 * 2 * 4 * 2 + 4 * 3, 4 * (24 + 9 + (2 * 2 * 4 * 2 + 2) + 8)),
+    # grouped-query, F=64, 8 heads of 8, 2 kv heads: query 64*64+64, key and value 64*16+16 each, output 64*64
+    # (no bias), query/key norms 2*8; FLOPs 2*T*F*64 + 4*T*F*16 + 2*T*64*F + 4*T*T*64.
+    Case("attention", {"heads": 8, "kv_heads": 2, "qk_norm": True, "out_bias": False, "rope": 10000}, ((10, 64),),
+         (10, 64), 4160 + 2 * 1040 + 4096 + 16, 81_920 + 40_960 + 81_920 + 25_600),
+    # cross-attention, queries (6, 8), memory (5, 12), 2 heads of 4: query 8*8+8, key and value 12*8+8, output 8*8+8.
+    Case("attention", {"heads": 2, "key_dim": 4}, ((6, 8), (5, 12)), (6, 8), 72 + 2 * 104 + 72,
+         2 * 6 * 8 * 8 + 4 * 5 * 12 * 8 + 2 * 6 * 8 * 8 + 4 * 6 * 5 * 8),
+    Case("rmsnorm", {}, ((8, 64),), (8, 64), 64, 5 * 512),
+    # gated, F=8, hidden 16: 3 projections of 8*16; per position 2*3*8*16 + 16 (silu) + 16 (product).
+    Case("gated_mlp", {"hidden": 16}, ((5, 8),), (5, 8), 384, 5 * (768 + 32)),
+    Case("gated_mlp", {"hidden": 16, "use_bias": True}, ((8,),), (8,), 384 + 2 * 16 + 8, 800),
+    # Llama-like, F=16, 4 heads of 4, 2 kv heads, SwiGLU 32, no biases: attention 256 + 2*128 + 256, two RMS
+    # norms 16 each, gated 3*16*32; FLOPs attention 3072 + 3072 + 3072 + 4*6*6*16, per position
+    # 2*5*16 (norms) + 2*3*16*32 + 2*32 (gated) + 2*16 (residuals).
+    Case("decoder_block", {"heads": 4, "kv_heads": 2, "mlp_dim": 32, "gated": True, "norm": "rmsnorm",
+                           "use_bias": False, "rope": 10000}, ((6, 16),), (6, 16), 768 + 32 + 1536,
+         11_520 + 6 * (160 + 3072 + 64 + 32)),
+    # GPT-2-like, F=8, 2 heads, mlp 32: attention 4*(64+8), two layer norms 2*8 each, feed-forward 8*32+32+32*8+8;
+    # FLOPs attention 768 + 1536 + 768 + 4*6*6*8, per position 2*5*8 + 4*8*32 + 32 (gelu) + 2*8.
+    Case("decoder_block", {"heads": 2, "mlp_dim": 32}, ((6, 8),), (6, 8), 288 + 32 + 552, 4224 + 6 * 1152),
+    # GPT-J-like: parallel branches after one shared norm.
+    Case("decoder_block", {"heads": 2, "mlp_dim": 32, "parallel": True, "shared_norm": True}, ((6, 8),), (6, 8),
+         288 + 16 + 552, 4224 + 6 * (5 * 8 + 1056 + 16)),
+    # ViT-B/16's position table (197 x 768) and class token; one FLOP per element for the addition.
+    Case("position_embedding", {"positions": 197}, ((197, 768),), (197, 768), 151_296, 151_296),
+    Case("position_embedding", {"positions": 512}, ((128, 768),), (128, 768), 393_216, 98_304),
+    Case("class_token", {}, ((196, 768),), (197, 768), 768, 0),
+    Case("select", {}, ((197, 768),), (768,), 0, 0),
+    Case("select", {"index": -1, "axis": 1}, ((4, 5, 6),), (4, 6), 0, 0, dtype="int32"),
 ]
 
 
@@ -337,6 +366,13 @@ CLASS_CASES = [
     ("concat", {}, (A,)),
     ("gru", {"units": 1, "convention": "reset_after", "recurrent_dropout": 0.5}, (W, N)),
     ("moe", {"experts": 2, "hidden": 1}, (W, N, W)),
+    ("rmsnorm", {}, (N,)),
+    ("gated_mlp", {"hidden": 1}, (W, N, W)),
+    ("decoder_block", {"heads": 1, "mlp_dim": 1, "gated": True}, (N, W, N, N, W, N, W)),
+    ("decoder_block", {"heads": 1, "mlp_dim": 1, "parallel": True}, (N, W, N, W)),
+    ("position_embedding", {"positions": 2}, (A,)),
+    ("class_token", {}, (A,)),
+    ("select", {}, (A,)),
 ]
 
 

@@ -83,7 +83,8 @@ def test_gpt2_matches_transformers() -> None:
                      n_embd=WIDTH, n_layer=LAYERS, n_head=2, activation_function="gelu_new", layer_norm_epsilon=1e-5,
                      resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0)
     layers = ["    - position_embedding: {positions: 16}\n      name: positions",
-              *blocks("{heads: 2, mlp_dim: 128, activation: gelu_tanh, epsilon: 1.0e-5}", "layernorm: {epsilon: 1.0e-5}")]
+              *blocks("{heads: 2, mlp_dim: 128, activation: gelu_tanh, epsilon: 1.0e-5}",
+                      "layernorm: {epsilon: 1.0e-5}")]
 
     def convert(w: Arrays) -> Arrays:
         out = {"layers.embed.embedding": w["transformer.wte.weight"],
@@ -163,8 +164,9 @@ def test_gptj_matches_transformers() -> None:
               "qkv_bias: false, out_bias: false, rope: 10000, rope_fraction: 0.5, rope_style: interleaved}"
 
     def convert(w: Arrays) -> Arrays:
-        out = {"layers.embed.embedding": w["transformer.wte.weight"], "layers.final.scale": w["transformer.ln_f.weight"],
-               "layers.final.bias": w["transformer.ln_f.bias"], "layers.head.kernel": w["lm_head.weight"].T,
+        out = {"layers.embed.embedding": w["transformer.wte.weight"],
+               "layers.final.scale": w["transformer.ln_f.weight"], "layers.final.bias": w["transformer.ln_f.bias"],
+               "layers.head.kernel": w["lm_head.weight"].T,
                "layers.head.bias": w["lm_head.bias"]}
         for i in range(LAYERS):
             h = f"transformer.h.{i}."

@@ -1,7 +1,8 @@
 """Decoders against the reference implementations: Hugging Face's GPT-2, Llama (grouped-query attention, tied and
 untied heads), Qwen3 (query/key norms) and GPT-J (parallel residual, one shared norm, partial interleaved rotary),
-built tiny with random weights; their weights are renamed into dslc's names and both compute the logits of the same
-tokens in float32. The interleaved rotary embedding is also checked against GPT-J's formula written in numpy.
+and BERT's post-norm encoder, built tiny with random weights; their weights are renamed into dslc's names and both
+compute the logits (the encoder's output) of the same input in float32. The interleaved rotary embedding is also
+checked against GPT-J's formula written in numpy.
 
 On demand: `python -m pytest -m reference tests/reference/test_decoders.py -n 0` (needs torch and transformers).
 """
@@ -46,19 +47,24 @@ def numpy_weights(reference: torch.nn.Module) -> Arrays:
     return {name: value.detach().numpy() for name, value in reference.state_dict().items()}
 
 
-def compare(text: str, reference: torch.nn.Module, convert: Callable[[Arrays], Arrays]) -> float:
-    """The largest absolute difference between dslc's logits and the reference's, asserted within TOLERANCE."""
+def agree(text: str, weights: Arrays, inputs: np.ndarray, expected: np.ndarray) -> float:
+    """dslc's model of `text` with `weights` on `inputs` gives `expected` within TOLERANCE; the largest difference."""
     loaded = load_text(text, "yaml")
     model = build_model(loaded, analyse(loaded))
-    assign_weights(model, convert(numpy_weights(reference)), "the reference's weights")
-    ids = np.random.default_rng(1).integers(0, VOCAB, (2, TIME))
-    with torch.no_grad():
-        expected = reference(torch.from_numpy(ids)).logits.numpy()
-    found = np.asarray(model(ids.astype(np.int32), train=False))
+    assign_weights(model, weights, "the reference's weights")
+    found = np.asarray(model(inputs, train=False))
     np.testing.assert_allclose(found, expected, rtol=TOLERANCE, atol=TOLERANCE)
     difference = float(np.abs(found - expected).max())
     print(f"max abs difference {difference:.2e}")
     return difference
+
+
+def compare(text: str, reference: torch.nn.Module, convert: Callable[[Arrays], Arrays]) -> float:
+    """A language model's logits against the reference's, on the same random tokens."""
+    ids = np.random.default_rng(1).integers(0, VOCAB, (2, TIME))
+    with torch.no_grad():
+        expected = reference(torch.from_numpy(ids)).logits.numpy()
+    return agree(text, convert(numpy_weights(reference)), ids.astype(np.int32), expected)
 
 
 def block(i: int, name: str) -> str:
@@ -195,3 +201,29 @@ def test_interleaved_rotary_is_gptjs_formula() -> None:
     found = np.asarray(_positions_turned(x, base, rotary, "interleaved"))
     np.testing.assert_allclose(found, expected, rtol=1e-5, atol=1e-5)
     print(f"max abs difference {float(np.abs(found - expected).max()):.2e}")
+
+
+# -- BERT: post-norm encoder blocks, LayerNorm epsilon 1e-12, exact gelu ------------------------------
+def test_bert_encoder_matches_transformers() -> None:
+    reference = tiny(transformers.BertConfig, transformers.BertModel, vocab_size=VOCAB, hidden_size=WIDTH,
+                     num_hidden_layers=LAYERS, num_attention_heads=2, intermediate_size=64, hidden_act="gelu",
+                     layer_norm_eps=1e-12, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+    w = numpy_weights(reference)
+    weights = {}
+    for i in range(LAYERS):
+        h = f"encoder.layer.{i}."
+        for mine, theirs in (("attention.query", "attention.self.query"), ("attention.key", "attention.self.key"),
+                             ("attention.value", "attention.self.value"), ("attention.out", "attention.output.dense"),
+                             ("mlp.mlp_in", "intermediate.dense"), ("mlp.mlp_out", "output.dense")):
+            weights[block(i, f"{mine}.kernel")] = w[h + f"{theirs}.weight"].T
+            weights[block(i, f"{mine}.bias")] = w[h + f"{theirs}.bias"]
+        for mine, theirs in (("attention_norm", "attention.output.LayerNorm"), ("mlp_norm", "output.LayerNorm")):
+            weights[block(i, f"{mine}.scale")], weights[block(i, f"{mine}.bias")] = w[h + f"{theirs}.weight"], \
+                w[h + f"{theirs}.bias"]
+    x = np.random.default_rng(1).standard_normal((2, TIME, WIDTH)).astype(np.float32)
+    with torch.no_grad():
+        expected = reference.encoder(torch.from_numpy(x)).last_hidden_state.numpy()
+    layers = "".join(f"    - transformer_encoder: {{heads: 2, mlp_dim: 64, norm_first: false, epsilon: 1.0e-12, "
+                     f"activation: gelu}}\n      name: block_{i}\n" for i in range(LAYERS))
+    text = f"dslc: 1\nmodel:\n  name: bert\n  inputs: {{x: [{TIME}, {WIDTH}]}}\n  layers:\n{layers}"
+    agree(text, weights, x, expected)

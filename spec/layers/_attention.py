@@ -9,8 +9,9 @@ is multi-query attention) of `d` features each, the projections hold:
   query/key/value biases with `qkv_bias` and `F` output biases with `out_bias`, plus `2*d`
   with `qk_norm` (one RMS scale for the queries and one for the keys, shared by the heads);
 - FLOPs `2*T*F*H*d + 2*2*S*M*K*d + 2*T*H*d*F` for the projections plus `2*2*T*S*H*d` for the
-  scores and the weighted sum; the softmax, masking, scaling, rotary embedding and query/key
-  norms are not counted. Unknown when `T` or `S` is.
+  scores and the weighted sum (a causal mask or a window does not reduce them: every score is
+  computed, then masked); the softmax, masking, scaling, rotary embedding and query/key norms
+  are not counted. Unknown when `T` or `S` is.
 
 Rotary position embedding rotates the first `rotary = fraction * d` features of each query
 and key head (`rotary` must be even): `halves` pairs feature `i` with `i + rotary/2`

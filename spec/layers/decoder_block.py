@@ -6,8 +6,8 @@ input instead, `x + attn(norm1(x)) + mlp(norm2(x))` (GPT-NeoX), with `shared_nor
 one norm for both (GPT-J). Attention takes every option of the `attention` kind (`heads`,
 `key_dim`, `kv_heads`, `qk_norm`, `rope`, `rope_fraction`, `rope_style`, `window`,
 `use_bias`, `qkv_bias`, `out_bias`) and is `causal` by default. The feed-forward is
-`features -> mlp_dim -> features` with `activation`, or with `gated: true` the gated
-`gated_mlp` (SwiGLU with `silu`); `mlp_bias` (default `use_bias`) gives it biases. `norm`
+`features -> mlp_dim -> features` with `activation` (default `gelu`), or with `gated: true`
+the gated `gated_mlp` (default `silu`: SwiGLU); `mlp_bias` (default `use_bias`) gives it biases. `norm`
 is `layernorm` or `rmsnorm`, with `epsilon` (also the query/key norms'). `dropout` drops
 attention weights and each branch's output in training.
 
@@ -38,7 +38,7 @@ class DecoderBlockParams(SelfAttentionParams):
     mlp_dim: PositiveInt
     causal: bool = True
     gated: bool = False
-    activation: FeedForwardActivation = "gelu"
+    activation: FeedForwardActivation | None = None  # gelu, or silu when gated
     mlp_bias: bool | None = None
     norm: NormKind = "layernorm"
     epsilon: Epsilon = 1e-5
@@ -57,6 +57,10 @@ def infer(params: DecoderBlockParams, inputs: tuple[Tensor, ...]) -> Tensor:
 
 def _mlp_bias(params: DecoderBlockParams) -> bool:
     return params.use_bias if params.mlp_bias is None else params.mlp_bias
+
+
+def _activation(params: DecoderBlockParams) -> str:
+    return params.activation or ("silu" if params.gated else "gelu")
 
 
 def norm_count(params: DecoderBlockParams) -> int:
@@ -86,7 +90,7 @@ def classes(params: DecoderBlockParams) -> tuple[NodeClass, ...]:
 
 def build(params: DecoderBlockParams, inputs: tuple[Tensor, ...], dtype: str) -> Construct:
     return Construct("DecoderBlock", {**attention_arguments(params, inputs), "mlp_dim": params.mlp_dim,
-                                      "gated": params.gated, "activation": params.activation,
+                                      "gated": params.gated, "activation": _activation(params),
                                       "mlp_bias": _mlp_bias(params), "norm": params.norm,
                                       "parallel": params.parallel, "shared_norm": params.shared_norm,
                                       "dtype": dtype})

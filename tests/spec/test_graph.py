@@ -93,6 +93,7 @@ def test_forward_references_and_outputs() -> None:
     ("- dense: {units: 2}\n  name: a\n  from: b\n- dense: {units: 2}\n  name: b\n  from: a", ("E403", 6, 7)),
     ("- add: {}", ("E406", 6, 7)),
     ("- dense: {units: 2}\n  from: [x, x]", ("E406", 6, 7)),
+    ("- attention: {heads: 1}\n  from: [x, x, x]", ("E406", 6, 7)),  # queries and at most one memory
     ("- dense: {units: 2}\n  repeat: 2", ("E101", 7, 7)),
     ("- nope", ("E104", 6, 7)),
     ("- dense: {units: 2}\n  nmae: a", ("E101", 7, 7)),

@@ -196,7 +196,7 @@ IDENTIFIERS = ("a", "b", "c", "d", "e", "f", "h", "stem", "head", "body", "proj"
 INPUT_NAMES = ("x", "image", "tokens", "rows", "feats", "model", "null", "input")
 KINDS = sorted(REGISTRY)
 MERGE_KINDS = [kind for kind in KINDS if REGISTRY[kind].arity is Arity.MERGE]
-SINGLE_KINDS = [kind for kind in KINDS if REGISTRY[kind].arity is Arity.ONE]
+SINGLE_KINDS = [kind for kind in KINDS if REGISTRY[kind].arity is not Arity.MERGE]  # attention takes one too
 
 
 class _Scope:

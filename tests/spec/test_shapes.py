@@ -278,6 +278,12 @@ def test_padding_can_make_room_for_the_kernel() -> None:
     ("softmax", {"axis": -3}, ((3, 4),), "axis"),
     ("concat", {"axis": 3}, ((3, 4), (3, 4)), "axis"),
     ("moe", {"experts": 2, "hidden": 4, "top_k": 3}, ((5, 8),), "top_k"),
+    ("attention", {"heads": 4, "kv_heads": 3}, ((8, 64),), "kv_heads"),
+    ("attention", {"heads": 2, "causal": True}, ((8, 64), (5, 16)), "causal"),  # masks need one sequence
+    ("attention", {"heads": 2, "window": 4}, ((8, 64), (5, 16)), "window"),
+    ("attention", {"heads": 4, "key_dim": 6, "rope": 10000.0, "rope_fraction": 0.5}, ((8, 64),), "rope_fraction"),
+    ("decoder_block", {"heads": 3, "mlp_dim": 8}, ((8, 64),), "heads"),
+    ("decoder_block", {"heads": 2, "mlp_dim": 8, "shared_norm": True}, ((8, 64),), "shared_norm"),
 ])
 def test_e503_parameter_does_not_fit_the_input(kind: str, params: dict, shapes: tuple, param: str) -> None:
     error = fails(kind, params, *shapes)

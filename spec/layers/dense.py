@@ -19,9 +19,9 @@ table is counted, and trained, once, at the embedding); its FLOPs are a
 dense layer's.
 """
 
-from typing import Self
+from typing import Annotated, Self
 
-from pydantic import model_validator
+from pydantic import StringConstraints, model_validator
 
 from dslc.spec.layers._init import Initialised, Initializer, Std, init_arguments
 from dslc.spec.layers._shapes import (
@@ -37,6 +37,9 @@ from dslc.spec.layers._shapes import (
 from dslc.spec.layers.activations import Activation, activation_flops
 from dslc.spec.layers.base import Construct, Cost, LayerKind, PositiveInt, Tensor
 
+# A layer's name as the graph knows it (block layers are `<call>/<layer>`): never a number or an empty string.
+LayerName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_./]{0,255}$")]
+
 
 class DenseParams(Initialised):
     units: PositiveInt
@@ -48,7 +51,7 @@ class DenseParams(Initialised):
     bias_init: Initializer | None = None
     bias_std: Std | None = None
     bias_value: float | None = None
-    tied_to: str | None = None  # an embedding layer's name: use its table as the kernel
+    tied_to: LayerName | None = None  # an embedding layer's name: use its table as the kernel
 
     @model_validator(mode="after")
     def _tied_kernel_is_not_initialised(self) -> Self:

@@ -1,10 +1,10 @@
 """Learned position embedding: adds row `t` of a `positions x d` table to position `t` of a `(time, d)` input.
 
 Shape unchanged. `time` must be at most `positions` (a shorter sequence uses the
-first `time` rows); an unknown `time` is accepted and bounded by `positions`
-at run time. The feature axis `d` must be known. Parameters: `positions * d`.
-FLOPs: one per element (the addition). Adding a learned constant is affine
-(D0 class A).
+first `time` rows, E503 otherwise); an unknown `time` is accepted, and a
+sequence longer than `positions` then fails when the model runs. The
+feature axis `d` must be known. Parameters: `positions * d`. FLOPs: one per
+element (the addition). Adding a learned constant is affine (D0 class A).
 """
 
 from dslc.spec.layers._attention import sequence

@@ -16,6 +16,7 @@ from dslc.spec.errors import DslcErrors
 from dslc.spec.layers import REGISTRY
 from dslc.spec.layers.base import ShapeError, Tensor
 from dslc.spec.load import load_text
+from dslc.spec.printer import print_spec
 
 
 def infer(kind: str, params: dict, shape: tuple) -> Tensor:
@@ -115,6 +116,13 @@ def test_eject_reproduces_the_tie() -> None:
     ids = jnp.array([[0, 7, 10]])
     np.testing.assert_array_equal(ejected(ids), model(ids))
     assert sum(leaf.size for leaf in jax.tree.leaves(nnx.state(ejected, nnx.Param))) == analysis.totals.params
+
+
+@pytest.mark.parametrize("syntax", ["yaml", "dsl"])
+def test_the_tie_survives_printing(syntax: str) -> None:
+    loaded, _ = analysed(TIED, IDS)
+    again = load_text(print_spec(loaded.spec, syntax), syntax)
+    assert again.spec == loaded.spec and again.graph.node("head").tied_to == "tok"
 
 
 def test_a_tie_inside_a_block_resolves_in_the_blocks_scope() -> None:

@@ -1,0 +1,81 @@
+"""The CNN zoo: published parameter counts, models built without allocating, both syntaxes, tiny variants that train.
+
+Full-size models are checked by analysis and `nnx.eval_shape` only (nothing allocated); their `_tiny`
+variants (same layer kinds, digits-sized) run a few optimiser steps on one fixed batch in one compiled scan.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from flax import nnx
+
+from dslc.compiler.build import build_model
+from dslc.compiler.check import check_spec
+from dslc.compiler.steps import Batch, init_state, make_steps
+from dslc.runtime.data import load_dataset
+
+ZOO = Path(__file__).resolve().parent.parent.parent / "examples" / "zoo"
+STEPS, BATCH = 8, 8
+
+# Trainable parameters as published (torchvision, Keras, the U-Net paper's figure 1) and each model's output.
+PUBLISHED = {
+    "mobilenet_v2": (3_504_872, (1000,)),
+    "efficientnet_b0": (5_288_548, (1000,)),
+    "convnext_tiny": (28_589_128, (1000,)),
+    "unet": (31_030_658, (388, 388, 2)),
+}
+
+
+def checked(name: str, syntax: str = "yaml") -> tuple:
+    return check_spec(ZOO / f"{name}.{syntax}").valid()
+
+
+@pytest.mark.parametrize("name", [*sorted(PUBLISHED), *(f"{name}_tiny" for name in sorted(PUBLISHED))])
+def test_yaml_and_dsl_give_the_same_model(name: str) -> None:
+    loaded, analysis = checked(name)
+    dsl_loaded, dsl_analysis = checked(name, "dsl")
+    assert dsl_loaded.spec == loaded.spec and dsl_analysis.totals == analysis.totals
+
+
+@pytest.mark.parametrize("name", sorted(PUBLISHED))
+def test_full_model_has_the_published_size(name: str) -> None:
+    trainable, output = PUBLISHED[name]
+    loaded, analysis = checked(name)
+    assert (analysis.totals.trainable, analysis.totals.frozen) == (trainable, 0)
+    assert analysis.layer(analysis.outputs[0]).output.shape == output
+    abstract = nnx.eval_shape(lambda: build_model(loaded, analysis))
+    params = nnx.to_flat_state(nnx.state(abstract, nnx.Param))
+    assert sum(math.prod(leaf.shape) for _, leaf in params) == trainable
+
+
+def test_batch_statistics_are_not_trainable() -> None:
+    # MobileNetV2's 52 batch norms hold 17,056 running means and as many variances beside its parameters
+    _, analysis = checked("mobilenet_v2")
+    norms = [layer for layer in analysis.layers if layer.kind == "batchnorm"]
+    assert len(norms) == 52 and analysis.totals.state == 2 * 17_056 == sum(layer.state for layer in norms)
+
+
+def fixed_batches(loaded: object, analysis: object) -> Batch:
+    """The first `BATCH` training examples, repeated for `STEPS` steps (the loss must fall on them)."""
+    train = load_dataset(loaded, analysis, seed=0).split("train")
+    batch = Batch(tuple(jnp.asarray(x[:BATCH]) for x in train.inputs), jnp.asarray(train.target[:BATCH]))
+    return jax.tree.map(lambda a: jnp.stack([a] * STEPS), batch)
+
+
+@pytest.mark.parametrize("name", sorted(PUBLISHED))
+def test_tiny_variant_trains(name: str) -> None:
+    loaded, analysis = checked(f"{name}_tiny")
+    full_kinds = {layer.kind for layer in checked(name)[1].layers}
+    assert {layer.kind for layer in analysis.layers} == full_kinds
+    assert analysis.totals.params < 100_000
+    graphdef, state = init_state(build_model(loaded, analysis), loaded.spec.train)
+    _, metrics = make_steps(graphdef, loaded.spec.train).multi(state, fixed_batches(loaded, analysis))
+    losses = np.asarray(metrics["loss"])
+    assert np.all(np.isfinite(losses)) and bool(np.all(metrics["finite"]))
+    assert losses[-1] < losses[0]

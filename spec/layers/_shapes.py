@@ -286,11 +286,11 @@ def broadcast_infer(params: Any, inputs: tuple[Tensor, ...]) -> Tensor:
         if len(other) != len(first):
             raise ShapeError("E501", f"inputs must have the same rank: {show_shape(first)} and {show_shape(other)}")
         for i, dim in enumerate(other):
-            if dim == 1 or dim is None and merged[i] is not None:
-                continue  # keep the size so far (a known one beats an unknown)
+            if dim == 1:
+                continue
             if merged[i] in (1, None):
                 merged[i] = dim
-            elif merged[i] != dim:
+            elif dim is not None and merged[i] != dim:  # a known size beats an unknown one
                 raise ShapeError("E501", f"inputs must have the same size or 1 on each axis: {show_shape(first)} "
                                          f"and {show_shape(other)}")
     return Tensor(tuple(merged), inputs[0].dtype)

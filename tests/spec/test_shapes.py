@@ -372,3 +372,29 @@ def test_transformer_classes_reduce_to_attention_and_feed_forward() -> None:
     for norm_first in (True, False):
         found = classes("transformer_encoder", {"heads": 1, "mlp_dim": 1, "norm_first": norm_first})
         assert found.count(W) == 3 and found.count(N) == 4
+
+
+# -- vision kinds: their own errors ----------------------------------------------------------------
+@pytest.mark.parametrize(("kind", "params", "shapes", "code", "param"), [
+    ("groupnorm", {"groups": 3}, ((4, 4, 8),), "E503", "groups"),
+    ("cropping", {"cropping": ((2, 2), (0, 0))}, ((4, 6, 1),), "E502", "cropping"),
+    ("cropping", {"cropping": ((1, 1),)}, ((4, 6, 1),), "E503", "cropping"),
+    ("zero_padding", {"padding": 1}, ((4,),), "E504", None),
+    ("upsample", {"factor": (2, 2, 2)}, ((4, 4, 1),), "E503", "factor"),
+    ("adaptive_avgpool", {"output_size": 2}, ((None, 4, 1),), "E506", None),
+    ("maxpool", {"window": 2, "padding": "same", "ceil_mode": True}, ((5, 1),), "E503", "ceil_mode"),
+    ("maxpool", {"window": 2, "ceil_mode": True}, ((None, 1),), "E506", "ceil_mode"),
+    ("multiply", {}, ((4, 4, 8), (1, 1, 4)), "E501", None),
+    ("multiply", {}, ((4, 8), (8,)), "E501", None),
+])
+def test_vision_kind_errors(kind: str, params: dict, shapes: tuple, code: str, param: str | None) -> None:
+    error = fails(kind, params, *shapes)
+    assert (error.code, error.param) == (code, param)
+
+
+def test_multiply_broadcasts_only_size_one_axes() -> None:
+    assert run("multiply", {}, (None, 1, 8), (1, 5, 8))[0].shape == (None, 5, 8)
+    assert run("multiply", {}, (1, 1, 8), (None, None, 8))[0].shape == (None, None, 8)
+    assert "same size or 1" in fails("multiply", {}, (4, 4, 8), (4, 2, 8)).message
+    assert run("add", {}, (4, 4, 8), (4, 4, 8))[0].shape == (4, 4, 8)
+    assert fails("add", {}, (4, 4, 8), (1, 1, 8)).code == "E501"  # add stays strict

@@ -19,6 +19,7 @@ from dslc.compiler.build import build_model
 from dslc.compiler.check import check_spec
 from dslc.compiler.steps import Batch, init_state, make_steps
 from dslc.runtime.data import load_dataset
+from dslc.spec.layers import _flax
 
 ZOO = Path(__file__).resolve().parent.parent.parent / "examples" / "zoo"
 STEPS, BATCH = 8, 8
@@ -79,3 +80,35 @@ def test_tiny_variant_trains(name: str) -> None:
     losses = np.asarray(metrics["loss"])
     assert np.all(np.isfinite(losses)) and bool(np.all(metrics["finite"]))
     assert losses[-1] < losses[0]
+
+
+# -- the layers these models need, as built -----------------------------------------------------------
+def test_stochastic_depth_drops_whole_examples_when_training_only() -> None:
+    layer = _flax.StochasticDepth(0.5, rank=3, rngs=nnx.Rngs(dropout=0))
+    x = jnp.ones((64, 4, 4, 3))
+    assert bool(jnp.all(layer(x) == x))
+    dropped = np.asarray(layer(x, train=True)).reshape(64, -1)
+    kept = dropped[:, 0] > 0
+    assert set(np.unique(dropped)) == {0.0, 2.0} and np.all(dropped == dropped[:, :1])  # one choice per example
+    assert 16 < kept.sum() < 48
+
+
+def test_cropping_padding_and_nearest_upsampling_move_the_right_pixels() -> None:
+    x = jnp.arange(2 * 5 * 6).reshape(2, 5, 6, 1)
+    cropped = _flax.Cropping(((1, 2), (0, 3)))(x)
+    assert np.array_equal(cropped, x[:, 1:3, 0:3])
+    padded = _flax.ZeroPadding(((1, 0), (2, 1)))(x)
+    assert padded.shape == (2, 6, 9, 1) and np.array_equal(padded[:, 1:, 2:8], x) and int(padded[:, 0].sum()) == 0
+    up = _flax.Upsample((2, 3))(x)
+    assert up.dtype == x.dtype and np.array_equal(up[:, ::2, ::3], x) and np.array_equal(up[:, 1::2, 2::3], x)
+
+
+def test_adaptive_average_pooling_averages_overlapping_windows() -> None:
+    x = jnp.arange(7.0).reshape(1, 7, 1)
+    pooled = _flax.AdaptiveAvgPool((7,), (3,))(x)  # windows [0, 3), [2, 5), [4, 7)
+    assert np.allclose(pooled[0, :, 0], [1.0, 3.0, 5.0])
+
+
+def test_layer_scale_starts_at_its_init() -> None:
+    layer = _flax.LayerScale(3, init=0.5, rngs=nnx.Rngs(0))
+    assert np.allclose(layer(jnp.ones((2, 4, 3))), 0.5)

@@ -35,18 +35,22 @@ def window_total(n: int, m: int) -> int:
     return sum(-(-(i + 1) * n // m) - i * n // m for i in range(m))
 
 
+def _known_axis(x: Tensor, axis: int) -> int:
+    return known(x, axis, f"spatial axis {axis}")
+
+
 @to_floating
 def infer(params: AdaptiveAvgPoolParams, inputs: tuple[Tensor, ...]) -> Tensor:
     x = one(inputs)
     expect_rank_between(x, 2, 4, AXES)
     for axis in range(len(x.shape) - 1):
-        known(x, axis, f"spatial axis {axis}")
+        _known_axis(x, axis)
     return Tensor((*_sizes(params, x), x.shape[-1]), x.dtype)
 
 
 def cost(params: AdaptiveAvgPoolParams, inputs: tuple[Tensor, ...], output: Tensor) -> Cost:
     x = one(inputs)
-    totals = (window_total(n, m) for n, m in zip(x.shape[:-1], _sizes(params, x), strict=True))
+    totals = (window_total(_known_axis(x, axis), m) for axis, m in enumerate(_sizes(params, x)))
     return Cost(flops=prod((*totals, x.shape[-1])))
 
 

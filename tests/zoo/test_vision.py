@@ -55,6 +55,16 @@ def test_full_model_has_the_published_size(name: str) -> None:
     assert sum(math.prod(leaf.shape) for _, leaf in params) == trainable
 
 
+def test_weighted_depth_is_the_papers_layer_count() -> None:
+    # U-Net: "In total the network has 23 convolutional layers"; MobileNetV2: 52 convolutions and the classifier;
+    # ConvNeXt-T: stem, 18 blocks of 3, 3 downsampling convolutions, head
+    expected = {"unet": 23, "mobilenet_v2": 53, "convnext_tiny": 1 + 18 * 3 + 3 + 1}
+    for name, weighted in expected.items():
+        policies = checked(name)[1].depth.policies
+        assert policies["seeds-strict"].value == weighted
+        assert {policy.verdict for policy in policies.values()} == {"very deep"}
+
+
 def test_batch_statistics_are_not_trainable() -> None:
     # MobileNetV2's 52 batch norms hold 17,056 running means and as many variances beside its parameters
     _, analysis = checked("mobilenet_v2")

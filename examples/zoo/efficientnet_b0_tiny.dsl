@@ -35,8 +35,8 @@ model efficientnet_b0_tiny(image: [8, 8, 1]) {
   batchnorm(momentum=0.9)
   silu
   mbconv_first(16, 4, 16)
-  mbconv(64, 4, 16, 5, 2, 0.1)
-  conv2d(64, 1, use_bias=false)
+  mbconv(16, 4, 16, 5, 2, 0.1)
+  conv2d(16, 1, use_bias=false)
   batchnorm(momentum=0.9)
   silu
   global_avgpool

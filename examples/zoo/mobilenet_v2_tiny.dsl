@@ -17,8 +17,8 @@ model mobilenet_v2_tiny(image: [8, 8, 1]) {
   stem: conv2d(16, 3, stride=2, padding=[[1, 1], [1, 1]], use_bias=false)
   batchnorm(momentum=0.9)
   relu6
-  inverted(64, 16)
-  conv2d(64, 1, use_bias=false)
+  inverted(32, 16)
+  conv2d(32, 1, use_bias=false)
   batchnorm(momentum=0.9)
   relu6
   global_avgpool

@@ -10,7 +10,7 @@ block double_conv(filters) {
 model unet_tiny(image: [28, 28, 1]) {
   down1: double_conv(8)
   maxpool(2)
-  double_conv(16)
+  double_conv(8)
   up1: conv2d_transpose(8, 2, stride=2)
   skip1: cropping(4, from=down1)
   concat(from=[skip1, up1])

@@ -19,7 +19,11 @@ What a step computes:
   not finite leaves the whole state unchanged and says so in `metrics["finite"]`
   (`optax.apply_if_finite` would still apply an update after N bad steps);
 - metrics as batch means (weighted by `Batch.weight` when given, so that a
-  padded last batch needs no second compilation).
+  padded last batch needs no second compilation);
+- the auxiliary losses that layers sow in training (`_flax.AuxiliaryLoss`, e.g.
+  a mixture of experts' load balancing) added to the training loss, which the
+  `loss` metric reports, with their sum as `aux_loss`; evaluation reports the
+  spec's loss alone. They are over every example of the batch, padding too.
 
 Batches: `Batch(inputs, target, weight)`, arrays with a leading batch axis;
 `multi_step` takes the same with one more leading axis of K steps and runs them
@@ -41,6 +45,7 @@ from flax import nnx
 from dslc.compiler.build import SpecModel, trainable_filter
 from dslc.compiler.checks import metric_name
 from dslc.spec.ir import Train
+from dslc.spec.layers._flax import AuxiliaryLoss
 from dslc.spec.vocab import (
     BINARY_LOSSES,
     Accuracy,
@@ -288,13 +293,23 @@ def _mean(values: jax.Array, weight: jax.Array | None) -> jax.Array:
     return (values * weight).sum() / jnp.maximum(weight.sum(), 1e-12)
 
 
-def _forward(graphdef: nnx.GraphDef, params: dict, rest: dict, batch: Batch, train: bool) -> tuple[jax.Array, dict]:
-    """The model's float32 output and its updated non-trainable state (batch statistics, RNG counters)."""
+class Forward(NamedTuple):
+    """A forward pass: the float32 output, the updated non-trainable state (batch statistics, RNG
+    counters), and the sum of the auxiliary losses its layers sowed (None when none did)."""
+
+    outputs: jax.Array
+    rest: dict
+    aux_loss: jax.Array | None
+
+
+def _forward(graphdef: nnx.GraphDef, params: dict, rest: dict, batch: Batch, train: bool) -> Forward:
     model = nnx.merge(graphdef, params, rest)
-    outputs = model(*batch.inputs, train=train)
+    outputs, sown_state = nnx.capture(model, AuxiliaryLoss)(*batch.inputs, train=train)
     if isinstance(outputs, tuple):  # `dslc check` rejects several outputs for training (E602)
         raise ValueError("training supports models with one output only")
-    return outputs.astype(jnp.float32), _subset(rest, nnx.to_pure_dict(nnx.state(model)))
+    sown = jax.tree.leaves(sown_state)  # whether there are any is known when tracing
+    aux_loss = jnp.sum(jnp.stack([jnp.asarray(term, jnp.float32) for term in sown])) if sown else None
+    return Forward(outputs.astype(jnp.float32), _subset(rest, nnx.to_pure_dict(nnx.state(model))), aux_loss)
 
 
 def _metrics(task: Task, outputs: jax.Array, batch: Batch) -> dict[str, jax.Array]:
@@ -320,9 +335,10 @@ def _if(pred: jax.Array, then: Callable[..., Any], otherwise: Callable[..., Any]
 
 def _train_step(graphdef: nnx.GraphDef, state: TrainState, batch: Batch, task: Task,
                 allowed: jax.Array | bool = True) -> tuple[TrainState, dict[str, jax.Array]]:
-    def loss_fn(params: dict) -> tuple[jax.Array, tuple[jax.Array, dict]]:
-        outputs, rest = _forward(graphdef, params, state.rest, batch, train=True)
-        return _mean(task.loss(outputs, batch.target), batch.weight), (outputs, rest)
+    def loss_fn(params: dict) -> tuple[jax.Array, Forward]:
+        forward = _forward(graphdef, params, state.rest, batch, train=True)
+        loss = _mean(task.loss(forward.outputs, batch.target), batch.weight)
+        return loss if forward.aux_loss is None else loss + forward.aux_loss, forward
 
     def update(state: TrainState, grads: dict, rest: dict) -> TrainState:
         updates, opt_state = task.tx.update(grads, state.opt_state, state.params)
@@ -331,14 +347,16 @@ def _train_step(graphdef: nnx.GraphDef, state: TrainState, batch: Batch, task: T
     def keep(state: TrainState, grads: dict, rest: dict) -> TrainState:
         return state
 
-    (loss, (outputs, rest)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
+    (loss, forward), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
     grad_norm = optax.tree.norm(grads)
     finite = jnp.isfinite(loss) & jnp.isfinite(grad_norm) & allowed
     # The guard: a non-finite step keeps every array of the old state (batch statistics and RNG too).
-    new_state = _if(finite, update, keep, state, grads, rest)
+    new_state = _if(finite, update, keep, state, grads, forward.rest)
     lr = jnp.asarray(task.schedule(state.step), jnp.float32)
     metrics = {"loss": loss, "grad_norm": grad_norm, "finite": finite, "lr": lr}
-    return new_state, {**metrics, **_metrics(task, outputs, batch)}
+    if forward.aux_loss is not None:
+        metrics["aux_loss"] = forward.aux_loss
+    return new_state, {**metrics, **_metrics(task, forward.outputs, batch)}
 
 
 def train_step(graphdef: nnx.GraphDef, state: TrainState, batch: Batch, *,
@@ -349,7 +367,7 @@ def train_step(graphdef: nnx.GraphDef, state: TrainState, batch: Batch, *,
 
 def eval_step(graphdef: nnx.GraphDef, state: TrainState, batch: Batch, *, task: Task) -> dict[str, jax.Array]:
     """Loss and metrics in inference mode (dropout off, batch statistics read, not updated)."""
-    outputs, _ = _forward(graphdef, state.params, state.rest, batch, train=False)
+    outputs = _forward(graphdef, state.params, state.rest, batch, train=False).outputs
     return {"loss": _mean(task.loss(outputs, batch.target), batch.weight), **_metrics(task, outputs, batch)}
 
 

@@ -9,12 +9,15 @@
     trained = dslc.train(spec, epochs=5, workdir="runs/mlp")  # as `dslc train`; raises DslcErrors
     dslc.eval(spec, "runs/mlp")                         # Evaluation: metrics on the test split
     dslc.predict(spec, pixels, "runs/mlp")              # float32 outputs of the best checkpoint
+    dslc.save_weights(run.model(), "mlp.safetensors")   # weights by name (dslc.compiler.weights)
+    dslc.load_weights(model, "mlp.safetensors")         # all or nothing: a WeightsError lists every misfit
 
-Loading and analysing never import JAX; `compile`, `train`, `eval` and `predict` do.
+Loading and analysing never import JAX; `compile`, `train`, `eval`, `predict` and the weights functions do.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -174,3 +177,19 @@ def predict(spec: LoadedSpec | str | Path, inputs: Any, checkpoint: str | Path |
     loaded = spec if isinstance(spec, LoadedSpec) else load(spec)
     where = Path(checkpoint) if checkpoint is not None else None
     return predict_checkpoint(loaded, inputs, "inputs", where, batch=batch, device=device).outputs
+
+
+# -- weights by name: safetensors files named by the model's variable paths (docs/architecture.md#compiler) -----
+def save_weights(model: Any, path: str | Path) -> None:
+    """Write a built model's parameters and batch statistics to a safetensors file."""
+    from dslc.compiler.weights import save_weights as _save
+
+    _save(model, path)
+
+
+def load_weights(model: Any, path: str | Path, rename: Mapping[str, str] | None = None) -> None:
+    """Load a safetensors file into a built model in place (`rename`: the file's names -> the model's);
+    raises `dslc.compiler.weights.WeightsError`, changing nothing, when the file does not fit exactly."""
+    from dslc.compiler.weights import load_weights as _load_weights
+
+    _load_weights(model, path, rename)

@@ -143,7 +143,8 @@ def _to_dslc_error(error: Any, model: type[BaseModel], where: Locator, what: str
     if kind in _TYPE_WORDS:
         return DslcError("E201", f"{what}: {field} must be {_TYPE_WORDS[kind]}, got {show_value(value)}", span)
     message = error["msg"].removeprefix("Value error, ")
-    return DslcError("E205", f"{what}: {field}: {message}", span)
+    # Without a location the rule spans several fields (a model validator): the message names them.
+    return DslcError("E205", f"{what}: {field}: {message}" if loc else f"{what}: {message}", span)
 
 
 def _literal_choices(ctx: dict[str, Any]) -> list[str]:

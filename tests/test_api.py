@@ -29,6 +29,15 @@ def test_load_analyse_compile_train_and_infer() -> None:
     assert run.model()(batch.inputs[0]).shape == (16, 10)
 
 
+def test_weights_move_between_models(tmp_path: Path) -> None:
+    spec = api.load(EXAMPLES / "digits_mlp.dsl")
+    trained, fresh = api.compile(spec, seed=0).model(), api.compile(spec, seed=1).model()
+    api.save_weights(trained, tmp_path / "mlp.safetensors")
+    api.load_weights(fresh, tmp_path / "mlp.safetensors")
+    pixels = jax.random.normal(jax.random.PRNGKey(0), (4, 8, 8, 1))
+    assert (fresh(pixels) == trained(pixels)).all()
+
+
 def test_compile_reports_spec_errors_and_needs_a_train_section(tmp_path: Path) -> None:
     with pytest.raises(DslcErrors):
         api.load(tmp_path / "missing.yaml")

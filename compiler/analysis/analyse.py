@@ -15,7 +15,7 @@ from dslc.compiler.analysis.model import DTYPE_BYTES, Analysis, LayerReport, Tot
 from dslc.spec.errors import DslcError, DslcErrors, ErrorSink
 from dslc.spec.expand import GraphNode
 from dslc.spec.layers import REGISTRY
-from dslc.spec.layers.base import ShapeError, Tensor, plus
+from dslc.spec.layers.base import Cost, NodeClass, ShapeError, Tensor, plus
 from dslc.spec.load import LoadedSpec, fewer_collections
 
 
@@ -94,10 +94,18 @@ def _layer(node: GraphNode, inputs: tuple[Tensor, ...], errors: list[DslcError],
         cost = cost_of(node.params, inputs, output)
         params, state, flops = cost.params, cost.state, cost.flops
     else:  # over the activation budget (E009): its cost is not computed, the walk stops here
-        params, state, flops = 0, 0, None
+        cost, params, state, flops = Cost(flops=None), 0, 0, None
+    node_classes = classes(node.params)
     return LayerReport(name=node.name, kind=node.kind, scope=node.scope, inputs=node.inputs, output=output,
                        params=params, state=state, flops=flops, trainable=node.trainable,
-                       classes=classes(node.params), span=node.span)
+                       classes=node_classes, span=node.span, macs=_macs(cost, node_classes))
+
+
+def _macs(cost: Cost, classes: tuple[NodeClass, ...]) -> int | None:
+    """The kind's MACs, or derived as `Cost` says: half the FLOPs of a weighted kind, none for the others."""
+    if cost.macs is not None or cost.flops is None:
+        return cost.macs
+    return cost.flops // 2 if NodeClass.W in classes else 0
 
 
 def _depth_node(layer: LayerReport, node: GraphNode, tensors: dict[str, Tensor]) -> DepthNode:
@@ -131,6 +139,7 @@ def _totals(layers: list[LayerReport]) -> Totals:
         frozen=sum(layer.params for layer in layers if not layer.trainable),
         state=sum(layer.state for layer in layers),
         flops=plus(*(layer.flops for layer in layers)),
+        macs=plus(*(layer.macs for layer in layers)),
         activations=sum(sizes) if known else None,
         activation_bytes=sum(n * DTYPE_BYTES[layer.output.dtype]
                              for n, layer in zip(sizes, layers, strict=True)) if known else None,

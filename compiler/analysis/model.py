@@ -27,6 +27,7 @@ class LayerReport:
     trainable: bool
     classes: tuple[NodeClass, ...]
     span: Span
+    macs: int | None = 0  # per example: multiply-accumulates of its products (`base.Cost`); None when unknown
 
 
 @dataclass(frozen=True)
@@ -37,10 +38,22 @@ class Totals:
     flops: int | None  # per example
     activations: int | None  # output elements of every layer, per example
     activation_bytes: int | None  # the same in bytes (each layer's output dtype)
+    macs: int | None = 0  # per example
 
     @property
     def params(self) -> int:
+        """Learned parameters, trainable and frozen: PyTorch's `sum(p.numel() for p in model.parameters())`."""
         return self.trainable + self.frozen
+
+    @property
+    def non_trainable(self) -> int:
+        """Keras's "non-trainable params": frozen parameters and batch statistics."""
+        return self.frozen + self.state
+
+    @property
+    def with_statistics(self) -> int:
+        """Keras's "total params": learned parameters and batch statistics."""
+        return self.params + self.state
 
 
 @dataclass(frozen=True)

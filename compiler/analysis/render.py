@@ -1,4 +1,10 @@
-"""An `Analysis` as a summary table (text or Markdown) or as JSON."""
+"""An `Analysis` as a summary table (text or Markdown) or as JSON.
+
+Parameters are counted in both conventions: PyTorch's `parameters()` (trainable and frozen, no batch
+statistics: `params`) and Keras's (batch norms' running mean and variance are "non-trainable params" and
+count in the total). FLOPs count a multiply-add as 2; MACs count the products' multiply-accumulates only
+(`spec.layers.base.Cost`).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,7 @@ from dslc.compiler.analysis.model import Analysis, LayerReport
 from dslc.spec.layers.base import Tensor, show_shape
 from dslc.spec.limits import count_text
 
-HEADERS = ("layer", "kind", "output shape", "params", "FLOPs")
+HEADERS = ("layer", "kind", "output shape", "params", "FLOPs", "MACs")
 
 
 def shape_text(tensor: Tensor) -> str:
@@ -21,14 +27,15 @@ def number(value: int | None) -> str:
 
 def _rows(analysis: Analysis) -> list[tuple[str, ...]]:
     """Table rows; a block instance gets a group row and its layers are indented under it."""
-    rows: list[tuple[str, ...]] = [(name, "input", shape_text(tensor), "0", "0") for name, tensor in analysis.inputs]
+    rows: list[tuple[str, ...]] = [(name, "input", shape_text(tensor), "0", "0", "0")
+                                   for name, tensor in analysis.inputs]
     open_scope: tuple[str, ...] = ()
     for layer in analysis.layers:
         common = 0
         while common < min(len(open_scope), len(layer.scope)) and open_scope[common] == layer.scope[common]:
             common += 1
         for depth in range(common, len(layer.scope)):
-            rows.append(("  " * depth + f"[{layer.scope[depth]}]", "block", "", "", ""))
+            rows.append(("  " * depth + f"[{layer.scope[depth]}]", "block", "", "", "", ""))
         open_scope = layer.scope
         rows.append(_layer_row(layer))
     return rows
@@ -38,7 +45,7 @@ def _layer_row(layer: LayerReport) -> tuple[str, ...]:
     short = layer.name.rsplit("/", 1)[-1]
     frozen = " (frozen)" if not layer.trainable and layer.params else ""
     return ("  " * len(layer.scope) + short, layer.kind, shape_text(layer.output), number(layer.params) + frozen,
-            number(layer.flops))
+            number(layer.flops), number(layer.macs))
 
 
 def _totals(analysis: Analysis, batch: int) -> list[str]:
@@ -47,7 +54,9 @@ def _totals(analysis: Analysis, batch: int) -> list[str]:
     return [
         f"params: {number(totals.params)} (trainable {number(totals.trainable)}, frozen {number(totals.frozen)}); "
         f"batch statistics: {number(totals.state)}",
-        f"FLOPs per example: {number(totals.flops)}",
+        f"params as Keras counts them: {number(totals.with_statistics)} (trainable {number(totals.trainable)}, "
+        f"non-trainable {number(totals.non_trainable)}: frozen and batch statistics)",
+        f"FLOPs per example: {number(totals.flops)}; MACs: {number(totals.macs)}",
         f"activation memory for a batch of {batch}: {byte_size(memory)}",
         f"depth: {analysis.depth.sentence}",
     ]
@@ -69,7 +78,7 @@ def byte_size(value: int | None) -> str:
 def summary_text(analysis: Analysis, batch: int = 1) -> str:
     rows = [HEADERS, *_rows(analysis)]
     widths = [max(len(row[i]) for row in rows) for i in range(len(HEADERS))]
-    right = {3, 4}
+    right = {3, 4, 5}
 
     def line(row: tuple[str, ...]) -> str:
         cells = [cell.rjust(widths[i]) if i in right else cell.ljust(widths[i]) for i, cell in enumerate(row)]
@@ -86,7 +95,7 @@ def summary_markdown(analysis: Analysis, batch: int = 1) -> str:
         return cell.replace("|", "\\|").strip() or " "
 
     lines = [f"**{analysis.model}** (`{analysis.file}`)", "", "| " + " | ".join(HEADERS) + " |",
-             "|---|---|---|--:|--:|"]
+             "|---|---|---|--:|--:|--:|"]
     lines.extend("| " + " | ".join(escape(cell) for cell in row) + " |" for row in _rows(analysis))
     lines.append("")
     lines.extend(f"- {line}" for line in _totals(analysis, batch))
@@ -101,12 +110,14 @@ def analysis_json(analysis: Analysis, batch: int = 1) -> dict[str, object]:
         "inputs": [{"name": name, "shape": list(t.shape), "dtype": t.dtype} for name, t in analysis.inputs],
         "layers": [{"name": layer.name, "kind": layer.kind, "scope": list(layer.scope), "inputs": list(layer.inputs),
                     "shape": list(layer.output.shape), "dtype": layer.output.dtype, "params": layer.params,
-                    "state": layer.state, "flops": layer.flops, "trainable": layer.trainable,
+                    "state": layer.state, "flops": layer.flops, "macs": layer.macs, "trainable": layer.trainable,
                     "classes": [c.name for c in layer.classes], "line": layer.span.line, "column": layer.span.col}
                    for layer in analysis.layers],
         "outputs": list(analysis.outputs),
         "totals": {"params": totals.params, "trainable": totals.trainable, "frozen": totals.frozen,
-                   "state": totals.state, "flops": totals.flops, "activations": totals.activations,
+                   "state": totals.state, "non_trainable": totals.non_trainable,
+                   "with_statistics": totals.with_statistics, "flops": totals.flops, "macs": totals.macs,
+                   "activations": totals.activations,
                    "activation_bytes": None if totals.activation_bytes is None else totals.activation_bytes * batch,
                    "batch": batch},
         "depth": analysis.depth.to_json(),

@@ -13,7 +13,9 @@ from dslc.runtime.commands import (
     schema,
     summary,
     train,
+    weights,
 )
 
 REGISTRARS = (check.register, summary.register, train.register, eval.register, predict.register, diff.register,
-              graph.register, compile.register, fmt.register, convert.register, schema.register, reference.register)
+              graph.register, compile.register, fmt.register, convert.register, schema.register, reference.register,
+              weights.register)

@@ -10,6 +10,9 @@ axis; a list gives one per axis. Output sizes follow `_shapes` (as `jax.lax`).
 - Transposed convolution: parameters `prod(kernel) * c * filters` (+ biases);
   FLOPs `2 * in_positions * prod(kernel) * c * filters`.
 
+`kernel_init` / `bias_init` choose the initialisers (see `_init`); a
+convolution's fans count its window: `fan_in = prod(kernel) * c/g`.
+
 Bias additions are not counted as FLOPs (as for dense layers); a fused
 `activation:` adds its element-wise FLOPs (see `activations.ACTIVATIONS`).
 """
@@ -18,6 +21,7 @@ import math
 from collections.abc import Callable
 from typing import Literal
 
+from dslc.spec.layers._init import Initialised, Initializer, Std, init_arguments
 from dslc.spec.layers._shapes import (
     expect_rank,
     known,
@@ -36,7 +40,6 @@ from dslc.spec.layers.activations import Activation, activation_flops
 from dslc.spec.layers.base import (
     Construct,
     Cost,
-    LayerParams,
     Padding,
     PositiveInt,
     ShapeError,
@@ -47,7 +50,7 @@ from dslc.spec.layers.base import (
 AXES = {1: "(length, channels)", 2: "(height, width, channels)", 3: "(depth, height, width, channels)"}
 
 
-class ConvTransposeParams(LayerParams):
+class ConvTransposeParams(Initialised):
     filters: PositiveInt
     kernel: Window
     stride: Window = 1
@@ -55,6 +58,12 @@ class ConvTransposeParams(LayerParams):
     dilation: Window = 1
     use_bias: bool = True
     activation: Activation | None = None
+    kernel_init: Initializer | None = None
+    kernel_std: Std | None = None
+    kernel_value: float | None = None
+    bias_init: Initializer | None = None
+    bias_std: Std | None = None
+    bias_value: float | None = None
 
 
 class ConvParams(ConvTransposeParams):
@@ -103,7 +112,8 @@ def conv_infer(spatial: int) -> Callable[[ConvParams, tuple[Tensor, ...]], Tenso
 def _cost(params: ConvTransposeParams, weights: int, positions: int | None, output: Tensor) -> Cost:
     """`weights` kernel entries, each a multiply-add at each of `positions`; biases; a fused activation."""
     return Cost(params=weights + (params.filters if params.use_bias else 0),
-                flops=plus(times(2, positions, weights), activation_flops(params.activation, output)))
+                flops=plus(times(2, positions, weights), activation_flops(params.activation, output)),
+                macs=times(positions, weights))
 
 
 def _kernel_size(params: ConvTransposeParams, x: Tensor) -> int:
@@ -138,7 +148,7 @@ def _arguments(params: ConvTransposeParams, x: Tensor, dtype: str) -> dict:
     kernel, stride, dilation, _ = _geometry(params, x)
     return {"in_features": x.shape[-1], "filters": params.filters, "kernel": kernel, "stride": stride,
             "dilation": dilation, "padding": params.padding, "use_bias": params.use_bias,
-            "activation": params.activation, "dtype": dtype}
+            "activation": params.activation, "dtype": dtype, **init_arguments(params, "kernel", "bias")}
 
 
 def conv_build(params: ConvParams, inputs: tuple[Tensor, ...], dtype: str) -> Construct:

@@ -21,13 +21,14 @@ from __future__ import annotations
 import functools
 import math
 import operator
-from typing import Any
+from typing import Any, Literal
 
 import jax
 import jax.numpy as jnp
 from flax import nnx
 
 Padding = Any  # 'same', 'valid', or ((low, high), ...) per spatial axis
+Init = tuple[str, float | None] | None  # an initialiser (name, std or value), see `initializers`; None: Flax's
 
 
 def _gelu(x: jax.Array) -> jax.Array:
@@ -69,8 +70,9 @@ class Dense(nnx.Linear):
     """`(..., in_features) -> (..., units)`: a kernel `in_features x units` and `units` biases."""
 
     def __init__(self, in_features: int, units: int, *, use_bias: bool = True, activation: str | None = None,
-                 dtype: str = "float32", rngs: nnx.Rngs) -> None:
-        super().__init__(in_features, units, use_bias=use_bias, dtype=jnp.dtype(dtype), rngs=rngs)
+                 dtype: str = "float32", kernel_init: Init = None, bias_init: Init = None, rngs: nnx.Rngs) -> None:
+        super().__init__(in_features, units, use_bias=use_bias, dtype=jnp.dtype(dtype), rngs=rngs,
+                         **initializers(kernel_init=kernel_init, bias_init=bias_init))
         self.activation = activation
 
     def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:  # type: ignore[override]
@@ -87,10 +89,12 @@ class Conv(nnx.Conv):
 
     def __init__(self, in_features: int, filters: int, kernel: tuple[int, ...], *, stride: tuple[int, ...],
                  dilation: tuple[int, ...], padding: Padding, groups: int = 1, use_bias: bool = True,
-                 activation: str | None = None, dtype: str = "float32", rngs: nnx.Rngs) -> None:
+                 activation: str | None = None, dtype: str = "float32", kernel_init: Init = None,
+                 bias_init: Init = None, rngs: nnx.Rngs) -> None:
         super().__init__(in_features, filters, tuple(kernel), tuple(stride), padding=_padding(padding),
                          kernel_dilation=tuple(dilation), feature_group_count=groups, use_bias=use_bias,
-                         dtype=jnp.dtype(dtype), rngs=rngs)
+                         dtype=jnp.dtype(dtype), rngs=rngs,
+                         **initializers(kernel_init=kernel_init, bias_init=bias_init))
         self.activation = activation
 
     def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:  # type: ignore[override]
@@ -105,9 +109,11 @@ class ConvTranspose(nnx.ConvTranspose):
 
     def __init__(self, in_features: int, filters: int, kernel: tuple[int, ...], *, stride: tuple[int, ...],
                  dilation: tuple[int, ...], padding: Padding, use_bias: bool = True,
-                 activation: str | None = None, dtype: str = "float32", rngs: nnx.Rngs) -> None:
+                 activation: str | None = None, dtype: str = "float32", kernel_init: Init = None,
+                 bias_init: Init = None, rngs: nnx.Rngs) -> None:
         super().__init__(in_features, filters, tuple(kernel), tuple(stride), padding=_padding(padding),
-                         kernel_dilation=tuple(dilation), use_bias=use_bias, dtype=jnp.dtype(dtype), rngs=rngs)
+                         kernel_dilation=tuple(dilation), use_bias=use_bias, dtype=jnp.dtype(dtype), rngs=rngs,
+                         **initializers(kernel_init=kernel_init, bias_init=bias_init))
         self.activation = activation
 
     def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:
@@ -233,41 +239,117 @@ class Embedding(nnx.Embed):
         return super().__call__(ids)
 
 
-CELLS = {"rnn": nnx.SimpleCell, "lstm": nnx.LSTMCell, "gru": nnx.GRUCell}
+# -- recurrent --
+def _masked(h: jax.Array, mask: jax.Array | None) -> jax.Array:
+    """The state as the recurrent products see it: dropped out by the sequence's mask when there is one."""
+    return h if mask is None else h * mask
+
+
+# Flax's cells, with the carry `(state, mask)`: the mask (None without recurrent dropout) drops out the
+# state before the recurrent products, the same units at every time step (as Keras's recurrent_dropout);
+# the state update itself reads the undropped state. Parameters keep Flax's names.
+class MaskedSimpleCell(nnx.SimpleCell):
+    """`h' = activation(W_i x + b + W_h (h * mask))`."""
+
+    def __call__(self, carry: Any, inputs: jax.Array) -> tuple[Any, jax.Array]:
+        h, mask = carry
+        new_h = self.activation_fn(self.dense_i(inputs) + self.dense_h(_masked(h, mask)))
+        return (new_h, mask), new_h
+
+
+class MaskedLSTMCell(nnx.LSTMCell):
+    """Flax's LSTM (gates i, f, g, o; one bias each, on the recurrent products); the state is `(memory, hidden)`."""
+
+    def __call__(self, carry: Any, inputs: jax.Array) -> tuple[Any, jax.Array]:
+        (c, h), mask = carry
+        seen = _masked(h, mask)
+        i = self.gate_fn(self.ii(inputs) + self.hi(seen))
+        f = self.gate_fn(self.if_(inputs) + self.hf(seen))
+        g = self.activation_fn(self.ig(inputs) + self.hg(seen))
+        o = self.gate_fn(self.io(inputs) + self.ho(seen))
+        new_c = f * c + i * g
+        new_h = o * self.activation_fn(new_c)
+        return ((new_c, new_h), mask), new_h
+
+
+class MaskedGRUCell(nnx.GRUCell):
+    """A GRU: `r, z = sigmoid(W_i{r,z} x + b_i{r,z} + W_h{r,z} h + b_h{r,z})`,
+    `n = activation(W_in x + b_in + r * (W_hn h + b_hn))`, `h' = (1 - z) * n + z * h`.
+
+    Both conventions apply the reset gate after the recurrent product. `recurrent_bias: False` is
+    Flax's `GRUCell` (no recurrent biases `b_h*`: one bias per gate); `True` is PyTorch's `nn.GRU`
+    and Keras's `reset_after=True` (separate input and recurrent biases, `dense_h.bias`).
+    """
+
+    def __init__(self, in_features: int, hidden_features: int, *, recurrent_bias: bool = False,
+                 **kwargs: Any) -> None:
+        super().__init__(in_features, hidden_features, **kwargs)
+        if recurrent_bias:  # Flax's recurrent product has no bias: one that has, initialised as Flax does
+            self.dense_h = nnx.Linear(hidden_features, 3 * hidden_features, use_bias=True,
+                                      kernel_init=nnx.initializers.orthogonal(), dtype=self.dtype,
+                                      rngs=kwargs["rngs"])
+
+    def __call__(self, carry: Any, inputs: jax.Array) -> tuple[Any, jax.Array]:
+        h, mask = carry
+        xi_r, xi_z, xi_n = jnp.split(self.dense_i(inputs), 3, axis=-1)
+        hh_r, hh_z, hh_n = jnp.split(self.dense_h(_masked(h, mask)), 3, axis=-1)
+        r = self.gate_fn(xi_r + hh_r)
+        z = self.gate_fn(xi_z + hh_z)
+        n = self.activation_fn(xi_n + r * hh_n)
+        new_h = (1.0 - z) * n + z * h
+        return (new_h, mask), new_h
+
+
+CELLS = {"rnn": MaskedSimpleCell, "lstm": MaskedLSTMCell, "gru": MaskedGRUCell}
 
 
 class Recurrent(nnx.Module):
-    """A Flax cell (`cell`: rnn, lstm or gru) run over time with `nnx.RNN`: `(time, in_features) -> (units)`,
+    """A cell (`cell`: rnn, lstm or gru) run over time with `nnx.RNN`: `(time, in_features) -> (units)`,
     the last hidden state, or `(time, units)` with `return_sequences`.
 
     `bidirectional` runs a second cell backwards in time (`nnx.Bidirectional`) and concatenates
     both (`2 * units`); without `return_sequences` that is the final state of each direction.
     `activation` is the cell's (for lstm and gru the candidate and output non-linearity, the
-    gates stay sigmoid). The carry starts at zero in the compute dtype.
+    gates stay sigmoid). `convention` (gru only): `flax` or `reset_after` (`MaskedGRUCell`).
+    When `train`, `dropout` drops input features and `recurrent_dropout` state units, each with
+    one mask per sequence held for every time step (as Keras); the two directions share the
+    input mask and draw state masks of their own. The carry starts at zero in the compute dtype.
     """
 
     def __init__(self, cell: str, in_features: int, units: int, *, return_sequences: bool = False,
-                 bidirectional: bool = False, activation: str = "tanh", dtype: str = "float32",
+                 bidirectional: bool = False, activation: str = "tanh", dropout: float = 0.0,
+                 recurrent_dropout: float = 0.0, convention: str = "flax", dtype: str = "float32",
                  rngs: nnx.Rngs) -> None:
+        options = {"recurrent_bias": convention == "reset_after"} if cell == "gru" else {}
+
         def direction() -> nnx.RNN:
             made = CELLS[cell](in_features, units, activation_fn=FUNCTIONS[activation], dtype=jnp.dtype(dtype),
-                               rngs=rngs)
+                               rngs=rngs, **options)
             return nnx.RNN(made, rngs=False)
 
         self.cell, self.units, self.dtype = cell, units, dtype
         self.return_sequences, self.bidirectional = return_sequences, bidirectional
         self.rnn = nnx.Bidirectional(direction(), direction(), rngs=False) if bidirectional else direction()
+        # no random state to carry for a rate that never drops; the input mask is shared over time (axis 1)
+        self.input_dropout = nnx.Dropout(dropout, broadcast_dims=(1,), rngs=rngs) if dropout > 0 else None
+        self.state_dropout = nnx.Dropout(recurrent_dropout, rngs=rngs) if recurrent_dropout > 0 else None
 
-    def _zeros(self, x: jax.Array) -> Any:
+    def _start(self, x: jax.Array, train: bool) -> Any:
         zeros = jnp.zeros((x.shape[0], self.units), jnp.dtype(self.dtype))
-        return (zeros, zeros) if self.cell == "lstm" else zeros
+        mask = None
+        if train and self.state_dropout is not None:
+            mask = self.state_dropout(jnp.ones_like(zeros), deterministic=False)  # 0 or 1 / (1 - rate)
+        return ((zeros, zeros) if self.cell == "lstm" else zeros), mask
 
     def _hidden(self, carry: Any) -> jax.Array:
-        return carry[1] if self.cell == "lstm" else carry  # an LSTM carries (memory, hidden)
+        state, _ = carry
+        return state[1] if self.cell == "lstm" else state  # an LSTM carries (memory, hidden)
 
     def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:
-        start = self._zeros(x)
-        carry, ys = self.rnn(x, initial_carry=(start, start) if self.bidirectional else start, return_carry=True)
+        if self.input_dropout is not None:
+            x = self.input_dropout(floating(x), deterministic=not train)
+        start = (self._start(x, train), self._start(x, train)) if self.bidirectional else self._start(x, train)
+        carry, ys = self.rnn(x, initial_carry=start, return_carry=True)
         if self.return_sequences:
             return ys
         if self.bidirectional:
@@ -347,6 +429,98 @@ class Concat(nnx.Module):
 
     def __call__(self, *xs: jax.Array, train: bool = False) -> jax.Array:
         return jnp.concatenate(xs, axis=self.axis)
+
+
+# -- initialisers --
+_SCALED: dict[str, tuple[float, Literal["fan_in", "fan_avg"], Literal["uniform", "truncated_normal"]]] = {
+    # variance scaling: (scale, fan mode, distribution), as jax.nn.initializers
+    "xavier_uniform": (1.0, "fan_avg", "uniform"), "glorot_uniform": (1.0, "fan_avg", "uniform"),
+    "xavier_normal": (1.0, "fan_avg", "truncated_normal"), "glorot_normal": (1.0, "fan_avg", "truncated_normal"),
+    "he_uniform": (2.0, "fan_in", "uniform"), "kaiming_uniform": (2.0, "fan_in", "uniform"),
+    "he_normal": (2.0, "fan_in", "truncated_normal"), "kaiming_normal": (2.0, "fan_in", "truncated_normal"),
+    "lecun_uniform": (1.0, "fan_in", "uniform"), "lecun_normal": (1.0, "fan_in", "truncated_normal"),
+}
+
+
+def initializer(name: str, argument: float | None) -> Any:
+    """A spec's initialiser as a JAX one; `argument` is the std of `normal`/`truncated_normal` (the latter cut
+    at 2 std) or the value of `constant`. Fans are over the last two axes, the window counting in both."""
+    init = nnx.initializers
+    if name in _SCALED:
+        return init.variance_scaling(*_SCALED[name])
+    if name in ("zeros", "ones"):
+        return init.zeros_init() if name == "zeros" else init.ones_init()
+    if argument is None:
+        raise ValueError(f"initialiser {name} needs its std or value")
+    with_argument: dict[str, Any] = {"constant": init.constant, "normal": init.normal,
+                                     "truncated_normal": init.truncated_normal}
+    return with_argument[name](argument)
+
+
+def initializers(**given: Init) -> dict[str, Any]:
+    """Flax's `<p>_init` keyword arguments for the initialisers given (None keeps Flax's default)."""
+    return {key: initializer(*spec) for key, spec in given.items() if spec is not None}
+
+
+# -- mixture of experts --
+class AuxiliaryLoss(nnx.Intermediate):
+    """A term a layer adds to the training loss (sown in training only); the train step sums them all."""
+
+
+class MixtureOfExperts(nnx.Module):
+    """`(..., features) -> (..., features)`: `experts` MLPs (`features -> hidden -> features`, no biases),
+    `top_k` of them per position, chosen by a router without bias.
+
+    Routing as Mixtral: a softmax over the router's logits, kept for the top k and renormalised.
+    Dropless and dense: every expert runs on every position and the routing weights (zero for the
+    experts not chosen) combine them, which is exact whatever the load. `gated` experts compute
+    `down(activation(gate(x)) * up(x))`, plain ones `down(activation(up(x)))`. When `train` and
+    `aux_weight > 0`, sows `aux_weight * E * sum_e f_e * P_e` (`f_e`: the fraction of positions with
+    expert e among their top k, `P_e`: its mean probability) as an `AuxiliaryLoss`.
+    """
+
+    def __init__(self, features: int, experts: int, hidden: int, *, top_k: int = 2, gated: bool = True,
+                 activation: str = "silu", aux_weight: float = 0.01, dtype: str = "float32",
+                 rngs: nnx.Rngs) -> None:
+        init = nnx.initializers.lecun_normal(batch_axis=(0,))  # each expert's fan-in, not the stack's
+
+        def weights(fan_in: int, fan_out: int) -> nnx.Param:
+            return nnx.Param(init(rngs.params(), (experts, fan_in, fan_out), jnp.float32))
+
+        self.router = Dense(features, experts, use_bias=False, dtype=dtype, rngs=rngs)
+        self.gate = weights(features, hidden) if gated else None
+        self.up = weights(features, hidden)
+        self.down = weights(hidden, features)
+        self.top_k, self.activation, self.aux_weight, self.dtype = top_k, activation, aux_weight, dtype
+
+    def routing(self, x: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+        """Per position and expert (`(..., experts)` each): the routing weight (zero but for the top k),
+        whether it is in the top k (0 or 1), and the router's probability."""
+        probabilities = jax.nn.softmax(self.router(x).astype(jnp.float32), axis=-1)
+        top, chosen = jax.lax.top_k(probabilities, self.top_k)
+        one_hot = jax.nn.one_hot(chosen, probabilities.shape[-1], dtype=jnp.float32)  # (..., k, experts)
+        weights = (one_hot * (top / top.sum(axis=-1, keepdims=True))[..., None]).sum(axis=-2)
+        return weights, one_hot.sum(axis=-2), probabilities
+
+    def _balance_loss(self, routed: jax.Array, probabilities: jax.Array) -> jax.Array:
+        experts = probabilities.shape[-1]
+        fraction = routed.reshape(-1, experts).mean(axis=0)  # sums to k
+        return self.aux_weight * experts * jnp.sum(fraction * probabilities.reshape(-1, experts).mean(axis=0))
+
+    def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:
+        x = floating(x).astype(jnp.dtype(self.dtype))
+        weights, routed, probabilities = self.routing(x)
+        if train and self.aux_weight > 0:
+            self.sow(AuxiliaryLoss, "aux_loss", self._balance_loss(routed, probabilities))
+        compute = jnp.dtype(self.dtype)
+        hidden = jnp.einsum("...d,edh->...eh", x, self.up[...].astype(compute))
+        if self.gate is not None:
+            hidden = activate(jnp.einsum("...d,edh->...eh", x, self.gate[...].astype(compute)),
+                              self.activation) * hidden
+        else:
+            hidden = activate(hidden, self.activation)
+        outputs = jnp.einsum("...eh,ehd->...ed", hidden, self.down[...].astype(compute))
+        return jnp.einsum("...ed,...e->...d", outputs, weights.astype(compute))
 
 
 # -- vision --

@@ -8,6 +8,11 @@ gru 3), per direction (`bidirectional: true` doubles both):
   recurrent kernel `u x u` and one bias of `u` per gate, so
   `g * (F*u + u*u + u)`: rnn (`SimpleCell`) `F*u + u*u + u`, lstm
   (`LSTMCell`) `4 * (F*u + u*u + u)`, gru (`GRUCell`) `3 * (F*u + u*u + u)`.
+  A gru with `convention: reset_after` (PyTorch's and Keras's default) has a
+  second, recurrent bias per gate: `3 * (F*u + u*u + 2*u)`.
+- `dropout` (input features) and `recurrent_dropout` (state units fed to the
+  recurrent products) act in training only, one mask per sequence for every
+  time step, as Keras; they change no count.
 - FLOPs: the matrix products only, `time * 2 * g * (F*u + u*u)`; the gate
   non-linearities and element-wise updates are not counted. Unknown when
   `time` is.
@@ -17,10 +22,11 @@ gru 3), per direction (`bidirectional: true` doubles both):
 """
 
 from collections.abc import Callable
+from typing import Any
 
 from dslc.spec.layers._shapes import N, W, expect_rank, known, one, times, to_floating
 from dslc.spec.layers.activations import Activation
-from dslc.spec.layers.base import Construct, Cost, LayerKind, LayerParams, NodeClass, PositiveInt, Tensor
+from dslc.spec.layers.base import Construct, Cost, LayerKind, LayerParams, NodeClass, PositiveInt, Rate, Tensor
 
 
 class RecurrentParams(LayerParams):
@@ -28,6 +34,8 @@ class RecurrentParams(LayerParams):
     return_sequences: bool = False  # (time, units) instead of the last step's (units)
     bidirectional: bool = False     # doubles the output features
     activation: Activation = "tanh"
+    dropout: Rate = 0.0             # of the input features, when training
+    recurrent_dropout: Rate = 0.0   # of the state units fed back, when training
 
 
 RECURRENT_DOC = """{title}: `(time, features) -> (units)`, or `(time, units)` with `return_sequences`.
@@ -53,12 +61,15 @@ def infer(params: RecurrentParams, inputs: tuple[Tensor, ...]) -> Tensor:
     return Tensor((x.shape[0], features) if params.return_sequences else (features,), x.dtype)
 
 
-def recurrent_cost(gates: int) -> Callable[[RecurrentParams, tuple[Tensor, ...], Tensor], Cost]:
+def recurrent_cost(gates: int, biases: Callable[[Any], int] = lambda params: 1,
+                   ) -> Callable[[RecurrentParams, tuple[Tensor, ...], Tensor], Cost]:
+    """The cost of a cell with `gates` gates and `biases(params)` biases per gate (bias additions are free)."""
+
     def cost(params: RecurrentParams, inputs: tuple[Tensor, ...], output: Tensor) -> Cost:
         x = one(inputs)
         time, features = x.shape[0], known(x, -1, "the feature axis (the last)")
         u, directions = params.units, _directions(params)
-        return Cost(params=directions * gates * (features * u + u * u + u),
+        return Cost(params=directions * gates * (features * u + u * u + biases(params) * u),
                     flops=times(directions, time, 2 * gates * (features * u + u * u)))
 
     return cost
@@ -81,8 +92,12 @@ def recurrent_build(cell: str) -> Callable[[RecurrentParams, tuple[Tensor, ...],
     return build
 
 
-def recurrent_kind(name: str, doc: str, gates: int) -> LayerKind:
-    """The registry entry of a recurrent kind: `gates` of the cell (1 rnn, 4 lstm, 3 gru); gated cells are N."""
-    return LayerKind(name, RecurrentParams, doc, "recurrent", positional=("units",), recurrent=True,
-                     infer=infer, cost=recurrent_cost(gates=gates), classes=recurrent_classes(gated=gates > 1),
+def recurrent_kind(name: str, doc: str, gates: int, params: type[RecurrentParams] = RecurrentParams,
+                   cost: Callable[[RecurrentParams, tuple[Tensor, ...], Tensor], Cost] | None = None) -> LayerKind:
+    """The registry entry of a recurrent kind: `gates` of the cell (1 rnn, 4 lstm, 3 gru); gated cells are N.
+
+    `cost` defaults to one bias per gate (`recurrent_cost(gates)`).
+    """
+    return LayerKind(name, params, doc, "recurrent", positional=("units",), recurrent=True,
+                     infer=infer, cost=cost or recurrent_cost(gates), classes=recurrent_classes(gated=gates > 1),
                      build=recurrent_build(name))

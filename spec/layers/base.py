@@ -114,7 +114,7 @@ class ShapeError(Exception):
 
 @dataclass(frozen=True)
 class Cost:
-    """Per example: learned parameters, batch statistics (not learned), and FLOPs (a multiply-add is 2).
+    """Per example: learned parameters, batch statistics (not learned), FLOPs (a multiply-add is 2) and MACs.
 
     FLOP conventions: matrix products and convolutions count 2 per multiply-add, bias additions
     nothing. Element-wise layers count per output element: 1 for an activation (a fused
@@ -122,11 +122,19 @@ class Cost:
     multiply; pooling 1 per window element. Dropout, flatten, reshape, concat and embedding
     lookups count 0. Recurrent cells and attention count their matrix products only
     (`_recurrent.py`, `_attention.py`). See `_shapes.py`.
+
+    MACs are the multiply-accumulates of the matrix products and convolutions (the weighted
+    products, attention's two included) and nothing else: element-wise work (activations,
+    norms, merges, pooling, an element-wise `multiply`) is not a MAC. `macs=None` (the default)
+    derives them: half the FLOPs of a kind classed weighted (W), whose FLOPs are all products,
+    none for the others; a weighted kind with element-wise FLOPs too (a fused activation, the
+    norms of a block) states its `macs`.
     """
 
     params: int = 0
     state: int = 0
     flops: int | None = 0  # None when an unknown dimension makes it unknowable
+    macs: int | None = None  # None: derived from `flops` as above
 
 
 @dataclass(frozen=True)

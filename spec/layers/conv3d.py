@@ -1,9 +1,11 @@
 """3-D convolution over channels-last input: `(depth, height, width, channels) -> (depth', height', width', filters)`.
+`groups: depthwise` gives each input channel its own `filters / channels`
+filters (a depthwise convolution, as MobileNet's); an integer `groups`
+splits the channels into that many groups.
 
 `kernel`, `stride` and `dilation` take one size or one per spatial axis.
 `padding` is `valid` (the default: no padding), `same`, or explicit
-`[[low, high], ...]` per spatial axis. `groups: depthwise` convolves each
-channel on its own.
+`[[low, high], ...]` per spatial axis.
 
 Each spatial size `n` becomes `floor((n - e) / stride) + 1` with `valid`
 padding (`e = dilation * (kernel - 1) + 1`), `ceil(n / stride)` with `same`,

@@ -10,7 +10,8 @@ layer norms' `2 * F` each, and the feed-forward `F*mlp_dim + mlp_dim +
 mlp_dim*F + F`. FLOPs per position: the attention's (see `_attention`), 5 per
 element for each layer norm, `2 * (F*mlp_dim + mlp_dim*F)` for the
 feed-forward, one per element for its activation and for each of the two
-residual additions; unknown when `time` is.
+residual additions; unknown when `time` is. MACs: the attention's and the
+feed-forward's products, half their FLOPs.
 
 D0 classes, in order along the block's main path (attention is W then N for
 its softmax, the feed-forward W N W, each layer norm N): pre-norm
@@ -48,7 +49,9 @@ def cost(params: TransformerEncoderParams, inputs: tuple[Tensor, ...], output: T
     weights = attention_params(f, f) + 2 * (2 * f) + (f * m + m) + (m * f + f)
     attention = attention_flops(time, f, f)
     per_position = 2 * NORM_FLOPS * f + 2 * (f * m + m * f) + m + 2 * f
-    return Cost(params=weights, flops=plus(attention, times(time, per_position)))
+    attention_macs = None if attention is None else attention // 2  # the attention's FLOPs are all products
+    return Cost(params=weights, flops=plus(attention, times(time, per_position)),
+                macs=plus(attention_macs, times(time, f * m + m * f)))
 
 
 def classes(params: TransformerEncoderParams) -> tuple[NodeClass, ...]:

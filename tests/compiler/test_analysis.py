@@ -40,6 +40,34 @@ def test_resnet50_matches_torchvision() -> None:
     assert depth.verdict == "very deep"
 
 
+def test_resnet50_counts_in_both_conventions_with_macs() -> None:
+    totals = analysis_of("resnet50").totals
+    assert totals.params == 25_557_032  # PyTorch: parameters() holds no batch statistics
+    assert totals.non_trainable == 53_120  # Keras: the batch norms' moving mean and variance
+    assert totals.with_statistics == 25_610_152  # Keras's "total params"
+    # MACs: the convolutions' and fc's multiply-accumulates, the published "4.1 GMACs" (fvcore, ptflops)
+    assert totals.macs == 4_089_184_256
+    assert totals.flops is not None and totals.flops - 2 * totals.macs == 72_604_672  # norms, ReLUs, adds, pools
+    report = analysis_json(analysis_of("resnet50"))["totals"]
+    assert isinstance(report, dict)
+    assert (report["params"], report["non_trainable"], report["with_statistics"], report["macs"]) == (
+        25_557_032, 53_120, 25_610_152, 4_089_184_256)
+
+
+def test_macs_are_the_products_only() -> None:
+    analysis = analysis_of("transformer_encoder")
+    embed = analysis.layer("embed")  # 8 positions x 8 x 64 products
+    assert (embed.flops, embed.macs) == (8_192, 4_096)
+    encoder = analysis.layers[1]  # attention 4 * 8 * 64 * 64 + 2 * 8 * 8 * 64; feed-forward 2 * 8 * 64 * 128
+    assert encoder.macs == 4 * 8 * 64 * 64 + 2 * 8 * 8 * 64 + 2 * 8 * 64 * 128
+    assert analysis.layer("layernorm_1").macs == 0 and analysis.layer("layernorm_1").flops
+    lstm = analysis_of("lstm_classifier").layer("lstm_1")
+    assert lstm.flops == 2 * lstm.macs  # a recurrent cell counts its products only
+    moe = analyse(load_text("dslc: 1\nmodel:\n  name: m\n  inputs: {x: [5, 8]}\n  layers:\n"
+                            "    - moe: {experts: 4, hidden: 6, top_k: 2}\n", "yaml")).layers[0]
+    assert moe.macs == 5 * (8 * 4 + 2 * (3 * 8 * 6 + 8))  # router, two gated experts, their weighted sum
+
+
 def test_vgg11_matches_torchvision() -> None:
     analysis = analysis_of("vgg11")
     assert analysis.totals.trainable == 132_863_336

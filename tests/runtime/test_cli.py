@@ -87,6 +87,8 @@ def test_summary_shows_every_layer_with_totals_and_verdict() -> None:
     assert any(line.split() == ["[stage.2]", "block"] for line in lines)
     # stem 160 + 3 blocks of two 3x3 convs (2,320 each) and two batch norms (32 each) + logits 170
     assert "params: 14,442 (trainable 14,442, frozen 0); batch statistics: 192" in result.stdout
+    assert "params as Keras counts them: 14,634 (trainable 14,442, non-trainable 192" in result.stdout
+    assert any(line.split()[-2:] == ["FLOPs", "MACs"] for line in lines)
     assert "activation memory for a batch of 32" in result.stdout
     assert "depth: deep (hierarchy" in result.stdout
 
@@ -95,10 +97,13 @@ def test_summary_json_and_markdown(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["summary", "--format", "json", str(EXAMPLES / "vgg11.yaml")]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["totals"]["params"] == 132_863_336
+    assert report["totals"]["macs"] == 7_609_090_048  # VGG-11's published 7.6 GMACs
     assert report["layers"][0]["shape"] == [224, 224, 64]
     assert report["depth"]["policies"]["seeds-strict"]["value"] == 11
     assert main(["summary", "--format", "markdown", str(EXAMPLES / "vgg11.yaml")]) == 0
-    assert "| layer | kind | output shape | params | FLOPs |" in capsys.readouterr().out
+    markdown = capsys.readouterr().out
+    assert "| layer | kind | output shape | params | FLOPs | MACs |" in markdown
+    assert "- params as Keras counts them: 132,863,336 (trainable 132,863,336, non-trainable 0" in markdown
 
 
 def test_check_never_imports_jax() -> None:

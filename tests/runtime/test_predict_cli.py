@@ -202,3 +202,21 @@ def test_standard_input_takes_npy_bytes_or_csv_text(run: Path, table: tuple[list
         assert np.array(rows[1:], np.float64) == pytest.approx(values)
     broken = subprocess.run(command, input=b"\xff\xfe", capture_output=True, timeout=600)
     assert broken.returncode == 2 and b"standard input" in broken.stderr
+
+
+def test_weights_export_gives_what_predict_computes(run: Path, table: tuple[list[str], np.ndarray]) -> None:
+    """`dslc weights --save` writes the checkpoint's weights: loaded into a fresh model, they predict the CSV."""
+    from dslc.compiler.build import build_model
+    from dslc.compiler.weights import load_weights
+    from dslc.runtime.cli import main
+
+    assert main(["weights", str(SPEC), "--checkpoint", str(run / "run"), "--save", str(run / "w.safetensors")]) == 0
+    loaded = load(SPEC)
+    analysis = analyse(loaded)
+    model = build_model(loaded, analysis, seed=1)
+    load_weights(model, run / "w.safetensors")
+    pixels, _ = digits()
+    prepared, = prepare_inputs(loaded, analysis, 0, [pixels[:ROWS]])
+    logits = np.asarray(model(prepared))
+    _, values = table
+    np.testing.assert_allclose(np.exp(logits) / np.exp(logits).sum(-1, keepdims=True), values[:, 1:], atol=1e-4)

@@ -31,6 +31,7 @@ SAMPLES: dict[str, str] = {
     "rnn": "{units: 8}", "lstm": "{units: 8, return_sequences: true}", "gru": "{units: 8, bidirectional: true}",
     "attention": "{heads: 2, causal: true}", "transformer_encoder": "{heads: 2, mlp_dim: 16}",
     "add": "{}", "multiply": "{}", "concat": "{axis: -1}",
+    "moe": "{experts: 4, hidden: 8, top_k: 1, gated: false, activation: gelu, aux_weight: 0.02}",
     "groupnorm": "{groups: 2}", "upsample": "{factor: 2, method: bilinear}", "zero_padding": "{padding: 1}",
     "cropping": "{cropping: [[1, 2], [0, 1]]}", "adaptive_avgpool": "{output_size: 3}", "layer_scale": "{init: 0.1}",
     "stochastic_depth": "{rate: 0.1}",

@@ -129,6 +129,17 @@ CASES = [
     Case("multiply", {}, ((4, 2), (4, 2)), (4, 2), 0, 8),
     Case("concat", {}, ((8, 8, 16), (8, 8, 32)), (8, 8, 48), 0, 0),
     Case("concat", {"axis": 0}, ((2, 3), (5, 3)), (7, 3), 0, 0),
+    # gru reset_after (PyTorch's 3 * (H*I + H*H + 2H)): F=8, u=64, 3 * (512 + 4096 + 128); FLOPs as the flax cell's.
+    Case("gru", {"units": 64, "convention": "reset_after"}, ((10, 8),), (64,), 3 * (512 + 4096 + 128),
+         10 * 2 * 3 * (512 + 4096)),
+    Case("lstm", {"units": 4, "dropout": 0.2, "recurrent_dropout": 0.5}, ((3, 2),), (4,), 4 * (8 + 16 + 4),
+         3 * 2 * 4 * (8 + 16)),
+    # moe, d=8, E=4, hidden 16, k=2, gated silu: experts 4 * 3 * 8 * 16, router 8 * 4; per position the router
+    # 2*8*4 + softmax 3*4, two experts 2 * (2*3*8*16 + 16 * 2) (silu and the gate product), combine 2*2*8.
+    Case("moe", {"experts": 4, "hidden": 16}, ((5, 8),), (5, 8), 4 * 3 * 8 * 16 + 8 * 4,
+         5 * (64 + 12 + 2 * (768 + 32) + 32)),
+    Case("moe", {"experts": 3, "hidden": 2, "top_k": 1, "gated": False, "activation": "relu"}, ((2, 2, 4),),
+         (2, 2, 4), 3 * 2 * 4 * 2 + 4 * 3, 4 * (24 + 9 + (2 * 2 * 4 * 2 + 2) + 8)),
     # multiply broadcasts size-1 axes: a squeeze-and-excitation gate (1, 1, 16) scales (7, 7, 16).
     Case("multiply", {}, ((7, 7, 16), (1, 1, 16)), (7, 7, 16), 0, 7 * 7 * 16),
     Case("multiply", {}, ((1, 5), (4, 1)), (4, 5), 0, 20),
@@ -262,6 +273,7 @@ def test_padding_can_make_room_for_the_kernel() -> None:
     ("softmax", {"axis": 2}, ((3, 4),), "axis"),
     ("softmax", {"axis": -3}, ((3, 4),), "axis"),
     ("concat", {"axis": 3}, ((3, 4), (3, 4)), "axis"),
+    ("moe", {"experts": 2, "hidden": 4, "top_k": 3}, ((5, 8),), "top_k"),
 ])
 def test_e503_parameter_does_not_fit_the_input(kind: str, params: dict, shapes: tuple, param: str) -> None:
     error = fails(kind, params, *shapes)
@@ -348,6 +360,8 @@ CLASS_CASES = [
     ("global_avgpool", {}, (A,)),
     ("add", {}, (A,)),
     ("concat", {}, (A,)),
+    ("gru", {"units": 1, "convention": "reset_after", "recurrent_dropout": 0.5}, (W, N)),
+    ("moe", {"experts": 2, "hidden": 1}, (W, N, W)),
     ("groupnorm", {"groups": 1}, (N,)),
     ("upsample", {"factor": 2, "method": "bilinear"}, (A,)),
     ("zero_padding", {"padding": 1}, (A,)),

@@ -2,8 +2,8 @@
 `torch.nn.functional` (bilinear upsampling, ceil-mode pooling, adaptive pooling, group norm).
 
 On demand (`python -m pytest -m reference tests/reference/test_vision.py -n 0`): needs torch and transformers.
-Random weights in float32, copied by a name map (Linear `(out, in)` -> `(in, out)`, conv OIHW -> HWIO);
-inputs NCHW in PyTorch, NHWC in dslc.
+Random weights in float32, copied by a name map through `dslc.compiler.weights` (Linear `(out, in)` ->
+`(in, out)`, conv OIHW -> HWIO); inputs NCHW in PyTorch, NHWC in dslc.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from flax import nnx
 
 from dslc.compiler.analysis.analyse import analyse
 from dslc.compiler.build import SpecModel, build_model
+from dslc.compiler.weights import assign_weights
 from dslc.spec.layers import _flax
 from dslc.spec.load import load_text
 
@@ -97,28 +98,17 @@ def _weight(array: np.ndarray) -> np.ndarray:
     return array
 
 
-def convnext_weights(torch_state: dict[str, Any]) -> dict[tuple[str, ...], np.ndarray]:
-    """{dslc parameter path: array} from a `ConvNextModel` state dict."""
+def convnext_weights(torch_state: dict[str, Any]) -> dict[str, np.ndarray]:
+    """{dslc weight name: array} from a `ConvNextModel` state dict."""
     state = {name: value.detach().numpy() for name, value in torch_state.items()}
-    weights: dict[tuple[str, ...], np.ndarray] = {}
+    weights: dict[str, np.ndarray] = {}
     for layer, prefix in MODULES.items():
         first = "scale" if "norm" in layer else "kernel"
-        weights[("layers", layer, first)] = _weight(state[f"{prefix}.weight"])
-        weights[("layers", layer, "bias")] = state[f"{prefix}.bias"]
+        weights[f"layers.{layer}.{first}"] = _weight(state[f"{prefix}.weight"])
+        weights[f"layers.{layer}.bias"] = state[f"{prefix}.bias"]
     for layer, name in SCALES.items():
-        weights[("layers", layer, "scale")] = state[name]
+        weights[f"layers.{layer}.scale"] = state[name]
     return weights
-
-
-def load_weights(model: SpecModel, weights: dict[tuple[str, ...], np.ndarray]) -> None:
-    """Every parameter of `model` from `weights`, each once, shapes checked."""
-    params = nnx.state(model, nnx.Param)
-    flat = dict(nnx.to_flat_state(params))
-    assert set(flat) == set(weights), set(flat) ^ set(weights)
-    for path, variable in flat.items():
-        assert variable.shape == weights[path].shape, path
-        variable[...] = jnp.asarray(weights[path])
-    nnx.update(model, nnx.from_flat_state(flat))
 
 
 def built(text: str) -> SpecModel:
@@ -137,7 +127,7 @@ def test_convnext_matches_transformers() -> None:
             if "layernorm" in name or "downsampling_layer.0" in name or "layer_scale" in name:
                 value.add_(0.1 * torch.randn_like(value))
     model = built(CONVNEXT)
-    load_weights(model, convnext_weights(reference.state_dict()))
+    assign_weights(model, convnext_weights(reference.state_dict()), "ConvNextModel")
     image = np.random.default_rng(0).standard_normal((2, 3, 32, 32), dtype=np.float32)
     with torch.no_grad():
         expected = reference(torch.from_numpy(image)).pooler_output.numpy()

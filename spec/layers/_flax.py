@@ -348,7 +348,7 @@ class Recurrent(nnx.Module):
 
 
 class Merge(nnx.Module):
-    """Element-wise `op` (add or multiply) of two or more inputs of one shape."""
+    """Element-wise `op` (add or multiply) of two or more inputs of one shape (multiply broadcasts size-1 axes)."""
 
     def __init__(self, op: str, *, rngs: nnx.Rngs | None = None) -> None:
         self.op = op
@@ -731,6 +731,104 @@ class Select(nnx.Module):
 
     def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:
         return x[(slice(None),) * (self.axis + 1) + (self.index,)]
+
+
+# -- vision --
+class GroupNorm(nnx.GroupNorm):
+    """Normalises each example over its spatial axes and groups of `num_features / groups` channels."""
+
+    def __init__(self, num_features: int, *, groups: int, epsilon: float = 1e-5, dtype: str = "float32",
+                 rngs: nnx.Rngs) -> None:
+        super().__init__(num_features, num_groups=groups, epsilon=epsilon, dtype=jnp.dtype(dtype), rngs=rngs)
+
+    def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:  # type: ignore[override]
+        return super().__call__(x)
+
+
+class LayerScale(nnx.Module):
+    """`(..., c) -> (..., c)`: each channel times a learned factor, `init` at first (ConvNeXt's gamma)."""
+
+    def __init__(self, num_features: int, *, init: float = 1e-6, dtype: str = "float32", rngs: nnx.Rngs) -> None:
+        self.scale = nnx.Param(jnp.full((num_features,), init, jnp.float32))
+        self.dtype = dtype
+
+    def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:
+        dtype = jnp.dtype(self.dtype)
+        return floating(x).astype(dtype) * self.scale[...].astype(dtype)
+
+
+class StochasticDepth(nnx.Dropout):
+    """Drop path: when `train`, zeroes whole examples with probability `rate` (scaling the rest by
+    `1 / (1 - rate)`): dropout whose mask is shared by all `rank` non-batch axes. Identity otherwise."""
+
+    def __init__(self, rate: float, *, rank: int, rngs: nnx.Rngs) -> None:
+        super().__init__(rate, broadcast_dims=tuple(range(1, rank + 1)), rngs=rngs if rate > 0 else None)
+
+    def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:  # type: ignore[override]
+        return super().__call__(floating(x), deterministic=not train)
+
+
+class ZeroPadding(nnx.Module):
+    """`(*spatial, c) -> (*spatial', c)`: `padding` holds (low, high) zeros per spatial axis."""
+
+    def __init__(self, padding: tuple[tuple[int, int], ...], *, rngs: nnx.Rngs | None = None) -> None:
+        self.padding = tuple(tuple(pair) for pair in padding)
+
+    def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:
+        return jnp.pad(x, ((0, 0), *self.padding, (0, 0)))
+
+
+class Cropping(nnx.Module):
+    """`(*spatial, c) -> (*spatial', c)`: `cropping` holds the (low, high) amounts cut per spatial axis."""
+
+    def __init__(self, cropping: tuple[tuple[int, int], ...], *, rngs: nnx.Rngs | None = None) -> None:
+        self.cropping = tuple(tuple(pair) for pair in cropping)
+
+    def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:
+        kept = tuple(slice(lo, size - hi) for (lo, hi), size in zip(self.cropping, x.shape[1:-1], strict=True))
+        return x[(slice(None), *kept, slice(None))]
+
+
+class Upsample(nnx.Module):
+    """`(*spatial, c) -> (*spatial * factor, c)`: `nearest` repeats elements; `bilinear` interpolates
+    linearly along each axis with half-pixel centres (`jax.image.resize`, as PyTorch's `align_corners=False`)."""
+
+    def __init__(self, factor: tuple[int, ...], *, method: str = "nearest", rngs: nnx.Rngs | None = None) -> None:
+        self.factor, self.method = tuple(factor), method
+
+    def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:
+        if self.method == "nearest":
+            for axis, factor in enumerate(self.factor, start=1):
+                x = jnp.repeat(x, factor, axis=axis)
+            return x
+        x = floating(x)
+        shape = (x.shape[0], *(n * f for n, f in zip(x.shape[1:-1], self.factor, strict=True)), x.shape[-1])
+        # upsampling only, so no antialiasing applies: plain linear interpolation, as PyTorch's
+        return jax.image.resize(x, shape, method="linear")
+
+
+def _adaptive_weights(n: int, m: int) -> jax.Array:
+    """`(m, n)`: row `i` averages positions `floor(i*n/m)` to `ceil((i+1)*n/m)` (PyTorch's adaptive windows)."""
+    rows = []
+    for i in range(m):
+        start, stop = i * n // m, -(-(i + 1) * n // m)
+        rows.append([1.0 / (stop - start) if start <= j < stop else 0.0 for j in range(n)])
+    return jnp.array(rows, jnp.float32)
+
+
+class AdaptiveAvgPool(nnx.Module):
+    """`(*input_size, c) -> (*output_size, c)`: averages over windows that tile each axis (PyTorch's)."""
+
+    def __init__(self, input_size: tuple[int, ...], output_size: tuple[int, ...], *,
+                 rngs: nnx.Rngs | None = None) -> None:
+        self.input_size, self.output_size = tuple(input_size), tuple(output_size)
+
+    def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:
+        x = floating(x)
+        for axis, (n, m) in enumerate(zip(self.input_size, self.output_size, strict=True), start=1):
+            # one averaging matrix per axis, applied in turn (the windows are separable)
+            x = jnp.moveaxis(jnp.tensordot(x, _adaptive_weights(n, m).astype(x.dtype), axes=((axis,), (1,))), -1, axis)
+        return x
 
 
 # Every module class defined above, by name: adding a class is all it takes to make it buildable.

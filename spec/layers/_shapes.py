@@ -149,6 +149,17 @@ def pads(padding: Padding, count: int, shape: Shape) -> tuple[Pad, ...]:
     return padding
 
 
+def edge_pairs(value: int | tuple[tuple[int, int], ...], count: int, param: str,
+               shape: Shape) -> tuple[tuple[int, int], ...]:
+    """(low, high) amounts per spatial axis (zero padding, cropping): an int is both ends of every axis."""
+    if isinstance(value, int):
+        return ((value, value),) * count
+    if len(value) != count:
+        raise ShapeError("E503", f"{param} has {_count(len(value), '(low, high) pair')} but the input "
+                                 f"{show_shape(shape)} has {_count(count, 'spatial axis', 'spatial axes')}", param)
+    return value
+
+
 def window_out(shape: Shape, sizes: tuple[int, ...], strides: tuple[int, ...], dilations: tuple[int, ...],
                padding: tuple[Pad, ...], param: str) -> tuple[Dim, ...]:
     """Output sizes of the spatial axes `shape[:-1]` under a convolution or pooling window."""
@@ -260,6 +271,29 @@ def norm_cost(with_statistics: bool) -> Callable[[Any, tuple[Tensor, ...], Tenso
 def merge_infer(params: Any, inputs: tuple[Tensor, ...]) -> Tensor:
     """Element-wise merges (add, multiply): every input has the same shape (E501); no broadcasting."""
     return Tensor(unify([x.shape for x in inputs]), inputs[0].dtype)
+
+
+def broadcast_infer(params: Any, inputs: tuple[Tensor, ...]) -> Tensor:
+    """Element-wise merges that broadcast (multiply): inputs of one rank whose sizes agree on each axis or are 1.
+
+    A size-1 axis stretches to the other inputs' size, as a squeeze-and-excitation gate `(1, 1, c)` scales
+    `(h, w, c)`; ranks never grow (E501 when they differ), so a misplaced axis cannot broadcast silently.
+    An unknown size stretched against 1 stays unknown.
+    """
+    first = inputs[0].shape
+    merged = list(first)
+    for other in (x.shape for x in inputs[1:]):
+        if len(other) != len(first):
+            raise ShapeError("E501", f"inputs must have the same rank: {show_shape(first)} and {show_shape(other)}")
+        for i, dim in enumerate(other):
+            if dim == 1:
+                continue
+            if merged[i] in (1, None):
+                merged[i] = dim
+            elif dim is not None and merged[i] != dim:  # a known size beats an unknown one
+                raise ShapeError("E501", f"inputs must have the same size or 1 on each axis: {show_shape(first)} "
+                                         f"and {show_shape(other)}")
+    return Tensor(tuple(merged), inputs[0].dtype)
 
 
 def merge_cost(params: Any, inputs: tuple[Tensor, ...], output: Tensor) -> Cost:

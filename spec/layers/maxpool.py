@@ -5,7 +5,8 @@ defaults to `window`, `padding` to `valid`.
 
 Each spatial size `n` becomes `floor((n - window) / stride) + 1` with `valid`
 padding, `ceil(n / stride)` with `same`, and
-`floor((n + low + high - window) / stride) + 1` with explicit padding.
+`floor((n + low + high - window) / stride) + 1` with explicit padding;
+`ceil_mode: true` rounds up instead of down (PyTorch's `ceil_mode`).
 """
 
 from dslc.spec.layers._pool import PoolParams, pool_build, pool_cost, pool_infer

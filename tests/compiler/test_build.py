@@ -113,6 +113,17 @@ CASES: list[tuple[str, str, tuple]] = [
     ("class_token", "{}", ([6, 8],)),
     ("select", "{}", ([6, 8],)),
     ("select", "{index: -2, axis: -2}", ([3, 4, 5],)),
+    ("multiply", "{}", ([4, 4, 3], [1, 1, 3])),
+    ("maxpool", "{window: 3, stride: 2, ceil_mode: true}", ([8, 8, 2],)),
+    ("avgpool", "{window: 2, padding: [[1, 1]], ceil_mode: true}", ([5, 3],)),
+    ("groupnorm", "{groups: 2}", ([4, 4, 6],)),
+    ("upsample", "{factor: [2, 3]}", ([3, 4, 2],)),
+    ("upsample", "{factor: 2, method: bilinear}", ([3, 4, 2],)),
+    ("zero_padding", "{padding: [[1, 0], [2, 3]]}", ([3, 4, 2],)),
+    ("cropping", "{cropping: [[1, 0], [0, 2]]}", ([5, 5, 2],)),
+    ("adaptive_avgpool", "{output_size: [2, 3]}", ([5, 7, 2],)),
+    ("layer_scale", "{init: 0.5}", ([4, 4, 3],)),
+    ("stochastic_depth", "{rate: 0.5}", ([4, 4, 3],)),
 ]
 CASE_IDS = [f"{kind}-{i}" for i, (kind, _, _) in enumerate(CASES)]
 

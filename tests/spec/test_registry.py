@@ -35,6 +35,9 @@ SAMPLES: dict[str, str] = {
     "rmsnorm": "{epsilon: 1e-5}", "gated_mlp": "{hidden: 16}",
     "decoder_block": "{heads: 2, mlp_dim: 16, norm: rmsnorm, rope: 10000}",
     "position_embedding": "{positions: 16}", "class_token": "{}", "select": "{index: -1, axis: 1}",
+    "groupnorm": "{groups: 2}", "upsample": "{factor: 2, method: bilinear}", "zero_padding": "{padding: 1}",
+    "cropping": "{cropping: [[1, 2], [0, 1]]}", "adaptive_avgpool": "{output_size: 3}", "layer_scale": "{init: 0.1}",
+    "stochastic_depth": "{rate: 0.1}",
 }
 
 

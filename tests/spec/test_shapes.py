@@ -169,6 +169,31 @@ CASES = [
     Case("class_token", {}, ((196, 768),), (197, 768), 768, 0),
     Case("select", {}, ((197, 768),), (768,), 0, 0),
     Case("select", {"index": -1, "axis": 1}, ((4, 5, 6),), (4, 6), 0, 0, dtype="int32"),
+    # multiply broadcasts size-1 axes: a squeeze-and-excitation gate (1, 1, 16) scales (7, 7, 16).
+    Case("multiply", {}, ((7, 7, 16), (1, 1, 16)), (7, 7, 16), 0, 7 * 7 * 16),
+    Case("multiply", {}, ((1, 5), (4, 1)), (4, 5), 0, 20),
+    # ceil_mode: ResNet-style 3x3/2 on 8 -> ceil(5 / 2) + 1 = 4 (floor gives 3); the last window starts at 6 < 8.
+    Case("maxpool", {"window": 3, "stride": 2, "ceil_mode": True}, ((8, 8, 2),), (4, 4, 2), 0, 16 * 2 * 9),
+    # ceil on 6 padded (1, 0), window 2: ceil(5 / 2) + 1 = 4 (floor gives 3); the last window starts at 6 < 7.
+    Case("avgpool", {"window": 2, "padding": ((1, 0),), "ceil_mode": True}, ((6, 3),), (4, 3), 0, 4 * 3 * 2),
+    # on 5 padded (1, 1): ceil(5 / 2) + 1 = 4, but the last window would start at 6 >= 5 + 1: 3, as PyTorch.
+    Case("avgpool", {"window": 2, "padding": ((1, 1),), "ceil_mode": True}, ((5, 3),), (3, 3), 0, 3 * 3 * 2),
+    # the last window would start in the high padding only (6 >= 5 + 1): dropped, as PyTorch does.
+    Case("maxpool", {"window": 2, "stride": 3, "padding": ((1, 1),), "ceil_mode": True}, ((5, 1),), (2, 1), 0, 4),
+    # groupnorm: scale and bias per channel.
+    Case("groupnorm", {"groups": 4}, ((8, 8, 32),), (8, 8, 32), 2 * 32, 5 * 64 * 32),
+    Case("upsample", {"factor": 2}, ((4, 5, 3),), (8, 10, 3), 0, 0),
+    Case("upsample", {"factor": (2, 3), "method": "bilinear"}, ((4, 5, 3),), (8, 15, 3), 0, 3 * 2 * 8 * 15 * 3),
+    Case("zero_padding", {"padding": 3}, ((4, 5, 2),), (10, 11, 2), 0, 0),
+    Case("zero_padding", {"padding": ((1, 0), (0, 2), (2, 2))}, ((1, 1, 1, 2),), (2, 3, 5, 2), 0, 0),
+    # U-Net's first skip: 568 cropped by 88 on each side meets the 392 upsampled map.
+    Case("cropping", {"cropping": 88}, ((568, 568, 64),), (392, 392, 64), 0, 0),
+    Case("cropping", {"cropping": ((1, 2),)}, ((6, 3),), (3, 3), 0, 0),
+    # adaptive 7 -> 3: windows [0, 3), [2, 5), [4, 7), 9 positions per axis; 5 -> 5 is one each.
+    Case("adaptive_avgpool", {"output_size": 3}, ((7, 7, 4),), (3, 3, 4), 0, 9 * 9 * 4),
+    Case("adaptive_avgpool", {"output_size": (1, 5)}, ((6, 5, 2),), (1, 5, 2), 0, 6 * 5 * 2),
+    Case("layer_scale", {}, ((7, 7, 96),), (7, 7, 96), 96, 7 * 7 * 96),
+    Case("stochastic_depth", {"rate": 0.2}, ((7, 7, 96),), (7, 7, 96), 0, 0),
 ]
 
 
@@ -379,6 +404,13 @@ CLASS_CASES = [
     ("position_embedding", {"positions": 2}, (A,)),
     ("class_token", {}, (A,)),
     ("select", {}, (A,)),
+    ("groupnorm", {"groups": 1}, (N,)),
+    ("upsample", {"factor": 2, "method": "bilinear"}, (A,)),
+    ("zero_padding", {"padding": 1}, (A,)),
+    ("cropping", {"cropping": 1}, (A,)),
+    ("adaptive_avgpool", {"output_size": 1}, (A,)),
+    ("layer_scale", {}, (A,)),
+    ("stochastic_depth", {"rate": 0.1}, (A,)),
 ]
 
 
@@ -396,3 +428,29 @@ def test_transformer_classes_reduce_to_attention_and_feed_forward() -> None:
     for norm_first in (True, False):
         found = classes("transformer_encoder", {"heads": 1, "mlp_dim": 1, "norm_first": norm_first})
         assert found.count(W) == 3 and found.count(N) == 4
+
+
+# -- vision kinds: their own errors ----------------------------------------------------------------
+@pytest.mark.parametrize(("kind", "params", "shapes", "code", "param"), [
+    ("groupnorm", {"groups": 3}, ((4, 4, 8),), "E503", "groups"),
+    ("cropping", {"cropping": ((2, 2), (0, 0))}, ((4, 6, 1),), "E502", "cropping"),
+    ("cropping", {"cropping": ((1, 1),)}, ((4, 6, 1),), "E503", "cropping"),
+    ("zero_padding", {"padding": 1}, ((4,),), "E504", None),
+    ("upsample", {"factor": (2, 2, 2)}, ((4, 4, 1),), "E503", "factor"),
+    ("adaptive_avgpool", {"output_size": 2}, ((None, 4, 1),), "E506", None),
+    ("maxpool", {"window": 2, "padding": "same", "ceil_mode": True}, ((5, 1),), "E503", "ceil_mode"),
+    ("maxpool", {"window": 2, "ceil_mode": True}, ((None, 1),), "E506", "ceil_mode"),
+    ("multiply", {}, ((4, 4, 8), (1, 1, 4)), "E501", None),
+    ("multiply", {}, ((4, 8), (8,)), "E501", None),
+])
+def test_vision_kind_errors(kind: str, params: dict, shapes: tuple, code: str, param: str | None) -> None:
+    error = fails(kind, params, *shapes)
+    assert (error.code, error.param) == (code, param)
+
+
+def test_multiply_broadcasts_only_size_one_axes() -> None:
+    assert run("multiply", {}, (None, 1, 8), (1, 5, 8))[0].shape == (None, 5, 8)
+    assert run("multiply", {}, (1, 1, 8), (None, None, 8))[0].shape == (None, None, 8)
+    assert "same size or 1" in fails("multiply", {}, (4, 4, 8), (4, 2, 8)).message
+    assert run("add", {}, (4, 4, 8), (4, 4, 8))[0].shape == (4, 4, 8)
+    assert fails("add", {}, (4, 4, 8), (1, 1, 8)).code == "E501"  # add stays strict

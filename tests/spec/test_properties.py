@@ -235,7 +235,6 @@ def layer_calls(draw, scope: _Scope, first_needs_from: bool, promote: list | Non
     kind = draw(st.sampled_from(MERGE_KINDS if merge else SINGLE_KINDS))
     params = draw(layer_params(kind))
     if promote is not None:
-        fields = REGISTRY[kind].params.model_fields
         for key, value in list(params.items()):
             if draw(st.integers(0, 2)) != 0:
                 continue
@@ -246,7 +245,8 @@ def layer_calls(draw, scope: _Scope, first_needs_from: bool, promote: list | Non
                 promote.append((param, st.integers(1, 64)))
                 params[key] = (*value[:at], Ref(name=param), *value[at + 1:])
             else:
-                promote.append((param, values_for(fields[key].annotation, fields[key].metadata)))
+                # The value drawn (valid with its siblings: options such as `bias_std` depend on others).
+                promote.append((param, st.just(value)))
                 params[key] = Ref(name=param)
     inputs = _inputs(draw, scope, 2 if merge else 1, required=merge or first_needs_from)
     name = _name(draw, scope)

@@ -9,7 +9,7 @@ block h() {
 }
 
 model gpt2_small(ids: int32[1024]) {
-  wte: embedding(50257, 768)
+  wte: embedding(50257, 768, embedding_init=normal, embedding_std=0.02)
   wpe: position_embedding(1024)
   dropout(rate=0.1)
   h * 12

@@ -7,7 +7,7 @@ block h() {
 }
 
 model gpt2_small_tiny(ids: int32[16]) {
-  wte: embedding(64, 32)
+  wte: embedding(64, 32, embedding_init=normal, embedding_std=0.02)
   wpe: position_embedding(16)
   dropout(rate=0.1)
   h * 2

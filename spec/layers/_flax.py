@@ -671,8 +671,9 @@ class TransformerEncoder(nnx.Module):
 class Embedding(nnx.Embed):
     """Integer ids `(...) -> (..., dim)`, from a `vocab x dim` table."""
 
-    def __init__(self, vocab: int, dim: int, *, dtype: str = "float32", rngs: nnx.Rngs) -> None:
-        super().__init__(vocab, dim, dtype=jnp.dtype(dtype), rngs=rngs)
+    def __init__(self, vocab: int, dim: int, *, dtype: str = "float32", embedding_init: Init = None,
+                 rngs: nnx.Rngs) -> None:
+        super().__init__(vocab, dim, dtype=jnp.dtype(dtype), rngs=rngs, **initializers(embedding_init=embedding_init))
 
     def __call__(self, ids: jax.Array, *, train: bool = False) -> jax.Array:  # type: ignore[override]
         return super().__call__(ids)

@@ -20,7 +20,7 @@ WIDTH = 512  # dense layers WIDTH -> WIDTH: 262,144 draws each, so a std is with
 CHANNELS = 32  # conv 3x3, CHANNELS -> 2 * CHANNELS: fan_in 288, fan_out 576
 
 DSL = f"""dslc 1
-model inits(x: [{WIDTH}], image: [6, 6, {CHANNELS}]) {{
+model inits(x: [{WIDTH}], image: [6, 6, {CHANNELS}], ids: int32[3]) {{
   normal: dense({WIDTH}, kernel_init=normal, kernel_std=0.02, bias_init=constant, bias_value=0.5, from=x)
   truncated: dense({WIDTH}, kernel_init=truncated_normal, kernel_std=0.1, bias_init=ones, from=x)
   he: dense({WIDTH}, kernel_init=he_normal, bias_init=normal, bias_std=1.0, from=x)
@@ -31,6 +31,8 @@ model inits(x: [{WIDTH}], image: [6, 6, {CHANNELS}]) {{
   kaiming: conv2d_transpose({2 * CHANNELS}, 3, kernel_init=kaiming_uniform, bias_init=constant, bias_value=-1,
                             from=image)
   plain: conv2d({2 * CHANNELS}, 3, from=image)
+  table: embedding({WIDTH}, {WIDTH}, embedding_init=normal, embedding_std=0.02, from=ids)
+  default_table: embedding({WIDTH}, {WIDTH}, from=ids)
 }}
 """
 
@@ -59,6 +61,8 @@ def _array(model: SpecModel, layer: str, name: str = "kernel") -> np.ndarray:
 def test_normal_and_truncated_normal_have_their_std(model: SpecModel) -> None:
     assert _array(model, "normal").std() == pytest.approx(0.02, rel=0.01)
     assert abs(_array(model, "normal").mean()) < 1e-3
+    assert _array(model, "table", "embedding").std() == pytest.approx(0.02, rel=0.01)  # GPT-2's tables
+    assert _array(model, "default_table", "embedding").std() == pytest.approx(1 / math.sqrt(WIDTH), rel=0.01)
     truncated = _array(model, "truncated")
     assert np.abs(truncated).max() <= 0.2  # cut at 2 std
     assert truncated.std() == pytest.approx(0.1 * 0.8796, rel=0.01)  # the std of a unit normal cut at +-2

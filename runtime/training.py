@@ -124,7 +124,10 @@ def _run(session: Any, workdir: Any, identity: dict[str, Any], ir: dict[str, Any
     primary, train = is_primary(), session.train
     if not primary:
         reporter = devnull_reporter()
-    workdir.prepare(identity, ir, resume=options.resume, overwrite=options.overwrite, write=primary)
+    # Every process checked the folder before the processes met (`train_and_evaluate`); checking again here
+    # would race the primary's writes (a folder with spec.json but no marker yet reads as someone else's: E801).
+    if primary:
+        workdir.prepare(identity, ir, resume=options.resume, overwrite=options.overwrite, write=True)
     if jax.process_count() > 1:
         multihost_utils.sync_global_devices("dslc: work directory ready")
     checkpoints = Checkpoints(workdir, keep=train.checkpoint.keep if train.checkpoint else 3)

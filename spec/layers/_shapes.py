@@ -140,15 +140,6 @@ def _size(kernel: int, dilation: int) -> str:
 Pad = Literal["same", "valid"] | tuple[int, int]  # 'same', 'valid' or (low, high), for one axis
 
 
-def pads(padding: Padding, count: int, shape: Shape) -> tuple[Pad, ...]:
-    if isinstance(padding, str):
-        return (padding,) * count
-    if len(padding) != count:
-        raise ShapeError("E503", f"padding has {_count(len(padding), '(low, high) pair')} but the input "
-                                 f"{show_shape(shape)} has {_count(count, 'spatial axis', 'spatial axes')}", "padding")
-    return padding
-
-
 def edge_pairs(value: int | tuple[tuple[int, int], ...], count: int, param: str,
                shape: Shape) -> tuple[tuple[int, int], ...]:
     """(low, high) amounts per spatial axis (zero padding, cropping): an int is both ends of every axis."""
@@ -158,6 +149,13 @@ def edge_pairs(value: int | tuple[tuple[int, int], ...], count: int, param: str,
         raise ShapeError("E503", f"{param} has {_count(len(value), '(low, high) pair')} but the input "
                                  f"{show_shape(shape)} has {_count(count, 'spatial axis', 'spatial axes')}", param)
     return value
+
+
+def pads(padding: Padding, count: int, shape: Shape) -> tuple[Pad, ...]:
+    """A convolution's or pooling's padding per spatial axis: 'same', 'valid' or explicit (low, high) pairs."""
+    if isinstance(padding, str):
+        return (padding,) * count
+    return edge_pairs(padding, count, "padding", shape)
 
 
 def window_out(shape: Shape, sizes: tuple[int, ...], strides: tuple[int, ...], dilations: tuple[int, ...],

@@ -1,8 +1,10 @@
 """The `dslc` command line.
 
-Subcommands import only what they need: `check`, `fmt`, `convert` and `schema`
-never import JAX. Exit codes: 0 clean, 1 a gate or `--check` failed, 2 invalid
-input, 70 an internal error (a bug: one line, `--debug` shows the traceback).
+Subcommands import only what they need: `check`, `diff`, `fmt`, `convert`, `summary`,
+`graph`, `schema` and `reference` never import JAX, and run on the base install; the
+others need the `train` extra and say so when it is missing (exit 2). Exit codes: 0
+clean, 1 a gate or `--check` failed, 2 invalid input, 70 an internal error (a bug: one
+line, `--debug` shows the traceback).
 """
 
 from __future__ import annotations
@@ -17,6 +19,13 @@ from dslc.spec.errors import DslcError, DslcErrors
 
 EXIT_INVALID, EXIT_INTERNAL = 2, 70  # the commands return 0 (clean) and 1 (a gate or --check failed) themselves
 
+# The `train` extra of pyproject.toml (distribution -> the module it installs): the commands that build or run a
+# model import these; the base install, for reviewing specs, has none of them.
+TRAIN_EXTRA = {"jax": "jax", "jaxlib": "jaxlib", "flax": "flax", "optax": "optax", "scikit-learn": "sklearn",
+               "rich": "rich", "flatbuffers": "flatbuffers", "orbax-checkpoint": "orbax",
+               "tensorboardX": "tensorboardX", "safetensors": "safetensors"}
+_TRAIN_MODULES = frozenset(TRAIN_EXTRA.values()) | {"numpy"}  # numpy comes with jax
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
@@ -30,17 +39,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DslcError as error:  # one finding raised on its own (no source text for an excerpt)
         print(error.render(), file=sys.stderr)
         return EXIT_INVALID
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").partition(".")[0] not in _TRAIN_MODULES:
+            return _internal_error(args, exc)
+        print(f"dslc {args.command}: needs the training extra ({exc.name} is not installed): "
+              "pip install 'dslc[train]'", file=sys.stderr)
+        return EXIT_INVALID
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # `dslc ... | head`: the reader left; stop quietly, as Unix tools do
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
     except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback for users
-        if args.debug:
-            raise
-        print(f"dslc: internal error: {type(exc).__name__}: {exc} (rerun with --debug for details)",
-              file=sys.stderr)
-        return EXIT_INTERNAL
+        return _internal_error(args, exc)
+
+
+def _internal_error(args: argparse.Namespace, exc: Exception) -> int:
+    if args.debug:
+        raise exc
+    print(f"dslc: internal error: {type(exc).__name__}: {exc} (rerun with --debug for details)", file=sys.stderr)
+    return EXIT_INTERNAL
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -106,15 +106,6 @@ def test_summary_json_and_markdown(capsys: pytest.CaptureFixture[str]) -> None:
     assert "- params as Keras counts them: 132,863,336 (trainable 132,863,336, non-trainable 0" in markdown
 
 
-def test_check_never_imports_jax() -> None:
-    probe = ("import sys\nfrom dslc.runtime.cli import main\ncode = main(['check', sys.argv[1]])\n"
-             "loaded = 'jax' in sys.modules\nimport jax  # installed, so not importing it was a choice\n"
-             "sys.exit(3 if loaded else code)\n")
-    result = subprocess.run([sys.executable, "-c", probe, str(EXAMPLES / "resnet_digits.yaml")],
-                            capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stdout + result.stderr
-
-
 def test_missing_file_and_unknown_extension(tmp_path: Path) -> None:
     result = dslc("check", str(tmp_path / "nope.yaml"), str(tmp_path / "model.json"))
     assert result.returncode == 2

@@ -117,7 +117,7 @@ def verdict_of(d: Depth) -> str:
 
 def margin(d: Depth) -> str:
     """How close a measure sits to the nearest threshold: '2 above the threshold of 3 (deep)'.
-    Nearest counts the steps that change the verdict: from 7, four down (to 3) or four up (to 11)."""
+    The nearest is the fewest steps that change the verdict: from 7, five down (to 2) or four up (to 11)."""
     if d == math.inf:
         return f"unbounded, above the threshold of {DEEP_MAX + 1} ({VERY_DEEP})"
     thresholds = {SHALLOW_MAX + 1: DEEP, DEEP_MAX + 1: VERY_DEEP}
@@ -462,7 +462,7 @@ def _rules(graph: _Graph, m: _Measures) -> Iterator[RuleResult]:
     yield RuleResult("D5", "branches and residuals", m.d1_min,
                      f"{plural(len(merges), 'merge')}{f' ({_show([n.name for n in merges])})' if merges else ''}; "
                      f"verdicts use the longest path ({m.d1} W); shortest path {_ends(m.shortest)}: "
-                     f"{m.d1_min} W ({_show(shortest) or 'none'})", evidence=_branches(graph, m.shortest, merges))
+                     f"{m.d1_min} W ({_show(shortest) or 'none'})", evidence=_branches(m.shortest, merges))
 
     counted = _cap_counted(graph, m.cap)
     yield _judged("C", "CAP depth", m.c,
@@ -501,7 +501,7 @@ def _collapsed(levels: list[list[str]]) -> tuple[str, ...]:
     return _capped([f"{_show(run)} collapse into one level: no non-linearity between them" for run in runs])
 
 
-def _branches(graph: _Graph, shortest: _Path | None, merges: list[DepthNode]) -> tuple[str, ...]:
+def _branches(shortest: _Path | None, merges: list[DepthNode]) -> tuple[str, ...]:
     """Each merge with the branches it joins, and the shortest path through them (D5)."""
     path = [f"shortest path: {_show(shortest.trail.names(), separator=' -> ')}"] if shortest else []
     return (*path, *_capped([f"{node.name} merges {', '.join(node.inputs)}" for node in merges]))
@@ -546,6 +546,8 @@ def _recurrence(graph: _Graph, m: _Measures) -> tuple[str, tuple[str, ...]]:
         elif node.name not in counted:
             why.append(f"{node.name} ({_steps(node)}) is not unrolled: it comes before the path's first trainable "
                        "W, where credit assignment starts")
+        elif not _unroll(node):
+            why.append(f"{node.name} ({_steps(node)}) adds no step: it runs over one time step")
         else:
             why.append(f"{node.name} ({_steps(node)}) is not unrolled again: a path unrolls once, by its largest "
                        "T - 1")

@@ -229,3 +229,10 @@ def test_every_rule_of_the_report_is_explained() -> None:
     assert [line.split()[0] for line in headlines] == [rule.rule for rule in report.rules]
     bullets = [line for line in explain_markdown(report).splitlines() if line.startswith("- **")]
     assert len(bullets) == len(report.rules)
+
+
+def test_a_recurrent_layer_over_one_step_adds_none() -> None:
+    one_step = FROZEN_LSTM.replace("[20, 8]", "[1, 8]").replace("      trainable: false\n", "")
+    one_step = one_step.replace("frozen_lstm", "once")
+    assert "  once (T=1) adds no step: it runs over one time step" in \
+           rule_block(explain_lines(depth_of(one_step, policy="cap")), "D4")

@@ -1,4 +1,4 @@
-# A frozen, pretrained convolutional base under a trainable two-layer head: very deep by layer count,
+# A frozen, pretrained convolutional base under a trainable two-layer head: very-deep by layer count,
 # shallow by what training actually learns (the hierarchy and CAP policies).
 dslc 1
 

@@ -1,5 +1,5 @@
 # Embedding -> LSTM -> dense over 200 tokens: three weighted layers (deep by count), two levels of
-# learned features (shallow by hierarchy), and very deep as a credit-assignment path unrolled in time.
+# learned features (shallow by hierarchy), and very-deep as a credit-assignment path unrolled in time.
 dslc 1
 
 model text_lstm(tokens: int32[200]) {

@@ -119,7 +119,15 @@ def _layer(node: GraphNode, inputs: tuple[Tensor, ...], errors: list[DslcError],
     node_classes = classes(node.params)
     return LayerReport(name=node.name, kind=node.kind, scope=node.scope, inputs=node.inputs, output=output,
                        params=params, state=state, flops=flops, trainable=node.trainable,
-                       classes=node_classes, span=node.span, macs=_macs(cost, node_classes))
+                       classes=node_classes, span=node.span, macs=_macs(cost, node_classes),
+                       depthwise=_depthwise(node, inputs))
+
+
+def _depthwise(node: GraphNode, inputs: tuple[Tensor, ...]) -> bool:
+    """A convolution with one group per input channel (`groups: depthwise`, or that many groups)."""
+    groups = vars(node.params).get("groups")  # convolutions only
+    channels = inputs[0].shape[-1] if inputs[0].shape else None
+    return groups == "depthwise" or (isinstance(groups, int) and groups > 1 and groups == channels)
 
 
 def _macs(cost: Cost, classes: tuple[NodeClass, ...]) -> int | None:
@@ -133,14 +141,18 @@ def _depth_node(layer: LayerReport, node: GraphNode, tensors: dict[str, Tensor])
     kind = REGISTRY[layer.kind]
     time_steps = tensors[layer.inputs[0]].shape[0] if kind.recurrent else None
     return DepthNode(name=layer.name, inputs=layer.inputs, classes=layer.classes, trainable=layer.trainable,
-                     recurrent=kind.recurrent, time_steps=time_steps, receptive=_receptive(node))
+                     recurrent=kind.recurrent, time_steps=time_steps, receptive=_receptive(node), kind=layer.kind)
+
+
+SPATIAL = ("convolution", "pooling")  # the registry's categories whose windows slide over space (R1)
 
 
 def _receptive(node: GraphNode) -> tuple[int, int, int] | None:
-    """(kernel, stride, dilation) along the first spatial axis, for R1; None for other layers."""
+    """(kernel, stride, dilation) along the first spatial axis, for R1; None for other layers: an
+    attention `window` is not spatial, and transposed convolutions and global pooling are left out."""
     params = vars(node.params)  # the fields (a missing one costs an exception through pydantic's `__getattr__`)
     window = params.get("kernel") or params.get("window")
-    if window is None or node.kind.endswith("_transpose"):
+    if window is None or REGISTRY[node.kind].category not in SPATIAL or node.kind.endswith("_transpose"):
         return None
     stride = params.get("stride") or window
     dilation = params.get("dilation", 1)

@@ -30,10 +30,16 @@ W, N, A = NodeClass.W, NodeClass.N, NodeClass.A
 
 POLICIES = ("seeds-strict", "hierarchy", "cap")
 MEASURES = {"seeds-strict": "D1 longest", "hierarchy": "H", "cap": "C"}
+DECIDING_RULE = {"seeds-strict": "D1", "hierarchy": "D3", "cap": "C"}  # the rule whose value is each policy's measure
 
+# The verdicts, in rank order, spelled one way in text, JSON and `dslc check --require`.
+SHALLOW, DEEP, VERY_DEEP = "shallow", "deep", "very-deep"
+VERDICTS = (SHALLOW, DEEP, VERY_DEEP)
 SHALLOW_MAX = 2  # shallow: d <= 2 (at most one hidden layer)
-DEEP_MAX = 10    # deep: 3 <= d <= 10; very deep: d >= 11 (Schmidhuber: "depth > 10")
-THRESHOLD = "shallow d <= 2; deep 3 <= d <= 10; very deep d >= 11"
+DEEP_MAX = 10    # deep: 3 <= d <= 10; very-deep: d >= 11 (Schmidhuber: "depth > 10")
+THRESHOLD = f"{SHALLOW} d <= 2; {DEEP} 3 <= d <= 10; {VERY_DEEP} d >= 11"
+# The layer kinds that hold attention; the D0 evidence states how they are counted.
+ATTENTION_KINDS = ("attention", "transformer_encoder", "decoder_block")
 
 Depth = int | float  # a float only for math.inf (an RNN over an unknown number of steps)
 
@@ -49,6 +55,7 @@ class DepthNode:
     recurrent: bool = False
     time_steps: int | None = None  # T at a recurrent layer's input; None: unknown (unbounded)
     receptive: tuple[int, int, int] | None = None  # (kernel, stride, dilation), first spatial axis (R1)
+    kind: str = ""  # the layer kind, for the evidence (how an attention layer is counted)
 
 
 @dataclass(frozen=True)
@@ -66,7 +73,9 @@ class PolicyVerdict:
 @dataclass(frozen=True)
 class RuleResult:
     """One rule's measured value and evidence. `holds`: the measure reaches deep (d >= 3);
-    None for rules that are reported but never decide (D0, D4, D5, R1)."""
+    None for rules that are reported but never decide (D0, D4, D5, R1). `detail` is the
+    evidence in one sentence; `evidence` adds what `--explain` prints under it (which layers
+    collapsed, each merge's branches, why a recurrent layer was not unrolled, ...)."""
 
     rule: str
     title: str
@@ -74,18 +83,12 @@ class RuleResult:
     detail: str
     threshold: str | None = None
     holds: bool | None = None
+    evidence: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {"rule": self.rule, "title": self.title, "value": _json_value(self.value),
-                "detail": self.detail, "threshold": self.threshold, "holds": self.holds}
-
-    def to_text(self) -> str:
-        value = _json_value(self.value)
-        if isinstance(value, dict):
-            value = ", ".join(f"{k} {v}" for k, v in value.items())
-        # Only a single depth is judged; a table of counts (a dict) never is.
-        judged = "" if self.holds is None or isinstance(self.value, dict) else f" ({verdict_of(self.value)})"
-        return f"{self.rule} {self.title}: {value}{judged}. {self.detail}"
+                "detail": self.detail, "threshold": self.threshold, "holds": self.holds,
+                "evidence": list(self.evidence)}
 
 
 @dataclass(frozen=True)
@@ -104,15 +107,25 @@ class DepthReport:
                 "policies": {name: v.to_json() for name, v in self.policies.items()},
                 "rules": [r.to_json() for r in self.rules]}
 
-    def to_text(self) -> str:
-        return "\n".join([self.sentence, *(f"  {r.to_text()}" for r in self.rules)])
-
 
 def verdict_of(d: Depth) -> str:
     """The thresholds (docs/depth.md#thresholds), the same for every measure."""
     if d <= SHALLOW_MAX:
-        return "shallow"
-    return "deep" if d <= DEEP_MAX else "very deep"
+        return SHALLOW
+    return DEEP if d <= DEEP_MAX else VERY_DEEP
+
+
+def margin(d: Depth) -> str:
+    """How close a measure sits to the nearest threshold: '2 above the threshold of 3 (deep)'.
+    The nearest is the fewest steps that change the verdict: from 7, five down (to 2) or four up (to 11)."""
+    if d == math.inf:
+        return f"unbounded, above the threshold of {DEEP_MAX + 1} ({VERY_DEEP})"
+    thresholds = {SHALLOW_MAX + 1: DEEP, DEEP_MAX + 1: VERY_DEEP}
+    nearest = min(thresholds, key=lambda t: d - t + 1 if d >= t else t - d)
+    named = f"the threshold of {nearest} ({thresholds[nearest]})"
+    if d == nearest:
+        return f"at {named}"
+    return f"{d - nearest} above {named}" if d > nearest else f"{nearest - d} below {named}"
 
 
 # --- the graph walk ------------------------------------------------------------------------
@@ -285,9 +298,11 @@ def _cap_total(path: _Path) -> Depth:
 
 
 def _frontier(paths: list[_Path]) -> tuple[_Path, ...]:
-    """The paths that no other path beats on both count and unroll. No single path will do at a
-    merge: a long path without recurrence can lose to a short one that unrolls, and win again
-    once a later recurrent layer unrolls both. At most one path per distinct T survives."""
+    """The paths that no other path beats on both parts of a two-part key. No single path will do
+    at a merge when a later layer weighs the parts differently: for C (count, unroll), a long path
+    without recurrence can lose to a short one that unrolls, and win again once a later recurrent
+    layer unrolls both; for R1 (field, jump), a narrow path with a larger stride can overtake a wide
+    one after the next window. At most one path per distinct second part survives."""
     kept: list[_Path] = []
     for path in paths:
         if any(k.key[0] >= path.key[0] and k.key[1] >= path.key[1] for k in kept):
@@ -296,40 +311,53 @@ def _frontier(paths: list[_Path]) -> tuple[_Path, ...]:
     return tuple(kept)
 
 
-def _cap_path(graph: _Graph) -> _Path | None:
-    front = _walk(graph, lambda name: (_Path((0, 0), _Trail(name)),),
-                  lambda paths, node: tuple(_Path(_cap_advance(p.key, node), _Trail(node.name, p.trail))
-                                            for p in paths),
+def _best_of_frontier(graph: _Graph, start: tuple[Depth, ...], advance: Advance,
+                      total: Callable[[_Path], Any]) -> _Path | None:
+    """The path with the largest `total` over all paths, keeping each node's frontier (`_frontier`)."""
+    front = _walk(graph, lambda name: (_Path(start, _Trail(name)),),
+                  lambda paths, node: tuple(_Path(advance(p.key, node), _Trail(node.name, p.trail)) for p in paths),
                   lambda fronts: _frontier([p for front in fronts for p in front]))
-    return max(front, key=_cap_total) if front else None
+    return max(front, key=total) if front else None
 
 
-def _receptive(nodes: list[DepthNode]) -> tuple[int, list[str]]:
-    """R1 (Araujo et al. 2019) along a path: r += (k_eff - 1) * j, j *= s, k_eff = d(k-1) + 1."""
-    r, j, layers = 1, 1, []
-    for node in nodes:
-        if node.receptive is not None:
-            k, s, d = node.receptive
-            r, j = r + (d * (k - 1)) * j, j * s
-            layers.append(node.name)
-    return r, layers
+def _receptive_advance(key: tuple[Depth, ...], node: DepthNode) -> tuple[Depth, ...]:
+    """R1 (Araujo et al. 2019), key (field, jump): r += (k_eff - 1) * j, j *= s, k_eff = d(k-1) + 1."""
+    if node.receptive is None:
+        return key
+    k, s, d = node.receptive
+    r, j = key
+    return r + (d * (k - 1)) * j, j * s
 
 
 # --- evidence in words -----------------------------------------------------------------------
 
 
-def _plural(n: Depth, word: str) -> str:
+def plural(n: Depth, noun: str) -> str:
+    """A count and its noun, agreeing: '1 level', '3 levels', 'unbounded steps'."""
     if n == math.inf:
-        return f"unbounded {word}s"
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+        return f"unbounded {noun}s"
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
-def _show(names: Sequence[str], limit: int = 8) -> str:
+def agreeing(n: Depth, singular: str, plural_form: str) -> str:
+    """The verb that agrees with a count: agreeing(1, 'does', 'do') == 'does'."""
+    return singular if n == 1 else plural_form
+
+
+def _show(names: Sequence[str], limit: int = 8, separator: str = ", ") -> str:
     """A list of names, its middle elided when long (paths can be thousands of layers)."""
     if len(names) <= limit:
-        return ", ".join(names)
+        return separator.join(names)
     head, tail = names[: limit - 3], names[-2:]
-    return f"{', '.join(head)}, … ({len(names) - len(head) - len(tail)} more), {', '.join(tail)}"
+    return f"{separator.join(head)}{separator}… ({len(names) - len(head) - len(tail)} more){separator}" \
+           f"{separator.join(tail)}"
+
+
+def _capped(lines: list[str], limit: int = 8) -> tuple[str, ...]:
+    """At most `limit` evidence lines, then how many more there are."""
+    if len(lines) <= limit:
+        return tuple(lines)
+    return (*lines[: limit - 1], f"… and {len(lines) - limit + 1} more")
 
 
 def _ends(path: _Path | None) -> str:
@@ -394,19 +422,20 @@ def _measure(graph: _Graph) -> _Measures:
         shortest=_best_path(graph, (0,), _count_weights, pick=min),
         collapsed=_best_path(graph, (0, True), _collapse(trainable_only=False)),
         hierarchy=_best_path(graph, (0, True), _collapse(trainable_only=True)),
-        cap=_cap_path(graph),
+        cap=_best_of_frontier(graph, (0, 0), _cap_advance, _cap_total),
     )
 
 
-def _judged(rule: str, title: str, value: Depth, detail: str) -> RuleResult:
-    return RuleResult(rule, title, value, detail, THRESHOLD, value > SHALLOW_MAX)
+def _judged(rule: str, title: str, value: Depth, detail: str, evidence: tuple[str, ...] = ()) -> RuleResult:
+    return RuleResult(rule, title, value, detail, THRESHOLD, value > SHALLOW_MAX, evidence)
 
 
 def _rules(graph: _Graph, m: _Measures) -> Iterator[RuleResult]:
     counts = {cls.name: sum(n.classes.count(cls) for n in graph.nodes) for cls in (W, N, A)}
     frozen = [n.name for n in graph.nodes for cls in n.classes if cls is W and not n.trainable]
     yield RuleResult("D0", "classes", counts,
-                     f"{len(graph.nodes)} layers; frozen W: {_show(frozen) if frozen else 'none'}")
+                     f"{len(graph.nodes)} layers; frozen W: {_show(frozen) if frozen else 'none'}",
+                     evidence=_attention_convention(graph))
 
     longest = _weighted_on(graph, m.longest)
     yield _judged("D1", "weighted depth", m.d1,
@@ -414,35 +443,68 @@ def _rules(graph: _Graph, m: _Measures) -> Iterator[RuleResult]:
                   f"shortest: {m.d1_min}")
 
     levels = _levels(graph.along(m.collapsed), False) if m.collapsed else []
+    weighted = len(_weighted_on(graph, m.collapsed))
     yield _judged("D2", "affine collapse", m.d2,
-                  f"{_ends(m.collapsed)}: {len(_weighted_on(graph, m.collapsed))} W form "
-                  f"{_plural(m.d2, 'level')} ({_groups(levels) or 'none'})")
+                  f"{_ends(m.collapsed)}: {weighted} W {agreeing(weighted, 'forms', 'form')} "
+                  f"{plural(m.d2, 'level')} ({_groups(levels) or 'none'})", _collapsed(levels))
 
     levels = _levels(graph.along(m.hierarchy), True) if m.hierarchy else []
     frozen_on = _weighted_on(graph, m.hierarchy, trainable=False)
     yield _judged("D3", "learned hierarchy", m.h,
-                  f"{_ends(m.hierarchy)}: {_plural(m.h, 'level')} of trainable W ({_groups(levels) or 'none'})"
+                  f"{_ends(m.hierarchy)}: {plural(m.h, 'level')} of trainable W ({_groups(levels) or 'none'})"
                   + (f"; frozen W act as affine: {_show(frozen_on)}" if frozen_on else ""))
 
-    yield RuleResult("D4", "recurrence", m.unroll, _recurrence(graph, m))
+    detail, evidence = _recurrence(graph, m)
+    yield RuleResult("D4", "recurrence", m.unroll, detail, evidence=evidence)
 
-    merges = [n.name for n in graph.nodes if len(n.inputs) > 1]
+    merges = [n for n in graph.nodes if len(n.inputs) > 1]
     shortest = _weighted_on(graph, m.shortest)
     yield RuleResult("D5", "branches and residuals", m.d1_min,
-                     f"{_plural(len(merges), 'merge')}{f' ({_show(merges)})' if merges else ''}; "
+                     f"{plural(len(merges), 'merge')}{f' ({_show([n.name for n in merges])})' if merges else ''}; "
                      f"verdicts use the longest path ({m.d1} W); shortest path {_ends(m.shortest)}: "
-                     f"{m.d1_min} W ({_show(shortest) or 'none'})")
+                     f"{m.d1_min} W ({_show(shortest) or 'none'})", evidence=_branches(m.shortest, merges))
 
     counted = _cap_counted(graph, m.cap)
     yield _judged("C", "CAP depth", m.c,
                   f"{_ends(m.cap)} from the first trainable W: {len(counted)} W "
-                  f"({_show(counted) or 'none'}) + {_plural(m.unroll, 'unrolled step')} (D4)")
+                  f"({_show(counted) or 'none'}) + {plural(m.unroll, 'unrolled step')} (D4)")
 
     if any(n.receptive is not None for n in graph.nodes):
-        r, layers = _receptive(graph.along(m.longest)) if m.longest else (1, [])
-        yield RuleResult("R1", "receptive field", r,
-                         f"along the longest path, first spatial axis: {_show(layers) or 'no conv or pooling'}; "
-                         "reported, never decisive")
+        widest = _best_of_frontier(graph, (1, 1), _receptive_advance, _key)
+        windows = [n.name for n in graph.along(widest) if n.receptive is not None] if widest else []
+        yield RuleResult("R1", "receptive field", widest.key[0] if widest else 1,
+                         f"the largest over all paths, first spatial axis: {_ends(widest)} through "
+                         f"{_show(windows) or 'no convolution or pooling'}; reported, never decisive")
+
+
+def _attention_convention(graph: _Graph) -> tuple[str, ...]:
+    """How the layers that hold attention are counted (D0), grouped by kind and classes."""
+    groups: dict[tuple[str, tuple[NodeClass, ...]], list[str]] = {}
+    for node in graph.nodes:
+        if node.kind in ATTENTION_KINDS:
+            groups.setdefault((node.kind, node.classes), []).append(node.name)
+    if not groups:
+        return ()
+    lines = ["attention convention: attention is W N (its query, key, value and output projections one "
+             "learned map, the softmax one non-linearity); a block counts its main path (norms N, attention W N, "
+             "feed-forward W N W)"]
+    lines += [f"{kind} as {' '.join(cls.name for cls in classes)}: {_show(names)}"
+              for (kind, classes), names in groups.items()]
+    return _capped(lines)
+
+
+def _collapsed(levels: list[list[str]]) -> tuple[str, ...]:
+    """The levels that hold more than one W: the layers that collapsed into one (D2)."""
+    runs = [level for level in levels if len(level) > 1]
+    if not runs:
+        return ("no weighted layers collapse: a non-linearity follows each",) if levels else ()
+    return _capped([f"{_show(run)} collapse into one level: no non-linearity between them" for run in runs])
+
+
+def _branches(shortest: _Path | None, merges: list[DepthNode]) -> tuple[str, ...]:
+    """Each merge with the branches it joins, and the shortest path through them (D5)."""
+    path = [f"shortest path: {_show(shortest.trail.names(), separator=' -> ')}"] if shortest else []
+    return (*path, *_capped([f"{node.name} merges {', '.join(node.inputs)}" for node in merges]))
 
 
 def _cap_counted(graph: _Graph, path: _Path | None) -> list[str]:
@@ -455,22 +517,42 @@ def _cap_counted(graph: _Graph, path: _Path | None) -> list[str]:
     return out
 
 
-def _recurrence(graph: _Graph, m: _Measures) -> str:
+def _steps(node: DepthNode) -> str:
+    return f"T={'unknown' if node.time_steps is None else node.time_steps}{'' if node.trainable else ', frozen'}"
+
+
+def _recurrence(graph: _Graph, m: _Measures) -> tuple[str, tuple[str, ...]]:
+    """D4 in one sentence, and for each recurrent layer whether cap unrolls it and, if not, why."""
     recurrent = [n for n in graph.nodes if n.recurrent]
     if not recurrent:
-        return "no recurrent layer"
-    listed = _show([f"{n.name} (T={'unknown' if n.time_steps is None else n.time_steps}"
-                    f"{'' if n.trainable else ', frozen'})" for n in recurrent])
+        return "no recurrent layer", ()
+    listed = _show([f"{n.name} ({_steps(n)})" for n in recurrent])
     counted = set(_cap_counted(graph, m.cap))
-    on_path = [n for n in graph.along(m.cap) if n.recurrent] if m.cap else []
-    unrolled = [n for n in on_path if n.name in counted and _unroll(n) == m.unroll]
-    if m.unroll and unrolled:
-        what = f"cap unrolls {unrolled[0].name}: +{_plural(m.unroll, 'step')}"
-    elif any(n.name not in counted for n in on_path):
+    on_path = {n.name for n in graph.along(m.cap)} if m.cap else set()
+    unrolled = next((n for n in recurrent if n.name in on_path and n.name in counted and m.unroll
+                     and _unroll(n) == m.unroll), None)
+    if unrolled is not None:
+        what = f"cap unrolls {unrolled.name}: +{plural(m.unroll, 'step')}"
+    elif any(n.name in on_path and n.name not in counted for n in recurrent):
         what = "cap unrolls nothing: frozen recurrence before the first trainable W adds nothing"
     else:
         what = "cap unrolls nothing on its path"
-    return f"{listed}; hierarchy counts each as one level; {what}"
+    why = []
+    for node in recurrent:
+        if node is unrolled:
+            why.append(f"{node.name} ({_steps(node)}) is unrolled: +{plural(m.unroll, 'step')} on cap's path")
+        elif node.name not in on_path:
+            why.append(f"{node.name} ({_steps(node)}) is not unrolled: it is not on cap's path ({_ends(m.cap)})")
+        elif node.name not in counted:
+            why.append(f"{node.name} ({_steps(node)}) is not unrolled: it comes before the path's first trainable "
+                       "W, where credit assignment starts")
+        elif not _unroll(node):
+            why.append(f"{node.name} ({_steps(node)}) adds no step: it runs over one time step")
+        else:
+            why.append(f"{node.name} ({_steps(node)}) is not unrolled again: a path unrolls once, by its largest "
+                       "T - 1")
+    return (f"{listed}; hierarchy and seeds-strict count each as one W, never unrolled; {what}",
+            _capped(why))
 
 
 # --- the verdict -----------------------------------------------------------------------------
@@ -479,20 +561,22 @@ def _recurrence(graph: _Graph, m: _Measures) -> str:
 def _policy_phrase(policy: str, graph: _Graph, m: _Measures) -> list[str]:
     """The deciding measure in words, and why it differs from the plain layer count."""
     if policy == "seeds-strict":
-        return [f"seeds-strict: {_plural(m.d1, 'weighted layer')} on the longest path"]
+        return [f"seeds-strict: {plural(m.d1, 'weighted layer')} on the longest path"]
     if policy == "hierarchy":
-        parts = [f"hierarchy: {_plural(m.h, 'level')}"]
+        parts = [f"hierarchy: {plural(m.h, 'level')}"]
         if m.d2 < m.d1:
-            parts.append(f"{_plural(m.d1, 'weighted layer')} collapse to {_plural(m.d2, 'level')} under D2")
+            parts.append(f"{plural(m.d1, 'weighted layer')} {agreeing(m.d1, 'collapses', 'collapse')} to "
+                         f"{plural(m.d2, 'level')} under D2")
         if m.h < m.d2:
             frozen = sum(1 for n in graph.nodes for cls in n.classes if cls is W and not n.trainable)
-            parts.append(f"{_plural(frozen, 'frozen weighted layer')} do not count under D3")
+            parts.append(f"{plural(frozen, 'frozen weighted layer')} {agreeing(frozen, 'does', 'do')} not count "
+                         "under D3")
         return parts
     counted = len(_cap_counted(graph, m.cap))
     parts = [f"cap: {'unbounded' if m.c == math.inf else m.c}"
-             f" ({_plural(counted, 'weighted layer')} from the first trainable one)"]
+             f" ({plural(counted, 'weighted layer')} from the first trainable one)"]
     if m.unroll:
-        parts.append(f"recurrence unrolls {'over an unknown T' if m.unroll == math.inf else f'{m.unroll} steps'}")
+        parts.append(f"recurrence unrolls {'over an unknown T' if m.unroll == math.inf else plural(m.unroll, 'step')}")
     return parts
 
 

@@ -28,6 +28,7 @@ class LayerReport:
     classes: tuple[NodeClass, ...]
     span: Span
     macs: int | None = 0  # per example: multiply-accumulates of its products (`base.Cost`); None when unknown
+    depthwise: bool = False  # a convolution with one group per input channel
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ class Totals:
         return self.frozen + self.state
 
     @property
-    def with_statistics(self) -> int:
+    def with_batch_stats(self) -> int:
         """Keras's "total params": learned parameters and batch statistics."""
         return self.params + self.state
 

@@ -44,7 +44,8 @@ def _rows(analysis: Analysis) -> list[tuple[str, ...]]:
 def _layer_row(layer: LayerReport) -> tuple[str, ...]:
     short = layer.name.rsplit("/", 1)[-1]
     frozen = " (frozen)" if not layer.trainable and layer.params else ""
-    return ("  " * len(layer.scope) + short, layer.kind, shape_text(layer.output), number(layer.params) + frozen,
+    kind = f"{layer.kind} (depthwise)" if layer.depthwise else layer.kind
+    return ("  " * len(layer.scope) + short, kind, shape_text(layer.output), number(layer.params) + frozen,
             number(layer.flops), number(layer.macs))
 
 
@@ -54,7 +55,7 @@ def _totals(analysis: Analysis, batch: int) -> list[str]:
     return [
         f"params: {number(totals.params)} (trainable {number(totals.trainable)}, frozen {number(totals.frozen)}); "
         f"batch statistics: {number(totals.state)}",
-        f"params as Keras counts them: {number(totals.with_statistics)} (trainable {number(totals.trainable)}, "
+        f"params as Keras counts them: {number(totals.with_batch_stats)} (trainable {number(totals.trainable)}, "
         f"non-trainable {number(totals.non_trainable)}: frozen and batch statistics)",
         f"FLOPs per example: {number(totals.flops)}; MACs: {number(totals.macs)}",
         f"activation memory for a batch of {batch}: {byte_size(memory)}",
@@ -110,13 +111,14 @@ def analysis_json(analysis: Analysis, batch: int = 1) -> dict[str, object]:
         "inputs": [{"name": name, "shape": list(t.shape), "dtype": t.dtype} for name, t in analysis.inputs],
         "layers": [{"name": layer.name, "kind": layer.kind, "scope": list(layer.scope), "inputs": list(layer.inputs),
                     "shape": list(layer.output.shape), "dtype": layer.output.dtype, "params": layer.params,
-                    "state": layer.state, "flops": layer.flops, "macs": layer.macs, "trainable": layer.trainable,
+                    "batch_stats": layer.state, "flops": layer.flops, "macs": layer.macs,
+                    "trainable": layer.trainable, "depthwise": layer.depthwise,
                     "classes": [c.name for c in layer.classes], "line": layer.span.line, "column": layer.span.col}
                    for layer in analysis.layers],
         "outputs": list(analysis.outputs),
         "totals": {"params": totals.params, "trainable": totals.trainable, "frozen": totals.frozen,
-                   "state": totals.state, "non_trainable": totals.non_trainable,
-                   "with_statistics": totals.with_statistics, "flops": totals.flops, "macs": totals.macs,
+                   "batch_stats": totals.state, "non_trainable": totals.non_trainable,
+                   "with_batch_stats": totals.with_batch_stats, "flops": totals.flops, "macs": totals.macs,
                    "activations": totals.activations,
                    "activation_bytes": None if totals.activation_bytes is None else totals.activation_bytes * batch,
                    "batch": batch},

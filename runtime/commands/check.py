@@ -11,14 +11,15 @@ import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from dslc.compiler.analysis.depth import SHALLOW, VERDICTS
 from dslc.runtime.options import add_limit_options, add_policy_option, capped, hidden_text, limits_from, report
 from dslc.spec.errors import DslcError, DslcErrors, Span
 
 if TYPE_CHECKING:
     from dslc.compiler.analysis.model import Analysis
 
-VERDICT_RANK = {"shallow": 0, "deep": 1, "very deep": 2}
-REQUIREMENTS = {"shallow": "shallow", "deep": "deep", "very-deep": "very deep"}
+VERDICT_RANK = {verdict: rank for rank, verdict in enumerate(VERDICTS)}
+REQUIREMENTS = VERDICTS  # `--require` names a verdict as the report spells it
 
 
 @dataclass
@@ -28,6 +29,7 @@ class FileResult:
     analysis: Analysis | None = None  # when valid
     gates: list[DslcError] = field(default_factory=list)  # gate failures (codes G...)
     source: str | None = None
+    explain: list[str] = field(default_factory=list)  # `--explain`: the depth rules, printed in text
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -37,8 +39,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("files", nargs="+", metavar="SPEC", help=".yaml, .yml or .dsl spec files")
     parser.add_argument("--format", choices=("text", "json", "github", "sarif"), default="text",
                         help="text for people; json; github (workflow annotations); sarif (code-scanning tools)")
-    parser.add_argument("--require", choices=tuple(REQUIREMENTS),
-                        help="gate on the depth verdict: 'deep' accepts deep and very deep; 'shallow' only shallow")
+    parser.add_argument("--require", choices=REQUIREMENTS,
+                        help="gate on the depth verdict: 'deep' accepts deep and very-deep; 'shallow' only shallow")
+    parser.add_argument("--explain", action="store_true",
+                        help="under each valid file, every depth rule with its value, threshold, margin and evidence "
+                             "(text format; json carries them already)")
     parser.add_argument("--max-params", type=int, metavar="N", help="gate: at most N parameters in all")
     parser.add_argument("--max-flops", type=int, metavar="N", help="gate: at most N FLOPs per example")
     add_policy_option(parser)
@@ -58,6 +63,10 @@ def run(args: argparse.Namespace) -> int:
             result.source = checked.loaded.source.text
             name_span = checked.loaded.source_map.nearest(("model", "name"))
             result.gates = _gates(args, checked.analysis, name_span)
+            if args.explain:
+                from dslc.compiler.analysis.explain import explain_lines
+
+                result.explain = explain_lines(checked.analysis.depth)
         results.append(result)
     _OUTPUTS[args.format](results, args.max_errors)
     if any(r.errors for r in results):
@@ -69,11 +78,10 @@ def _gates(args: argparse.Namespace, analysis: Analysis, span: Span) -> list[Dsl
     failures = []
     depth = analysis.depth
     if args.require:
-        wanted = REQUIREMENTS[args.require]
-        if wanted == "shallow":
-            ok = depth.verdict == "shallow"
-        else:  # 'deep' is met by very deep models too
-            ok = VERDICT_RANK[depth.verdict] >= VERDICT_RANK[wanted]
+        if args.require == SHALLOW:
+            ok = depth.verdict == SHALLOW
+        else:  # 'deep' is met by very-deep models too
+            ok = VERDICT_RANK[depth.verdict] >= VERDICT_RANK[args.require]
         if not ok:
             failures.append(DslcError("G001", f"the model is {depth.verdict} under the {depth.policy} policy; "
                                               f"--require {args.require}: {depth.sentence}", span, stage="gate"))
@@ -110,6 +118,8 @@ def _print_text(results: list[FileResult], max_errors: int) -> None:
         assert analysis is not None  # a file without errors was analysed
         print(f"{result.file}: ok: model '{analysis.model}', {len(analysis.layers)} layers, "
               f"{analysis.totals.params:,} params; {analysis.depth.sentence}")
+        for line in result.explain:
+            print(f"  {line}")
         report(result.gates, sys.stdout, max_errors)
     invalid = sum(1 for r in results if r.errors)
     gated = sum(1 for r in results if r.gates)
@@ -131,6 +141,7 @@ def _print_json(results: list[FileResult], max_errors: int) -> None:
             assert analysis is not None  # a file without errors was analysed
             entry.update({"model": analysis.model, "layers": len(analysis.layers),
                           "params": analysis.totals.params, "trainable": analysis.totals.trainable,
+                          "frozen": analysis.totals.frozen, "batch_stats": analysis.totals.state,
                           "flops": analysis.totals.flops, "depth": analysis.depth.to_json(),
                           "gates": [e.to_json() for e in result.gates]})
         files.append(entry)

@@ -37,20 +37,20 @@ def test_resnet50_matches_torchvision() -> None:
     depth = analysis.depth
     assert depth.rule("D1").value == 50  # projection shortcuts are not on the longest path
     assert depth.rule("D5").value == 6  # stem, four projections, fc
-    assert depth.verdict == "very deep"
+    assert depth.verdict == "very-deep"
 
 
 def test_resnet50_counts_in_both_conventions_with_macs() -> None:
     totals = analysis_of("resnet50").totals
     assert totals.params == 25_557_032  # PyTorch: parameters() holds no batch statistics
     assert totals.non_trainable == 53_120  # Keras: the batch norms' moving mean and variance
-    assert totals.with_statistics == 25_610_152  # Keras's "total params"
+    assert totals.with_batch_stats == 25_610_152  # Keras's "total params"
     # MACs: the convolutions' and fc's multiply-accumulates, the published "4.1 GMACs" (fvcore, ptflops)
     assert totals.macs == 4_089_184_256
     assert totals.flops is not None and totals.flops - 2 * totals.macs == 72_604_672  # norms, ReLUs, adds, pools
     report = analysis_json(analysis_of("resnet50"))["totals"]
     assert isinstance(report, dict)
-    assert (report["params"], report["non_trainable"], report["with_statistics"], report["macs"]) == (
+    assert (report["params"], report["non_trainable"], report["with_batch_stats"], report["macs"]) == (
         25_557_032, 53_120, 25_610_152, 4_089_184_256)
 
 
@@ -73,7 +73,7 @@ def test_vgg11_matches_torchvision() -> None:
     assert analysis.totals.trainable == 132_863_336
     assert analysis.layer("flatten_1").output.shape == (25_088,)
     assert analysis.depth.rule("D1").value == 11
-    assert verdicts("vgg11")["seeds-strict"] == (11, "very deep")
+    assert verdicts("vgg11")["seeds-strict"] == (11, "very-deep")
 
 
 def test_a_linear_stack_collapses_under_d2() -> None:
@@ -84,12 +84,12 @@ def test_a_linear_stack_collapses_under_d2() -> None:
 
 def test_an_lstm_classifier_is_judged_differently_by_each_policy() -> None:
     assert verdicts("text_lstm") == {"seeds-strict": (3, "deep"), "hierarchy": (2, "shallow"),
-                                     "cap": (202, "very deep")}  # 3 + (200 - 1) time steps
+                                     "cap": (202, "very-deep")}  # 3 + (200 - 1) time steps
 
 
 def test_a_frozen_base_is_shallow_by_what_it_learns() -> None:
     analysis = analysis_of("frozen_base")
-    assert verdicts("frozen_base") == {"seeds-strict": (12, "very deep"), "hierarchy": (2, "shallow"),
+    assert verdicts("frozen_base") == {"seeds-strict": (12, "very-deep"), "hierarchy": (2, "shallow"),
                                        "cap": (2, "shallow")}
     assert analysis.totals.frozen == sum(layer.params for layer in analysis.layers if layer.name.startswith("base"))
     assert analysis.totals.trainable == analysis.layer("dense_1").params + analysis.layer("dense_2").params

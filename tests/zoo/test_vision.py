@@ -62,7 +62,7 @@ def test_weighted_depth_is_the_papers_layer_count() -> None:
     for name, weighted in expected.items():
         policies = checked(name)[1].depth.policies
         assert policies["seeds-strict"].value == weighted
-        assert {policy.verdict for policy in policies.values()} == {"very deep"}
+        assert {policy.verdict for policy in policies.values()} == {"very-deep"}
 
 
 def test_batch_statistics_are_not_trainable() -> None:

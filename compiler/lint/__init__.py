@@ -19,7 +19,7 @@ from dslc.spec.load import LoadedSpec
 __all__ = ["RULES", "LintConfig", "lint"]
 
 
-def lint(loaded: LoadedSpec, analysis: Analysis, config: LintConfig = LintConfig(),
+def lint(loaded: LoadedSpec, analysis: Analysis, config: LintConfig | None = None,
          folder: Path | None = None) -> list[DslcError]:
     """The warnings of a valid spec in source order. `folder`: where its data paths are looked up (none: no W109).
 
@@ -29,7 +29,7 @@ def lint(loaded: LoadedSpec, analysis: Analysis, config: LintConfig = LintConfig
     silenced = suppressions(loaded.source.text, loaded.syntax)
     found: dict[tuple[str, object], DslcError] = {}
     for rule in RULES:
-        if not config.enabled(rule.code):
+        if not (config or LintConfig()).enabled(rule.code):
             continue
         for finding in rule.check(context):
             if not silenced.silences(finding):

@@ -29,11 +29,16 @@ def _affine_passage(layer: LayerReport) -> bool:
     return len(layer.inputs) == 1 and all(cls is A for cls in layer.classes)
 
 
+# A lookup table followed by a linear map is a factorised table (vocab x dim, then dim x units), the usual
+# design of every text model, not a layer lost by mistake (D2 still counts the two as one level).
+LOOKUPS = ("embedding",)
+
+
 def collapsing_weighted_layers(ctx: LintContext) -> Iterator[DslcError]:
     """W104: a weighted layer that reads another's affine output (through one-input affine layers at most).
     Two linear maps compose into one, so D2 counts them as one level (docs/depth.md#d2-affine-collapse)."""
     for first in ctx.analysis.layers:
-        if not _ends_affine(first):
+        if not _ends_affine(first) or first.kind in LOOKUPS:
             continue
         stack, seen = list(ctx.consumers[first.name]), set()
         while stack:

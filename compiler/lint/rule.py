@@ -1,9 +1,10 @@
 """What a lint rule is, and what every rule reads: the loaded spec, its analysis and the graph's edges.
 
 A rule is a function over a `LintContext` that yields warnings (`DslcError`s of
-level "warning", stage "lint"). Each rule's code, name, examples and check are
-one `Rule` entry of the registry (`dslc.compiler.lint.registry.RULES`); its
-one-line summary is the catalogue's (`dslc.spec.codes.CODES`).
+level "warning", stage "lint"). Each rule is one `Rule` entry of the registry
+(`dslc.compiler.lint.registry.RULES`): its code and check; its one-line summary
+is the catalogue's (`dslc.spec.codes.CODES`), its name and its bad and good
+examples are `dslc.spec.lint_examples.LINT_EXAMPLES`' (the reference shows them).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dslc.spec.codes import CODES
 from dslc.spec.errors import DslcError, Span
 from dslc.spec.expand import GraphNode
 from dslc.spec.layers.base import NodeClass, Tensor
+from dslc.spec.lint_examples import LINT_EXAMPLES, LintExample
 from dslc.spec.load import LoadedSpec
 
 
@@ -81,14 +83,14 @@ Check = Callable[[LintContext], Iterable[DslcError]]
 
 @dataclass(frozen=True)
 class Rule:
-    """One lint rule. `bad` fires this rule (and no other); `good` is the fixed spec (DSL syntax, complete)."""
-
     code: str
-    name: str  # kebab-case, like ruff's rule names
     check: Check = field(repr=False)
-    bad: str
-    good: str
 
     @property
     def summary(self) -> str:
         return CODES[self.code]
+
+    @property
+    def example(self) -> LintExample:
+        """Its name, a spec it flags (`bad`) and the spec fixed (`good`)."""
+        return LINT_EXAMPLES[self.code]

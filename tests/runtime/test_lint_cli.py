@@ -131,9 +131,8 @@ def readme_specs() -> list[tuple[Syntax, str]]:
     """The README's spec blocks before the generated reference (whose lint examples are meant to warn)."""
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     text = text[:text.index("<!-- reference:start -->")]
-    blocks = re.findall(r"```(\w*)\n(.*?)```", text, re.S)
     found: list[tuple[Syntax, str]] = []
-    for language, body in blocks:
+    for body in re.findall(r"```\w*\n(.*?)```", text, re.S):
         if body.startswith("dslc: 1"):
             found.append(("yaml", body))
         elif body.startswith("dslc 1"):

@@ -185,7 +185,6 @@ def _print_json(results: list[FileResult], max_errors: int) -> None:
     print(json.dumps({"files": files, "summary": {
         "files": len(results), "invalid": sum(1 for r in results if r.errors),
         "gate_failures": sum(1 for r in results if r.gates),
-        "warnings": sum(len(r.warnings) for r in results),
         "errors": sum(len(r.errors.errors) for r in results if r.errors)}}, indent=2))
 
 

@@ -74,7 +74,7 @@ def test_json_lists_each_files_warnings(spec: Path, capsys: pytest.CaptureFixtur
     code, out = check(capsys, "--format", "json", str(spec))
     report = json.loads(out)
     [entry] = report["files"]
-    assert code == 0 and entry["ok"] is True and report["summary"]["warnings"] == 2
+    assert code == 0 and entry["ok"] is True
     assert [(w["code"], w["line"], w["level"], w["stage"]) for w in entry["warnings"]] == [
         ("W105", 4, "warning", "lint"), ("W101", 7, "warning", "lint")]
 

@@ -12,14 +12,14 @@ DROPOUTS = ("dropout", "stochastic_depth")
 
 
 def dead_layers(ctx: LintContext) -> Iterator[DslcError]:
-    """W101 at each dead end: a layer that nothing reads and that is no model output. The layers that feed only
-    it are dead too (named in the message); a dead layer's compute and parameters change no output."""
+    """W101 at each dead end: a layer that nothing reads and that is no model output. The dead layers before it
+    are named in its message; a dead layer's compute and parameters change no output."""
     live = _reaching_outputs(ctx)
     for layer in ctx.analysis.layers:
         if layer.name in live or ctx.consumers[layer.name]:
             continue
-        feeding = [name for name in _upstream(ctx, layer.name) if name not in live and name in ctx.reports]
-        also = f" (nor does what feeds only it: {', '.join(repr(n) for n in feeding)})" if feeding else ""
+        feeding = _dead_feeding(ctx, layer.name, live)
+        also = f" (nor do the dead layers before it: {', '.join(repr(n) for n in feeding)})" if feeding else ""
         outputs = ", ".join(f"'{name}'" for name in ctx.analysis.outputs)
         yield warning("W101", f"layer '{layer.name}': its output reaches no model output{also}", layer.span,
                       hint=f"the model's outputs are {outputs}: read it with `from:` (DSL `from=`), name it among "
@@ -42,25 +42,27 @@ def _reaching_outputs(ctx: LintContext) -> set[str]:
     return live
 
 
-def _upstream(ctx: LintContext, start: str) -> list[str]:
-    seen: list[str] = []
+def _dead_feeding(ctx: LintContext, start: str, live: set[str]) -> list[str]:
+    """The dead layers upstream of `start` (the walk stops at live ones), in graph order."""
+    seen: set[str] = set()
     stack = list(ctx.reports[start].inputs)
     while stack:
         name = stack.pop()
-        if name not in seen and name in ctx.reports:
-            seen.append(name)
+        if name not in seen and name not in live and name in ctx.reports:
+            seen.add(name)
             stack.extend(ctx.reports[name].inputs)
-    return sorted(seen, key=list(ctx.reports).index)
+    return [name for name in ctx.reports if name in seen]
 
 
 def dropout_after_last_weighted(ctx: LintContext) -> Iterator[DslcError]:
     """W106: a dropout from which no weighted layer is reached. It drops (and rescales) output values: at training
     time the loss sees noise no weight can adapt to, at inference it does nothing."""
+    weighted_after = ctx.first_after(is_weighted)
     for layer in ctx.analysis.layers:
         params = ctx.nodes[layer.name].params
         if layer.kind not in DROPOUTS or (isinstance(params, DropoutParams) and params.rate == 0):
             continue  # a rate of 0 is W102's
-        if not any(is_weighted(ctx.reports[name]) for name in ctx.downstream(layer.name)):
+        if weighted_after[layer.name] is None:
             yield warning("W106", f"layer '{layer.name}': {layer.kind} after the last weighted layer: it only adds "
                                   "noise to the model's output", layer.span,
                           hint="move it before the last weighted layer (dense, conv), or remove it")

@@ -85,6 +85,7 @@ def spatial_axis_of_one(ctx: LintContext) -> Iterator[DslcError]:
     """W107: a window (pooling or strided convolution) that brings a spatial axis from more than 1 to 1, while a
     later layer still slides a window larger than 1 over the spatial axes: that window sees one position and padding.
     """
+    window_after = ctx.first_after(lambda later: max(_window(ctx, later.name), default=1) > 1)
     for layer in ctx.analysis.layers:
         if not _window(ctx, layer.name) or layer.kind.endswith("_transpose") or len(layer.inputs) != 1:
             continue
@@ -93,7 +94,7 @@ def spatial_axis_of_one(ctx: LintContext) -> Iterator[DslcError]:
         if len(before) != len(after) or not any(b is not None and b > 1 and a == 1
                                                 for b, a in zip(before, after, strict=True)):
             continue
-        later = next((name for name in ctx.downstream(layer.name) if max(_window(ctx, name), default=1) > 1), None)
+        later = window_after[layer.name]
         if later is not None:
             yield warning("W107", f"layer '{layer.name}': the spatial axes go from {show_shape(before)} to "
                                   f"{show_shape(after)}, but '{later}' after it still slides a window of "

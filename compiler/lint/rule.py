@@ -9,7 +9,7 @@ examples are `dslc.spec.lint_examples.LINT_EXAMPLES`' (the reference shows them)
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -53,16 +53,18 @@ class LintContext:
         layer = self.reports.get(name)
         return layer.output if layer is not None else dict(self.analysis.inputs)[name]
 
-    def downstream(self, start: str) -> Iterator[str]:
-        """Every layer that reads `start`'s output, directly or through others (each once)."""
-        seen: set[str] = set()
-        stack = list(self.consumers.get(start, ()))
-        while stack:
-            name = stack.pop()
-            if name not in seen:
-                seen.add(name)
-                yield name
-                stack.extend(self.consumers.get(name, ()))
+    def first_after(self, test: Callable[[LayerReport], bool]) -> dict[str, str | None]:
+        """For each layer, a layer after it (reading its output, directly or through others) that passes `test`,
+        or None. One pass over the graph in reverse order: linear in its size, whatever its shape."""
+        found: dict[str, str | None] = {}
+        for layer in reversed(self.analysis.layers):
+            found[layer.name] = None
+            for name in self.consumers[layer.name]:
+                hit = name if test(self.reports[name]) else found[name]
+                if hit is not None:
+                    found[layer.name] = hit
+                    break
+        return found
 
     def argument_span(self, node: GraphNode, param: str) -> Span:
         """Where a parameter was written (a block argument's position when it came from one), else the layer."""

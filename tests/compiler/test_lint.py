@@ -83,11 +83,11 @@ model m(image: [8, 8, 1]) {
 """
 
 
-def test_a_dead_end_in_a_block_is_reported_once_at_its_text_naming_what_feeds_only_it() -> None:
+def test_a_dead_end_in_a_block_is_reported_once_at_its_text_naming_the_dead_layers_before_it() -> None:
     [found] = warnings(RESIDUAL)
     assert found.code == "W101" and found.span is not None and found.span.line == 5
     assert found.message == ("layer 'stage.1/relu_1': its output reaches no model output "
-                             "(nor does what feeds only it: 'stage.1/batchnorm_1')")
+                             "(nor do the dead layers before it: 'stage.1/batchnorm_1')")
 
 
 def test_the_fixed_residual_block_is_clean() -> None:

@@ -22,7 +22,7 @@ def layers_without_effect(ctx: LintContext) -> Iterator[DslcError]:
     for layer in ctx.analysis.layers:
         why = _identity(ctx, layer)
         if why:
-            yield warning("W102", f"layer '{layer.name}': {why}: the layer has no effect", layer.span,
+            yield warning("W102", f"layer '{layer.name}' has no effect: {why}", layer.span,
                           hint="remove it, or give it the parameters that were meant")
 
 
@@ -36,12 +36,12 @@ def _identity(ctx: LintContext, layer: LayerReport) -> str | None:
     before, after = ctx.tensor(layer.inputs[0]), layer.output
     if before != after:
         return None
-    shown = f"its output has its input's shape {show_shape(after.shape)}"
+    shown = f"keeps the shape {show_shape(after.shape)}"
     if layer.kind in RESHAPING:
-        return f"{layer.kind}: {shown}"
+        return f"{layer.kind} {shown}"
     known = all(dim is not None for dim in after.shape)
     if layer.kind in PADDING and known:
-        return f"{layer.kind}: {shown}"
+        return f"{layer.kind} {shown}"
     if isinstance(params, PoolParams) and layer.kind in POOLING and known and _all_ones(params.window):
         return f"{layer.kind} with a window of 1 and {shown}"
     return None

@@ -111,6 +111,11 @@ def test_w102_identity_layers(layer: str, inputs: str) -> None:
     assert codes(_mlp("dense(16, activation=relu)", layer, "dense(1)", inputs=inputs)) == ["W102"]
 
 
+def test_w102_says_why() -> None:
+    [found] = warnings(_mlp("dense(16, activation=relu)", "flatten", "dense(1)"))
+    assert found.message == "layer 'flatten_1' has no effect: flatten keeps the shape (16)"
+
+
 def test_w102_leaves_layers_that_change_something() -> None:
     assert codes(_mlp("reshape([4, 4])", "flatten", "dense(8, activation=relu)", "dense(1)")) == []
     # A 3x3 max pool with stride 1 and same padding keeps the shape but is no identity.

@@ -1,5 +1,6 @@
 # A frozen, pretrained convolutional base under a trainable two-layer head: very-deep by layer count,
 # shallow by what training actually learns (the hierarchy and CAP policies).
+# dslc: ignore-file[W109] bring your own data/features.npz
 dslc 1
 
 block conv_stage(filters) {

@@ -2,9 +2,9 @@
 dslc 1
 
 block residual(filters, kernel=3) {
-  conv_a: conv2d($filters, $kernel, padding=same)
+  conv_a: conv2d($filters, $kernel, padding=same, use_bias=false)
   batchnorm -> relu
-  conv2d($filters, $kernel, padding=same)
+  conv2d($filters, $kernel, padding=same, use_bias=false)
   bn_b: batchnorm
   add(from=[input, bn_b])   # the shortcut: the block's input joins the branch
   relu

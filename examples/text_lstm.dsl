@@ -1,5 +1,6 @@
 # Embedding -> LSTM -> dense over 200 tokens: three weighted layers (deep by count), two levels of
 # learned features (shallow by hierarchy), and very-deep as a credit-assignment path unrolled in time.
+# dslc: ignore-file[W109] bring your own data/reviews.npz (token ids and labels)
 dslc 1
 
 model text_lstm(tokens: int32[200]) {

@@ -1,9 +1,8 @@
 """Findings of `dslc check` for machines: GitHub Actions annotations and SARIF 2.1.0 logs.
 
-Both take the same `DslcError`s that the text report prints. Spec errors (E…)
-and policy-gate failures (G…, created by the caller) are all findings; a
-finding's level is "error" unless the error object carries a `level` attribute
-("error", "warning" or "note"), so a later warning-level finding needs no change here.
+Both take the same `DslcError`s that the text report prints. Spec errors (E…),
+policy-gate failures (G…, created by the caller) and lint warnings (W…) are all
+findings; each carries its level ("error" or "warning").
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ _GITHUB_COMMAND = {"error": "error", "warning": "warning", "note": "notice"}
 
 
 def level_of(error: DslcError) -> str:
-    level = getattr(error, "level", "error")
+    level = getattr(error, "level", "error")  # findings of other shapes (tests) may carry "note"
     return level if level in LEVELS else "error"
 
 
@@ -123,7 +122,8 @@ def to_sarif(errors: Sequence[DslcError], files: Sequence[str], tool_version: st
     artifacts: dict[str, int] = {}
     for file in files:  # every checked file is an artifact, with or without findings
         artifacts.setdefault(artifact_uri(file, root), len(artifacts))
-    codes = sorted({error.code for error in errors})
+    levels = {error.code: level_of(error) for error in errors}  # a code has one level: E/G error, W warning
+    codes = sorted(levels)
     rule_index = {code: i for i, code in enumerate(codes)}
     results = []
     for error in errors:
@@ -137,7 +137,7 @@ def to_sarif(errors: Sequence[DslcError], files: Sequence[str], tool_version: st
                                           for i, (note, span) in enumerate(error.related)]
         results.append(result)
     rules = [{"id": code, "shortDescription": {"text": describe(code)},
-              "defaultConfiguration": {"level": "error"}} for code in codes]
+              "defaultConfiguration": {"level": levels[code]}} for code in codes]
     run = {
         "tool": {"driver": {"name": "dslc", "version": tool_version, "rules": rules}},
         "columnKind": "unicodeCodePoints",  # dslc counts columns in characters of the decoded text

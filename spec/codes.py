@@ -98,6 +98,16 @@ CODES: dict[str, str] = {
     "G001": "the depth verdict does not meet --require",
     "G002": "more parameters than --max-params",
     "G003": "more FLOPs per example than --max-flops",
+    # Wxxx: lint rules of `dslc check` (warnings: exit 0 unless --warnings-as-errors; docs/lint.md)
+    "W101": "a dead layer: its output reaches no model output",
+    "W102": "a layer that has no effect (dropout rate 0, flatten of a flat tensor, reshape to the same shape, ...)",
+    "W103": "a sigmoid or softmax output under a cross-entropy loss that applies it again (the loss expects logits)",
+    "W104": "adjacent weighted layers with no non-linearity between them (they collapse into one linear map)",
+    "W105": "a bias right before a batch norm (the norm's shift cancels it)",
+    "W106": "dropout after the last weighted layer (it only adds noise to the output)",
+    "W107": "a pooling or stride leaves a spatial axis of 1 while later layers still expect spatial structure",
+    "W108": "a learning rate or batch size far outside the usual range for the optimizer",
+    "W109": "a data path in the train section does not exist (relative to the spec's folder)",
     # E9xx: internal
     "E900": "internal error (a bug in dslc: please report it)",
 }

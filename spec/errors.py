@@ -13,8 +13,10 @@ import re
 import unicodedata
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
+from typing import Literal
 
 MAX_SHOWN_VALUE = 60
+Level = Literal["error", "warning"]
 
 
 @dataclass(frozen=True)
@@ -33,7 +35,7 @@ class Span:
 
 @dataclass(frozen=True)
 class DslcError(Exception):
-    """One finding: `file:line:col: error[CODE]: message`."""
+    """One finding: `file:line:col: error[CODE]: message` (`warning[CODE]` for a lint rule's finding)."""
 
     code: str
     message: str
@@ -41,13 +43,14 @@ class DslcError(Exception):
     hint: str | None = None
     stage: str = "spec"
     related: tuple[tuple[str, Span], ...] = field(default=())
+    level: Level = "error"  # "warning": a lint finding (W…), which fails a run only with --warnings-as-errors
 
     def __str__(self) -> str:
         return self.headline()
 
     def headline(self) -> str:
         where = f"{self.span}: " if self.span else ""
-        return f"{where}error[{self.code}]: {printable(self.message)}"
+        return f"{where}{self.level}[{self.code}]: {printable(self.message)}"
 
     def render(self, source: str | None = None) -> str:
         """The headline, the source line with a caret under the span, the hint, related notes."""
@@ -73,6 +76,7 @@ class DslcError(Exception):
             "end_column": span.end_col if span else None,
             "hint": self.hint,
             "stage": self.stage,
+            "level": self.level,
             "related": [{"message": m, "file": s.file, "line": s.line, "column": s.col} for m, s in self.related],
         }
 

@@ -1,4 +1,5 @@
-"""The language reference in Markdown, generated from the registry, the vocabularies and the error codes.
+"""The language reference in Markdown, generated from the registry, the vocabularies, the error codes and the
+lint rules' examples.
 
 The README embeds it between markers; a test keeps the two equal, so the
 documentation cannot drift from the code (`dslc reference --write README.md`).
@@ -16,6 +17,7 @@ from pydantic_core import PydanticUndefined
 from dslc.spec.codes import CODES
 from dslc.spec.layers import REGISTRY
 from dslc.spec.layers._init import MEANINGS, VARIANCE_SCALED_NORMALS
+from dslc.spec.lint_examples import LINT_EXAMPLES
 from dslc.spec.vocab import DATA_SOURCES, LOSSES, METRICS, OPTIMIZERS, SCHEDULES, Vocabulary
 
 START, END = "<!-- reference:start -->", "<!-- reference:end -->"
@@ -97,8 +99,20 @@ def reference_markdown() -> str:
         lines.extend(["", f"#### {title}", "", "| name | parameters |", "|---|---|", *_vocabulary(vocabulary)])
     lines.extend(["", "#### Error codes", "", "| code | meaning |", "|---|---|"])
     lines.extend(f"| `{code}` | {meaning} |" for code, meaning in CODES.items())
-    lines.extend(["", END])
+    lines.extend(["", *_lint_rules(), "", END])
     return "\n".join(lines)
+
+
+def _lint_rules() -> list[str]:
+    """Each lint rule: its code, name and summary, then a spec it flags and the same spec fixed."""
+    lines = ["#### Lint rules", "",
+             "Warnings of `dslc check` (exit 0 unless `--warnings-as-errors`; docs/lint.md says how to select, "
+             "configure and suppress them). Each rule with a spec it flags and the spec fixed:", ""]
+    for code, example in LINT_EXAMPLES.items():
+        lines.extend([f"<details><summary><code>{code}</code> {example.name}: {CODES[code]}</summary>", "",
+                      "Flagged:", "", "```", example.bad.rstrip("\n"), "```", "", "Fixed:", "", "```",
+                      example.good.rstrip("\n"), "```", "", "</details>"])
+    return lines
 
 
 def replace_in(text: str) -> str:

@@ -28,7 +28,7 @@ MENTIONING = (".py", ".md", ".yaml", ".yml", ".dsl")
 DOC_PATH = re.compile(r"(?<![\w.-])docs/([\w.-]+\.md)(?:#([\w-]+))?")
 # Links between the documents: `](NAME.md#anchor)` or `](#anchor)` inside docs/.
 DOC_LINK = re.compile(r"\]\(([\w.-]+\.md)?(?:#([\w-]+))?\)")
-CODE = re.compile(r"\b[EG]\d{3}\b")
+CODE = re.compile(r"\b[EGW]\d{3}\b")
 
 
 def repository_files() -> list[str]:

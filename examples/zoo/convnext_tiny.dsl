@@ -1,6 +1,7 @@
 # ConvNeXt-Tiny (Liu et al. 2022) as Keras builds it (keras.applications.ConvNeXtTiny): a 4x4/4 stem,
 # stages of 3, 3, 9 and 3 blocks of widths 96, 192, 384 and 768, layer scale 1e-6, no drop path.
 # 28,589,128 parameters.
+# dslc: ignore-file[W104] the published layout: the downsampling conv feeds the depthwise conv directly
 dslc 1
 
 block convnext_block(dim, hidden) {

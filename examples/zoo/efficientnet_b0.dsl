@@ -4,6 +4,7 @@
 # dropout 0.2 and a 1000-way classifier. 5,288,548 trainable parameters.
 # mbconv_first is the first block (no expansion); mbconv_down changes the width or the resolution (no
 # shortcut); mbconv keeps both and adds its input back.
+# dslc: ignore-file[W104] the published layout: linear bottlenecks (no activation after the projection)
 dslc 1
 
 block mbconv_first(channels, squeeze, out) {

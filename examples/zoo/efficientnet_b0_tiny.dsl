@@ -1,4 +1,5 @@
 # An EfficientNet of the same layer kinds at digits size (8x8x1, 10 classes): examples/zoo/efficientnet_b0.yaml.
+# dslc: ignore-file[W104] the published layout: linear bottlenecks (no activation after the projection)
 dslc 1
 
 block mbconv_first(channels, squeeze, out) {

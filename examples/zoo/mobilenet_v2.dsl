@@ -3,6 +3,7 @@
 # dropout 0.2 and a 1000-way classifier. 3,504,872 trainable parameters.
 # depthwise_project is the first block (no expansion); inverted_down changes the width or the resolution
 # (no shortcut); inverted keeps both and adds its input back.
+# dslc: ignore-file[W104] the published layout: linear bottlenecks (no activation after the projection)
 dslc 1
 
 block depthwise_project(channels, out) {

@@ -1,6 +1,7 @@
 """`dslc check SPEC...`: validate specs, infer shapes, report the depth verdict, apply policy gates. No JAX.
 
-Exit codes: 0 every file is valid and passes the gates; 1 a gate failed; 2 a file is invalid.
+Exit codes: 0 every file is valid and passes the gates; 1 a gate failed (or a lint rule warned, with
+--warnings-as-errors); 2 a file is invalid. Lint warnings (W…, docs/lint.md) print but leave the exit code 0.
 """
 
 from __future__ import annotations
@@ -9,14 +10,19 @@ import argparse
 import json
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dslc.compiler.analysis.depth import SHALLOW, VERDICTS
 from dslc.runtime.options import add_limit_options, add_policy_option, capped, hidden_text, limits_from, report
+from dslc.spec.codes import CODES
 from dslc.spec.errors import DslcError, DslcErrors, Span
 
 if TYPE_CHECKING:
     from dslc.compiler.analysis.model import Analysis
+    from dslc.compiler.check import Checked
+
+LINT_CODES = tuple(code for code in CODES if code.startswith("W"))
 
 VERDICT_RANK = {verdict: rank for rank, verdict in enumerate(VERDICTS)}
 REQUIREMENTS = VERDICTS  # `--require` names a verdict as the report spells it
@@ -28,6 +34,7 @@ class FileResult:
     errors: DslcErrors | None = None  # the file is invalid
     analysis: Analysis | None = None  # when valid
     gates: list[DslcError] = field(default_factory=list)  # gate failures (codes G...)
+    warnings: list[DslcError] = field(default_factory=list)  # lint findings (codes W...), when valid
     source: str | None = None
     explain: list[str] = field(default_factory=list)  # `--explain`: the depth rules, printed in text
 
@@ -46,9 +53,25 @@ def register(sub: argparse._SubParsersAction) -> None:
                              "(text format; json carries them already)")
     parser.add_argument("--max-params", type=int, metavar="N", help="gate: at most N parameters in all")
     parser.add_argument("--max-flops", type=int, metavar="N", help="gate: at most N FLOPs per example")
+    parser.add_argument("--select", type=_selectors, metavar="CODES",
+                        help="lint rules to run, by code or prefix (W1,W105); replaces the configured selection")
+    parser.add_argument("--ignore", type=_selectors, default=[], metavar="CODES",
+                        help="lint rules not to run, by code or prefix (W104); added to the configured ones")
+    parser.add_argument("--warnings-as-errors", action="store_true",
+                        help="a lint warning fails the run (exit 1, like a gate)")
     add_policy_option(parser)
     add_limit_options(parser)
     parser.set_defaults(run=run)
+
+
+def _selectors(text: str) -> list[str]:
+    from dslc.compiler.lint.config import split_selectors, unknown_selectors
+
+    selectors = split_selectors(text)
+    unknown = unknown_selectors(selectors, LINT_CODES)
+    if unknown:
+        raise argparse.ArgumentTypeError(f"'{unknown[0]}' selects no lint rule (rules: {', '.join(LINT_CODES)})")
+    return selectors
 
 
 def run(args: argparse.Namespace) -> int:
@@ -63,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
             result.source = checked.loaded.source.text
             name_span = checked.loaded.source_map.nearest(("model", "name"))
             result.gates = _gates(args, checked.analysis, name_span)
+            _lint(args, checked, result)
             if args.explain:
                 from dslc.compiler.analysis.explain import explain_lines
 
@@ -71,7 +95,27 @@ def run(args: argparse.Namespace) -> int:
     _OUTPUTS[args.format](results, args.max_errors)
     if any(r.errors for r in results):
         return 2
-    return 1 if any(r.gates for r in results) else 0
+    return 1 if any(_failed(r, args.warnings_as_errors) for r in results) else 0
+
+
+def _lint(args: argparse.Namespace, checked: Checked, result: FileResult) -> None:
+    """The file's lint warnings into `result`, or its lint configuration's error (which makes the file invalid)."""
+    from dslc.compiler.lint import lint
+    from dslc.compiler.lint.config import find_config
+
+    loaded, analysis = checked.valid()
+    folder = Path(result.file).parent
+    try:
+        config = find_config(folder, LINT_CODES).overridden(args.select, args.ignore)
+    except DslcError as error:
+        result.errors, result.analysis = DslcErrors([error]), None
+        return
+    result.warnings = lint(loaded, analysis, config, folder)
+
+
+def _failed(result: FileResult, warnings_as_errors: bool) -> bool:
+    """A valid file fails the run when a gate failed, or it has warnings and they count as errors."""
+    return bool(result.gates or (warnings_as_errors and result.warnings))
 
 
 def _gates(args: argparse.Namespace, analysis: Analysis, span: Span) -> list[DslcError]:
@@ -102,7 +146,7 @@ def _findings(results: list[FileResult], max_errors: int) -> tuple[list[DslcErro
     findings: list[DslcError] = []
     notes: list[str] = []
     for result in results:
-        shown, hidden = capped(result.errors.errors if result.errors else result.gates, max_errors)
+        shown, hidden = capped(result.errors.errors if result.errors else result.gates + result.warnings, max_errors)
         findings += shown
         if hidden:
             notes.append(f"{result.file}: {hidden_text(hidden, max_errors)}")
@@ -121,10 +165,13 @@ def _print_text(results: list[FileResult], max_errors: int) -> None:
         for line in result.explain:
             print(f"  {line}")
         report(result.gates, sys.stdout, max_errors)
+        report(DslcErrors(result.warnings, result.source), sys.stdout, max_errors)
     invalid = sum(1 for r in results if r.errors)
     gated = sum(1 for r in results if r.gates)
     errors = sum(len(r.errors.errors) for r in results if r.errors)
-    print(f"{len(results)} file(s) checked: {len(results) - invalid} valid, {invalid} invalid ({errors} error(s))"
+    warnings = sum(len(r.warnings) for r in results)
+    counted = f"{errors} error(s)" + (f", {warnings} warning(s)" if warnings else "")
+    print(f"{len(results)} file(s) checked: {len(results) - invalid} valid, {invalid} invalid ({counted})"
           + (f", {gated} failed a gate" if gated else ""))
 
 
@@ -132,6 +179,7 @@ def _print_json(results: list[FileResult], max_errors: int) -> None:
     files = []
     for result in results:
         entry: dict[str, object] = {"file": result.file, "ok": not result.errors and not result.gates}
+        entry["warnings"] = [w.to_json() for w in result.warnings]
         if result.errors:
             shown, hidden = capped(result.errors.errors, max_errors)
             entry["errors"] = [e.to_json() for e in shown]

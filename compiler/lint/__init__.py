@@ -9,14 +9,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from dslc.compiler.analysis.model import Analysis
-from dslc.compiler.lint.config import LintConfig
+from dslc.compiler.lint.config import LintConfig, find_config
 from dslc.compiler.lint.registry import RULES
 from dslc.compiler.lint.rule import LintContext
 from dslc.compiler.lint.suppress import suppressions
+from dslc.spec.codes import LINT_CODES
 from dslc.spec.errors import DslcError
 from dslc.spec.load import LoadedSpec
 
-__all__ = ["RULES", "LintConfig", "lint"]
+__all__ = ["RULES", "LintConfig", "lint", "lint_file"]
 
 
 def lint(loaded: LoadedSpec, analysis: Analysis, config: LintConfig | None = None,
@@ -35,3 +36,12 @@ def lint(loaded: LoadedSpec, analysis: Analysis, config: LintConfig | None = Non
             if not silenced.silences(finding):
                 found.setdefault((finding.code, finding.span), finding)
     return sorted(found.values(), key=lambda f: (f.span.line, f.span.col, f.code) if f.span else (0, 0, f.code))
+
+
+def lint_file(loaded: LoadedSpec, analysis: Analysis, file: str | Path, select: list[str] | None = None,
+              ignore: list[str] | None = None) -> list[DslcError]:
+    """The warnings of the valid spec read from `file`, under the configuration that applies in its folder and then
+    the command line's `select`/`ignore`. Raises `DslcError` (E205) for a broken configuration file."""
+    folder = Path(file).parent
+    config = find_config(folder, LINT_CODES).overridden(select, ignore or [])
+    return lint(loaded, analysis, config, folder)

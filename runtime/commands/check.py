@@ -10,19 +10,16 @@ import argparse
 import json
 import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dslc.compiler.analysis.depth import SHALLOW, VERDICTS
 from dslc.runtime.options import add_limit_options, add_policy_option, capped, hidden_text, limits_from, report
-from dslc.spec.codes import CODES
+from dslc.spec.codes import LINT_CODES
 from dslc.spec.errors import DslcError, DslcErrors, Span
 
 if TYPE_CHECKING:
     from dslc.compiler.analysis.model import Analysis
     from dslc.compiler.check import Checked
-
-LINT_CODES = tuple(code for code in CODES if code.startswith("W"))
 
 VERDICT_RANK = {verdict: rank for rank, verdict in enumerate(VERDICTS)}
 REQUIREMENTS = VERDICTS  # `--require` names a verdict as the report spells it
@@ -101,17 +98,13 @@ def run(args: argparse.Namespace) -> int:
 
 def _lint(args: argparse.Namespace, checked: Checked, result: FileResult) -> None:
     """The file's lint warnings into `result`, or its lint configuration's error (which makes the file invalid)."""
-    from dslc.compiler.lint import lint
-    from dslc.compiler.lint.config import find_config
+    from dslc.compiler.lint import lint_file
 
     loaded, analysis = checked.valid()
-    folder = Path(result.file).parent
     try:
-        config = find_config(folder, LINT_CODES).overridden(args.select, args.ignore)
+        result.warnings = lint_file(loaded, analysis, result.file, args.select, args.ignore)
     except DslcError as error:
         result.errors, result.analysis = DslcErrors([error]), None
-        return
-    result.warnings = lint(loaded, analysis, config, folder)
 
 
 def _failed(result: FileResult) -> bool:

@@ -7,7 +7,14 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dslc.runtime.options import add_device_option, add_limit_options, add_session_options, limits_from, positive
+from dslc.runtime.options import (
+    add_device_option,
+    add_limit_options,
+    add_session_options,
+    limits_from,
+    positive,
+    report,
+)
 
 if TYPE_CHECKING:
     from dslc.runtime.training import TrainOptions
@@ -68,6 +75,8 @@ def run_command(args: argparse.Namespace) -> int:
     """Map the flags onto `train_and_evaluate`; print its outcome (errors always, the rest unless --quiet)."""
     from dslc.runtime.training import devnull_reporter, nothing_left_message, train_and_evaluate
 
+    if not args.quiet:
+        _print_warnings(args)
     reporter = devnull_reporter() if args.quiet else None
     if reporter is None:
         from dslc.runtime.progress import reporter_for
@@ -93,6 +102,24 @@ def run_command(args: argparse.Namespace) -> int:
         print(results_table(trained.rows))
         print(outcome_line(trained))
     return 0
+
+
+def _print_warnings(args: argparse.Namespace) -> None:
+    """The spec's lint warnings on stderr before training starts, as `dslc check` shows them (its configuration
+    included): a double sigmoid or a dead layer is cheaper to read about now than after the run."""
+    from dslc.compiler.check import check_spec
+    from dslc.compiler.lint import lint_file
+    from dslc.spec.errors import DslcError, DslcErrors
+
+    checked = check_spec(args.file, limits_from(args))
+    if checked.errors is not None:
+        return  # training reports them
+    loaded, analysis = checked.valid()
+    try:
+        warnings = lint_file(loaded, analysis, args.file, ignore=["W109"])  # a missing data file stops it: E701
+    except DslcError:
+        return  # a broken lint configuration is `dslc check`'s to report; it does not stop training
+    report(DslcErrors(warnings, loaded.source.text), sys.stderr, args.max_errors)
 
 
 def _stopped(error: Exception, args: argparse.Namespace) -> int:

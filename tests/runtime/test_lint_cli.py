@@ -148,3 +148,13 @@ def test_the_readme_specs_lint_clean() -> None:
     for syntax, body in specs:
         loaded, analysis = check_source(Source(f"README.{syntax}", body), syntax).valid()
         assert lint(loaded, analysis) == [], body
+
+
+def test_train_prints_the_warnings_before_it_starts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = tmp_path / "double_softmax.dsl"  # W103; its data file is missing, so training stops before any step
+    spec.write_text(LINT_EXAMPLES["W103"].bad.replace("data = digits", 'data = npz("missing.npz")'))
+    assert main(["train", str(spec), "--workdir", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert re.findall(r"(warning|error)\[(\w+)\]", err) == [("warning", "W103"), ("error", "E701")]
+    assert main(["train", str(spec), "--workdir", str(tmp_path / "run"), "--quiet"]) == 2
+    assert "warning[" not in capsys.readouterr().err

@@ -1,0 +1,127 @@
+"""Printed spec text as lines tagged with the IR path each one prints, and comments put back among them.
+
+Both printers produce `PrintedLine`s that use the source map's path vocabulary
+(`dslc.spec.sourcemap`), plus `("version",)` for the version line and
+`(*section, END)` for a line that closes a section (the DSL's `}`). A comment
+attached to a path (`dslc.spec.comment_placement`) goes to the first line
+that prints that path or, when this syntax prints no line for it, its nearest
+ancestor: own-line comments before that line, trailing ones after it. So the
+same comments land in the same places in either syntax.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+from dslc.spec.sourcemap import IRPath
+
+END: Final = -1  # the last step of a path that names the end of a section (indices are never negative)
+INDENT: Final = "  "
+
+
+@dataclass(frozen=True)
+class PrintedLine:
+    text: str
+    path: IRPath | None  # None for a blank separator line
+
+
+@dataclass(frozen=True)
+class PlacedComment:
+    """A comment and where it belongs: before (or, when trailing, after) what prints `path`."""
+
+    text: str  # from the '#' on
+    path: IRPath  # an item's path, `(*section, END)`, or `(END,)` for the end of the file
+    trailing: bool
+    column: int  # 1-based column of the '#' in its source
+    offset: int  # own-line: its indentation minus that of the line it refers to in its source
+    blank_before: bool
+    blank_after: bool
+
+
+def float_text(value: float) -> str:
+    """The shortest text that reads back as `value`, with a plain exponent (`1e-5`, not `1e-05`)."""
+    text = repr(value)
+    mantissa, exponent, power = text.partition("e")
+    return f"{mantissa}e{int(power)}" if exponent else text
+
+
+def indentation(text: str) -> int:
+    return len(text) - len(text.lstrip(" "))
+
+
+def render(lines: list[PrintedLine], comments: list[PlacedComment], keep_layout: bool) -> str:
+    """The text of `lines` with every comment in its place.
+
+    `keep_layout` (the comments come from a file in the same syntax) keeps each trailing comment's column
+    when the line leaves room for it, and each own-line comment's indentation relative to its item;
+    otherwise they are aligned with the printed text.
+    """
+    index = _PathIndex(lines)
+    before: dict[int, list[str | None]] = {}
+    after: dict[int, list[str | None]] = {}
+    trailing: dict[int, list[PlacedComment]] = {}
+    for comment in comments:
+        line, placement, reference = index.target(comment)
+        if comment.trailing:
+            trailing.setdefault(line, []).append(comment)
+            continue
+        indent = max(0, reference + comment.offset) if keep_layout else reference
+        group = (before if placement == "before" else after).setdefault(line, [])
+        group.extend([None] * comment.blank_before + [" " * indent + comment.text] + [None] * comment.blank_after)
+    out: list[str] = []
+    for number, line in enumerate(lines):
+        _extend(out, before.get(number, []))
+        text = line.text
+        for comment in trailing.get(number, []):
+            width = max(len(text) + 2, comment.column - 1) if keep_layout else len(text) + 2
+            text = text.ljust(width) + comment.text
+        _extend(out, [text or None])
+        _extend(out, after.get(number, []))
+    while out and not out[-1]:
+        out.pop()
+    return "\n".join(out) + "\n"
+
+
+def _extend(out: list[str], lines: list[str | None]) -> None:
+    """Append `lines`, where None is a blank line: never two blank lines in a row, none at the start."""
+    for line in lines:
+        if line is not None:
+            out.append(line)
+        elif out and out[-1]:
+            out.append("")
+
+
+class _PathIndex:
+    """For every path prefix, the first and last printed line whose path starts with it."""
+
+    def __init__(self, lines: list[PrintedLine]) -> None:
+        self.lines = lines
+        self.first: dict[IRPath, int] = {}
+        self.last: dict[IRPath, int] = {}
+        for number, line in enumerate(lines):
+            if line.path is None:
+                continue
+            for end in range(1, len(line.path) + 1):
+                self.first.setdefault(line.path[:end], number)
+                self.last[line.path[:end]] = number
+
+    def target(self, comment: PlacedComment) -> tuple[int, str, int]:
+        """(line number, "before" or "after" it, the indentation an own-line comment takes there)."""
+        path = comment.path
+        if path[-1] == END:
+            exact = self.first.get(path)
+            if exact is not None and self.lines[exact].path == path:  # a closing line: `}`
+                return exact, "before", self._indent(exact) + len(INDENT)
+            section = path[:-1]
+            if section in self.first:
+                return self.last[section], "after", self._indent(self.first[section]) + len(INDENT)
+            return len(self.lines) - 1, "after", 0
+        for end in range(len(path), 0, -1):
+            line = self.first.get(path[:end])
+            if line is not None:
+                return line, "before", self._indent(line)
+        return len(self.lines) - 1, "after", 0
+
+    def _indent(self, line: int) -> int:
+        return indentation(self.lines[line].text)

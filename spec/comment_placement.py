@@ -47,7 +47,8 @@ def place_comments(loaded: LoadedSpec) -> list[PlacedComment]:
     for comment in comments:
         path, trailing = _attach(comment, anchors, positions, sections, syntax)
         indent = _reference_indent(path, starts, sections, lines)
-        placed.append(PlacedComment(comment.text, path, trailing, comment.col, comment.col - 1 - indent,
+        placed.append(PlacedComment(comment.text, path, trailing, comment.col,
+                                    indentation(lines[comment.line - 1]), comment.col - 1 - indent,
                                     comment.own_line and _blank(lines, comment.line - 1),
                                     comment.own_line and _blank(lines, comment.line + 1)))
     return placed

@@ -34,6 +34,7 @@ class PlacedComment:
     path: IRPath  # an item's path, `(*section, END)`, or `(END,)` for the end of the file
     trailing: bool
     column: int  # 1-based column of the '#' in its source
+    line_indent: int  # the indentation of its line in its source
     offset: int  # own-line: its indentation minus that of the line it refers to in its source
     blank_before: bool
     blank_after: bool
@@ -53,9 +54,9 @@ def indentation(text: str) -> int:
 def render(lines: list[PrintedLine], comments: list[PlacedComment], keep_layout: bool) -> str:
     """The text of `lines` with every comment in its place.
 
-    `keep_layout` (the comments come from a file in the same syntax) keeps each trailing comment's column
-    when the line leaves room for it, and each own-line comment's indentation relative to its item;
-    otherwise they are aligned with the printed text.
+    `keep_layout` (the comments come from a file in the same syntax) keeps each own-line comment's indentation
+    relative to its item, and each trailing comment's column where the line it trails is indented as it was
+    and leaves room (comments aligned in a column stay so); otherwise they follow the printed text.
     """
     index = _PathIndex(lines)
     before: dict[int, list[str | None]] = {}
@@ -74,7 +75,8 @@ def render(lines: list[PrintedLine], comments: list[PlacedComment], keep_layout:
         _extend(out, before.get(number, []))
         text = line.text
         for comment in trailing.get(number, []):
-            width = max(len(text) + 2, comment.column - 1) if keep_layout else len(text) + 2
+            aligned = keep_layout and comment.line_indent == indentation(line.text)
+            width = max(len(text) + 2, comment.column - 1) if aligned else len(text) + 2
             text = text.ljust(width) + comment.text
         _extend(out, [text or None])
         _extend(out, after.get(number, []))

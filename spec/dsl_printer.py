@@ -141,9 +141,8 @@ def _train(train: Train) -> list[PrintedLine]:
 
 
 def _braced(header: str, path: IRPath, items: list[tuple[str, IRPath]]) -> list[PrintedLine]:
-    """`header {`, one indented line per item, `}`; `header {}` when empty."""
-    if not items:
-        return [PrintedLine(f"{header} {{}}", path)]
+    """`header {`, one indented line per item, `}` (on a line of its own even when empty: a comment inside
+    an empty block stays inside)."""
     return [PrintedLine(f"{header} {{", path), *(PrintedLine(f"{INDENT}{text}", item) for text, item in items),
             PrintedLine("}", (*path, END))]
 

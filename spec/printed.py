@@ -95,15 +95,17 @@ def _extend(out: list[str], lines: list[str | None]) -> None:
 
 
 class _PathIndex:
-    """For every path prefix, the first and last printed line whose path starts with it."""
+    """For every path, the first line that prints it; for every path prefix, the first and last line under it."""
 
     def __init__(self, lines: list[PrintedLine]) -> None:
         self.lines = lines
+        self.exact: dict[IRPath, int] = {}
         self.first: dict[IRPath, int] = {}
         self.last: dict[IRPath, int] = {}
         for number, line in enumerate(lines):
             if line.path is None:
                 continue
+            self.exact.setdefault(line.path, number)
             for end in range(1, len(line.path) + 1):
                 self.first.setdefault(line.path[:end], number)
                 self.last[line.path[:end]] = number
@@ -112,14 +114,17 @@ class _PathIndex:
         """(line number, "before" or "after" it, the indentation an own-line comment takes there)."""
         path = comment.path
         if path[-1] == END:
-            exact = self.first.get(path)
-            if exact is not None and self.lines[exact].path == path:  # a closing line: `}`
-                return exact, "before", self._indent(exact) + len(INDENT)
+            if path in self.exact:  # a closing line: `}`
+                return self.exact[path], "before", self._indent(self.exact[path]) + len(INDENT)
             section = path[:-1]
             if section in self.first:
                 return self.last[section], "after", self._indent(self.first[section]) + len(INDENT)
             return len(self.lines) - 1, "after", 0
-        for end in range(len(path), 0, -1):
+        if comment.trailing:  # the line of the item or of its nearest printed ancestor
+            line = next((self.exact[path[:end]] for end in range(len(path), 0, -1) if path[:end] in self.exact), None)
+            if line is not None:
+                return line, "after", 0
+        for end in range(len(path), 0, -1):  # before the first line printed for the item, or for what holds it
             line = self.first.get(path[:end])
             if line is not None:
                 return line, "before", self._indent(line)

@@ -138,7 +138,7 @@ def test_only_explicit_settings_print() -> None:
 def test_an_empty_block_prints_braces() -> None:
     text = "dslc 1\nblock nothing {}\nmodel m(x: [4]) {\n  dense(2)\n}\n"
     spec = load_text(text, "dsl").spec
-    assert "block nothing {}" in round_trip(spec)
+    assert "block nothing {\n}" in round_trip(spec)
 
 
 BASE = load_text("dslc 1\nmodel m(x: [4]) {\n  dense(2)\n}\ntrain {\n  loss = mse\n  optimizer = adam(0.1)\n"

@@ -132,7 +132,7 @@ def _arguments(params: Mapping[str, object], positional: tuple[str, ...]) -> lis
 
 
 def _train(train: Train) -> list[PrintedLine]:
-    lines = []
+    lines: list[tuple[str, IRPath]] = []
     for name in Train.model_fields:
         value = getattr(train, name)
         if name in train.model_fields_set and value is not None:  # None is every optional setting's default

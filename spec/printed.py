@@ -71,11 +71,11 @@ def render(lines: list[PrintedLine], comments: list[PlacedComment], keep_layout:
         group = (before if placement == "before" else after).setdefault(line, [])
         group.extend([None] * comment.blank_before + [" " * indent + comment.text] + [None] * comment.blank_after)
     out: list[str] = []
-    for number, line in enumerate(lines):
+    for number, printed in enumerate(lines):
         _extend(out, before.get(number, []))
-        text = line.text
+        text = printed.text
         for comment in trailing.get(number, []):
-            aligned = keep_layout and comment.line_indent == indentation(line.text)
+            aligned = keep_layout and comment.line_indent == indentation(printed.text)
             width = max(len(text) + 2, comment.column - 1) if aligned else len(text) + 2
             text = text.ljust(width) + comment.text
         _extend(out, [text or None])

@@ -1,9 +1,10 @@
 """IR -> canonical spec text. `print_spec` picks the syntax; this module writes YAML.
 
 The canonical YAML is block style for sections and layer lists and flow style
-for parameters. Each line is tagged with the IR path it prints
-(`dslc.spec.printed`), which is where the formatter puts comments back. It prints only what the spec states (defaults the spec left
-out stay out), so `load(print(ir)) == ir` and printing is idempotent.
+for parameters. It prints only what the spec states (defaults the spec left
+out stay out), so `load(print(ir)) == ir` and printing is idempotent. Each line
+is tagged with the IR path it prints (`dslc.spec.printed`): where the formatter
+puts the comments back.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The formatter keeps every comment, in both syntaxes and across `convert`, and the project's own specs are canonical."""
+"""The formatter keeps every comment, in both syntaxes and across `convert`; the project's own specs are canonical."""
 
 from __future__ import annotations
 

@@ -29,7 +29,7 @@ from dslc.spec.ir import (
     Train,
 )
 from dslc.spec.layers import REGISTRY
-from dslc.spec.printed import END, INDENT, PrintedLine, float_text
+from dslc.spec.printed import END, INDENT, PrintedLine, float_text, wrapped
 from dslc.spec.sourcemap import IRPath
 from dslc.spec.vocab import DATA_SOURCES, LOSSES, METRICS, OPTIMIZERS, SCHEDULES, Choice
 
@@ -60,7 +60,7 @@ def dsl_lines(spec: Spec) -> list[PrintedLine]:
     lines = sections[0]
     for section in sections[1:]:
         lines.extend([PrintedLine("", None), *section])
-    return lines
+    return wrapped(lines)
 
 
 def _block(spec: Spec, block: BlockDef, path: IRPath) -> list[PrintedLine]:

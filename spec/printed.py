@@ -3,10 +3,11 @@
 Both printers produce `PrintedLine`s that use the source map's path vocabulary
 (`dslc.spec.sourcemap`), plus `("version",)` for the version line and
 `(*section, END)` for a line that closes a section (the DSL's `}`). A comment
-attached to a path (`dslc.spec.comment_placement`) goes to the first line
-that prints that path or, when this syntax prints no line for it, its nearest
-ancestor: own-line comments before that line, trailing ones after it. So the
-same comments land in the same places in either syntax.
+attached to a path (`dslc.spec.comment_placement`) goes to the lines that
+print that path or, when this syntax prints no line for it, its nearest
+ancestor: own-line comments before the first, trailing ones after the last
+(a line longer than `WIDTH` is wrapped into several). So the same comments
+land in the same places in either syntax, and every comment has a place.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from dslc.spec.sourcemap import IRPath
 
 END: Final = -1  # the last step of a path that names the end of a section (indices are never negative)
 INDENT: Final = "  "
+WIDTH: Final = 120  # longer lines are wrapped inside their brackets (both syntaxes read new lines there as spaces)
+_OPENERS, _CLOSERS = "([{", ")]}"
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,44 @@ def float_text(value: float) -> str:
     text = repr(value)
     mantissa, exponent, power = text.partition("e")
     return f"{mantissa}e{int(power)}" if exponent else text
+
+
+def wrapped(lines: list[PrintedLine]) -> list[PrintedLine]:
+    """`lines` with each one longer than `WIDTH` broken into several that print the same path."""
+    return [PrintedLine(part, line.path) for line in lines for part in _wrap(line.text)]
+
+
+def _wrap(text: str) -> list[str]:
+    """Break a long line after the commas of its outermost bracketed list that has any, filling each line up to
+    `WIDTH`; the continuation lines start under the first item. Strings are double-quoted, with `\\` escapes."""
+    if len(text) <= WIDTH:
+        return [text]
+    openers: list[int] = []
+    commas: list[tuple[int, int, int]] = []  # (depth, the opening bracket's index, the comma's index)
+    in_string = escaped = False
+    for index, char in enumerate(text):
+        if in_string:
+            escaped, in_string = (False, True) if escaped else (char == "\\", char != '"')
+        elif char == '"':
+            in_string = True
+        elif char in _OPENERS:
+            openers.append(index)
+        elif char in _CLOSERS and openers:
+            openers.pop()
+        elif char == "," and openers:
+            commas.append((len(openers), openers[-1], index))
+    if not commas:
+        return [text]
+    depth, opener, _ = min(commas)
+    breaks = [comma for level, group, comma in commas if (level, group) == (depth, opener)]
+    pieces = [text[start + 1:end + 1].strip() for start, end in zip([-1, *breaks], [*breaks, len(text) - 1], strict=True)]
+    lines = [text[:breaks[0] + 1]]
+    for piece in pieces[1:]:
+        if len(lines[-1]) + 1 + len(piece) <= WIDTH:
+            lines[-1] += " " + piece
+        else:
+            lines.append(" " * (opener + 1) + piece)
+    return lines
 
 
 def indentation(text: str) -> int:
@@ -95,17 +136,20 @@ def _extend(out: list[str], lines: list[str | None]) -> None:
 
 
 class _PathIndex:
-    """For every path, the first line that prints it; for every path prefix, the first and last line under it."""
+    """For every path, the first and the last line that print it (a wrapped item prints on several); for every
+    path prefix, the first and the last line under it."""
 
     def __init__(self, lines: list[PrintedLine]) -> None:
         self.lines = lines
         self.exact: dict[IRPath, int] = {}
+        self.exact_last: dict[IRPath, int] = {}
         self.first: dict[IRPath, int] = {}
         self.last: dict[IRPath, int] = {}
         for number, line in enumerate(lines):
             if line.path is None:
                 continue
             self.exact.setdefault(line.path, number)
+            self.exact_last[line.path] = number
             for end in range(1, len(line.path) + 1):
                 self.first.setdefault(line.path[:end], number)
                 self.last[line.path[:end]] = number
@@ -120,8 +164,9 @@ class _PathIndex:
             if section in self.first:
                 return self.last[section], "after", self._indent(self.first[section]) + len(INDENT)
             return len(self.lines) - 1, "after", 0
-        if comment.trailing:  # the line of the item or of its nearest printed ancestor
-            line = next((self.exact[path[:end]] for end in range(len(path), 0, -1) if path[:end] in self.exact), None)
+        if comment.trailing:  # the (last) line of the item or of its nearest printed ancestor
+            line = next((self.exact_last[path[:end]] for end in range(len(path), 0, -1) if path[:end] in self.exact),
+                        None)
             if line is not None:
                 return line, "after", 0
         for end in range(len(path), 0, -1):  # before the first line printed for the item, or for what holds it

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from pydantic import BaseModel
 
 from dslc.spec.ir import BlockDef, Input, LayerCall, Model, Ref, Spec, Step, Train
-from dslc.spec.printed import PrintedLine, float_text
+from dslc.spec.printed import PrintedLine, float_text, wrapped
 from dslc.spec.sourcemap import IRPath
 from dslc.spec.vocab import Choice
 
@@ -49,7 +49,7 @@ def yaml_lines(spec: Spec) -> list[PrintedLine]:
     lines.extend(_model(spec.model))
     if spec.train is not None:
         lines.extend(_train(spec.train))
-    return lines
+    return wrapped(lines)
 
 
 def _block(block: BlockDef, path: IRPath) -> list[PrintedLine]:

@@ -189,3 +189,19 @@ def test_a_comment_inside_an_empty_block_stays_inside() -> None:
     yaml_text = canonical_text(reloaded(text, "dsl"), "yaml")
     assert "    layers: []\n    # to do\nmodel:" in yaml_text
     assert canonical_text(reloaded(yaml_text, "yaml"), "dsl") == text
+
+
+def test_long_lines_wrap_inside_their_brackets_and_keep_their_comments() -> None:
+    arguments = ", ".join(f"{name}={value}" for name, value in
+                          [("kv_heads", 3), ("epsilon", "1e-5"), ("rope", 100000), ("use_bias", "false"),
+                           ("gated", "true"), ("activation", "silu"), ("norm", "rmsnorm")])
+    text = (f"dslc 1\n\nmodel m(ids: int32[16]) {{\n  embedding(64, 576)\n"
+            f"  decoder_block(9, 1536, {arguments})  # c\n}}\n")
+    formatted = canonical_text(reloaded(text, "dsl"), "dsl")
+    assert formatted.splitlines()[4:6] == [
+        "  decoder_block(9, 1536, kv_heads=3, epsilon=1e-5, rope=100000, use_bias=false, gated=true, activation=silu,",
+        "                norm=rmsnorm)  # c"]
+    assert canonical_text(reloaded(formatted, "dsl"), "dsl") == formatted
+    yaml_text = canonical_text(reloaded(formatted, "dsl"), "yaml")
+    assert max(map(len, yaml_text.splitlines())) <= 120 and "  # c\n" in yaml_text
+    assert reloaded(yaml_text, "yaml").spec == reloaded(text, "dsl").spec

@@ -78,7 +78,8 @@ def _wrap(text: str) -> list[str]:
         return [text]
     depth, opener, _ = min(commas)
     breaks = [comma for level, group, comma in commas if (level, group) == (depth, opener)]
-    pieces = [text[start + 1:end + 1].strip() for start, end in zip([-1, *breaks], [*breaks, len(text) - 1], strict=True)]
+    ends = [*breaks, len(text) - 1]
+    pieces = [text[start + 1:end + 1].strip() for start, end in zip([-1, *breaks], ends, strict=True)]
     lines = [text[:breaks[0] + 1]]
     for piece in pieces[1:]:
         if len(lines[-1]) + 1 + len(piece) <= WIDTH:

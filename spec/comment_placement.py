@@ -7,7 +7,7 @@ last thing in the file. A trailing comment belongs to the last item that
 starts before it on its line or above (a comment after the DSL's `}` to the
 end of the section it closes). The items are the paths of the source map,
 each starting where the first of its parts starts, and the keys that the map
-does not record (the version, `blocks`, `params` and `layers`).
+does not record (the version, `blocks`, `params`, `inputs` and `layers`).
 """
 
 from __future__ import annotations
@@ -37,9 +37,9 @@ def place_comments(loaded: LoadedSpec) -> list[PlacedComment]:
     comments = find_comments(text, syntax)
     if not comments:
         return []
-    starts = _item_starts(loaded)
+    starts, items = _item_starts(loaded)
     # items by start, the outermost first where several start together (paths of mixed types never compare)
-    anchors = sorted(((start, len(path), path) for path, start in starts.items()), key=lambda item: item[:2])
+    anchors = sorted(((starts[path], len(path), path) for path in items), key=lambda item: item[:2])
     positions = [start for start, _, _ in anchors]
     sections = _sections(loaded)
     lines = text.splitlines()
@@ -91,8 +91,9 @@ def _blank(lines: list[str], number: int) -> bool:
     return 1 <= number <= len(lines) and not lines[number - 1].strip()
 
 
-def _item_starts(loaded: LoadedSpec) -> dict[IRPath, Position]:
-    """Where each item starts: the earliest start of its key, its value and everything inside it."""
+def _item_starts(loaded: LoadedSpec) -> tuple[dict[IRPath, Position], list[IRPath]]:
+    """Where each item starts: the earliest start of its key, its value and everything inside it; and the items
+    a comment can belong to (those written in the file: the recorded paths and the keys)."""
     recorded: dict[IRPath, Position] = {}
     for path, located in loaded.source_map.spans.items():
         span = located.key or located.value
@@ -104,28 +105,31 @@ def _item_starts(loaded: LoadedSpec) -> dict[IRPath, Position]:
             prefix = path[:end]
             if prefix not in starts or start < starts[prefix]:
                 starts[prefix] = start
-    return starts
+    return starts, list(recorded)
 
 
 def _unrecorded_keys(loaded: LoadedSpec) -> dict[IRPath, Position]:
-    """The keys that name no IR value of their own: `dslc`, `blocks`, and each section's `params` and `layers`."""
+    """The keys that name no IR value of their own: `dslc`, `params`, and in YAML `blocks`, `inputs` and `layers`
+    (the DSL writes no such words: its tree places them at the first block and at the opening brackets)."""
     root = _document(loaded)
+    names = ("params", "inputs", "layers") if loaded.syntax == "yaml" else ("params",)
     keys: dict[IRPath, Position] = {}
     for entry in root:
-        path: IRPath = ("version",) if entry.key == "dslc" else (str(entry.key),)
-        keys[path] = (entry.key_span.line, entry.key_span.col)
+        if entry.key == "dslc" or loaded.syntax == "yaml":
+            path: IRPath = ("version",) if entry.key == "dslc" else (str(entry.key),)
+            keys[path] = (entry.key_span.line, entry.key_span.col)
         if entry.key == "model" and isinstance(entry.value, Map):
-            keys.update(_list_keys(entry.value, ("model",)))
+            keys.update(_list_keys(entry.value, ("model",), names))
         elif entry.key == "blocks" and isinstance(entry.value, Map):
             for index, block in enumerate(entry.value):
                 if isinstance(block.value, Map):
-                    keys.update(_list_keys(block.value, ("blocks", index)))
+                    keys.update(_list_keys(block.value, ("blocks", index), names))
     return keys
 
 
-def _list_keys(section: Map, path: IRPath) -> dict[IRPath, Position]:
-    return {(*path, str(entry.key)): (entry.key_span.line, entry.key_span.col)
-            for entry in section if entry.key in ("params", "layers")}
+def _list_keys(section: Map, path: IRPath, names: tuple[str, ...]) -> dict[IRPath, Position]:
+    return {(*path, str(entry.key)): (entry.key_span.line, entry.key_span.col) for entry in section
+            if entry.key in names}
 
 
 def _document(loaded: LoadedSpec) -> Map:

@@ -13,7 +13,8 @@ model autoencoder(image: [8, 8, 1]) {
 train {
   loss = mse
   optimizer = adam(0.001)
-  batch = 64; epochs = 30
+  batch = 64
+  epochs = 30
   metrics = [mse]
   data = digits(target=input)   # the target is the image itself
 }

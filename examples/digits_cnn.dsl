@@ -3,15 +3,19 @@ dslc 1
 
 model digits_cnn(image: [8, 8, 1]) {
   conv2d(32, 3, padding=same, activation=relu)
-  conv2d(32, 3, padding=same, activation=relu) -> maxpool(window=2)
+  conv2d(32, 3, padding=same, activation=relu)
+  maxpool(2)
   conv2d(64, 3, padding=same, activation=relu)
-  global_avgpool -> dropout(rate=0.2) -> dense(10)
+  global_avgpool
+  dropout(0.2)
+  dense(10)
 }
 
 train {
   loss = softmax_cross_entropy
-  optimizer = adam(lr=3e-3)
-  batch = 64; epochs = 40
+  optimizer = adam(0.003)
+  batch = 64
+  epochs = 40
   metrics = [accuracy]
   data = digits
   seed = 0

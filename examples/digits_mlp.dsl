@@ -3,15 +3,17 @@ dslc 1
 
 model digits_mlp(image: [8, 8, 1]) {
   flatten
-  dense(128, activation=relu) -> dropout(0.1)
+  dense(128, activation=relu)
+  dropout(0.1)
   dense(64, activation=relu)
   dense(10)
 }
 
 train {
   loss = softmax_cross_entropy
-  optimizer = adam(lr=0.002)
-  batch = 64; epochs = 30
+  optimizer = adam(0.002)
+  batch = 64
+  epochs = 30
   metrics = [accuracy]
   data = digits
   seed = 0

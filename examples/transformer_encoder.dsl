@@ -7,17 +7,17 @@ block encoder(heads, mlp_dim, dropout=0.1) {
 
 model transformer_encoder(rows: [8, 8]) {
   embed: dense(64)
-  encoder(heads=4, mlp_dim=128) * 2
-  layernorm -> global_avgpool -> dense(10)
+  encoder(4, 128) * 2
+  layernorm
+  global_avgpool
+  dense(10)
 }
 
 train {
   loss = softmax_cross_entropy
-  optimizer = adamw(
-    warmup_cosine(peak=0.001, warmup_steps=50, decay_steps=1000),
-    weight_decay=0.01,
-  )
-  batch = 64; steps = 1000
+  optimizer = adamw(warmup_cosine(peak=0.001, warmup_steps=50, decay_steps=1000), weight_decay=0.01)
+  batch = 64
+  steps = 1000
   metrics = [accuracy]
   data = digits
   precision = bfloat16

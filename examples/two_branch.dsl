@@ -12,7 +12,8 @@ model two_branch(image: [8, 8, 1]) {
 train {
   loss = softmax_cross_entropy
   optimizer = sgd(0.05, momentum=0.9)
-  batch = 32; epochs = 10
-  metrics = [accuracy, top_k(k=2)]
+  batch = 32
+  epochs = 10
+  metrics = [accuracy, top_k(2)]
   data = digits
 }

@@ -1,8 +1,8 @@
 """Writing canonical spec text back to files without losing anything.
 
-The printers write the IR, which has no comments; the file's leading comment
-block is carried over, and any other comment makes `fmt`/`convert` stop rather
-than drop it silently (unless the user says `--drop-comments`).
+The printers write the IR, which has no comments: each comment of the file is
+attached to the item it belongs to and put back beside the printed item, in
+either syntax (`dslc.spec.comment_placement`, `dslc.spec.printed`).
 """
 
 from __future__ import annotations
@@ -11,47 +11,16 @@ import os
 import tempfile
 from pathlib import Path
 
-
-def header_comments(text: str) -> list[str]:
-    """The comment lines (and blank lines between them) at the top of a file."""
-    header: list[str] = []
-    for line in text.splitlines():
-        if line.strip().startswith("#") or (header and not line.strip()):
-            header.append(line.rstrip())
-        else:
-            break
-    while header and not header[-1].strip():
-        header.pop()
-    return header
+from dslc.spec.comment_placement import place_comments
+from dslc.spec.load import LoadedSpec, Syntax
+from dslc.spec.printed import render
+from dslc.spec.printer import printed_lines
 
 
-def body_comment_lines(text: str) -> list[int]:
-    """1-based line numbers of comments after the header (both syntaxes use `#`)."""
-    skip = len(header_comments(text))
-    return [number for number, line in enumerate(text.splitlines(), start=1)
-            if number > skip and _has_comment(line)]
-
-
-def _has_comment(line: str) -> bool:
-    quote = None
-    for index, char in enumerate(line):
-        if quote:
-            if char == "\\" and quote == '"':
-                continue
-            if char == quote:
-                quote = None
-        elif char in "\"'":
-            # a quote starts a string only at a value position, not inside a word like don't
-            if index == 0 or not line[index - 1].isalnum():
-                quote = char
-        elif char == "#" and (index == 0 or line[index - 1] in " \t"):
-            return True
-    return False
-
-
-def with_header(original: str, canonical: str) -> str:
-    header = header_comments(original)
-    return ("\n".join(header) + "\n" + canonical) if header else canonical
+def canonical_text(loaded: LoadedSpec, syntax: Syntax) -> str:
+    """The loaded spec in canonical form in `syntax`, every comment of its file in place."""
+    lines = printed_lines(loaded.spec, syntax)
+    return render(lines, place_comments(loaded), keep_layout=syntax == loaded.syntax)
 
 
 def write_atomically(path: Path, content: str | bytes) -> None:

@@ -4,14 +4,15 @@ The text holds only what the IR holds: parameters given explicitly (`LayerCall.p
 `Choice.params()`, the fields set on `Train` and its nested settings), with graph attributes
 only where they differ from their defaults. Leading parameters named in a kind's
 `positional` tuple print positionally (`conv2d(32, 3, padding=same)`), the rest by
-keyword in declaration order, so equal specs print equal text. One step per line.
+keyword in declaration order, so equal specs print equal text. One step per line, each line tagged
+with the IR path it prints (`dslc.spec.printed`), which is where the formatter puts comments back.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
 from dslc.spec.ir import (
     BlockCall,
@@ -28,9 +29,10 @@ from dslc.spec.ir import (
     Train,
 )
 from dslc.spec.layers import REGISTRY
+from dslc.spec.printed import END, INDENT, PrintedLine, float_text, wrapped
+from dslc.spec.sourcemap import IRPath
 from dslc.spec.vocab import DATA_SOURCES, LOSSES, METRICS, OPTIMIZERS, SCHEDULES, Choice
 
-INDENT = "  "
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # Words the grammar may read as keywords in a value position: such strings print quoted.
 _KEYWORDS = frozenset({"dslc", "block", "model", "train", "true", "false", "null"})
@@ -45,32 +47,45 @@ _CHOICE_POSITIONAL: dict[type[Choice], tuple[str, ...]] = {
 
 
 def print_dsl(spec: Spec) -> str:
-    sections = [f"dslc {spec.version}"]
-    sections.extend(_block(spec, block) for block in spec.blocks)
+    return "".join(f"{line.text}\n" for line in dsl_lines(spec))
+
+
+def dsl_lines(spec: Spec) -> list[PrintedLine]:
+    """The canonical DSL text line by line, each line tagged with the IR path it prints; sections apart."""
+    sections = [[PrintedLine(f"dslc {spec.version}", ("version",))]]
+    sections.extend(_block(spec, block, ("blocks", index)) for index, block in enumerate(spec.blocks))
     sections.append(_model(spec, spec.model))
     if spec.train is not None:
         sections.append(_train(spec.train))
-    return "\n\n".join(sections) + "\n"
+    lines = sections[0]
+    for section in sections[1:]:
+        lines.extend([PrintedLine("", None), *section])
+    return wrapped(lines)
 
 
-def _block(spec: Spec, block: BlockDef) -> str:
+def _block(spec: Spec, block: BlockDef, path: IRPath) -> list[PrintedLine]:
     params = f"({', '.join(_param(param) for param in block.params)})" if block.params else ""
-    return _braced(f"block {block.name}{params}", (_step(spec, step) for step in block.layers))
+    return _braced(f"block {block.name}{params}", path, _steps(spec, block.layers, (*path, "layers")))
 
 
 def _param(param: BlockParam) -> str:
     return param.name if param.required else f"{param.name}={_value(param.default)}"
 
 
-def _model(spec: Spec, model: Model) -> str:
+def _model(spec: Spec, model: Model) -> list[PrintedLine]:
     inputs = ", ".join(_input(item) for item in model.inputs)
     outputs = f" -> {', '.join(model.outputs)}" if model.outputs else ""
-    return _braced(f"model {model.name}({inputs}){outputs}", (_step(spec, step) for step in model.layers))
+    return _braced(f"model {model.name}({inputs}){outputs}", ("model",),
+                   _steps(spec, model.layers, ("model", "layers")))
 
 
 def _input(item: Input) -> str:
     dtype = "" if item.dtype == Input.model_fields["dtype"].default else item.dtype
     return f"{item.name}: {dtype}{_value(item.shape)}"
+
+
+def _steps(spec: Spec, steps: tuple[Step, ...], path: IRPath) -> list[tuple[str, IRPath]]:
+    return [(_step(spec, step), (*path, index)) for index, step in enumerate(steps)]
 
 
 def _step(spec: Spec, step: Step) -> str:
@@ -116,18 +131,20 @@ def _arguments(params: Mapping[str, object], positional: tuple[str, ...]) -> lis
         f"{name}={_value(value)}" for name, value in params.items() if name not in shown]
 
 
-def _train(train: Train) -> str:
-    lines = []
+def _train(train: Train) -> list[PrintedLine]:
+    lines: list[tuple[str, IRPath]] = []
     for name in Train.model_fields:
         value = getattr(train, name)
         if name in train.model_fields_set and value is not None:  # None is every optional setting's default
-            lines.append(f"{name} = {_value(value)}")
-    return _braced("train", lines)
+            lines.append((f"{name} = {_value(value)}", ("train", name)))
+    return _braced("train", ("train",), lines)
 
 
-def _braced(header: str, lines: Iterable[str]) -> str:
-    body = "".join(f"{INDENT}{line}\n" for line in lines)
-    return f"{header} {{\n{body}}}" if body else f"{header} {{}}"
+def _braced(header: str, path: IRPath, items: list[tuple[str, IRPath]]) -> list[PrintedLine]:
+    """`header {`, one indented line per item, `}` (on a line of its own even when empty: a comment inside
+    an empty block stays inside)."""
+    return [PrintedLine(f"{header} {{", path), *(PrintedLine(f"{INDENT}{text}", item) for text, item in items),
+            PrintedLine("}", (*path, END))]
 
 
 def _value(value: object) -> str:
@@ -138,7 +155,7 @@ def _value(value: object) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
-        return repr(value)  # the shortest text that reads back as the same float
+        return float_text(value)
     if isinstance(value, str):
         return _string(value)
     if isinstance(value, Ref):

@@ -13,14 +13,15 @@ from dataclasses import dataclass
 
 _DIGITS_TRAIN = """train {{
   loss = softmax_cross_entropy
-  optimizer = adam(lr={lr})
-  batch = 64; epochs = 10
+  optimizer = adam({lr})
+  batch = 64
+  epochs = 10
   data = {data}
 }}
 """
 
 
-def _digits(layers: str, lr: str = "1e-3", data: str = "digits", head: str = "dense(10)") -> str:
+def _digits(layers: str, lr: str = "0.001", data: str = "digits", head: str = "dense(10)") -> str:
     """A classifier of the 8x8 digits: the flattened image, `layers`, the 10-way `head`, and a train section."""
     return (f"dslc 1\n\nmodel digits(image: [8, 8, 1]) {{\n  flatten\n{layers}\n  {head}\n}}\n\n"
             + _DIGITS_TRAIN.format(lr=lr, data=data))
@@ -45,7 +46,7 @@ class LintExample:
 LINT_EXAMPLES: dict[str, LintExample] = {example.code: example for example in (
     LintExample("W101", "dead-layer",
                 bad=_model("  hidden: dense(32, activation=relu)\n  dense(8, activation=relu)\n"
-                           "  dense(1, from=[hidden])"),
+                           "  dense(1, from=hidden)"),
                 good=_model("  dense(32, activation=relu)\n  dense(8, activation=relu)\n  dense(1)")),
     LintExample("W102", "layer-without-effect",
                 bad=_model("  dense(32, activation=relu)\n  dropout(0.0)\n  dense(1)"),
@@ -57,8 +58,8 @@ LINT_EXAMPLES: dict[str, LintExample] = {example.code: example for example in (
                 bad=_model("  dense(32)\n  dense(1)"),
                 good=_model("  dense(32, activation=relu)\n  dense(1)")),
     LintExample("W105", "bias-before-batchnorm",
-                bad=_model("  conv2d(16, 3)\n  batchnorm -> relu\n  global_avgpool\n  dense(10)", "image: [8, 8, 1]"),
-                good=_model("  conv2d(16, 3, use_bias=false)\n  batchnorm -> relu\n  global_avgpool\n  dense(10)",
+                bad=_model("  conv2d(16, 3)\n  batchnorm\n  relu\n  global_avgpool\n  dense(10)", "image: [8, 8, 1]"),
+                good=_model("  conv2d(16, 3, use_bias=false)\n  batchnorm\n  relu\n  global_avgpool\n  dense(10)",
                             "image: [8, 8, 1]")),
     LintExample("W106", "dropout-after-last-weighted",
                 bad=_model("  dense(32, activation=relu)\n  dense(1)\n  dropout(0.5)"),
@@ -68,7 +69,7 @@ LINT_EXAMPLES: dict[str, LintExample] = {example.code: example for example in (
                 good=_model(_CONV.format(window=2), "image: [8, 8, 1]")),
     LintExample("W108", "unusual-learning-rate-or-batch",
                 bad=_digits("  dense(32, activation=relu)", lr="1.0"),
-                good=_digits("  dense(32, activation=relu)", lr="1e-3")),
+                good=_digits("  dense(32, activation=relu)", lr="0.001")),
     LintExample("W109", "missing-data-path",
                 bad=_digits("  dense(32, activation=relu)", data='npz("trian.npz")'),
                 good=_digits("  dense(32, activation=relu)", data='npz("train.npz")')),

@@ -2,7 +2,9 @@
 
 The canonical YAML is block style for sections and layer lists and flow style
 for parameters. It prints only what the spec states (defaults the spec left
-out stay out), so `load(print(ir)) == ir` and printing is idempotent.
+out stay out), so `load(print(ir)) == ir` and printing is idempotent. Each line
+is tagged with the IR path it prints (`dslc.spec.printed`): where the formatter
+puts the comments back.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from collections.abc import Mapping
 from pydantic import BaseModel
 
 from dslc.spec.ir import BlockDef, Input, LayerCall, Model, Ref, Spec, Step, Train
+from dslc.spec.printed import PrintedLine, float_text, wrapped
+from dslc.spec.sourcemap import IRPath
 from dslc.spec.vocab import Choice
 
 _PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
@@ -21,40 +25,51 @@ _RESERVED = {"null", "Null", "NULL", "true", "True", "TRUE", "false", "False", "
 
 
 def print_spec(spec: Spec, syntax: str) -> str:
+    return "".join(f"{line.text}\n" for line in printed_lines(spec, syntax))
+
+
+def printed_lines(spec: Spec, syntax: str) -> list[PrintedLine]:
+    """The canonical text of `spec` in `syntax`, line by line, each tagged with the IR path it prints."""
     if syntax == "dsl":
-        from dslc.spec.dsl_printer import print_dsl
-        return print_dsl(spec)
-    return print_yaml(spec)
+        from dslc.spec.dsl_printer import dsl_lines
+        return dsl_lines(spec)
+    return yaml_lines(spec)
 
 
 def print_yaml(spec: Spec) -> str:
-    lines = [f"dslc: {spec.version}"]
+    return print_spec(spec, "yaml")
+
+
+def yaml_lines(spec: Spec) -> list[PrintedLine]:
+    lines = [PrintedLine(f"dslc: {spec.version}", ("version",))]
     if spec.blocks:
-        lines.append("blocks:")
-        for block in spec.blocks:
-            lines.extend(_block(block))
+        lines.append(PrintedLine("blocks:", ("blocks",)))
+        for index, block in enumerate(spec.blocks):
+            lines.extend(_block(block, ("blocks", index)))
     lines.extend(_model(spec.model))
     if spec.train is not None:
         lines.extend(_train(spec.train))
-    return "\n".join(lines) + "\n"
+    return wrapped(lines)
 
 
-def _block(block: BlockDef) -> list[str]:
-    lines = [f"  {_key(block.name)}:"]
+def _block(block: BlockDef, path: IRPath) -> list[PrintedLine]:
+    lines = [PrintedLine(f"  {_key(block.name)}:", path)]
     if block.params:
         params = [_key(p.name) if p.required else f"{{{_key(p.name)}: {flow(p.default)}}}" for p in block.params]
-        lines.append(f"    params: [{', '.join(params)}]")
-    lines.append("    layers:" if block.layers else "    layers: []")
-    lines.extend(line for step in block.layers for line in _step(step, "      "))
+        lines.append(PrintedLine(f"    params: [{', '.join(params)}]", (*path, "params")))
+    lines.append(PrintedLine("    layers:" if block.layers else "    layers: []", (*path, "layers")))
+    lines.extend(_steps(block.layers, "      ", (*path, "layers")))
     return lines
 
 
-def _model(model: Model) -> list[str]:
-    lines = ["model:", f"  name: {_key(model.name)}", f"  inputs: {{{', '.join(_input(i) for i in model.inputs)}}}",
-             "  layers:"]
-    lines.extend(line for step in model.layers for line in _step(step, "    "))
+def _model(model: Model) -> list[PrintedLine]:
+    lines = [PrintedLine("model:", ("model",)),
+             PrintedLine(f"  name: {_key(model.name)}", ("model", "name")),
+             PrintedLine(f"  inputs: {{{', '.join(_input(i) for i in model.inputs)}}}", ("model", "inputs")),
+             PrintedLine("  layers:", ("model", "layers"))]
+    lines.extend(_steps(model.layers, "    ", ("model", "layers")))
     if model.outputs is not None:
-        lines.append(f"  outputs: {flow(model.outputs)}")
+        lines.append(PrintedLine(f"  outputs: {flow(model.outputs)}", ("model", "outputs")))
     return lines
 
 
@@ -65,28 +80,34 @@ def _input(model_input: Input) -> str:
     return f"{_key(model_input.name)}: {{shape: {shape}, dtype: {model_input.dtype}}}"
 
 
-def _step(step: Step, indent: str) -> list[str]:
+def _steps(steps: tuple[Step, ...], indent: str, path: IRPath) -> list[PrintedLine]:
+    return [line for index, step in enumerate(steps) for line in _step(step, indent, (*path, index))]
+
+
+def _step(step: Step, indent: str, path: IRPath) -> list[PrintedLine]:
     if isinstance(step, LayerCall):
         kind, arguments = step.kind, step.params
-        attributes: dict[str, object] = {"name": step.name, "from": step.inputs,
-                                         "trainable": None if step.trainable else False}
+        repeat = None
     else:
         kind, arguments = step.block, step.args
-        attributes = {"name": step.name, "from": step.inputs, "trainable": None if step.trainable else False,
-                      "repeat": step.repeat if step.repeat != 1 else None}
+        repeat = step.repeat if step.repeat != 1 else None
+    # one input prints as a name, as people write it (`from: image`); the lowering reads both forms
+    inputs = step.inputs[0] if step.inputs is not None and len(step.inputs) == 1 else step.inputs
+    attributes = {"name": step.name, "from": inputs, "trainable": None if step.trainable else False,
+                  "repeat": repeat}
     attributes = {key: value for key, value in attributes.items() if value is not None}
     if not arguments and not attributes:
-        return [f"{indent}- {_key(kind)}"]
-    lines = [f"{indent}- {_key(kind)}: {_mapping(arguments)}"]
-    lines.extend(f"{indent}  {key}: {flow(value)}" for key, value in attributes.items())
+        return [PrintedLine(f"{indent}- {_key(kind)}", path)]
+    lines = [PrintedLine(f"{indent}- {_key(kind)}: {_mapping(arguments)}", path)]
+    lines.extend(PrintedLine(f"{indent}  {key}: {flow(value)}", (*path, key)) for key, value in attributes.items())
     return lines
 
 
-def _train(train: Train) -> list[str]:
-    lines = ["train:"]
+def _train(train: Train) -> list[PrintedLine]:
+    lines = [PrintedLine("train:", ("train",))]
     for name in type(train).model_fields:
         if name in train.model_fields_set:
-            lines.append(f"  {name}: {flow(getattr(train, name))}")
+            lines.append(PrintedLine(f"  {name}: {flow(getattr(train, name))}", ("train", name)))
     return lines
 
 
@@ -110,7 +131,9 @@ def flow(value: object) -> str:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int | float):
+    if isinstance(value, float):
+        return float_text(value)
+    if isinstance(value, int):
         return repr(value)
     return _string(str(value))
 

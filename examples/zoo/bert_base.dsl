@@ -4,8 +4,8 @@
 # 109,482,240 parameters. Outputs: the last hidden state (512 x 768) and the pooled vector (768).
 dslc 1
 
-block layer() {
-  transformer_encoder(12, 3072, norm_first=false, dropout=0.1, epsilon=1e-12)
+block layer {
+  transformer_encoder(12, 3072, dropout=0.1, norm_first=false, epsilon=1e-12)
 }
 
 model bert_base(ids: int32[512], token_types: int32[512]) -> encoder, pooler {

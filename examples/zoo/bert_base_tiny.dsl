@@ -4,7 +4,7 @@
 # a few steps on one batch need none, and its random streams would triple the step's compile time.
 dslc 1
 
-block layer() {
+block layer {
   transformer_encoder(2, 64, norm_first=false, epsilon=1e-12)
 }
 
@@ -15,7 +15,7 @@ model bert_base_tiny(ids: int32[16], token_types: int32[16]) {
   positions: position_embedding(16)
   embedding_norm: layernorm(epsilon=1e-12)
   dropout(0.0)  # dslc: ignore[W102] kept for the layout (see above)
-  encoder: layer * 1
+  encoder: layer
   select(0)
   pooler: dense(32, activation=tanh)
   classifier: dense(2)
@@ -24,7 +24,8 @@ model bert_base_tiny(ids: int32[16], token_types: int32[16]) {
 train {
   loss = softmax_cross_entropy
   optimizer = adam(0.003)
-  batch = 8; epochs = 6
+  batch = 8
+  epochs = 6
   metrics = [accuracy]
   data = synthetic(task=random, samples=10)
 }

@@ -4,15 +4,15 @@
 # 124,439,808 parameters.
 dslc 1
 
-block h() {
-  decoder_block(12, 3072, activation=gelu_tanh, epsilon=1.0e-5, dropout=0.1)
+block h {
+  decoder_block(12, 3072, dropout=0.1, epsilon=1e-5, activation=gelu_tanh)
 }
 
 model gpt2_small(ids: int32[1024]) {
   wte: embedding(50257, 768, embedding_init=normal, embedding_std=0.02)
   wpe: position_embedding(1024)
-  dropout(rate=0.1)
+  dropout(0.1)
   h * 12
-  ln_f: layernorm(epsilon=1.0e-5)
+  ln_f: layernorm(epsilon=1e-5)
   lm_head: dense(50257, use_bias=false, tied_to=wte)
 }

@@ -6,13 +6,15 @@ dslc 1
 model moe_tiny(rows: [8, 8]) {
   embed: dense(32)
   experts: moe(4, 64, top_k=2)
-  global_avgpool -> dense(10)
+  global_avgpool
+  dense(10)
 }
 
 train {
   loss = softmax_cross_entropy
   optimizer = adam(0.003)
-  batch = 128; epochs = 1
+  batch = 128
+  epochs = 1
   metrics = [accuracy]
   data = digits
 }

@@ -4,14 +4,14 @@
 # 134,515,008 parameters.
 dslc 1
 
-block layers() {
-  decoder_block(9, 1536, kv_heads=3, gated=true, activation=silu, norm=rmsnorm, epsilon=1.0e-5, use_bias=false,
-                rope=100000)
+block layers {
+  decoder_block(9, 1536, kv_heads=3, epsilon=1e-5, rope=100000, use_bias=false, gated=true, activation=silu,
+                norm=rmsnorm)
 }
 
 model smollm2_135m(ids: int32[2048]) {
   embed_tokens: embedding(49152, 576)
   layers * 30
-  norm: rmsnorm(epsilon=1.0e-5)
+  norm: rmsnorm(epsilon=1e-5)
   lm_head: dense(49152, use_bias=false, tied_to=embed_tokens)
 }

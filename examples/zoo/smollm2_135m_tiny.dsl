@@ -2,22 +2,22 @@
 # rotary base 100,000, SwiGLU 64, RMSNorm), trained a few steps on synthetic token sequences.
 dslc 1
 
-block layers() {
-  decoder_block(4, 64, kv_heads=2, gated=true, activation=silu, norm=rmsnorm, epsilon=1.0e-5, use_bias=false,
-                rope=100000)
+block layers {
+  decoder_block(4, 64, kv_heads=2, epsilon=1e-5, rope=100000, use_bias=false, gated=true, activation=silu, norm=rmsnorm)
 }
 
 model smollm2_135m_tiny(ids: int32[16]) {
   embed_tokens: embedding(64, 32)
   layers * 2
-  norm: rmsnorm(epsilon=1.0e-5)
+  norm: rmsnorm(epsilon=1e-5)
   lm_head: dense(64, use_bias=false, tied_to=embed_tokens)
 }
 
 train {
   loss = softmax_cross_entropy
-  optimizer = adam(lr=0.01)
-  batch = 8; epochs = 2
+  optimizer = adam(0.01)
+  batch = 8
+  epochs = 2
   data = synthetic(task=random, samples=40)
   seed = 0
 }

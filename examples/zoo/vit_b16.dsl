@@ -4,7 +4,7 @@
 # linear head on the class token. 86,567,656 parameters.
 dslc 1
 
-block layer() {
+block layer {
   transformer_encoder(12, 3072)
 }
 

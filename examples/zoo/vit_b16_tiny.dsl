@@ -3,7 +3,7 @@
 # the class token.
 dslc 1
 
-block layer() {
+block layer {
   transformer_encoder(2, 64)
 }
 
@@ -12,7 +12,7 @@ model vit_b16_tiny(image: [8, 8, 1]) {
   reshape([16, 32])
   class_token: class_token
   positions: position_embedding(17)
-  encoder: layer * 1
+  encoder: layer
   encoder_norm: layernorm(epsilon=1e-6)
   select(0)
   head: dense(10)
@@ -21,7 +21,8 @@ model vit_b16_tiny(image: [8, 8, 1]) {
 train {
   loss = softmax_cross_entropy
   optimizer = adam(0.003)
-  batch = 8; epochs = 3
+  batch = 8
+  epochs = 3
   metrics = [accuracy]
   data = digits
 }

@@ -1,4 +1,4 @@
-"""`dslc fmt SPEC...`: rewrite spec files in canonical form (idempotent); `--check` for CI."""
+"""`dslc fmt SPEC...`: rewrite spec files in canonical form, comments kept (idempotent); `--check` for CI."""
 
 from __future__ import annotations
 
@@ -6,10 +6,9 @@ import argparse
 from pathlib import Path
 
 from dslc.runtime.options import add_limit_options, limits_from, report
-from dslc.runtime.rewrite import body_comment_lines, with_header, write_atomically
+from dslc.runtime.rewrite import canonical_text, write_atomically
 from dslc.spec.errors import DslcErrors
 from dslc.spec.load import load
-from dslc.spec.printer import print_spec
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -18,8 +17,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                                         "exit 1 if any file would change.")
     parser.add_argument("files", nargs="+", metavar="SPEC")
     parser.add_argument("--check", action="store_true", help="report files that are not canonical; write nothing")
-    parser.add_argument("--drop-comments", action="store_true",
-                        help="allow dropping comments below the header (the printers cannot place them)")
     add_limit_options(parser)
     parser.set_defaults(run=run)
 
@@ -34,19 +31,11 @@ def run(args: argparse.Namespace) -> int:
             report(errors, max_errors=args.max_errors)
             status = 2
             continue
-        original = loaded.source.text
-        canonical = with_header(original, print_spec(loaded.spec, loaded.syntax))
-        if canonical == original:
+        canonical = canonical_text(loaded, loaded.syntax)
+        if canonical == loaded.source.text:
             continue
         if args.check:
             print(f"would reformat {file}")
-            status = max(status, 1)
-            continue
-        dropped = body_comment_lines(original)
-        if dropped and not args.drop_comments:
-            lines = ", ".join(map(str, dropped[:5])) + (", …" if len(dropped) > 5 else "")
-            print(f"{file}: not reformatted: it would drop the comments on line(s) {lines} "
-                  "(move them into the header comment, or pass --drop-comments)")
             status = max(status, 1)
             continue
         write_atomically(Path(file), canonical)

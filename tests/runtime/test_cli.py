@@ -123,14 +123,15 @@ def test_fmt_rewrites_to_canonical_form_idempotently(tmp_path: Path) -> None:
     assert dslc("fmt", str(spec)).returncode == 0 and spec.read_text() == first
 
 
-def test_fmt_refuses_to_drop_comments(tmp_path: Path) -> None:
-    spec = tmp_path / "m.yaml"
-    original = "dslc: 1\nmodel: {name: m, inputs: {x: [4]}, layers: [relu]}  # keep me\n"
-    spec.write_text(original)
-    result = dslc("fmt", str(spec))
-    assert result.returncode == 1 and "line(s) 2" in result.stdout
-    assert spec.read_text() == original
-    assert dslc("fmt", "--drop-comments", str(spec)).returncode == 0
+def test_fmt_and_convert_keep_every_comment(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec, dsl = tmp_path / "m.yaml", tmp_path / "m.dsl"
+    spec.write_text("dslc: 1\nmodel: {name: m, inputs: {x: [4]}, layers: [relu]}  # keep me\n# and me\n")
+    assert main(["fmt", str(spec)]) == 0
+    assert spec.read_text() == ("dslc: 1\nmodel:\n  name: m\n  inputs: {x: [4]}\n  layers:\n"
+                                "    - relu  # keep me\n# and me\n")
+    assert main(["convert", str(spec), str(dsl)]) == 0
+    assert dsl.read_text() == "dslc 1\n\nmodel m(x: [4]) {\n  relu  # keep me\n}\n# and me\n"
+    assert "reformatted" in capsys.readouterr().out
 
 
 def test_fmt_leaves_invalid_files_alone(tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ EXAMPLES = sorted((ROOT / "examples").glob("*.*")) + sorted((ROOT / "examples" /
 
 @pytest.fixture
 def spec(tmp_path: Path) -> Path:
-    """A spec with two warnings: W105 (dense's bias before the batch norm) at line 4, W101 (dense_1) at line 7."""
+    """A spec with two warnings: W105 (the conv's bias before the batch norm) at line 4, W101 (dense_1) at line 8."""
     path = tmp_path / "m.dsl"
     text = LINT_EXAMPLES["W105"].bad.replace("global_avgpool\n  dense(10)",
                                              "pooled: global_avgpool\n  dense(4, activation=relu)\n"
@@ -45,7 +45,7 @@ def test_text_renders_warnings_like_errors_and_counts_them(spec: Path, capsys: p
                        "batch norm 'batchnorm_1' after it (the norm's shift takes its place)"
     assert lines[2:4] == ["      conv2d(16, 3)", "      ^^^^^^"]
     assert lines[4] == "  hint: set `use_bias: false` (DSL `use_bias=false`)"
-    assert lines[5].startswith(f"{spec}:7:3: warning[W101]: layer 'dense_1': its output reaches no model output")
+    assert lines[5].startswith(f"{spec}:8:3: warning[W101]: layer 'dense_1': its output reaches no model output")
     assert lines[-1] == "1 file(s) checked: 1 valid, 0 invalid (0 error(s), 2 warning(s))"
 
 
@@ -76,7 +76,7 @@ def test_json_lists_each_files_warnings(spec: Path, capsys: pytest.CaptureFixtur
     [entry] = report["files"]
     assert code == 0 and entry["ok"] is True
     assert [(w["code"], w["line"], w["level"], w["stage"]) for w in entry["warnings"]] == [
-        ("W105", 4, "warning", "lint"), ("W101", 7, "warning", "lint")]
+        ("W105", 4, "warning", "lint"), ("W101", 8, "warning", "lint")]
     code, out = check(capsys, "--format", "json", "--warnings-as-errors", str(spec))
     assert code == 1 and json.loads(out)["files"][0]["ok"] is False  # the warnings fail the file
 

@@ -1,9 +1,9 @@
 """Which step of the old sequence is which step of the new one.
 
 1. Steps with an explicit name on both sides are the same step, wherever they moved.
-2. The rest are aligned as sequences (difflib's longest matching blocks over each step's signature:
-   kind, parameters, inputs, explicit name), so inserting one layer is one insertion and the automatic
-   names that shift after it do not matter. In a replaced stretch, the steps pair up in order so that
+2. The rest are aligned as sequences over each step's signature (kind, parameters, inputs, explicit
+   name), by a patience diff, so inserting one layer is one insertion and the automatic names that
+   shift after it do not matter. In a replaced stretch, the steps pair up in order so that
    the pairs are most alike: steps of one kind with the most equal values first (a changed parameter),
    then steps of different kinds (a changed kind); what is left is added or removed.
 3. An added step equal to a removed one is that step, moved.
@@ -13,14 +13,14 @@
 from __future__ import annotations
 
 from bisect import bisect_left
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from difflib import SequenceMatcher
 from typing import Protocol
 
 from dslc.compiler.diff.values import same
 
-MAX_STRETCH_CELLS = 40_000  # pairings weighed in one replaced stretch (200 x 200 steps)
+MAX_STRETCH_CELLS = 10_000  # pairings weighed in one replaced stretch (100 x 100 steps)
 
 
 class Alignable(Protocol):
@@ -63,18 +63,53 @@ def align(old: Sequence[Alignable], new: Sequence[Alignable]) -> list[Pair]:
 def _align_rest(old: list[Alignable], new: list[Alignable], matched: dict[int, int]) -> tuple[list[int], list[int]]:
     removed: list[int] = []
     added: list[int] = []
-    matcher = SequenceMatcher(None, [s.signature for s in old], [s.signature for s in new], autojunk=False)
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        olds, news = old[i1:i2], new[j1:j2]
-        if tag == "equal":
-            matched.update((a.index, b.index) for a, b in zip(olds, news, strict=True))
-            continue
+    equal = _equal_runs([s.signature for s in old], [s.signature for s in new])
+    previous = (-1, -1)
+    for i, j in [*equal, (len(old), len(new))]:  # each stretch between two equal steps was replaced
+        olds, news = old[previous[0] + 1:i], new[previous[1] + 1:j]
         pairs = _pair_stretch(olds, news)
-        matched.update((olds[i].index, news[j].index) for i, j in pairs)
-        paired_old, paired_new = {i for i, _ in pairs}, {j for _, j in pairs}
-        removed += [step.index for i, step in enumerate(olds) if i not in paired_old]
-        added += [step.index for j, step in enumerate(news) if j not in paired_new]
+        matched.update((olds[a].index, news[b].index) for a, b in pairs)
+        paired_old, paired_new = {a for a, _ in pairs}, {b for _, b in pairs}
+        removed += [step.index for a, step in enumerate(olds) if a not in paired_old]
+        added += [step.index for b, step in enumerate(news) if b not in paired_new]
+        if i < len(old):
+            matched[old[i].index] = new[j].index
+        previous = (i, j)
     return removed, added
+
+
+def _equal_runs(old: list[str], new: list[str]) -> list[tuple[int, int]]:
+    """Positions of steps kept as they were, increasing on both sides (patience diff: the common prefix and
+    suffix, then the signatures found once on each side as anchors, again between each two anchors).
+    What no anchor explains is left to `_pair_stretch`. Near-linear: a stack of equal layers stays fast."""
+    found: list[tuple[int, int]] = []
+    stack = [(0, len(old), 0, len(new))]
+    while stack:
+        o_lo, o_hi, n_lo, n_hi = stack.pop()
+        while o_lo < o_hi and n_lo < n_hi and old[o_lo] == new[n_lo]:
+            found.append((o_lo, n_lo))
+            o_lo, n_lo = o_lo + 1, n_lo + 1
+        while o_lo < o_hi and n_lo < n_hi and old[o_hi - 1] == new[n_hi - 1]:
+            o_hi, n_hi = o_hi - 1, n_hi - 1
+            found.append((o_hi, n_hi))
+        anchors = _unique_anchors(old, new, o_lo, o_hi, n_lo, n_hi)
+        bounds = [(o_lo - 1, n_lo - 1), *anchors, (o_hi, n_hi)]
+        found += anchors
+        if anchors:
+            stack += [(a[0] + 1, b[0], a[1] + 1, b[1]) for a, b in zip(bounds, bounds[1:], strict=False)]
+    return sorted(found)
+
+
+def _unique_anchors(old: list[str], new: list[str], o_lo: int, o_hi: int, n_lo: int,
+                    n_hi: int) -> list[tuple[int, int]]:
+    """The longest increasing run of (old, new) positions of signatures that occur once in each stretch."""
+    in_old = Counter(old[o_lo:o_hi])
+    in_new = Counter(new[n_lo:n_hi])
+    where_old = {old[i]: i for i in range(o_lo, o_hi) if in_old[old[i]] == 1}
+    candidates = sorted((where_old[new[j]], j) for j in range(n_lo, n_hi)
+                        if in_new[new[j]] == 1 and new[j] in where_old)
+    kept = _longest_increasing(candidates)
+    return [candidates[k] for k in kept]
 
 
 def _similarity(old: Alignable, new: Alignable) -> float:
@@ -108,13 +143,18 @@ def _pair_stretch(old: Sequence[Alignable], new: Sequence[Alignable]) -> list[tu
 
 
 def _pair_by_kind(old: Sequence[Alignable], new: Sequence[Alignable]) -> list[tuple[int, int]]:
+    """Each old step with the next new step of its kind, in order."""
+    positions: dict[str, list[int]] = {}
+    for j, step in enumerate(new):
+        positions.setdefault(step.kind, []).append(j)
     pairs: list[tuple[int, int]] = []
     cursor = 0
     for i, step in enumerate(old):
-        j = next((k for k in range(cursor, len(new)) if new[k].kind == step.kind), None)
-        if j is not None:
-            pairs.append((i, j))
-            cursor = j + 1
+        candidates = positions.get(step.kind, [])
+        k = bisect_left(candidates, cursor)
+        if k < len(candidates):
+            pairs.append((i, candidates[k]))
+            cursor = candidates[k] + 1
     return pairs
 
 
@@ -122,38 +162,44 @@ def _pair_moved(removed: list[int], added: list[int], old: Sequence[Alignable], 
                 matched: dict[int, int]) -> None:
     """An added step with the signature of a removed one is that step, moved (pairs taken out of both lists)."""
     waiting: dict[str, list[int]] = {}
-    for index in removed:
+    for index in reversed(removed):
         waiting.setdefault(old[index].signature, []).append(index)
-    for index in list(added):
+    moved: set[int] = set()
+    for index in added:
         candidates = waiting.get(new[index].signature)
         if candidates:
-            source = candidates.pop(0)
-            matched[source] = index
-            removed.remove(source)
-            added.remove(index)
+            matched[candidates.pop()] = index
+            moved.add(index)
+    removed[:] = [index for index in removed if index not in matched]
+    added[:] = [index for index in added if index not in moved]
 
 
 def _kept_order(matched: dict[int, int]) -> set[int]:
     """The old indices of the longest run of pairs whose new indices increase with the old (the rest moved)."""
     pairs = sorted(matched.items())
-    tails: list[int] = []  # tails[k]: the smallest new index ending an increasing run of length k + 1
+    return {pairs[k][0] for k in _longest_increasing(pairs)}
+
+
+def _longest_increasing(pairs: list[tuple[int, int]]) -> list[int]:
+    """Positions in `pairs` (sorted by their first item) of a longest run whose second items increase."""
+    tails: list[int] = []  # tails[k]: the smallest second item ending an increasing run of length k + 1
     tail_at: list[int] = []  # the position in `pairs` of that tail
     before: list[int] = [-1] * len(pairs)
-    for position, (_, new_index) in enumerate(pairs):
-        k = bisect_left(tails, new_index)
+    for position, (_, value) in enumerate(pairs):
+        k = bisect_left(tails, value)
         before[position] = tail_at[k - 1] if k else -1
         if k == len(tails):
-            tails.append(new_index)
+            tails.append(value)
             tail_at.append(position)
         else:
-            tails[k] = new_index
+            tails[k] = value
             tail_at[k] = position
-    kept: set[int] = set()
+    run: list[int] = []
     position = tail_at[-1] if tail_at else -1
     while position >= 0:
-        kept.add(pairs[position][0])
+        run.append(position)
         position = before[position]
-    return kept
+    return run[::-1]
 
 
 def _ordered(matched: dict[int, int], removed: list[int], added: list[int]) -> list[Pair]:
@@ -162,7 +208,9 @@ def _ordered(matched: dict[int, int], removed: list[int], added: list[int]) -> l
         ((new_index, 0, 0), Pair(old_index, new_index, moved=old_index not in kept))
         for old_index, new_index in matched.items()]
     keyed += [((new_index, 0, 0), Pair(None, new_index)) for new_index in added]
+    anchors = sorted(kept)
     for old_index in removed:  # after the new place of the closest old step before it that is still there
-        anchor = max((i for i in kept if i < old_index), default=None)
-        keyed.append(((matched[anchor] if anchor is not None else -1, 1, old_index), Pair(old_index, None)))
+        position = bisect_left(anchors, old_index)
+        after = matched[anchors[position - 1]] if position else -1
+        keyed.append(((after, 1, old_index), Pair(old_index, None)))
     return [pair for _, pair in sorted(keyed, key=lambda item: item[0])]

@@ -4,8 +4,9 @@
 2. The rest are aligned as sequences over each step's signature (kind, parameters, inputs, explicit
    name), by a patience diff, so inserting one layer is one insertion and the automatic names that
    shift after it do not matter. In a replaced stretch, the steps pair up in order so that
-   the pairs are most alike: steps of one kind with the most equal values first (a changed parameter),
-   then steps of different kinds (a changed kind); what is left is added or removed.
+   the pairs are most alike: steps of one kind with the most equal values (a changed parameter), and
+   steps of different kinds only where the stretch replaced as many steps as it had (a changed kind);
+   what is left is added or removed.
 3. An added step equal to a removed one is that step, moved.
 4. A matched pair is "moved" when it leaves the longest run of pairs that kept their order.
 """
@@ -112,10 +113,11 @@ def _unique_anchors(old: list[str], new: list[str], o_lo: int, o_hi: int, n_lo: 
     return [candidates[k] for k in kept]
 
 
-def _similarity(old: Alignable, new: Alignable) -> float:
-    """1 to 2 for steps of one kind (by the share of equal values), 0.5 for a changed kind."""
+def _similarity(old: Alignable, new: Alignable, one_for_one: bool) -> float:
+    """1 to 2 for steps of one kind (by the share of equal values); for a changed kind 0.5 where the stretch
+    replaced as many steps as it had (`relu` became `gelu`), else 0: those are other layers."""
     if old.kind != new.kind:
-        return 0.5
+        return 0.5 if one_for_one else 0.0
     keys = set(old.fields) | set(new.fields)
     equal = sum(1 for key in keys if key in old.fields and key in new.fields and same(old.fields[key], new.fields[key]))
     return 1 + equal / max(1, len(keys))
@@ -125,20 +127,23 @@ def _pair_stretch(old: Sequence[Alignable], new: Sequence[Alignable]) -> list[tu
     """The pairs, in order, of a replaced stretch that are most alike in all (positions in the stretch)."""
     if len(old) * len(new) > MAX_STRETCH_CELLS:  # too long to weigh every pairing: pair the same kinds in order
         return _pair_by_kind(old, new)
+    one_for_one = len(old) == len(new)
     best = [[0.0] * (len(new) + 1) for _ in range(len(old) + 1)]
+    gain = [[0.0] * len(new) for _ in range(len(old))]
     for i in range(1, len(old) + 1):
         for j in range(1, len(new) + 1):
-            best[i][j] = max(best[i - 1][j], best[i][j - 1], best[i - 1][j - 1] + _similarity(old[i - 1], new[j - 1]))
+            gain[i - 1][j - 1] = _similarity(old[i - 1], new[j - 1], one_for_one)
+            best[i][j] = max(best[i - 1][j], best[i][j - 1], best[i - 1][j - 1] + gain[i - 1][j - 1])
     pairs: list[tuple[int, int]] = []
     i, j = len(old), len(new)
     while i and j:
-        if best[i][j] == best[i - 1][j]:
-            i -= 1
-        elif best[i][j] == best[i][j - 1]:
-            j -= 1
-        else:
+        if gain[i - 1][j - 1] and best[i][j] == best[i - 1][j - 1] + gain[i - 1][j - 1]:
             pairs.append((i - 1, j - 1))
             i, j = i - 1, j - 1
+        elif best[i][j] == best[i - 1][j]:
+            i -= 1
+        else:
+            j -= 1
     return pairs[::-1]
 
 

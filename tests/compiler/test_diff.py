@@ -141,6 +141,16 @@ def test_explicit_names_match_first_and_a_rename_is_a_change_of_name() -> None:
     assert logits.status == "moved" and [(c.key, c.old, c.new) for c in logits.changes] == [("units", 10, 12)]
 
 
+def test_a_layer_replaced_one_for_one_is_a_changed_kind_else_removed_and_added() -> None:
+    relu = edit(MLP, ("    - dropout: {rate: 0.1}\n", "    - relu\n"))
+    gelu = diff(relu, edit(relu, ("    - relu\n", "    - gelu\n")))
+    assert statuses(gelu) == [("changed", "gelu_1")]
+    assert gelu.layers.changes[0].kind == "relu -> gelu" and gelu.layers.changes[0].old_name == "relu_1"
+    assert [c.key for c in gelu.layers.changes[0].changes] == ["kind"]  # the defaults of two kinds are no change
+    two = diff(relu, edit(relu, ("    - relu\n", "    - gelu\n    - tanh\n")))
+    assert sorted(statuses(two)) == [("added", "gelu_1"), ("added", "tanh_1"), ("removed", "relu_1")]
+
+
 def test_a_default_written_out_is_no_change() -> None:
     result = diff(MLP, edit(MLP, ("{units: 10}", "{units: 10, use_bias: true}")))
     assert result.unchanged

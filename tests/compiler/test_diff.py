@@ -12,7 +12,7 @@ from dslc.compiler.diff import SpecDiff, diff_specs
 from dslc.compiler.diff.jsonout import to_json
 from dslc.compiler.diff.markdown import to_markdown
 from dslc.compiler.diff.text import to_text
-from dslc.compiler.diff.values import ABSENT
+from dslc.compiler.diff.values import ABSENT, show
 from dslc.spec.load import load, load_text
 
 EXAMPLES = Path(__file__).resolve().parent.parent.parent / "examples"
@@ -183,10 +183,9 @@ def test_train_keys_old_and_new_and_a_changed_choice_is_one_change() -> None:
     new = edit(MLP, ("{adam: {lr: 0.002}}", "{sgd: {lr: 0.1, momentum: 0.9}}"), ("epochs: 30", "epochs: 40"),
                ("data: digits", "data: {digits: {normalize: standard}}"))
     result = diff(MLP, new)
-    shown = [(c.key, to_json(result)["train"][i]["old_text"], to_json(result)["train"][i]["new_text"])  # type: ignore[index]
-             for i, c in enumerate(result.train)]
-    assert shown == [("optimizer", "adam(lr=0.002)", "sgd(lr=0.1, momentum=0.9)"), ("epochs", "30", "40"),
-                     ("data.normalize", "minmax", "standard")]
+    assert [(c.key, show(c.old), show(c.new)) for c in result.train] == [
+        ("optimizer", "adam(lr=0.002)", "sgd(lr=0.1, momentum=0.9)"), ("epochs", "30", "40"),
+        ("data.normalize", "minmax", "standard")]
     assert result.layers.changes == () and not result.unchanged
 
 

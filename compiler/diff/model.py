@@ -20,8 +20,9 @@ def diff_model_keys(old: Model, new: Model, new_map: SourceMap) -> tuple[ValueCh
             where = (new_map.key_or_value(("model", "inputs", positions[name])) if name in positions
                      else new_map.nearest(("model", "inputs")))
             found.append(ValueChange(("inputs", name), before, after, str(where)))
-    if not same(old.outputs, new.outputs):
-        found.append(ValueChange(("outputs",), old.outputs, new.outputs, str(new_map.nearest(("model", "outputs")))))
+    if not same(old.outputs, new.outputs):  # no outputs: the last layer (not set, rather than a value `none`)
+        before, after = (ABSENT if outputs is None else outputs for outputs in (old.outputs, new.outputs))
+        found.append(ValueChange(("outputs",), before, after, str(new_map.nearest(("model", "outputs")))))
     return tuple(found)
 
 

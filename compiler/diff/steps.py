@@ -53,7 +53,8 @@ def _fields(step: Step) -> dict[str, object]:
         fields = {**_defaults(step.kind), **step.params}
     else:
         fields = {**step.args, "repeat": step.repeat}
-    return {**fields, "from": step.inputs, "trainable": step.trainable}
+    # No `from` is "the previous layer": shown as not set, not as a value `none` the spec never wrote.
+    return {**fields, "from": ABSENT if step.inputs is None else step.inputs, "trainable": step.trainable}
 
 
 def _written(step: Step) -> list[str]:

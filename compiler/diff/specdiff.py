@@ -24,7 +24,7 @@ class SpecDiff:
     old_model: str
     new_model: str
     model: tuple[ValueChange, ...]  # the model's name, inputs and outputs
-    layers: StepsDiff  # the model's steps, blocks calls as calls
+    layers: StepsDiff  # the model's steps (a block call as a call: its block's body is in `blocks`)
     blocks: tuple[BlockChange, ...]
     train: tuple[ValueChange, ...]
     consequences: Consequences

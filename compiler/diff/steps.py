@@ -8,11 +8,12 @@ are compared `from`, `trainable`, a block call's `repeat`, and the explicit name
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from typing import Literal
 
 from dslc.compiler.diff.align import align
 from dslc.compiler.diff.names import step_kind, step_names
-from dslc.compiler.diff.values import ABSENT, ValueChange, compare, show
+from dslc.compiler.diff.values import ABSENT, ValueChange, compare
 from dslc.spec.ir import LayerCall, Step
 from dslc.spec.layers import REGISTRY
 from dslc.spec.sourcemap import IRPath, SourceMap
@@ -28,19 +29,18 @@ class StepView:
     name: str  # explicit, or automatic
     explicit_name: str | None
     kind: str  # the layer kind, or "block <name>"
-    block: str | None  # the called block
     fields: dict[str, object]
     written: frozenset[str]  # the keys of `fields` that the spec wrote (the rest are defaults)
 
     @property
     def signature(self) -> str:
-        values = ", ".join(f"{key}={show(value)}" for key, value in sorted(self.fields.items()))
+        """Equal for equal steps (exact: `repr`, where `show` shortens long strings)."""
+        values = ", ".join(f"{key}={value!r}" for key, value in sorted(self.fields.items()))
         return f"{self.explicit_name or ''}:{self.kind}({values})"
 
 
 def step_views(steps: tuple[Step, ...]) -> list[StepView]:
-    return [StepView(index, name, step.name, _kind(step), None if isinstance(step, LayerCall) else step.block,
-                     _fields(step), frozenset(_written(step)))
+    return [StepView(index, name, step.name, _kind(step), _fields(step), frozenset(_written(step)))
             for index, (step, name) in enumerate(zip(steps, step_names(steps), strict=True))]
 
 
@@ -62,6 +62,7 @@ def _written(step: Step) -> list[str]:
     return [*given, "from", "trainable"]
 
 
+@cache
 def _defaults(kind: str) -> dict[str, object]:
     entry = REGISTRY.get(kind)
     if entry is None:

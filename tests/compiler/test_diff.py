@@ -9,10 +9,13 @@ import pytest
 
 from dslc.compiler.analysis.analyse import analyse
 from dslc.compiler.diff import SpecDiff, diff_specs
+from dslc.compiler.diff.align import align
 from dslc.compiler.diff.jsonout import to_json
 from dslc.compiler.diff.markdown import to_markdown
+from dslc.compiler.diff.steps import step_views
 from dslc.compiler.diff.text import to_text
 from dslc.compiler.diff.values import ABSENT, show
+from dslc.spec.ir import LayerCall
 from dslc.spec.load import load, load_text
 
 EXAMPLES = Path(__file__).resolve().parent.parent.parent / "examples"
@@ -251,3 +254,16 @@ def test_json_has_stable_keys() -> None:
                                             "activation_bytes"]
     assert consequences["depth"]["verdicts"]["hierarchy"] == {  # type: ignore[index]
         "measure": "H", "old_value": 3, "new_value": 3, "old": "deep", "new": "deep", "changed": False}
+
+
+def test_a_long_stack_of_equal_layers_aligns_one_insertion_and_one_change() -> None:
+    # Signatures repeat thousands of times here: the alignment must stay near-linear (difflib was cubic).
+    old = tuple(LayerCall(kind="dense", params={"units": 4}) for _ in range(5000))
+    new = (*old[:2000], LayerCall(kind="relu"), *old[2000:4000], LayerCall(kind="dense", params={"units": 5}),
+           *old[4001:])
+    old_views, new_views = step_views(old), step_views(new)
+    pairs = align(old_views, new_views)
+    assert [(p.old, p.new) for p in pairs if p.old is None or p.new is None] == [(None, 2000)]
+    changed = [p for p in pairs if p.old is not None and p.new is not None
+               and old_views[p.old].fields != new_views[p.new].fields]
+    assert [(p.old, p.new) for p in changed] == [(4000, 4001)] and not any(p.moved for p in pairs)

@@ -1,8 +1,14 @@
-"""`dslc diff OLD NEW` / `dslc diff --git REV FILE`: what a change does to layers, shapes, params, FLOPs, depth.
+"""`dslc diff OLD NEW` / `dslc diff --git REV FILE`: what changed between two versions of a spec (docs/diff.md).
 
-No JAX. With `--git`, the old version is read with `git show REV:PATH` (never
-checked out); it is loaded from text under the name `REV:PATH`, so its errors
-point there.
+The model, its blocks and the train section are compared, then what the changes do
+(shapes, parameters, FLOPs, activation memory, depth verdicts). No JAX. With
+`--git`, the old version is read with `git show REV:PATH` (never checked out); it is
+loaded from text under the name `REV:PATH`, so its errors point there.
+
+Both versions are loaded and analysed without the training checks (`training=False`):
+the train section must parse and type-check, and it is compared key by key, but a data
+file that does not exist here, or a metric the model cannot report, does not stop a
+review of what changed.
 """
 
 from __future__ import annotations
@@ -21,7 +27,9 @@ from dslc.spec.load import syntax_of
 from dslc.spec.source import decode_source
 
 if TYPE_CHECKING:
+    from dslc.compiler.analysis.model import Analysis
     from dslc.compiler.check import Checked
+    from dslc.compiler.diff import SpecDiff
 
 GIT_TIMEOUT_S = 30
 
@@ -31,12 +39,16 @@ class GitError(Exception):
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("diff", help="compare two versions of a spec (layers, shapes, params, FLOPs, depth)",
+    parser = sub.add_parser("diff", help="compare two versions of a spec (model, blocks, train section, and what "
+                                         "the changes do to shapes, params, FLOPs and depth)",
                             description="Compare two specs, or a spec with its version at a git revision "
                                         "(--git REV FILE). Exit 0: compared; 2: a spec is invalid or git failed.")
     parser.add_argument("files", nargs="+", metavar="SPEC", help="OLD NEW, or FILE with --git")
     parser.add_argument("--git", metavar="REV", help="compare FILE with its version at git revision REV")
     parser.add_argument("--format", choices=("text", "markdown", "json"), default="text", help="output format")
+    parser.add_argument("--explain", action="store_true",
+                        help="after the diff, every depth rule of each version with its value, threshold, margin "
+                             "and evidence (json: each version's depth report)")
     add_limit_options(parser)
     parser.set_defaults(run=run)
 
@@ -51,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
 
     limits = limits_from(args)
     new_file = args.files[-1]
-    try:  # the model only: a diff compares shapes, parameters and depth, whatever the train sections say
+    try:  # without the training checks: see the module's docstring
         old = _check_from_git(args.git, new_file, limits) if args.git else check_spec(args.files[0], limits,
                                                                                       training=False)
     except GitError as error:
@@ -61,18 +73,42 @@ def run(args: argparse.Namespace) -> int:
     for checked in (old, new):  # both, so that one run reports the errors of both versions
         if checked.errors is not None:
             report(checked.errors, max_errors=args.max_errors)
-    if old.analysis is None or new.analysis is None:
+    if old.errors is not None or new.errors is not None:
         return 2
-    from dslc.compiler.analysis.diff import diff_analyses
+    from dslc.compiler.diff import diff_specs
 
-    diff = diff_analyses(old.analysis, new.analysis)
-    if args.format == "json":
-        print(json.dumps(diff.to_json(), indent=2))
-    elif args.format == "markdown":
-        print(diff.to_markdown(), end="")
-    else:
-        print(diff.to_text(), end="")
+    old_loaded, old_analysis = old.valid()
+    new_loaded, new_analysis = new.valid()
+    diff = diff_specs(old_loaded, old_analysis, new_loaded, new_analysis)
+    print(render(diff, args, (old_analysis, new_analysis)), end="")
     return 0
+
+
+def render(diff: SpecDiff, args: argparse.Namespace, analyses: tuple[Analysis, Analysis]) -> str:
+    """The output the options ask for: the one place the format is chosen. `--explain` adds the depth evidence of
+    both versions (`analyses`: old, new)."""
+    from dslc.compiler.analysis.explain import explain_lines, explain_markdown
+
+    versions = tuple(zip(("old", "new"), analyses, strict=True))
+    if args.format == "json":
+        from dslc.compiler.diff.jsonout import to_json
+        document = to_json(diff)
+        if args.explain:
+            document["explain"] = {side: analysis.depth.to_json() for side, analysis in versions}
+        return json.dumps(document, indent=2) + "\n"
+    if args.format == "markdown":
+        from dslc.compiler.diff.markdown import to_markdown
+        shown = to_markdown(diff)
+        for side, analysis in versions if args.explain else ():
+            shown += (f"\n<details><summary>Depth of the {side} version, rule by rule ({analysis.file})</summary>\n\n"
+                      f"{explain_markdown(analysis.depth)}\n</details>\n")
+        return shown
+    from dslc.compiler.diff.text import to_text
+    shown = to_text(diff)
+    for side, analysis in versions if args.explain else ():
+        shown += f"depth of the {side} version ({analysis.file}):\n"
+        shown += "".join(f"  {line}\n" for line in explain_lines(analysis.depth))
+    return shown
 
 
 def _git(args: list[str], cwd: Path) -> bytes:

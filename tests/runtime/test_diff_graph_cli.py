@@ -1,4 +1,4 @@
-"""`dslc diff` and `dslc graph` end to end, through `python -m dslc`, on the examples and edited copies."""
+"""`dslc diff` (in process) and `dslc graph` (through `python -m dslc`) end to end, on examples and edits."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from dslc.runtime.cli import main
 
 EXAMPLES = Path(__file__).resolve().parent.parent.parent / "examples"
 SPECS = sorted(p for p in EXAMPLES.iterdir() if p.suffix in (".yaml", ".dsl"))
@@ -30,62 +32,98 @@ def edited(tmp_path: Path, name: str, old: str, new: str, example: str = "digits
 
 # --- diff ------------------------------------------------------------------------------------------------------
 
-def test_diff_of_a_spec_with_itself_and_with_its_dsl_twin_is_empty() -> None:
-    result = dslc("diff", str(EXAMPLES / "resnet_digits.yaml"), str(EXAMPLES / "resnet_digits.dsl"))
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("resnet_digits: params unchanged, FLOPs unchanged, verdict ")
-    assert result.stdout.splitlines()[0].endswith(" (unchanged)")
-    assert " 0 added, 0 removed, 0 changed" in result.stdout
+def run_diff(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """`dslc diff ARGS` in this process: exit status, stdout, stderr."""
+    status = main(["diff", *args])
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
 
 
-def test_diff_reports_a_widened_layer(tmp_path: Path) -> None:
+def test_diff_of_a_spec_with_its_dsl_twin_says_nothing_changed(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run_diff(capsys, str(EXAMPLES / "resnet_digits.yaml"), str(EXAMPLES / "resnet_digits.dsl"))
+    assert status == 0
+    assert out == "resnet_digits: nothing changed (the model, its blocks and the train section mean the same)\n"
+
+
+def test_diff_reports_a_widened_layer_and_what_it_does(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     new = edited(tmp_path, "mlp.yaml", "units: 64,", "units: 96,")
-    result = dslc("diff", str(EXAMPLES / "digits_mlp.yaml"), str(new))
-    assert result.returncode == 0, result.stderr
-    lines = result.stdout.splitlines()
+    status, out, _ = run_diff(capsys, str(EXAMPLES / "digits_mlp.yaml"), str(new))
+    assert status == 0
+    lines = out.splitlines()
     # 128*64+64 = 8,256 -> 128*96+96 = 12,384; the next dense: 64*10+10 = 650 -> 96*10+10 = 970.
-    assert lines[0].startswith("digits_mlp: params +4,448 (+25.8%), FLOPs +")
-    assert lines[1] == "layers: 0 added, 0 removed, 2 changed, 4 unchanged"
-    assert lines[2].split()[:8] == ["~", "dense_2", "dense", "64", "->", "96", "8,256", "->"]
-    assert lines[3].split()[:3] == ["~", "dense_3", "dense"]
+    assert lines[0].startswith("digits_mlp: layers: 1 changed; params +4,448 (+25.8%), FLOPs +")
+    assert lines[1:4] == ["layers: 0 added, 0 removed, 0 moved, 1 changed, 4 unchanged",
+                          f"  ~ dense_2  dense  ({new}:10:7)", f"      units: 64 -> 96  ({new}:10:22)"]
+    assert f"  dense_2: output 64 -> 96, params 8,256 -> 12,384  ({new}:10:7)" in lines
+    assert f"  dense_3: output 10, params 650 -> 970  ({new}:11:7)" in lines
 
 
-def test_diff_markdown_and_json(tmp_path: Path) -> None:
+def test_diff_markdown_and_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     new = edited(tmp_path, "mlp.yaml", "    - dropout: {rate: 0.1}\n", "")
-    md = dslc("diff", "--format", "markdown", str(EXAMPLES / "digits_mlp.yaml"), str(new))
-    assert md.returncode == 0, md.stderr
-    assert md.stdout.startswith("**dslc diff** `digits_mlp`: params unchanged, FLOPs unchanged, verdict ")
-    assert "| ➖ | `dropout_1` | `dropout` | 128 | 0 | 0 | 0 |" in md.stdout
-    assert "| ✏️ | `dense_2` | `dense` | 64 | 8,256 | 0 | 0 |" in md.stdout  # its input was renamed
-    data = json.loads(dslc("diff", "--format", "json", str(EXAMPLES / "digits_mlp.yaml"), str(new)).stdout)
-    assert [(c["name"], c["status"]) for c in data["layers"]] == [("dense_2", "changed"), ("dropout_1", "removed")]
-    assert data["layers"][0]["reasons"] == ["inputs"]
-    assert data["totals"]["params"]["delta"] == 0
+    status, md, _ = run_diff(capsys, "--format", "markdown", str(EXAMPLES / "digits_mlp.yaml"), str(new))
+    assert status == 0
+    assert md.startswith("**dslc diff** digits\\_mlp: layers: 1 removed; params unchanged, FLOPs unchanged, ")
+    assert "| ➖ | `dropout_1` | `dropout` | removed |  | `" in md
+    status, out, _ = run_diff(capsys, "--format", "json", str(EXAMPLES / "digits_mlp.yaml"), str(new))
+    data = json.loads(out)
+    assert status == 0 and data["changed"] is True
+    assert [(c["status"], c["name"]) for c in data["layers"]["changes"]] == [("removed", "dropout_1")]
+    assert data["consequences"]["totals"]["params"]["delta"] == 0
 
 
-def test_diff_reports_errors_of_both_files_and_exits_2(tmp_path: Path) -> None:
+def test_diff_explain_gives_the_depth_rules_of_both_versions(tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    new = edited(tmp_path, "mlp.yaml", "    - dense: {units: 64, activation: relu}\n", "")  # 3 levels -> 2
+    old = str(EXAMPLES / "digits_mlp.yaml")
+    status, out, _ = run_diff(capsys, "--explain", old, str(new))
+    assert status == 0
+    explained = out[out.index("depth of the old version"):].splitlines()
+    assert explained[0] == f"depth of the old version ({old}):"
+    assert explained.index(f"depth of the new version ({new}):") > 0
+    hierarchy = [line.strip() for line in explained if line.strip().startswith("D3 learned hierarchy")]
+    assert [line.split(":")[0] for line in hierarchy] == ["D3 learned hierarchy = 3", "D3 learned hierarchy = 2"]
+    status, md, _ = run_diff(capsys, "--explain", "--format", "markdown", old, str(new))
+    assert md.count("<details><summary>Depth of the ") == 2 and "| D3 learned hierarchy | 2 | shallow |" in md
+    status, out, _ = run_diff(capsys, "--explain", "--format", "json", old, str(new))
+    explain = json.loads(out)["explain"]
+    assert (explain["old"]["verdict"], explain["new"]["verdict"]) == ("deep", "shallow")
+    status, out, _ = run_diff(capsys, old, str(new))
+    assert "depth of the old version" not in out
+
+
+def test_diff_compares_the_train_section_without_its_training_checks(tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    # The data file exists in neither folder: training would refuse it; a review still sees the change.
+    old = edited(tmp_path, "old.yaml", "data: digits", "data: {npz: {path: data/a.npz}}")
+    new = edited(tmp_path, "new.yaml", "data: digits", "data: {npz: {path: data/b.npz}}")
+    status, out, err = run_diff(capsys, str(old), str(new))
+    assert status == 0, err
+    assert f"  data.path: data/a.npz -> data/b.npz  ({new}:18:22)" in out.splitlines()
+
+
+def test_diff_reports_errors_of_both_files_and_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad_old = edited(tmp_path, "old.yaml", "dense: {units: 10}", "dnse: {units: 10}")
     bad_new = edited(tmp_path, "new.yaml", "units: 64,", "units: 0,")
-    result = dslc("diff", str(bad_old), str(bad_new))
-    assert result.returncode == 2
-    assert f"{bad_old}:" in result.stderr and "error[E104]" in result.stderr
-    assert f"{bad_new}:" in result.stderr and "error[E202]" in result.stderr
-    assert "Traceback" not in result.stdout + result.stderr and result.stdout == ""
+    status, out, err = run_diff(capsys, str(bad_old), str(bad_new))
+    assert status == 2
+    assert f"{bad_old}:" in err and "error[E104]" in err
+    assert f"{bad_new}:" in err and "error[E202]" in err
+    assert "Traceback" not in out + err and out == ""
 
 
-def test_diff_reports_shape_errors(tmp_path: Path) -> None:
+def test_diff_reports_shape_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     broken = edited(tmp_path, "cnn.yaml", "image: [8, 8, 1]", "image: [64]", example="digits_cnn.yaml")
-    result = dslc("diff", str(EXAMPLES / "digits_cnn.yaml"), str(broken))
-    assert result.returncode == 2
-    assert f"{broken}:" in result.stderr and "error[" in result.stderr
-    assert "Traceback" not in result.stderr
+    status, _, err = run_diff(capsys, str(EXAMPLES / "digits_cnn.yaml"), str(broken))
+    assert status == 2
+    assert f"{broken}:" in err and "error[" in err and "Traceback" not in err
 
 
-def test_diff_needs_two_files_or_git_and_one() -> None:
-    result = dslc("diff", str(EXAMPLES / "digits_mlp.yaml"))
-    assert result.returncode == 2 and "expected 2 spec file(s), got 1" in result.stderr
-    result = dslc("diff", "--git", "HEAD", str(EXAMPLES / "digits_mlp.yaml"), str(EXAMPLES / "digits_cnn.yaml"))
-    assert result.returncode == 2 and "expected 1 spec file(s), got 2" in result.stderr
+def test_diff_needs_two_files_or_git_and_one(capsys: pytest.CaptureFixture[str]) -> None:
+    status, _, err = run_diff(capsys, str(EXAMPLES / "digits_mlp.yaml"))
+    assert status == 2 and "expected 2 spec file(s), got 1" in err
+    status, _, err = run_diff(capsys, "--git", "HEAD", str(EXAMPLES / "digits_mlp.yaml"),
+                              str(EXAMPLES / "digits_cnn.yaml"))
+    assert status == 2 and "expected 1 spec file(s), got 2" in err
 
 
 def git(repo: Path, *args: str) -> None:
@@ -93,64 +131,162 @@ def git(repo: Path, *args: str) -> None:
                     "-c", "commit.gpgsign=false", *args], cwd=repo, check=True, capture_output=True, timeout=60)
 
 
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
+def new_repo(tmp_path: Path, text: str) -> Path:
+    """A git repository with `models/spec.yaml` committed; returns the spec's path."""
     if shutil.which("git") is None:
         pytest.skip("git is not installed")
     repo = tmp_path / "repo"
     (repo / "models").mkdir(parents=True)
-    spec = repo / "models" / "mlp.yaml"
-    spec.write_text((EXAMPLES / "digits_mlp.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    spec = repo / "models" / "spec.yaml"
+    spec.write_text(text, encoding="utf-8")
     git(repo, "init", "-q")
     git(repo, "add", ".")
     git(repo, "commit", "-q", "-m", "first")
+    return spec
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    spec = new_repo(tmp_path, (EXAMPLES / "digits_mlp.yaml").read_text(encoding="utf-8"))
+    repo = spec.parent.parent
     spec.write_text(spec.read_text(encoding="utf-8").replace("units: 64,", "units: 96,"), encoding="utf-8")
     git(repo, "commit", "-q", "-am", "second")
     spec.write_text(spec.read_text(encoding="utf-8").replace("units: 128,", "units: 256,"), encoding="utf-8")
     return repo  # HEAD~1 has 64 units, HEAD 96, the working tree 256 and 96
 
 
-def test_diff_git_compares_with_a_revision(repo: Path) -> None:
-    result = dslc("diff", "--git", "HEAD~1", "models/mlp.yaml", cwd=repo)
-    assert result.returncode == 0, result.stderr
-    # dense_1 (128 -> 256 units), the dropout after it, dense_2 (64 -> 96 units), dense_3 (96 inputs).
-    assert result.stdout.splitlines()[1] == "layers: 0 added, 0 removed, 4 changed, 2 unchanged"
+REVIEWED = """\
+dslc: 1
+blocks:
+  head:
+    params: [units]
+    layers:
+      - dense: {units: $units, activation: relu}
+      - dropout: {rate: 0.2}
+model:
+  name: reviewed
+  inputs: {image: [8, 8, 1]}
+  layers:
+    - flatten
+    - dense: {units: 128, activation: relu}
+    - dropout: {rate: 0.1}
+    - dense: {units: 64, activation: relu}
+    - head: {units: 32}
+    - dense: {units: 10}
+train:
+  loss: softmax_cross_entropy
+  optimizer:
+    adam:
+      lr: {warmup_cosine: {peak: 0.002, warmup_steps: 100, decay_steps: 1000}}
+  batch: 64
+  epochs: 30
+  data: {npz: {path: data/train.npz, normalize: standard}}
+"""
+
+# Each edit of the review issue, and the change the diff must report for it: (key, old, new).
+EDITS = [
+    ("rate: 0.1", "rate: 0.3", ("rate", 0.1, 0.3)),
+    ("64, activation: relu", "64, activation: gelu", ("activation", "relu", "gelu")),
+    ("peak: 0.002", "peak: 0.0005", ("optimizer.lr.peak", 0.002, 0.0005)),
+    ("decay_steps: 1000", "decay_steps: 4000", ("optimizer.lr.decay_steps", 1000, 4000)),
+    ("epochs: 30", "epochs: 50", ("epochs", 30, 50)),
+    ("normalize: standard", "normalize: minmax", ("data.normalize", "standard", "minmax")),
+    ("path: data/train.npz", "path: data/train_v2.npz", ("data.path", "data/train.npz", "data/train_v2.npz")),
+    ("rate: 0.2", "rate: 0.5", ("rate", 0.2, 0.5)),  # in the block body
+]
+
+
+def test_diff_git_reports_every_edit_of_a_commit_with_old_and_new(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    spec = new_repo(tmp_path, REVIEWED)
+    text = REVIEWED
+    for old, new, _ in EDITS:
+        assert text.count(old) == 1, old
+        text = text.replace(old, new)
+    spec.write_text(text, encoding="utf-8")
+    monkeypatch.chdir(spec.parent.parent)
+    status, out, err = run_diff(capsys, "--git", "HEAD", "models/spec.yaml", "--format", "json")
+    assert status == 0, err
+    data = json.loads(out)
+    layer_changes = [(c["key"], c["old"], c["new"]) for step in data["layers"]["changes"] for c in step["changes"]]
+    train_changes = [(c["key"], c["old"], c["new"]) for c in data["train"]]
+    (block,) = data["blocks"]
+    body_changes = [(c["key"], c["old"], c["new"]) for step in block["body"]["changes"] for c in step["changes"]]
+    assert layer_changes == [change for _, _, change in EDITS[:2]]
+    assert train_changes == [change for _, _, change in EDITS[2:7]]
+    assert (block["name"], body_changes) == ("head", [EDITS[7][2]])
+    assert block["call_sites"] == ["head_1 (models/spec.yaml:16:7)"]
+    assert [step["name"] for step in data["layers"]["changes"]] == ["dropout_1", "dense_2"]
+    # The text says the same, each change with its place in the new version.
+    status, out, _ = run_diff(capsys, "--git", "HEAD", "models/spec.yaml")
+    assert "      rate: 0.1 -> 0.3  (models/spec.yaml:14:23)" in out.splitlines()
+    assert "  optimizer.lr.peak: 0.002 -> 0.0005  (models/spec.yaml:22:34)" in out.splitlines()
+
+
+def test_diff_git_inserting_a_layer_is_exactly_one_insertion(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    spec = new_repo(tmp_path, REVIEWED)
+    spec.write_text(REVIEWED.replace("    - dropout: {rate: 0.1}\n",
+                                     "    - dropout: {rate: 0.1}\n    - dense: {units: 128, activation: tanh}\n"),
+                    encoding="utf-8")
+    monkeypatch.chdir(spec.parent.parent)
+    status, out, err = run_diff(capsys, "--git", "HEAD", "models/spec.yaml", "--format", "json")
+    assert status == 0, err
+    data = json.loads(out)
+    assert [(c["status"], c["name"], c["kind"]) for c in data["layers"]["changes"]] == [("added", "dense_2", "dense")]
+    assert data["layers"]["unchanged"] == 6 and data["blocks"] == [] and data["train"] == []
+    assert data["consequences"]["layers"] == []  # no other layer's shape or parameter count changed
+
+
+def test_diff_git_compares_with_a_revision(repo: Path, monkeypatch: pytest.MonkeyPatch,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(repo)
+    status, out, err = run_diff(capsys, "--git", "HEAD~1", "models/spec.yaml")
+    assert status == 0, err
+    assert out.splitlines()[1] == "layers: 0 added, 0 removed, 0 moved, 2 changed, 3 unchanged"  # dense_1, dense_2
     # From a subfolder: the path is taken relative to the repository root.
-    result = dslc("diff", "--git", "HEAD", "mlp.yaml", "--format", "json", cwd=repo / "models")
-    assert result.returncode == 0, result.stderr
-    data = json.loads(result.stdout)
-    assert data["old"]["file"] == "HEAD:models/mlp.yaml"
-    assert [c["name"] for c in data["layers"]] == ["dense_1", "dropout_1", "dense_2"]
+    monkeypatch.chdir(repo / "models")
+    status, out, err = run_diff(capsys, "--git", "HEAD", "spec.yaml", "--format", "json")
+    assert status == 0, err
+    data = json.loads(out)
+    assert data["old"]["file"] == "HEAD:models/spec.yaml"
+    assert [c["name"] for c in data["layers"]["changes"]] == ["dense_1"]
 
 
-def test_diff_git_locates_errors_in_the_old_version(repo: Path) -> None:
-    spec = repo / "models" / "mlp.yaml"
+def test_diff_git_locates_errors_in_the_old_version(repo: Path, monkeypatch: pytest.MonkeyPatch,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    spec = repo / "models" / "spec.yaml"
     spec.write_text(spec.read_text(encoding="utf-8").replace("flatten", "flaten"), encoding="utf-8")
     git(repo, "commit", "-q", "-am", "third")
-    result = dslc("diff", "--git", "HEAD", "models/mlp.yaml", cwd=repo)
-    assert result.returncode == 2
-    assert "HEAD:models/mlp.yaml:7:7: error[E104]: unknown layer kind 'flaten'" in result.stderr
+    monkeypatch.chdir(repo)
+    status, _, err = run_diff(capsys, "--git", "HEAD", "models/spec.yaml")
+    assert status == 2
+    assert "HEAD:models/spec.yaml:7:7: error[E104]: unknown layer kind 'flaten'" in err
 
 
-def test_diff_git_failures_are_one_clear_line(repo: Path, tmp_path: Path) -> None:
-    result = dslc("diff", "--git", "no-such-rev", "models/mlp.yaml", cwd=repo)
-    assert result.returncode == 2
-    assert result.stderr.startswith("dslc diff: 'git cat-file' failed: ") and result.stderr.count("\n") == 1
-    result = dslc("diff", "--git=--output=/tmp/x", "models/mlp.yaml", cwd=repo)
-    assert result.returncode == 2 and "invalid revision '--output=/tmp/x'" in result.stderr
+def test_diff_git_failures_are_one_clear_line(repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(repo)
+    status, _, err = run_diff(capsys, "--git", "no-such-rev", "models/spec.yaml")
+    assert status == 2
+    assert err.startswith("dslc diff: 'git cat-file' failed: ") and err.count("\n") == 1
+    status, _, err = run_diff(capsys, "--git=--output=/tmp/x", "models/spec.yaml")
+    assert status == 2 and "invalid revision '--output=/tmp/x'" in err
     outside = tmp_path / "outside"
     outside.mkdir()
     shutil.copy(EXAMPLES / "digits_mlp.yaml", outside / "mlp.yaml")
-    result = dslc("diff", "--git", "HEAD", "mlp.yaml", cwd=outside,
-                  env={**os.environ, "GIT_CEILING_DIRECTORIES": str(tmp_path)})  # not inside any repository
-    assert result.returncode == 2 and "'git rev-parse' failed" in result.stderr
-    assert "Traceback" not in result.stderr
+    monkeypatch.chdir(outside)
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))  # not inside any repository
+    status, _, err = run_diff(capsys, "--git", "HEAD", "mlp.yaml")
+    assert status == 2 and "'git rev-parse' failed" in err and "Traceback" not in err
 
 
-def test_diff_git_enforces_the_byte_budget(repo: Path) -> None:
-    result = dslc("diff", "--git", "HEAD", "models/mlp.yaml", "--max-bytes", "100", cwd=repo)
-    assert result.returncode == 2
-    assert "HEAD:models/mlp.yaml:1:1: error[E002]" in result.stderr
+def test_diff_git_enforces_the_byte_budget(repo: Path, monkeypatch: pytest.MonkeyPatch,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(repo)
+    status, _, err = run_diff(capsys, "--git", "HEAD", "models/spec.yaml", "--max-bytes", "100")
+    assert status == 2
+    assert "HEAD:models/spec.yaml:1:1: error[E002]" in err
 
 
 # --- graph -----------------------------------------------------------------------------------------------------

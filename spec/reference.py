@@ -18,6 +18,7 @@ from dslc.spec.codes import CODES
 from dslc.spec.layers import REGISTRY
 from dslc.spec.layers._init import MEANINGS, VARIANCE_SCALED_NORMALS
 from dslc.spec.lint_examples import LINT_EXAMPLES
+from dslc.spec.printed import float_text
 from dslc.spec.vocab import DATA_SOURCES, LOSSES, METRICS, OPTIMIZERS, SCHEDULES, Vocabulary
 
 START, END = "<!-- reference:start -->", "<!-- reference:end -->"
@@ -42,6 +43,8 @@ def _show(value: object) -> str:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, float):
+        return float_text(value)  # as `dslc fmt` writes it
     return str(value)
 
 

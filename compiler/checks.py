@@ -40,13 +40,11 @@ from dslc.spec.vocab import (
     CLASS_LOSSES,
     REGRESSION_LOSSES,
     Choice,
-    Csv,
     Digits,
-    Npy,
-    Npz,
     TopK,
     WarmupCosine,
     class_loss_on_one_unit_hint,
+    data_paths,
 )
 
 # The E6xx codes (spec/codes.py holds the published catalogue).
@@ -315,15 +313,10 @@ def path_problem(path: str) -> str | None:
 def data_paths_inside(train: Train, where: _Where) -> Iterator[DslcError]:
     """Data files lie inside the spec's folder (docs/safety.md#paths): no absolute paths, '~', URLs or climbing '..'."""
     data = train.data
-    if isinstance(data, Npz | Csv):
-        arguments = {"path": data.path}
-    elif isinstance(data, Npy):
-        arguments = {"x": data.x, "y": data.y}
-    else:
-        return
-    for argument, path in arguments.items():
+    for argument, path in data_paths(data):
         problem = path_problem(path)
         if problem:
+            assert data is not None  # it names a path
             yield _error("E702", f"data '{data.kind}': {argument} {show_value(path)} {problem}; data files must "
                                  "lie inside the spec's folder", where.written("data", argument) or where.kind("data"),
                          hint=OUTSIDE_HINT)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import PurePosixPath, PureWindowsPath
-from typing import Annotated, Literal, get_args
+from typing import Annotated, ClassVar, Literal, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic_core import PydanticCustomError
@@ -210,6 +210,7 @@ class Digits(Choice):
 class FileData(Choice):
     """Local files: paths are relative to the spec's folder; validation and test splits are fractions."""
 
+    path_fields: ClassVar[tuple[str, ...]] = ("path",)  # the fields that name files or folders
     validation: Fraction = 0.1
     test: Fraction = 0.1
     normalize: Normalize = "none"
@@ -224,6 +225,7 @@ class Npz(FileData):
 
 class Npy(FileData):
     kind: Literal["npy"] = "npy"
+    path_fields: ClassVar[tuple[str, ...]] = ("x", "y")
     x: RelativePath
     y: RelativePath
 
@@ -244,6 +246,12 @@ class Synthetic(Choice):
 
 
 DataChoice = Digits | Npz | Npy | Csv | Synthetic
+
+
+def data_paths(data: Choice | None) -> list[tuple[str, str]]:
+    """(field, path) of each file or folder a data source names, in the order of its fields."""
+    fields = data.path_fields if isinstance(data, FileData) else ()
+    return [(field, getattr(data, field)) for field in fields]
 
 
 @dataclass(frozen=True)

@@ -3,15 +3,16 @@ outside the usual range), W109 (a data path that does not exist)."""
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterator
+from pathlib import Path
 
 from dslc.compiler.analysis.model import LayerReport
 from dslc.compiler.lint.rule import LintContext, warning
 from dslc.spec.errors import DslcError
-from dslc.spec.ir import Train
 from dslc.spec.layers.base import NodeClass
 from dslc.spec.sourcemap import IRPath
-from dslc.spec.vocab import Csv, Npy, Npz, Optimizer
+from dslc.spec.vocab import Optimizer, data_paths
 
 # What each cross-entropy loss applies to the model's output before comparing it with the targets.
 LOSS_APPLIES = {"softmax_cross_entropy": "softmax", "sigmoid_binary_cross_entropy": "sigmoid"}
@@ -20,6 +21,7 @@ SQUASHING = ("sigmoid", "softmax", "hard_sigmoid")
 # Learning rates seen in practice, per optimizer (docs/lint.md#w108): outside, training diverges or never moves.
 LR_RANGES = {"sgd": (1e-5, 10.0), "adam": (1e-6, 0.1), "adamw": (1e-6, 0.1), "rmsprop": (1e-6, 0.1),
              "adafactor": (1e-6, 1.0), "lion": (1e-7, 0.01)}
+MAX_LISTED = 1_000  # names read from a folder for a did-you-mean: a huge data folder costs no more
 MAX_BATCH = 65_536  # larger batches need large-batch recipes (LARS, LAMB) and a learning rate tuned for them
 # The learning rate's field in each schedule: the largest rate it reaches.
 SCHEDULE_LR = {"constant": "value", "exponential": "init", "cosine": "init", "warmup_cosine": "peak"}
@@ -82,17 +84,26 @@ def missing_data_paths(ctx: LintContext) -> Iterator[DslcError]:
     train = ctx.loaded.spec.train
     if train is None or ctx.folder is None:
         return
-    for field, path in _data_paths(train):
+    for field, path in data_paths(train.data):
         if not (ctx.folder / path).exists():
             yield warning("W109", f"data path '{path}' does not exist (looked in '{ctx.folder}')",
                           ctx.loaded.source_map.nearest(("train", "data", field)),
-                          hint="paths are relative to the spec's folder; training would stop with E701")
+                          hint=_near_path(ctx.folder, path) or "paths are relative to the spec's folder; "
+                                                                "training would stop with E701")
 
 
-def _data_paths(train: Train) -> list[tuple[str, str]]:
-    data = train.data
-    if isinstance(data, Npz | Csv):
-        return [("path", data.path)]
-    if isinstance(data, Npy):
-        return [("x", data.x), ("y", data.y)]
-    return []
+def _near_path(base: Path, relative: str) -> str | None:
+    """A did-you-mean for a missing path: the near name in the deepest folder of it that exists, as a whole path."""
+    path = base / relative
+    folder = path.parent
+    while folder != base and not folder.is_dir() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        names = [entry.name for _, entry in zip(range(MAX_LISTED), folder.iterdir(), strict=False)]
+        missing, *rest = path.relative_to(folder).parts
+    except (OSError, ValueError):
+        return None
+    near = difflib.get_close_matches(missing, names, n=1, cutoff=0.6)
+    if not near:
+        return None
+    return f"did you mean '{(folder / near[0]).joinpath(*rest).relative_to(base).as_posix()}'?"

@@ -192,6 +192,18 @@ def test_w108_points_at_the_schedule_peak(data_folder: Path) -> None:
     assert spec.splitlines()[found.span.line - 1][found.span.col - 1:].startswith("0.5,")
 
 
+@pytest.mark.parametrize(("written", "hint"), [
+    ("data/trian.npz", "did you mean 'data/train.npz'?"),  # a typo in the file's name
+    ("dta/train.npz", "did you mean 'data/train.npz'?"),  # or in a folder's
+    ("data/features.csv", "paths are relative to the spec's folder; training would stop with E701"),  # nothing near
+])
+def test_w109_suggests_a_near_path(written: str, hint: str, tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "train.npz").touch()
+    [found] = warnings(_trained(data=f'npz("{written}")'), folder=tmp_path)
+    assert (found.code, found.hint) == ("W109", hint)
+
+
 def test_w109_checks_each_npy_path_and_needs_a_folder(data_folder: Path) -> None:
     spec = _trained(data='npy(x="train.npz", y="labels.npy")')
     found = warnings(spec, folder=data_folder)

@@ -24,10 +24,11 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Callable, Iterator
-from pathlib import PurePosixPath, PureWindowsPath
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Literal
 
 from dslc.compiler.analysis.model import Analysis
+from dslc.compiler.data_files import csv_header_faults
 from dslc.spec.errors import DslcError, Span, did_you_mean, show_value
 from dslc.spec.ir import Train
 from dslc.spec.layers.base import Tensor
@@ -40,6 +41,7 @@ from dslc.spec.vocab import (
     CLASS_LOSSES,
     REGRESSION_LOSSES,
     Choice,
+    Csv,
     Digits,
     TopK,
     WarmupCosine,
@@ -75,7 +77,7 @@ def check_training(loaded: LoadedSpec, analysis: Analysis | None) -> list[DslcEr
     train = loaded.spec.train
     if train is None:
         return []
-    where = _Where(loaded.source_map)
+    where = _Where(loaded.source_map, Path(loaded.source.name).parent)
     errors: list[DslcError] = []
     for rule in TRAIN_RULES:
         errors.extend(rule(train, where))
@@ -89,8 +91,9 @@ def check_training(loaded: LoadedSpec, analysis: Analysis | None) -> list[DslcEr
 class _Where:
     """Spans in the train section, from the source map."""
 
-    def __init__(self, source_map: SourceMap) -> None:
+    def __init__(self, source_map: SourceMap, folder: Path) -> None:
         self.map = source_map
+        self.folder = folder  # the spec's folder: data paths are relative to it
 
     def train(self) -> Span:
         """The `train` key itself: for findings about the training run as a whole."""
@@ -289,6 +292,17 @@ def data_fits(train: Train, analysis: Analysis, where: _Where) -> Iterator[DslcE
 
 
 
+def data_files_fit(train: Train, analysis: Analysis, where: _Where) -> Iterator[DslcError]:
+    """What the data files that exist tell without being read whole: a CSV header (compiler/data_files.py)."""
+    data = train.data
+    if not isinstance(data, Csv) or path_problem(data.path):
+        return
+    file = where.folder / data.path
+    if file.is_file():
+        yield from csv_header_faults(data, file, analysis.inputs, where.at("data", "path"),
+                                     where.at("data", "label_column"))
+
+
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://|^file:", re.IGNORECASE)
 
 
@@ -325,4 +339,4 @@ def data_paths_inside(train: Train, where: _Where) -> Iterator[DslcError]:
 TRAIN_RULES: tuple[TrainRule, ...] = (schedule_consistent, optimizer_options, checkpoint_best, early_stopping_monitor,
                                      data_paths_inside)
 MODEL_RULES: tuple[ModelRule, ...] = (single_output, trainable_parameters, loss_fits_output, metrics_fit,
-                                      precision_fits_model, data_fits)
+                                      precision_fits_model, data_fits, data_files_fit)

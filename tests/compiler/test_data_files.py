@@ -1,0 +1,78 @@
+"""`dslc check` reads a CSV file's header (and nothing more): the label column and the feature count."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dslc.compiler.data_files import MAX_HEADER_BYTES
+from dslc.runtime.cli import main
+
+SPEC = """dslc 1
+
+model tabular(x: [4]) {
+  dense(8, activation=relu)
+  dense(3)
+}
+
+train {
+  loss = softmax_cross_entropy
+  optimizer = adam(0.001)
+  batch = 8
+  epochs = 1
+  data = csv("table.csv", label_column=LABEL)
+}
+"""
+
+
+def check(tmp_path: Path, capsys: pytest.CaptureFixture[str], header: bytes, label: str = "label"
+          ) -> tuple[int, str]:
+    spec = tmp_path / "spec.dsl"
+    spec.write_text(SPEC.replace("LABEL", f'"{label}"'))
+    (tmp_path / "table.csv").write_bytes(header + b"1,2,3,4,0\n")
+    code = main(["check", str(spec)])
+    return code, capsys.readouterr().out
+
+
+def test_a_header_that_fits_passes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = check(tmp_path, capsys, b"a,b,c,d,label\n")
+    assert code == 0, out
+
+
+def test_a_missing_label_column_is_located_with_a_near_name(tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = check(tmp_path, capsys, b"a,b,c,d,label\n", label="lable")
+    assert code == 2
+    lines = out.splitlines()
+    assert lines[0] == (f"{tmp_path / 'spec.dsl'}:13:40: error[E703]: data file 'table.csv' has no column 'lable' "
+                        "(columns: 'a', 'b', 'c', 'd', 'label')")
+    assert "  hint: did you mean 'label'?" in lines
+
+
+def test_too_many_columns_to_list_are_counted(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    header = ",".join(f"x{i}" for i in range(5_000)).encode() + b"\n"
+    code, out = check(tmp_path, capsys, header)
+    assert code == 2
+    assert "'x11', ... 4,988 more)" in out and len(out) < 2_000  # bounded output
+
+
+def test_the_feature_count_must_fit_the_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = check(tmp_path, capsys, b"a,b,c,label\n")
+    assert code == 2
+    assert ("error[E704]: data file 'table.csv' has 3 feature column(s) besides 'label', but input 'x' takes 4 "
+            "values per example (shape (4))") in out
+
+
+def test_a_file_on_one_long_line_stops_at_the_header_bound(tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = check(tmp_path, capsys, b"1," * MAX_HEADER_BYTES)
+    assert code == 2
+    assert f"its first line (the header) is longer than {MAX_HEADER_BYTES:,} bytes" in out
+
+
+def test_a_missing_file_is_left_to_the_lint_warning(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = tmp_path / "spec.dsl"
+    spec.write_text(SPEC.replace("LABEL", '"label"'))
+    assert main(["check", str(spec)]) == 0
+    assert "warning[W109]" in capsys.readouterr().out

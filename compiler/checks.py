@@ -77,7 +77,7 @@ def check_training(loaded: LoadedSpec, analysis: Analysis | None) -> list[DslcEr
     train = loaded.spec.train
     if train is None:
         return []
-    where = _Where(loaded.source_map, Path(loaded.source.name).parent)
+    where = _Where(loaded.source_map, loaded.data_folder)
     errors: list[DslcError] = []
     for rule in TRAIN_RULES:
         errors.extend(rule(train, where))
@@ -93,7 +93,7 @@ class _Where:
 
     def __init__(self, source_map: SourceMap, folder: Path) -> None:
         self.map = source_map
-        self.folder = folder  # the spec's folder: data paths are relative to it
+        self.folder = folder  # where data paths resolve (LoadedSpec.data_folder)
 
     def train(self) -> Span:
         """The `train` key itself: for findings about the training run as a whole."""

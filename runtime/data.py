@@ -400,17 +400,20 @@ def _files(source: FileData, train: Train, analysis: Analysis, seed: int, where:
 
 
 def _resolve(relative: str, argument: str, where: _Where) -> Path:
-    """A spec path inside the spec's folder; missing files and escapes (symlinks) are errors."""
+    """A spec path inside the data folder (the spec's, or `--data-root`); missing files and escapes (symlinks) are
+    errors."""
     span = where.data(argument)
-    base = Path(where.loaded.source.name).parent.resolve()
+    base = where.loaded.data_folder.resolve()
+    named = "the data root" if where.loaded.limits.data_root else "the spec's folder"
     path = (base / relative).resolve()
     if not path.is_relative_to(base):
-        raise _error("E702", f"data file '{relative}' resolves to '{path}', outside the spec's folder '{base}'",
-                     span, hint="keep data files inside the spec's folder (no symlinks that lead out)")
+        raise _error("E702", f"data file '{relative}' resolves to '{path}', outside {named} '{base}'",
+                     span, hint=f"keep data files inside {named} (no symlinks that lead out)")
     if not path.is_file():
         problem = "is not a file" if path.exists() else "does not exist"
         raise _error("E701", f"data file '{relative}' {problem} (looked for '{path}')", span,
-                     hint="paths are relative to the spec's folder")
+                     hint=f"paths are relative to {named}" + ("" if where.loaded.limits.data_root
+                                                              else " (or to --data-root DIR)"))
     return path
 
 

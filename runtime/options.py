@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from dslc.spec.errors import DslcError, DslcErrors
@@ -36,10 +37,25 @@ def add_limit_options(parser: argparse.ArgumentParser) -> None:
                              "%(default)s)")
 
 
+def add_data_root_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-root", type=data_root, metavar="DIR",
+                        help="resolve the spec's data paths in DIR instead of the spec's folder; they may not leave "
+                             "it (the spec keeps relative paths, so it stays portable)")
+
+
 def limits_from(args: argparse.Namespace) -> Limits:
     return Limits(max_bytes=args.max_bytes, max_items=args.max_items, max_depth=args.max_depth,
                   max_aliases=args.max_aliases, max_layers=args.max_layers, max_params=args.limit_params,
-                  max_activation_bytes=args.limit_activations, max_flops=args.limit_flops)
+                  max_activation_bytes=args.limit_activations, max_flops=args.limit_flops,
+                  data_root=getattr(args, "data_root", None))  # the commands that read data have the option
+
+
+def data_root(text: str) -> str:
+    """An argparse type: an existing folder, as an absolute path."""
+    path = Path(text).expanduser()
+    if not path.is_dir():
+        raise argparse.ArgumentTypeError(f"not a folder: {text!r}")
+    return str(path.resolve())
 
 
 def depth(text: str) -> int:

@@ -25,6 +25,9 @@ class Limits:
     max_params: int = 10**10  # trainable + frozen + batch statistics
     max_activation_bytes: int = 16 * 2**30  # the inputs and every layer's output, per example and per training step
     max_flops: int = 10**15  # per example
+    # Not a budget but a confinement: the folder that data paths resolve in and may not leave (`--data-root`;
+    # docs/safety.md#paths). None: the spec's own folder.
+    data_root: str | None = None
 
     def __post_init__(self) -> None:
         if not 1 <= self.max_depth <= DEPTH_CEILING:

@@ -40,6 +40,11 @@ class LoadedSpec:
     source_map: SourceMap  # where each part of `spec` was written
     limits: Limits = DEFAULT_LIMITS  # the budgets it was loaded with; the analysis enforces the model's
 
+    @property
+    def data_folder(self) -> Path:
+        """Where the spec's data paths resolve, and which they may not leave: `--data-root`, else the spec's folder."""
+        return Path(self.limits.data_root) if self.limits.data_root else Path(self.source.name).parent
+
 
 def syntax_of(path: Path, name: str | None = None) -> Syntax:
     syntax = SUFFIXES.get(path.suffix.lower())

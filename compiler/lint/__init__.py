@@ -42,6 +42,5 @@ def lint_file(loaded: LoadedSpec, analysis: Analysis, file: str | Path, select: 
               ignore: list[str] | None = None) -> list[DslcError]:
     """The warnings of the valid spec read from `file`, under the configuration that applies in its folder and then
     the command line's `select`/`ignore`. Raises `DslcError` (E205) for a broken configuration file."""
-    folder = Path(file).parent
-    config = find_config(folder, LINT_CODES).overridden(select, ignore or [])
-    return lint(loaded, analysis, config, folder)
+    config = find_config(Path(file).parent, LINT_CODES).overridden(select, ignore or [])
+    return lint(loaded, analysis, config, loaded.data_folder)

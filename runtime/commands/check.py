@@ -13,7 +13,15 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from dslc.compiler.analysis.depth import SHALLOW, VERDICTS
-from dslc.runtime.options import add_limit_options, add_policy_option, capped, hidden_text, limits_from, report
+from dslc.runtime.options import (
+    add_data_root_option,
+    add_limit_options,
+    add_policy_option,
+    capped,
+    hidden_text,
+    limits_from,
+    report,
+)
 from dslc.spec.codes import LINT_CODES
 from dslc.spec.errors import DslcError, DslcErrors, Span
 
@@ -59,6 +67,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="a lint warning fails the run (exit 1, like a gate)")
     add_policy_option(parser)
     add_limit_options(parser)
+    add_data_root_option(parser)
     parser.set_defaults(run=run)
 
 

@@ -6,7 +6,13 @@ import argparse
 import json
 from pathlib import Path
 
-from dslc.runtime.options import add_device_option, add_limit_options, add_session_options, limits_from
+from dslc.runtime.options import (
+    add_data_root_option,
+    add_device_option,
+    add_limit_options,
+    add_session_options,
+    limits_from,
+)
 from dslc.runtime.progress import plural
 
 
@@ -23,6 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_device_option(parser, "where to evaluate (default: a GPU or TPU if present, else the CPU)")
     add_session_options(parser)
     add_limit_options(parser)
+    add_data_root_option(parser)
     parser.set_defaults(run=run)
 
 

@@ -18,7 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dslc.runtime.options import add_device_option, add_limit_options, add_session_options, limits_from, positive
+from dslc.runtime.options import (
+    add_data_root_option,
+    add_device_option,
+    add_limit_options,
+    add_session_options,
+    limits_from,
+    positive,
+)
 from dslc.runtime.progress import plural
 from dslc.spec.errors import DslcError, DslcErrors, show_value
 from dslc.spec.limits import DEFAULT_LIMITS, Limits
@@ -69,6 +76,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_device_option(parser, "where to run the model (default: a GPU or TPU if present, else the CPU)")
     add_session_options(parser)
     add_limit_options(parser)
+    add_data_root_option(parser)
     parser.set_defaults(run=run)
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dslc.runtime.options import (
+    add_data_root_option,
     add_device_option,
     add_limit_options,
     add_session_options,
@@ -59,6 +60,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="train steps per dispatch (default: chosen per model)")
     add_session_options(parser)
     add_limit_options(parser)
+    add_data_root_option(parser)
     parser.set_defaults(run=run_command)
 
 

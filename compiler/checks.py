@@ -42,6 +42,7 @@ from dslc.spec.vocab import (
     Choice,
     Csv,
     Digits,
+    Images,
     Npy,
     Npz,
     TopK,
@@ -54,6 +55,7 @@ from dslc.spec.vocab import (
 DIGITS_CLASSES = 10
 DIGITS_PIXELS = 64
 FLOATS = ("float32", "float16", "bfloat16")
+IMAGE_CHANNELS = (1, 3)  # grayscale, RGB
 
 
 def metric_name(metric: Choice) -> str:
@@ -290,6 +292,16 @@ def data_fits(train: Train, analysis: Analysis, where: _Where) -> Iterator[DslcE
                                  f"model's output {_show(output.shape)} has {count} values", span)
 
 
+def images_fit(train: Train, analysis: Analysis, where: _Where) -> Iterator[DslcError]:
+    """An image folder gives one input of known shape [height, width, 1 or 3] (grayscale or RGB)."""
+    if not isinstance(train.data, Images):
+        return
+    shapes = [tensor.shape for _, tensor in analysis.inputs]
+    if len(shapes) != 1 or len(shapes[0]) != 3 or None in shapes[0] or shapes[0][-1] not in IMAGE_CHANNELS:
+        yield _error("E611", "data 'images' gives one input of shape [height, width, 1 or 3], but the model takes "
+                             f"{', '.join(map(_show, shapes))}", where.kind("data"),
+                     hint="declare the input as [height, width, 1] for grayscale or [height, width, 3] for RGB")
+
 
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://|^file:", re.IGNORECASE)
 
@@ -315,7 +327,7 @@ def path_problem(path: str) -> str | None:
 def data_paths_inside(train: Train, where: _Where) -> Iterator[DslcError]:
     """Data files lie inside the spec's folder (docs/safety.md#paths): no absolute paths, '~', URLs or climbing '..'."""
     data = train.data
-    if isinstance(data, Npz | Csv):
+    if isinstance(data, Npz | Csv | Images):
         arguments = {"path": data.path}
     elif isinstance(data, Npy):
         arguments = {"x": data.x, "y": data.y}
@@ -332,4 +344,4 @@ def data_paths_inside(train: Train, where: _Where) -> Iterator[DslcError]:
 TRAIN_RULES: tuple[TrainRule, ...] = (schedule_consistent, optimizer_options, checkpoint_best, early_stopping_monitor,
                                      data_paths_inside)
 MODEL_RULES: tuple[ModelRule, ...] = (single_output, trainable_parameters, loss_fits_output, metrics_fit,
-                                      precision_fits_model, data_fits)
+                                      precision_fits_model, data_fits, images_fit)

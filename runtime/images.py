@@ -202,10 +202,10 @@ def _unreadable(name: str, problem: str, span: Span) -> DslcError:
 class Decoder:
     """Decodes a folder's images by index, keeping the pixels when the whole folder fits `cache_bytes`."""
 
-    def __init__(self, folder: Folder, shape: Geometry, span: Span, cache_bytes: int = CACHE_BYTES) -> None:
+    def __init__(self, folder: Folder, shape: Geometry, span: Span) -> None:
         self.folder, self.shape, self.span = folder, shape, span
         count = len(folder.files)
-        fits = count * int(np.prod(shape.shape)) <= cache_bytes
+        fits = count * int(np.prod(shape.shape)) <= CACHE_BYTES
         self.cache = np.empty((count, *shape.shape), np.uint8) if fits else None
         self.cached = np.zeros(count, bool)
         self.decodes = 0  # images decoded so far (the tests count them)
@@ -284,12 +284,11 @@ class Augmenter:
 
 
 # -- the data set --------------------------------------------------------------------------------
-def load_images(source: Images, want: _Want, seed: int, where: _Where,
-                cache_bytes: int = CACHE_BYTES) -> Dataset:
+def load_images(source: Images, want: _Want, seed: int, where: _Where) -> Dataset:
     """The folder's images split and shaped for the model; every fault is a located `DslcError`."""
     span = where.data("path")
     shape = geometry(source, want, span)
-    folder, decoder = open_folder(source, where, shape, cache_bytes)
+    folder, decoder = open_folder(source, where, shape)
     name, tensor = want.inputs[0]
     if source.normalize != "none" and _is_int(tensor.dtype):
         raise _error("E705", f"normalize={source.normalize} gives floats, but input '{name}' takes {tensor.dtype}",
@@ -303,15 +302,14 @@ def load_images(source: Images, want: _Want, seed: int, where: _Where,
     return Dataset(Split(splits[0].inputs, splits[0].target, augment), splits[1], splits[2])
 
 
-def open_folder(source: Images, where: _Where, shape: Geometry,
-                cache_bytes: int = CACHE_BYTES) -> tuple[Folder, Decoder]:
+def open_folder(source: Images, where: _Where, shape: Geometry) -> tuple[Folder, Decoder]:
     """The listed folder, every header checked, and a decoder for it."""
     span = where.data("path")
     root = resolve_folder(source, where)
     folder = list_folder(source, root, Path(where.loaded.source.name).parent.resolve(), span)
     for path, name in zip(folder.files, folder.names, strict=True):
         check_header(path, name, span)
-    return folder, Decoder(folder, shape, span, cache_bytes)
+    return folder, Decoder(folder, shape, span)
 
 
 def _scaling(source: Images, channels: int, dtype: type, statistics: tuple[Decoder, np.ndarray, int] | None) -> Scaling:

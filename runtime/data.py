@@ -1,4 +1,5 @@
-"""Training data: scikit-learn's digits, local .npz/.npy/CSV files and synthetic tasks, split and batched.
+"""Training data: scikit-learn's digits, local .npz/.npy/CSV files, image folders (`dslc.runtime.images`) and
+synthetic tasks, split and batched.
 
 docs/architecture.md#data, docs/safety.md#paths. `load_dataset` turns the spec's `train.data` choice into a
 `Dataset` of three `Split`s (train, validation, test) of numpy arrays shaped for
@@ -27,6 +28,7 @@ folder (symlinks that lead out are refused), they are read with
 | E705 | the data's dtype does not fit (float data for an integer input, ...)        |
 | E706 | class labels outside range(classes) for softmax cross-entropy               |
 | E707 | the batch is larger than the train split                                    |
+| E708 | an image folder has no class sub-folder, an empty class, or too many files  |
 
 No JAX here: the loop moves batches to the device itself.
 """

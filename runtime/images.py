@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from dslc.runtime.data import NUMPY_DTYPES, Dataset, Split, _error, _is_int, _split_indices, _target, _Want, _Where
 from dslc.spec.errors import DslcError, Span, show_value
@@ -134,12 +135,13 @@ def _is_image(entry: os.DirEntry[str]) -> bool:
     return entry.name.lower().endswith(SUFFIXES) and not entry.name.startswith(".") and entry.is_file()
 
 
-def _entries(folder: Path, keep: object, limit: int, too_many: str, span: Span) -> list[str]:
+def _entries(folder: Path, keep: Callable[[os.DirEntry[str]], bool], limit: int, too_many: str,
+             span: Span) -> list[str]:
     """The names in `folder` that `keep` accepts; more than `limit` is an error (E708), found without listing all."""
     names: list[str] = []
     with os.scandir(folder) as entries:
         for entry in entries:
-            if keep(entry):  # type: ignore[operator]
+            if keep(entry):
                 names.append(entry.name)
                 if len(names) > limit:
                     raise _error("E708", too_many, span, hint="train on a smaller folder")
@@ -168,7 +170,8 @@ def decode(path: Path, name: str, shape: Geometry, span: Span) -> np.ndarray:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path, formats=FORMATS) as image:
                 image.draft(MODES[shape.channels], size)  # JPEG: decode at a reduced scale when that is enough
-                pixels = _resized(image.convert(MODES[shape.channels]), shape)
+                upright = ImageOps.exif_transpose(image)  # a camera's orientation tag, applied
+                pixels = _resized(upright.convert(MODES[shape.channels]), shape)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise _unreadable(name, f"a decompression bomb: {exc}", span) from None
     except (OSError, UnidentifiedImageError, ValueError, SyntaxError) as exc:

@@ -64,8 +64,8 @@ def data_error(path: Path) -> DslcError:
     return info.value
 
 
-def train_cli(spec: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
-    code = main(["train", str(spec), "--workdir", str(spec.parent / "run"), "--quiet", *args])
+def train_cli(spec: Path, capsys: pytest.CaptureFixture[str], *args: str, run: str = "run") -> tuple[int, str]:
+    code = main(["train", str(spec), "--workdir", str(spec.parent / run), "--quiet", *args])
     return code, capsys.readouterr().err
 
 
@@ -143,6 +143,7 @@ def test_prepare_inputs_normalises_raw_pixels_as_training_did(tmp_path: Path, no
 
 # -- augmentation --------------------------------------------------------------------------------------------------
 def augmented_folder(tmp_path: Path, augment: str = "{flip: true, crop: 1}") -> Path:
+    tmp_path.mkdir(exist_ok=True)
     rng = np.random.default_rng(1)
     for label in ("a", "b"):
         for number in range(12):
@@ -180,6 +181,18 @@ def test_a_flip_alone_gives_each_image_or_its_mirror(tmp_path: Path) -> None:
     mirrored = [np.array_equal(a, b[:, ::-1]) and not np.array_equal(a, b) for a, b in zip(flipped, plain, strict=True)]
     same = [np.array_equal(a, b) for a, b in zip(flipped, plain, strict=True)]
     assert all(m or s for m, s in zip(mirrored, same, strict=True)) and 0 < sum(mirrored) < len(index)
+
+
+def test_a_resumed_run_draws_the_same_augmentations(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = augmented_folder(tmp_path)
+    assert train_cli(spec, capsys, "--epochs", "2", run="whole")[0] == 0
+    assert train_cli(spec, capsys, "--epochs", "1", run="parts")[0] == 0
+    assert train_cli(spec, capsys, "--epochs", "2", "--resume", run="parts")[0] == 0
+    plain = augmented_folder(tmp_path / "plain", "{}")  # the same images, not augmented
+    assert train_cli(plain, capsys, "--epochs", "2", run="whole")[0] == 0
+    whole, parts, unaugmented = (json.loads((folder / "run.json").read_text())["parameters_sha256"]
+                                 for folder in (tmp_path / "whole", tmp_path / "parts", tmp_path / "plain" / "whole"))
+    assert whole == parts and whole != unaugmented  # the loop augments, and the same way after a resume
 
 
 # -- decoding on demand --------------------------------------------------------------------------------------------

@@ -288,7 +288,8 @@ class _Saver:
 class _Stager:
     """Puts each chunk's batches on the device(s), stacked (K, batch, ...) for the fused step, or one batch.
 
-    A train split of up to `RESIDENT_BYTES` on a single device is sent there once and each chunk is
+    A train split of arrays in memory (not an image folder decoded or augmented per batch) of up to
+    `RESIDENT_BYTES` on a single device is sent there once and each chunk is
     gathered there from the chunk's row indices; otherwise each chunk is gathered on the host and
     sent. On a GPU the per-step host gather and copy had held the loop to about half the speed of
     the bare step (W1, W2 and W4 in bench/gpu.py). Both ways give the same batches, bit for bit.

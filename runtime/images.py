@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -151,32 +152,32 @@ def _entries(folder: Path, keep: Callable[[os.DirEntry[str]], bool], limit: int,
 # -- decoding ------------------------------------------------------------------------------------
 def check_header(path: Path, name: str, span: Span) -> None:
     """Pillow can identify the file as PNG or JPEG and its size is within `Image.MAX_IMAGE_PIXELS` (E701)."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path, formats=FORMATS) as image:
-                image.size  # noqa: B018 - open reads the header only
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise _unreadable(name, f"a decompression bomb: {exc}", span) from None
-    except (OSError, UnidentifiedImageError, ValueError, SyntaxError) as exc:
-        raise _unreadable(name, str(exc), span) from None
+    with _opened(path, name, span):
+        pass  # opening reads the header only
 
 
 def decode(path: Path, name: str, shape: Geometry, span: Span) -> np.ndarray:
     """One image as uint8 (height, width, channels), in the input's channels and size."""
-    size = (shape.width, shape.height)
+    side = max(shape.width, shape.height)  # either way up: the orientation tag may turn the image
+    with _opened(path, name, span) as image:
+        image.draft(MODES[shape.channels], (side, side))  # JPEG: decode at a reduced scale when that is enough
+        upright = ImageOps.exif_transpose(image)  # a camera's orientation tag, applied
+        pixels = _resized(upright.convert(MODES[shape.channels]), shape)
+    return np.asarray(pixels, np.uint8).reshape(shape.shape)
+
+
+@contextmanager
+def _opened(path: Path, name: str, span: Span) -> Iterator[Image.Image]:
+    """The image file open; whatever goes wrong reading it (a bomb: over `Image.MAX_IMAGE_PIXELS`) is E701."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path, formats=FORMATS) as image:
-                image.draft(MODES[shape.channels], size)  # JPEG: decode at a reduced scale when that is enough
-                upright = ImageOps.exif_transpose(image)  # a camera's orientation tag, applied
-                pixels = _resized(upright.convert(MODES[shape.channels]), shape)
+                yield image
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise _unreadable(name, f"a decompression bomb: {exc}", span) from None
     except (OSError, UnidentifiedImageError, ValueError, SyntaxError) as exc:
         raise _unreadable(name, str(exc), span) from None
-    return np.asarray(pixels, np.uint8).reshape(shape.shape)
 
 
 def _resized(image: Image.Image, shape: Geometry) -> Image.Image:

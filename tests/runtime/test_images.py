@@ -119,6 +119,24 @@ def test_the_input_channels_pick_grayscale_or_rgb(tmp_path: Path) -> None:
     np.testing.assert_allclose(red_in_gray, np.full((2, 2, 1), 76 / 255), rtol=1e-6)  # Pillow's L of pure red
 
 
+def test_jpeg_and_png_of_any_mode_are_read_upright(tmp_path: Path) -> None:
+    photo = Image.fromarray(np.repeat(np.repeat([[0, 255]], 8, axis=0), 8, axis=1).astype(np.uint8))  # 16 x 8
+    exif = Image.Exif()
+    exif[0x0112] = 6  # the camera was turned: show the image turned 90 degrees clockwise
+    (tmp_path / "imgs" / "turned").mkdir(parents=True)
+    photo.save(tmp_path / "imgs" / "turned" / "0.JPG", exif=exif)
+    save(tmp_path / "imgs" / "alpha" / "0.png", np.tile([255, 255, 255, 0], (16, 8, 1)), "RGBA")
+    (tmp_path / "imgs" / "palette").mkdir()
+    Image.new("L", (8, 16), 77).convert("P").save(tmp_path / "imgs" / "palette" / "0.png")
+    spec, _ = write_spec(tmp_path, "{images: {path: imgs, normalize: none, validation: 0, test: 0}}",
+                         inputs="{image: [16, 8, 1]}", classes=3, batch=1)
+    data = dataset(spec)
+    by_class = dict(zip(data.train.target.tolist(), rows(data.train)[..., 0], strict=True))
+    turned = by_class[2]
+    assert turned[:8].mean() < 30 and turned[8:].mean() > 225  # the left half is now on top
+    assert (by_class[0] == 255).all() and (by_class[1] == 77).all()  # the alpha dropped; the palette's grey
+
+
 # -- normalisation and new inputs ----------------------------------------------------------------------------------
 @pytest.mark.parametrize("normalize", ["minmax", "standard", "none"])
 def test_prepare_inputs_normalises_raw_pixels_as_training_did(tmp_path: Path, normalize: str) -> None:

@@ -43,6 +43,7 @@ from dslc.spec.vocab import (
     Choice,
     Csv,
     Digits,
+    Images,
     TopK,
     WarmupCosine,
     class_loss_on_one_unit_hint,
@@ -54,6 +55,7 @@ from dslc.spec.vocab import (
 DIGITS_CLASSES = 10
 DIGITS_PIXELS = 64
 FLOATS = ("float32", "float16", "bfloat16")
+IMAGE_CHANNELS = (1, 3)  # grayscale, RGB
 
 
 def metric_name(metric: Choice) -> str:
@@ -291,6 +293,16 @@ def data_fits(train: Train, analysis: Analysis, where: _Where) -> Iterator[DslcE
                                  f"model's output {_show(output.shape)} has {count} values", span)
 
 
+def images_fit(train: Train, analysis: Analysis, where: _Where) -> Iterator[DslcError]:
+    """An image folder gives one input of known shape [height, width, 1 or 3] (grayscale or RGB)."""
+    if not isinstance(train.data, Images):
+        return
+    shapes = [tensor.shape for _, tensor in analysis.inputs]
+    if len(shapes) != 1 or len(shapes[0]) != 3 or None in shapes[0] or shapes[0][-1] not in IMAGE_CHANNELS:
+        yield _error("E611", "data 'images' gives one input of shape [height, width, 1 or 3], but the model takes "
+                             f"{', '.join(map(_show, shapes))}", where.kind("data"),
+                     hint="declare the input as [height, width, 1] for grayscale or [height, width, 3] for RGB")
+
 
 def data_files_fit(train: Train, analysis: Analysis, where: _Where) -> Iterator[DslcError]:
     """What the data files that exist tell without being read whole: a CSV header (compiler/data_files.py)."""
@@ -339,4 +351,4 @@ def data_paths_inside(train: Train, where: _Where) -> Iterator[DslcError]:
 TRAIN_RULES: tuple[TrainRule, ...] = (schedule_consistent, optimizer_options, checkpoint_best, early_stopping_monitor,
                                      data_paths_inside)
 MODEL_RULES: tuple[ModelRule, ...] = (single_output, trainable_parameters, loss_fits_output, metrics_fit,
-                                      precision_fits_model, data_fits, data_files_fit)
+                                      precision_fits_model, data_fits, data_files_fit, images_fit)

@@ -1,4 +1,5 @@
-"""Training data: scikit-learn's digits, local .npz/.npy/CSV files and synthetic tasks, split and batched.
+"""Training data: scikit-learn's digits, local .npz/.npy/CSV files, image folders (`dslc.runtime.images`) and
+synthetic tasks, split and batched.
 
 docs/architecture.md#data, docs/safety.md#paths. `load_dataset` turns the spec's `train.data` choice into a
 `Dataset` of three `Split`s (train, validation, test) of numpy arrays shaped for
@@ -27,6 +28,7 @@ folder (symlinks that lead out are refused), they are read with
 | E705 | the data's dtype does not fit (float data for an integer input, ...)        |
 | E706 | class labels outside range(classes) for softmax cross-entropy               |
 | E707 | the batch is larger than the train split                                    |
+| E708 | an image folder has no class sub-folder, an empty class, or too many files  |
 
 No JAX here: the loop moves batches to the device itself.
 """
@@ -37,9 +39,10 @@ import csv
 import importlib.util
 import math
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -49,7 +52,18 @@ from dslc.spec.ir import Train
 from dslc.spec.layers.base import Tensor
 from dslc.spec.layers.base import show_array_shape as _show
 from dslc.spec.load import LoadedSpec
-from dslc.spec.vocab import BINARY_LOSSES, CLASS_LOSS, REAL_TARGETS_HINT, Csv, Digits, FileData, Npy, Npz, Synthetic
+from dslc.spec.vocab import (
+    BINARY_LOSSES,
+    CLASS_LOSS,
+    REAL_TARGETS_HINT,
+    Csv,
+    Digits,
+    FileData,
+    Images,
+    Npy,
+    Npz,
+    Synthetic,
+)
 
 DIGITS_RANGE = 16.0  # sklearn's digits: pixel values 0..16
 SYNTHETIC_SPLIT = (0.1, 0.1)  # validation, test
@@ -61,13 +75,34 @@ SPLITS = ("train", "validation", "test")
 _SPLIT_STREAM, _SYNTHETIC_STREAM = 1, 2
 
 
+class Rows(Protocol):
+    """An input decoded on demand (`dslc.runtime.images.ImageRows`): indexing gives the rows asked for."""
+
+    shape: tuple[int, ...]
+    dtype: np.dtype[Any]
+    nbytes: int
+
+    def __len__(self) -> int: ...
+    def __getitem__(self, index: Any) -> np.ndarray: ...
+
+
+# Changes to a batch of train inputs, drawn from its example indices and the epoch (image augmentation).
+Augment = Callable[[tuple[np.ndarray, ...], np.ndarray, int], tuple[np.ndarray, ...]]
+
+
 @dataclass(frozen=True)
 class Split:
-    inputs: tuple[np.ndarray, ...]  # one array per model input, (n, *input_shape)
+    inputs: tuple[np.ndarray | Rows, ...]  # one array per model input, (n, *input_shape)
     target: np.ndarray  # int32 class ids (softmax cross-entropy) or float32
+    augment: Augment | None = None  # applied by `Dataset.gather` when given the epoch
 
     def __len__(self) -> int:
         return int(self.target.shape[0])
+
+    @property
+    def in_memory(self) -> bool:
+        """Plain arrays that a device can hold and gather from: none decoded or augmented per batch."""
+        return self.augment is None and all(isinstance(x, np.ndarray) for x in self.inputs)
 
 
 @dataclass(frozen=True)
@@ -100,10 +135,17 @@ class Dataset:
             order = np.concatenate([order, np.full(padding, order[(count - 1) * batch])])
         return order.reshape(count, batch), weight.reshape(count, batch)
 
-    def gather(self, split: str, index: np.ndarray) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
-        """The inputs and target of the examples at `index` (any shape: it leads the results' shapes)."""
+    def gather(self, split: str, index: np.ndarray,
+               epoch: int | None = None) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+        """The inputs and target of the examples at `index` (any shape: it leads the results' shapes).
+
+        `epoch`: a training batch's epoch, which the split's augmentation (if any) draws from.
+        """
         data = self.split(split)
-        return tuple(x[index] for x in data.inputs), data.target[index]
+        inputs = tuple(x[index] for x in data.inputs)
+        if data.augment is not None and epoch is not None:
+            inputs = data.augment(inputs, index, epoch)
+        return inputs, data.target[index]
 
     def batches(self, split: str, batch: int, epoch: int, seed: int,
                 shuffle: bool) -> Iterator[tuple[tuple[np.ndarray, ...], np.ndarray, np.ndarray]]:
@@ -126,6 +168,10 @@ def load_dataset(loaded: LoadedSpec, analysis: Analysis, seed: int, train: Train
     source = train.data
     if isinstance(source, Digits):
         dataset = _digits(source, train, analysis, seed, where)
+    elif isinstance(source, Images):
+        from dslc.runtime.images import load_images  # Pillow only for specs that read images
+
+        dataset = load_images(source, _want(train, analysis), seed, where)
     elif isinstance(source, FileData):
         dataset = _files(source, train, analysis, seed, where)
     elif isinstance(source, Synthetic):
@@ -594,6 +640,10 @@ def prepare_inputs(loaded: LoadedSpec, analysis: Analysis, seed: int, raw: Seque
     source = train.data
     if isinstance(source, Digits):
         return (_digits_inputs(source, want, arrays[0], names[0], seed),)
+    if isinstance(source, Images):
+        from dslc.runtime.images import image_inputs
+
+        return (image_inputs(source, want, arrays[0], names[0], seed, _Where(loaded)),)
     prepared = []
     for (name, tensor), array, label in zip(want.inputs, arrays, names, strict=True):
         fitted = _fit(array, tensor.shape)
@@ -603,7 +653,7 @@ def prepare_inputs(loaded: LoadedSpec, analysis: Analysis, seed: int, raw: Seque
     if isinstance(source, FileData) and source.normalize != "none":
         # the statistics of the run's train split, from the data read again without normalising
         plain = _files(source.model_copy(update={"normalize": "none"}), train, analysis, seed, _Where(loaded))
-        shift, scale = _statistics(plain.train.inputs[0], source.normalize)
+        shift, scale = _statistics(np.asarray(plain.train.inputs[0]), source.normalize)
         prepared = [_scaled(x, shift, scale).astype(x.dtype, copy=False) for x in prepared]
     return tuple(prepared)
 

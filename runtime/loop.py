@@ -190,11 +190,11 @@ def run_training(steps: Steps, state: TrainState, dataset: Dataset, plan: Plan, 
             todo = [chunk for chunk in chunks(per_epoch, plan.fuse) if chunk.start >= offset]
             order = dataset.batch_indices("train", plan.batch, epoch, plan.seed, shuffle=True)
             pending: tuple[jax.Array, int] | None = None
-            staged = stage(order, todo[0])  # never empty: a run stops or saves only at a chunk's end
+            staged = stage(order, todo[0], epoch)  # never empty: a run stops or saves only at a chunk's end
             for number, chunk in enumerate(todo):
                 result.state, losses = _dispatch(steps, result.state, staged, chunk.size)
                 if number + 1 < len(todo):  # gathered and sent while the chunk just dispatched runs
-                    staged = stage(order, todo[number + 1])
+                    staged = stage(order, todo[number + 1], epoch)
                 if pending is not None:
                     epoch_losses += _host_losses(*pending)
                 pending = (losses, position + 1)
@@ -288,7 +288,8 @@ class _Saver:
 class _Stager:
     """Puts each chunk's batches on the device(s), stacked (K, batch, ...) for the fused step, or one batch.
 
-    A train split of up to `RESIDENT_BYTES` on a single device is sent there once and each chunk is
+    A train split of arrays in memory (not an image folder decoded or augmented per batch) of up to
+    `RESIDENT_BYTES` on a single device is sent there once and each chunk is
     gathered there from the chunk's row indices; otherwise each chunk is gathered on the host and
     sent. On a GPU the per-step host gather and copy had held the loop to about half the speed of
     the bare step (W1, W2 and W4 in bench/gpu.py). Both ways give the same batches, bit for bit.
@@ -299,18 +300,18 @@ class _Stager:
         split = dataset.train
         size = sum(x.nbytes for x in split.inputs) + split.target.nbytes
         self.resident: tuple[tuple[jax.Array, ...], jax.Array] | None = None
-        if (placement is None or placement.size == 1) and size <= RESIDENT_BYTES:
+        if split.in_memory and (placement is None or placement.size == 1) and size <= RESIDENT_BYTES:
             device = None if placement is None else placement.local_device
             self.resident = jax.device_put((split.inputs, split.target), device)
         self._gathers: dict[bool, Callable[..., Batch]] = {}
 
-    def __call__(self, order: tuple[np.ndarray, np.ndarray], chunk: Chunk) -> Batch:
+    def __call__(self, order: tuple[np.ndarray, np.ndarray], chunk: Chunk, epoch: int) -> Batch:
         index, weight = order
         rows = slice(chunk.start, chunk.start + chunk.size)
         stacked = chunk.size > 1
         index, weight = (index[rows], weight[rows]) if stacked else (index[chunk.start], weight[chunk.start])
         if self.resident is None:
-            inputs, target = self.dataset.gather("train", index)
+            inputs, target = self.dataset.gather("train", index, epoch)
             return _put(_host_batch(inputs, target, weight), stacked, self.placement)
         if stacked not in self._gathers:
             sharding = None if self.placement is None else self.placement.batch_sharding(stacked)

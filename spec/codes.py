@@ -86,6 +86,7 @@ CODES: dict[str, str] = {
     "E705": "the data's dtype does not fit (non-numeric, non-integer ids, out of range)",
     "E706": "class ids outside range(classes) for softmax cross-entropy",
     "E707": "the batch is larger than the training split",
+    "E708": "an image folder has no class sub-folder, a class folder with no image, or more than the limit",
     # E8xx: work directories and checkpoints (train, eval, predict)
     "E801": "the work directory is not empty and is not dslc's (no dslc-run.json marker)",
     "E802": "the work directory or checkpoint belongs to a different spec or seed",

@@ -14,12 +14,12 @@ import re
 import unicodedata
 from collections.abc import Mapping
 
+from pydantic import BaseModel
+
 from dslc.spec.ir import (
     BlockCall,
     BlockDef,
     BlockParam,
-    Checkpoint,
-    EarlyStopping,
     Input,
     LayerCall,
     Model,
@@ -165,7 +165,7 @@ def _value(value: object) -> str:
     if isinstance(value, Choice):
         arguments = _arguments(value.params(), _CHOICE_POSITIONAL.get(type(value), ()))
         return f"{value.kind}({', '.join(arguments)})" if arguments else value.kind
-    if isinstance(value, Checkpoint | EarlyStopping):
+    if isinstance(value, BaseModel):  # checkpoint, early_stopping, a data source's augment
         fields = [f"{name} = {_value(getattr(value, name))}" for name in type(value).model_fields
                   if name in value.model_fields_set]
         return f"{{{', '.join(fields)}}}"

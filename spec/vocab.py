@@ -236,6 +236,26 @@ class Csv(FileData):
     label_column: str = "label"
 
 
+class Augment(BaseModel):
+    """Random changes to each training image, drawn from (seed, epoch, example): a resumed run draws the same."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True, allow_inf_nan=False)
+    flip: bool = False  # mirror left-right with probability 1/2
+    crop: Annotated[int, Field(ge=0, le=64)] = 0  # pad N pixels on every side, then crop a random window back
+
+
+class Images(FileData):
+    """A folder with one sub-folder per class of PNG/JPEG images (the sorted folder names are the labels),
+    resized to the model input's height x width; its last axis (1 or 3) picks grayscale or RGB."""
+
+    kind: Literal["images"] = "images"
+    path_fields: ClassVar[tuple[str, ...]] = ("path",)
+    path: RelativePath
+    resize: Literal["crop", "fit", "stretch"] = "crop"  # crop: shorter side to size, centre crop; fit: pad
+    normalize: Normalize = "minmax"  # minmax: pixels / 255
+    augment: Augment | None = None  # the train split only
+
+
 class Synthetic(Choice):
     """Generated tasks: `adding` (the adding problem for sequence models), `random` (noise with random labels)."""
 
@@ -245,7 +265,7 @@ class Synthetic(Choice):
     length: PositiveInt = 50
 
 
-DataChoice = Digits | Npz | Npy | Csv | Synthetic
+DataChoice = Digits | Npz | Npy | Csv | Images | Synthetic
 
 
 def data_paths(data: Choice | None) -> list[tuple[str, str]]:
@@ -279,7 +299,8 @@ OPTIMIZERS = _vocabulary("optimizer", OptimizerChoice,  # every optimizer takes 
                          positional={model.model_fields["kind"].default: ("lr",) for model in _models(OptimizerChoice)})
 LOSSES = _vocabulary("loss", LossChoice)
 METRICS = _vocabulary("metric", MetricChoice, positional={"top_k": ("k",)})
-DATA_SOURCES = _vocabulary("data source", DataChoice, positional={"npz": ("path",), "csv": ("path",)})
+DATA_SOURCES = _vocabulary("data source", DataChoice, positional={"npz": ("path",), "csv": ("path",),
+                                                                         "images": ("path",)})
 
 
 REAL_TARGETS_HINT = "for real-valued targets use loss: mse (or mae, huber)"

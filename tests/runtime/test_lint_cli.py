@@ -17,7 +17,8 @@ from dslc.spec.load import Syntax
 from dslc.spec.source import Source
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = sorted((ROOT / "examples").glob("*.*")) + sorted((ROOT / "examples" / "zoo").glob("*.*"))
+EXAMPLES = sorted(path for folder in (ROOT / "examples", ROOT / "examples" / "zoo") for path in folder.iterdir()
+                  if path.suffix in (".yaml", ".dsl"))  # not examples/write_data.py
 
 
 @pytest.fixture

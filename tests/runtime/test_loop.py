@@ -27,7 +27,7 @@ def test_batches_gathered_on_the_device_equal_the_hosts(monkeypatch: pytest.Monk
     monkeypatch.setattr(loop, "RESIDENT_BYTES", 0)
     host = loop._Stager(dataset, placement=None)
     assert resident.resident is not None and host.resident is None
-    on_device, on_host = resident(order, chunk), host(order, chunk)
+    on_device, on_host = resident(order, chunk, 3), host(order, chunk, 3)
     assert jax.tree.structure(on_device) == jax.tree.structure(on_host)
     for a, b in zip(jax.tree.leaves(on_device), jax.tree.leaves(on_host), strict=True):
         assert a.dtype == b.dtype and a.shape == b.shape

@@ -44,6 +44,7 @@ from dslc.spec.vocab import (
     Digits,
     Npy,
     Npz,
+    Parquet,
     TopK,
     WarmupCosine,
     class_loss_on_one_unit_hint,
@@ -315,7 +316,7 @@ def path_problem(path: str) -> str | None:
 def data_paths_inside(train: Train, where: _Where) -> Iterator[DslcError]:
     """Data files lie inside the spec's folder (docs/safety.md#paths): no absolute paths, '~', URLs or climbing '..'."""
     data = train.data
-    if isinstance(data, Npz | Csv):
+    if isinstance(data, Npz | Csv | Parquet):
         arguments = {"path": data.path}
     elif isinstance(data, Npy):
         arguments = {"x": data.x, "y": data.y}

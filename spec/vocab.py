@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import PurePosixPath, PureWindowsPath
-from typing import Annotated, Literal, get_args
+from typing import Annotated, ClassVar, Literal, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic_core import PydanticCustomError
@@ -234,6 +234,15 @@ class Csv(FileData):
     label_column: str = "label"
 
 
+class Parquet(FileData):
+    """A Parquet file of numeric columns: `label_column` is the target, every other column a feature."""
+
+    kind: Literal["parquet"] = "parquet"
+    path: RelativePath
+    label_column: str = "label"
+    path_fields: ClassVar[tuple[str, ...]] = ("path",)
+
+
 class Synthetic(Choice):
     """Generated tasks: `adding` (the adding problem for sequence models), `random` (noise with random labels)."""
 
@@ -243,7 +252,7 @@ class Synthetic(Choice):
     length: PositiveInt = 50
 
 
-DataChoice = Digits | Npz | Npy | Csv | Synthetic
+DataChoice = Digits | Npz | Npy | Csv | Parquet | Synthetic
 
 
 @dataclass(frozen=True)
@@ -271,7 +280,8 @@ OPTIMIZERS = _vocabulary("optimizer", OptimizerChoice,  # every optimizer takes 
                          positional={model.model_fields["kind"].default: ("lr",) for model in _models(OptimizerChoice)})
 LOSSES = _vocabulary("loss", LossChoice)
 METRICS = _vocabulary("metric", MetricChoice, positional={"top_k": ("k",)})
-DATA_SOURCES = _vocabulary("data source", DataChoice, positional={"npz": ("path",), "csv": ("path",)})
+DATA_SOURCES = _vocabulary("data source", DataChoice, positional={"npz": ("path",), "csv": ("path",),
+                                                                                "parquet": ("path",)})
 
 
 REAL_TARGETS_HINT = "for real-valued targets use loss: mse (or mae, huber)"

@@ -11,7 +11,7 @@ from dslc.spec.errors import DslcError
 from dslc.spec.ir import Train
 from dslc.spec.layers.base import NodeClass
 from dslc.spec.sourcemap import IRPath
-from dslc.spec.vocab import Csv, Npy, Npz, Optimizer
+from dslc.spec.vocab import Csv, Npy, Npz, Optimizer, Parquet
 
 # What each cross-entropy loss applies to the model's output before comparing it with the targets.
 LOSS_APPLIES = {"softmax_cross_entropy": "softmax", "sigmoid_binary_cross_entropy": "sigmoid"}
@@ -91,7 +91,7 @@ def missing_data_paths(ctx: LintContext) -> Iterator[DslcError]:
 
 def _data_paths(train: Train) -> list[tuple[str, str]]:
     data = train.data
-    if isinstance(data, Npz | Csv):
+    if isinstance(data, Npz | Csv | Parquet):
         return [("path", data.path)]
     if isinstance(data, Npy):
         return [("x", data.x), ("y", data.y)]

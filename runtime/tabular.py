@@ -1,0 +1,323 @@
+"""Tabular data files: CSV and Parquet read in bounded blocks into float arrays, every fault located.
+
+docs/architecture.md#data. A table is one numeric column per feature plus a label column. CSV is cut into
+blocks of whole lines (`BLOCK_BYTES`; cells hold no new lines, as pyarrow's default parser assumes), each
+parsed by pyarrow into float64; Parquet is read by record batches. Memory stays bounded by the arrays
+themselves, and a line longer than `MAX_LINE_BYTES` (a binary file, a file without new lines) stops the read
+after that many bytes.
+
+A fault in the data names its place as `file:row:col (column 'name')`: for CSV the row is the 1-based line
+of the file (the header is line 1) and the column the 1-based cell number; for Parquet the row is the
+1-based record number. pyarrow's own errors carry no line, so a block it refuses (or whose values hold an
+empty or non-finite cell) is scanned again, alone, to find the first bad cell in reading order.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+from bisect import bisect_right
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+
+from dslc.spec.errors import DslcError, Span, show_value
+
+BLOCK_BYTES = 1 << 20  # CSV bytes parsed at a time
+MAX_LINE_BYTES = 16 << 20  # the longest CSV line read (about 1.5 million numeric cells)
+PARQUET_BATCH_ROWS = 65_536
+MAX_LISTED_COLUMNS = 12  # column names shown when a column is missing
+# Cells pyarrow reads as float64 (checked against it in the tests): decimal numbers, inf, infinity and nan.
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]?(inf|infinity|nan)", re.IGNORECASE)
+_BLANKS = " \t"
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table's features `(n, columns)` and label `(n,)`, both float64 and finite."""
+
+    features: np.ndarray
+    label: np.ndarray
+    feature_names: tuple[str, ...]
+    label_at: Callable[[int], str]  # where example i's label was read: "file:row:col (column 'name')"
+
+
+def read_table(path: Path, shown: str, kind: str, label_column: str, span: Span, label_span: Span) -> Table:
+    """The features and label of a CSV (`kind` 'csv') or Parquet file; `shown` names the file in messages,
+    `span` is the spec's data argument and `label_span` where the label column was named."""
+    if kind == "parquet":
+        return _read_parquet(path, shown, label_column, span, label_span)
+    return _read_csv(path, shown, label_column, span, label_span)
+
+
+def column_names(path: Path, shown: str, kind: str, span: Span) -> list[str]:
+    """The names of a table's columns, in file order (from the CSV header or the Parquet schema)."""
+    if kind == "parquet":
+        return list(_parquet_file(path, shown, span).schema_arrow.names)
+    with _open(path, shown, span) as handle:
+        return _csv_header(handle, shown, span)[0]
+
+
+# -- faults -------------------------------------------------------------------------------------
+def _error(code: str, message: str, span: Span, hint: str | None = None) -> DslcError:
+    return DslcError(code, message, span, hint=hint, stage="data")
+
+
+def _unreadable(shown: str, problem: str, span: Span, kind: str) -> DslcError:
+    return _error("E701", f"data file '{shown}' cannot be read as {kind}: {show_value(problem)}", span)
+
+
+def _cell(shown: str, row: int, col: int, name: str) -> str:
+    return f"{shown}:{row}:{col} (column {show_value(name)})"
+
+
+def _missing_column(shown: str, label_column: str, names: list[str], span: Span, kind: str) -> DslcError:
+    listed = ", ".join(map(show_value, names[:MAX_LISTED_COLUMNS]))
+    more = len(names) - MAX_LISTED_COLUMNS
+    columns = f"{listed} and {more:,} more" if more > 0 else listed or "none"
+    return _error("E703", f"data file '{shown}' has no column {show_value(label_column)} ({len(names):,} "
+                          f"columns: {columns})", span,
+                  hint=f"name the target column with {kind}(path, label_column=...)")
+
+
+def _bad_cell(where: str, text: str, span: Span) -> DslcError:
+    """The fault of one cell that is not a finite number (`text` is the cell, unquoted)."""
+    cell = text.strip(_BLANKS)
+    if not cell:
+        return _error("E705", f"{where}: the cell is empty", span,
+                      hint="every cell must hold a number: fill in or drop the rows with missing values")
+    if not _NUMBER.fullmatch(cell):
+        return _error("E705", f"{where}: {show_value(cell)} is not a number", span,
+                      hint="tabular data must be numeric columns")
+    return _non_finite(where, cell, span)
+
+
+def _non_finite(where: str, shown_value: str, span: Span) -> DslcError:
+    return _error("E705", f"{where}: {shown_value} is not a finite number", span,
+                  hint="replace missing (nan) and infinite values before training")
+
+
+# -- CSV ----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Block:
+    first_record: int  # the index of its first example
+    first_line: int  # the file line of its first byte
+    offset: int  # where its bytes start in the file
+    size: int
+
+
+def _open(path: Path, shown: str, span: Span) -> BinaryIO:
+    try:
+        return path.open("rb")
+    except OSError as exc:
+        raise _unreadable(shown, str(exc), span, "CSV") from None
+
+
+def _read_csv(path: Path, shown: str, label_column: str, span: Span, label_span: Span) -> Table:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    with _open(path, shown, span) as handle:
+        names, line = _csv_header(handle, shown, span)
+        if label_column not in names:
+            raise _missing_column(shown, label_column, names, label_span, "csv")
+        label = names.index(label_column)
+        keys = [str(i) for i in range(len(names))]  # header names may repeat; pyarrow's may not
+        read = pacsv.ReadOptions(column_names=keys, use_threads=False)
+        convert = pacsv.ConvertOptions(column_types={key: pa.float64() for key in keys}, null_values=[""])
+        features: list[np.ndarray] = []
+        labels: list[np.ndarray] = []
+        blocks: list[_Block] = []
+        records = 0
+        for first_line, offset, data in _csv_blocks(handle, line + 1, shown, span):
+            values = _parsed(data, read, convert)
+            if values is None:
+                raise _scan(data, first_line, names, shown, span)
+            blocks.append(_Block(records, first_line, offset, len(data)))
+            records += len(values)
+            labels.append(values[:, label])
+            features.append(np.delete(values, label, axis=1))
+    if not records:
+        raise _error("E704", f"data file '{shown}' has a header but no data rows", span,
+                     hint="a CSV file holds a header line, then one example per line")
+    feature_names = tuple(names[:label] + names[label + 1:])
+
+    def label_at(index: int) -> str:
+        return _cell(shown, _csv_line(path, blocks, index), label + 1, label_column)
+
+    return Table(np.concatenate(features), np.concatenate(labels), feature_names, label_at)
+
+
+def _csv_header(handle: BinaryIO, shown: str, span: Span) -> tuple[list[str], int]:
+    """The header's column names (the first non-empty line) and its line number."""
+    number = 0
+    while True:
+        raw = handle.readline(MAX_LINE_BYTES + 1)
+        number += 1
+        if not raw:
+            raise _unreadable(shown, "the file is empty", span, "CSV")
+        if len(raw) > MAX_LINE_BYTES:
+            raise _long_line(shown, number, span)
+        text = _decode(raw, shown, number, span).removeprefix("\ufeff") if number == 1 else \
+            _decode(raw, shown, number, span)
+        text = text.rstrip("\r\n")
+        if text:
+            break
+    try:
+        names = next(csv.reader([text]))
+    except csv.Error as exc:
+        raise _unreadable(shown, f"line {number}: {exc}", span, "CSV") from None
+    return [name.strip() for name in names], number
+
+
+def _decode(raw: bytes, shown: str, number: int, span: Span) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _unreadable(shown, f"line {number}: {exc}", span, "CSV") from None
+
+
+def _long_line(shown: str, number: int, span: Span) -> DslcError:
+    return _error("E701", f"{shown}:{number}: the line is longer than {MAX_LINE_BYTES >> 20} MiB, the longest CSV "
+                          "line read", span, hint="CSV data holds one example per line: is this a CSV file?")
+
+
+def _csv_blocks(handle: BinaryIO, line: int, shown: str, span: Span) -> Iterator[tuple[int, int, bytes]]:
+    """(first line, offset, bytes) of runs of whole lines of about `BLOCK_BYTES` after the header."""
+    offset = handle.tell()
+    pending = b""  # the bytes after the last new line read
+    while True:
+        chunk = handle.read(BLOCK_BYTES)
+        data = pending + chunk
+        cut = data.rfind(b"\n") + 1 if chunk else len(data)  # at the end, the last line needs no new line
+        if not data:
+            return
+        if not cut:
+            if len(data) > MAX_LINE_BYTES:
+                raise _long_line(shown, line, span)
+            pending = data
+            continue
+        yield line, offset, data[:cut]
+        line += data.count(b"\n", 0, cut)
+        offset += cut
+        pending = data[cut:]
+
+
+def _parsed(data: bytes, read: object, convert: object) -> np.ndarray | None:
+    """A block's cells as float64 `(rows, columns)`, or None when one is not a finite number (or a row is
+    ragged)."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    try:
+        table = pacsv.read_csv(io.BytesIO(data), read_options=read, convert_options=convert)
+    except pa.ArrowInvalid:
+        return None
+    if any(column.null_count for column in table.columns):
+        return None
+    values = np.column_stack([column.to_numpy() for column in table.columns])
+    return values if np.isfinite(values).all() else None
+
+
+def _block_bytes(handle: BinaryIO, block: _Block) -> bytes:
+    handle.seek(block.offset)
+    return handle.read(block.size)
+
+
+def _lines(data: bytes, first_line: int) -> Iterator[tuple[int, str]]:
+    """The non-empty lines of a block with their file line numbers (empty lines hold no example)."""
+    for number, raw in enumerate(data.split(b"\n"), start=first_line):
+        text = raw.decode("utf-8", errors="replace").removesuffix("\r")
+        if text:
+            yield number, text
+
+
+def _scan(data: bytes, first_line: int, names: list[str], shown: str, span: Span) -> DslcError:
+    """The first fault of a block in reading order: a ragged row, or a cell that is not a finite number."""
+    for number, text in _lines(data, first_line):
+        try:
+            cells = next(csv.reader([text]))
+        except csv.Error as exc:
+            return _unreadable(shown, f"line {number}: {exc}", span, "CSV")
+        if len(cells) != len(names):
+            return _error("E704", f"{shown}:{number}: expected {len(names):,} cells (as the header), got "
+                                  f"{len(cells):,}", span, hint="every line must have one cell per header column")
+        for col, cell in enumerate(cells):
+            value = cell.strip(_BLANKS)
+            if not _NUMBER.fullmatch(value) or not math.isfinite(float(value)):
+                return _bad_cell(_cell(shown, number, col + 1, names[col]), cell, span)
+    # pyarrow refused the block for a reason the scan does not know: say where the block is
+    last = first_line + data.count(b"\n")
+    return _unreadable(shown, f"lines {first_line}..{last}: pyarrow could not read them", span, "CSV")
+
+
+def _csv_line(path: Path, blocks: list[_Block], index: int) -> int:
+    """The file line of example `index`: its block is read again, its empty lines skipped."""
+    block = blocks[bisect_right([b.first_record for b in blocks], index) - 1]
+    with path.open("rb") as handle:
+        data = _block_bytes(handle, block)
+    for position, (number, _) in enumerate(_lines(data, block.first_line)):
+        if position == index - block.first_record:
+            return number
+    raise ValueError(f"example {index} is not in its block")  # pragma: no cover - the blocks were read
+
+
+# -- Parquet ------------------------------------------------------------------------------------
+def _parquet_file(path: Path, shown: str, span: Span):  # type: ignore[no-untyped-def]
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.ParquetFile(path)
+    except (OSError, pa.ArrowException) as exc:
+        raise _unreadable(shown, str(exc), span, "Parquet") from None
+
+
+def _read_parquet(path: Path, shown: str, label_column: str, span: Span, label_span: Span) -> Table:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    file = _parquet_file(path, shown, span)
+    schema = file.schema_arrow
+    names = list(schema.names)
+    if label_column not in names:
+        raise _missing_column(shown, label_column, names, label_span, "parquet")
+    for col, field in enumerate(schema, start=1):
+        if not (pa.types.is_integer(field.type) or pa.types.is_floating(field.type) or pa.types.is_boolean(field.type)):
+            raise _error("E705", f"{shown}: column {col} ({show_value(field.name)}) holds {field.type} values, "
+                                 "not numbers", span, hint="tabular data must be numeric columns")
+    label = names.index(label_column)
+    features: list[np.ndarray] = []
+    labels: list[np.ndarray] = []
+    records = 0
+    try:
+        for batch in file.iter_batches(batch_size=PARQUET_BATCH_ROWS):
+            for col, column in enumerate(batch.columns):
+                if column.null_count:
+                    row = int(np.argmax(pc.is_null(column).to_numpy(zero_copy_only=False)))
+                    raise _bad_cell(_cell(shown, records + row + 1, col + 1, names[col]), "", span)
+            values = np.column_stack([column.to_numpy(zero_copy_only=False).astype(np.float64)
+                                      for column in batch.columns])
+            finite = np.isfinite(values)
+            if not finite.all():
+                row, col = (int(i[0]) for i in np.nonzero(~finite))
+                raise _non_finite(_cell(shown, records + row + 1, col + 1, names[col]),
+                                  show_value(float(values[row, col])), span)
+            records += len(values)
+            labels.append(values[:, label])
+            features.append(np.delete(values, label, axis=1))
+    except pa.ArrowException as exc:
+        raise _unreadable(shown, str(exc), span, "Parquet") from None
+    if not records:
+        raise _error("E704", f"data file '{shown}' has no rows", span)
+    feature_names = tuple(names[:label] + names[label + 1:])
+
+    def label_at(index: int) -> str:
+        return _cell(shown, index + 1, label + 1, label_column)
+
+    return Table(np.concatenate(features), np.concatenate(labels), feature_names, label_at)

@@ -246,7 +246,6 @@ def _target(y: np.ndarray, want: _Want, what: str, span: Span,
         kind = "class ids" if want.classes is not None else "targets"
         raise _error("E704", f"{what}: expected {kind} of shape {_show(want.target_shape)} per example for the "
                              f"model's output {_show(want.output.shape)}, got {_show(y.shape[1:])}", span)
-
     if want.loss in BINARY_LOSSES:
         bad = (fitted != 0) & (fitted != 1)
         if np.any(bad):
@@ -261,14 +260,15 @@ def _target(y: np.ndarray, want: _Want, what: str, span: Span,
         raise _error("E705", f"{at}: loss '{CLASS_LOSS}' needs integer class ids, got values that are "
                              f"not whole numbers, first {show_value(value)}", span,
                      hint=REAL_TARGETS_HINT)
-    bad = (fitted < 0) | (fitted >= want.classes)
+    ids = fitted.astype(np.int64)
+    bad = (ids < 0) | (ids >= want.classes)
     if np.any(bad):
-        at, value = _first_bad(fitted, bad, what, label_at)
+        at, value = _first_bad(ids, bad, what, label_at)
         raise _error("E706", f"{at}: class id {show_value(value)} is outside range({want.classes}) "
                              f"(the model's output {_show(want.output.shape)} has {want.classes} classes); "
-                             f"labels span {show_value(fitted.min().item())}..{show_value(fitted.max().item())}",
+                             f"labels span {show_value(ids.min().item())}..{show_value(ids.max().item())}",
                      span, hint="renumber the labels 0..classes-1 or widen the output layer")
-    return fitted.astype(np.int32)
+    return ids.astype(np.int32)
 
 
 def _first_bad(labels: np.ndarray, bad: np.ndarray, what: str,
@@ -277,7 +277,8 @@ def _first_bad(labels: np.ndarray, bad: np.ndarray, what: str,
     rows, flags = labels.reshape(len(labels), -1), bad.reshape(len(bad), -1)
     index = int(np.flatnonzero(flags.any(axis=1))[0])
     at = label_at(index) if label_at is not None else f"{what}, example {index}"
-    return at, rows[index][flags[index]][0].item()
+    value = rows[index][flags[index]][0].item()
+    return at, int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 # -- splitting and normalising ------------------------------------------------------------------

@@ -35,6 +35,7 @@ MAX_LISTED_COLUMNS = 12  # column names shown when a column is missing
 # Cells pyarrow reads as float64 (checked against it in the tests): decimal numbers, inf, infinity and nan.
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]?(inf|infinity|nan)", re.IGNORECASE)
 _BLANKS = " \t"
+MISSING_HINT = "every cell must hold a number: fill in or drop the rows with missing values"
 
 
 @dataclass(frozen=True)
@@ -89,8 +90,7 @@ def _bad_cell(where: str, text: str, span: Span) -> DslcError:
     """The fault of one cell that is not a finite number (`text` is the cell, unquoted)."""
     cell = text.strip(_BLANKS)
     if not cell:
-        return _error("E705", f"{where}: the cell is empty", span,
-                      hint="every cell must hold a number: fill in or drop the rows with missing values")
+        return _error("E705", f"{where}: the cell is empty", span, hint=MISSING_HINT)
     if not _NUMBER.fullmatch(cell):
         return _error("E705", f"{where}: {show_value(cell)} is not a number", span,
                       hint="tabular data must be numeric columns")
@@ -300,7 +300,8 @@ def _read_parquet(path: Path, shown: str, label_column: str, span: Span, label_s
             for col, column in enumerate(batch.columns):
                 if column.null_count:
                     row = int(np.argmax(pc.is_null(column).to_numpy(zero_copy_only=False)))
-                    raise _bad_cell(_cell(shown, records + row + 1, col + 1, names[col]), "", span)
+                    raise _error("E705", f"{_cell(shown, records + row + 1, col + 1, names[col])}: the value is "
+                                         "missing (null)", span, hint=MISSING_HINT)
             values = np.column_stack([column.to_numpy(zero_copy_only=False).astype(np.float64)
                                       for column in batch.columns])
             finite = np.isfinite(values)

@@ -33,7 +33,7 @@ MAX_LINE_BYTES = 16 << 20  # the longest CSV line read (about 1.5 million numeri
 PARQUET_BATCH_ROWS = 65_536
 MAX_LISTED_COLUMNS = 12  # column names shown when a column is missing
 # Cells pyarrow reads as float64 (checked against it in the tests): decimal numbers, inf, infinity and nan.
-_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]?(inf|infinity|nan)", re.IGNORECASE)
+_NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?|[+-]?(inf|infinity|nan)", re.IGNORECASE)
 _BLANKS = " \t"
 MISSING_HINT = "every cell must hold a number: fill in or drop the rows with missing values"
 
@@ -94,7 +94,7 @@ def _bad_cell(where: str, text: str, span: Span) -> DslcError:
     if not _NUMBER.fullmatch(cell):
         return _error("E705", f"{where}: {show_value(cell)} is not a number", span,
                       hint="tabular data must be numeric columns")
-    return _non_finite(where, cell, span)
+    return _non_finite(where, show_value(cell), span)
 
 
 def _non_finite(where: str, shown_value: str, span: Span) -> DslcError:

@@ -23,7 +23,7 @@ EXIT_INVALID, EXIT_INTERNAL = 2, 70  # the commands return 0 (clean) and 1 (a ga
 # model import these; the base install, for reviewing specs, has none of them.
 TRAIN_EXTRA = {"jax": "jax", "jaxlib": "jaxlib", "flax": "flax", "optax": "optax", "scikit-learn": "sklearn",
                "rich": "rich", "flatbuffers": "flatbuffers", "orbax-checkpoint": "orbax",
-               "tensorboardX": "tensorboardX", "safetensors": "safetensors"}
+               "tensorboardX": "tensorboardX", "safetensors": "safetensors", "pyarrow": "pyarrow"}
 _TRAIN_MODULES = frozenset(TRAIN_EXTRA.values()) | {"numpy"}  # numpy comes with jax
 
 

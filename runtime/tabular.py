@@ -22,7 +22,7 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -163,9 +163,7 @@ def _csv_header(handle: BinaryIO, shown: str, span: Span) -> tuple[list[str], in
             raise _unreadable(shown, "the file is empty", span, "CSV")
         if len(raw) > MAX_LINE_BYTES:
             raise _long_line(shown, number, span)
-        text = _decode(raw, shown, number, span).removeprefix("\ufeff") if number == 1 else \
-            _decode(raw, shown, number, span)
-        text = text.rstrip("\r\n")
+        text = _decode(raw, shown, number, span).removeprefix("\ufeff").rstrip("\r\n")  # a byte order mark
         if text:
             break
     try:
@@ -183,8 +181,9 @@ def _decode(raw: bytes, shown: str, number: int, span: Span) -> str:
 
 
 def _long_line(shown: str, number: int, span: Span) -> DslcError:
-    return _error("E701", f"{shown}:{number}: the line is longer than {MAX_LINE_BYTES >> 20} MiB, the longest CSV "
-                          "line read", span, hint="CSV data holds one example per line: is this a CSV file?")
+    limit = f"{MAX_LINE_BYTES >> 20} MiB" if MAX_LINE_BYTES >= 1 << 20 else f"{MAX_LINE_BYTES:,} bytes"
+    return _error("E701", f"{shown}:{number}: the line is longer than {limit}, the longest CSV line read", span,
+                  hint="CSV data holds one example per line: is this a CSV file?")
 
 
 def _csv_blocks(handle: BinaryIO, line: int, shown: str, span: Span) -> Iterator[tuple[int, int, bytes]]:
@@ -268,7 +267,7 @@ def _csv_line(path: Path, blocks: list[_Block], index: int) -> int:
 
 
 # -- Parquet ------------------------------------------------------------------------------------
-def _parquet_file(path: Path, shown: str, span: Span):  # type: ignore[no-untyped-def]
+def _parquet_file(path: Path, shown: str, span: Span) -> Any:  # a pyarrow.parquet.ParquetFile
     import pyarrow as pa
     import pyarrow.parquet as pq
 

@@ -118,7 +118,8 @@ def test_a_long_data_line_is_refused(tmp_path: Path, capsys: pytest.CaptureFixtu
     monkeypatch.setattr(tabular, "MAX_LINE_BYTES", 1024)
     monkeypatch.setattr(tabular, "BLOCK_BYTES", 256)
     headline = csv_fault(tmp_path, capsys, f"{HEADER}\n{GOOD}{'1' * 2000},2,3,0\n")
-    assert headline == f"{DATA_ARGUMENT}: error[E701]: t.csv:4: the line is longer than 0 MiB, the longest CSV line read"
+    assert headline == (f"{DATA_ARGUMENT}: error[E701]: t.csv:4: the line is longer than 1,024 bytes, the longest "
+                        "CSV line read")
 
 
 def test_a_file_that_is_not_utf8_text(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -4,7 +4,9 @@ against the loss, the same arrays as a plain reader, bounded memory and output f
 from __future__ import annotations
 
 import csv
+import importlib.util
 import io
+import json
 import tracemalloc
 from pathlib import Path
 
@@ -272,3 +274,34 @@ def test_check_refuses_a_parquet_path_outside_the_folder(tmp_path: Path, capsys:
     spec = write_spec(tmp_path, "{parquet: {path: ../t.parquet}}")
     assert main(["check", str(spec)]) == 2
     assert f"{spec}:12:26: error[E702]: data source 'parquet': " in capsys.readouterr().out
+
+
+# -- the example ----------------------------------------------------------------------------------
+EXAMPLES = Path(__file__).resolve().parent.parent.parent / "examples"
+
+
+def write_example_data(folder: Path) -> Path:
+    """examples/write_data.py's breast_cancer, run into `folder` (the command's own code)."""
+    spec = importlib.util.spec_from_file_location("write_data", EXAMPLES / "write_data.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.breast_cancer(folder)
+
+
+def test_the_breast_cancer_example_matches_logistic_regression(tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    (tmp_path / "data").mkdir()
+    assert write_example_data(tmp_path / "data").read_text().startswith("mean radius,mean texture,")
+    spec = tmp_path / "breast_cancer.yaml"
+    spec.write_text((EXAMPLES / "breast_cancer.yaml").read_text())
+    assert main(["train", str(spec), "--quiet", "--workdir", str(tmp_path / "run")]) == 0
+    ours = json.loads((tmp_path / "run" / "run.json").read_text())["test"]["accuracy"]
+    loaded = load(spec)
+    data = load_dataset(loaded, analyse(loaded), seed=loaded.spec.train.seed)  # the run's split and statistics
+    assert (len(data.train), len(data.validation), len(data.test)) == (398, 57, 114)
+    baseline = LogisticRegression(max_iter=5000).fit(data.train.inputs[0], data.train.target)
+    theirs = baseline.score(data.test.inputs[0], data.test.target)
+    assert abs(ours - theirs) <= 0.01, (ours, theirs)

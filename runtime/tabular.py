@@ -130,18 +130,19 @@ def _read_csv(path: Path, shown: str, label_column: str, span: Span, label_span:
         keys = [str(i) for i in range(len(names))]  # header names may repeat; pyarrow's may not
         read = pacsv.ReadOptions(column_names=keys, use_threads=False)
         convert = pacsv.ConvertOptions(column_types={key: pa.float64() for key in keys}, null_values=[""])
-        features: list[np.ndarray] = []
-        labels: list[np.ndarray] = []
+        start = handle.tell()
+        rows = _count_lines(handle, line + 1, shown, span)  # at least the examples (empty lines hold none)
+        handle.seek(start)
+        features, labels = np.empty((rows, len(names) - 1)), np.empty(rows)
+        columns = [labels if j == label else features[:, j - (j > label)] for j in range(len(names))]
         blocks: list[_Block] = []
         records = 0
-        for first_line, offset, data in _csv_blocks(handle, line + 1, shown, span):
-            values = _parsed(data, read, convert)
-            if values is None:
+        for first_line, offset, data in _csv_blocks(handle, line + 1):
+            count = _parse_into(data, read, convert, columns, records)
+            if count is None:
                 raise _scan(data, first_line, names, shown, span)
             blocks.append(_Block(records, first_line, offset, len(data)))
-            records += len(values)
-            labels.append(values[:, label])
-            features.append(np.delete(values, label, axis=1))
+            records += count
     if not records:
         raise _error("E704", f"data file '{shown}' has a header but no data rows", span,
                      hint="a CSV file holds a header line, then one example per line")
@@ -150,7 +151,7 @@ def _read_csv(path: Path, shown: str, label_column: str, span: Span, label_span:
     def label_at(index: int) -> str:
         return _cell(shown, _csv_line(path, blocks, index), label + 1, label_column)
 
-    return Table(np.concatenate(features), np.concatenate(labels), feature_names, label_at)
+    return Table(features[:records], labels[:records], feature_names, label_at)
 
 
 def _csv_header(handle: BinaryIO, shown: str, span: Span) -> tuple[list[str], int]:
@@ -186,30 +187,39 @@ def _long_line(shown: str, number: int, span: Span) -> DslcError:
                   hint="CSV data holds one example per line: is this a CSV file?")
 
 
-def _csv_blocks(handle: BinaryIO, line: int, shown: str, span: Span) -> Iterator[tuple[int, int, bytes]]:
-    """(first line, offset, bytes) of runs of whole lines of about `BLOCK_BYTES` after the header."""
+def _count_lines(handle: BinaryIO, line: int, shown: str, span: Span) -> int:
+    """The lines from here to the end; stops at the first line longer than `MAX_LINE_BYTES` (`line`: the first)."""
+    count = 0
+    run = 0  # the bytes since the last new line
+    while chunk := handle.read(BLOCK_BYTES):
+        ends = chunk.count(b"\n")
+        if run + (chunk.index(b"\n") if ends else len(chunk)) > MAX_LINE_BYTES:
+            raise _long_line(shown, line + count, span)
+        run = len(chunk) - chunk.rindex(b"\n") - 1 if ends else run + len(chunk)
+        count += ends
+    return count + (run > 0)
+
+
+def _csv_blocks(handle: BinaryIO, line: int) -> Iterator[tuple[int, int, bytes]]:
+    """(first line, offset, bytes) of runs of whole lines of about `BLOCK_BYTES` from here to the end."""
     offset = handle.tell()
     pending = b""  # the bytes after the last new line read
     while True:
         chunk = handle.read(BLOCK_BYTES)
         data = pending + chunk
-        cut = data.rfind(b"\n") + 1 if chunk else len(data)  # at the end, the last line needs no new line
         if not data:
             return
-        if not cut:
-            if len(data) > MAX_LINE_BYTES:
-                raise _long_line(shown, line, span)
-            pending = data
-            continue
-        yield line, offset, data[:cut]
-        line += data.count(b"\n", 0, cut)
-        offset += cut
+        cut = data.rfind(b"\n") + 1 if chunk else len(data)  # at the end, the last line needs no new line
+        if cut:
+            yield line, offset, data[:cut]
+            line += data.count(b"\n", 0, cut)
+            offset += cut
         pending = data[cut:]
 
 
-def _parsed(data: bytes, read: object, convert: object) -> np.ndarray | None:
-    """A block's cells as float64 `(rows, columns)`, or None when one is not a finite number (or a row is
-    ragged)."""
+def _parse_into(data: bytes, read: object, convert: object, columns: list[np.ndarray], start: int) -> int | None:
+    """Parses a block into `columns` (one float64 array per CSV column) from row `start`: its number of rows, or
+    None when a cell is not a finite number (or a row is ragged)."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -217,10 +227,13 @@ def _parsed(data: bytes, read: object, convert: object) -> np.ndarray | None:
         table = pacsv.read_csv(io.BytesIO(data), read_options=read, convert_options=convert)
     except pa.ArrowInvalid:
         return None
-    if any(column.null_count for column in table.columns):
-        return None
-    values = np.column_stack([column.to_numpy() for column in table.columns])
-    return values if np.isfinite(values).all() else None
+    end = start + table.num_rows
+    for column, out in zip(table.columns, columns, strict=True):
+        values = column.to_numpy() if not column.null_count else None
+        if values is None or not np.isfinite(values).all():
+            return None
+        out[start:end] = values
+    return table.num_rows
 
 
 def _block_bytes(handle: BinaryIO, block: _Block) -> bytes:

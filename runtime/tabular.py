@@ -292,7 +292,6 @@ def _parquet_file(path: Path, shown: str, span: Span) -> Any:  # a pyarrow.parqu
 
 def _read_parquet(path: Path, shown: str, label_column: str, span: Span, label_span: Span) -> Table:
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     file = _parquet_file(path, shown, span)
     schema = file.schema_arrow
@@ -304,26 +303,22 @@ def _read_parquet(path: Path, shown: str, label_column: str, span: Span, label_s
             raise _error("E705", f"{shown}: column {col} ({show_value(field.name)}) holds {field.type} values, "
                                  "not numbers", span, hint="tabular data must be numeric columns")
     label = names.index(label_column)
-    features: list[np.ndarray] = []
-    labels: list[np.ndarray] = []
+    rows = file.metadata.num_rows
+    features, labels = np.empty((rows, len(names) - 1)), np.empty(rows)
+    columns = [labels if j == label else features[:, j - (j > label)] for j in range(len(names))]
     records = 0
     try:
         for batch in file.iter_batches(batch_size=PARQUET_BATCH_ROWS):
-            for col, column in enumerate(batch.columns):
-                if column.null_count:
-                    row = int(np.argmax(pc.is_null(column).to_numpy(zero_copy_only=False)))
-                    raise _error("E705", f"{_cell(shown, records + row + 1, col + 1, names[col])}: the value is "
-                                         "missing (null)", span, hint=MISSING_HINT)
-            values = np.column_stack([column.to_numpy(zero_copy_only=False).astype(np.float64)
-                                      for column in batch.columns])
-            finite = np.isfinite(values)
-            if not finite.all():
-                row, col = (int(i[0]) for i in np.nonzero(~finite))
-                raise _non_finite(_cell(shown, records + row + 1, col + 1, names[col]),
-                                  show_value(float(values[row, col])), span)
-            records += len(values)
-            labels.append(values[:, label])
-            features.append(np.delete(values, label, axis=1))
+            end = records + batch.num_rows
+            faults = [_first_fault(column, out[records:end]) + (col,) for col, (column, out)
+                      in enumerate(zip(batch.columns, columns, strict=True))]
+            row, null, col = min(faults, key=lambda fault: (fault[0], fault[2]))
+            if row < batch.num_rows:  # the first fault in reading order
+                where = _cell(shown, records + row + 1, col + 1, names[col])
+                if null:
+                    raise _error("E705", f"{where}: the value is missing (null)", span, hint=MISSING_HINT)
+                raise _non_finite(where, show_value(float(columns[col][records + row])), span)
+            records = end
     except pa.ArrowException as exc:
         raise _unreadable(shown, str(exc), span, "Parquet") from None
     if not records:
@@ -333,4 +328,17 @@ def _read_parquet(path: Path, shown: str, label_column: str, span: Span, label_s
     def label_at(index: int) -> str:
         return _cell(shown, index + 1, label + 1, label_column)
 
-    return Table(np.concatenate(features), np.concatenate(labels), feature_names, label_at)
+    return Table(features[:records], labels[:records], feature_names, label_at)
+
+
+def _first_fault(column: Any, out: np.ndarray) -> tuple[int, bool]:
+    """Copies a Parquet column into `out` as float64: (row, whether it is null) of its first null or non-finite
+    value, or (its length, False) when there is none."""
+    import pyarrow as pa
+
+    floats = column.cast(pa.float64(), safe=False)
+    missing = floats.is_null().to_numpy(zero_copy_only=False) if floats.null_count else np.zeros(len(out), bool)
+    out[:] = floats.fill_null(0.0).to_numpy(zero_copy_only=False)
+    bad = missing | ~np.isfinite(out)
+    row = int(np.argmax(bad)) if bad.any() else len(out)
+    return row, row < len(out) and bool(missing[row])

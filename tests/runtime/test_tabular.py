@@ -247,6 +247,10 @@ def test_parquet_faults_name_the_row_and_column(tmp_path: Path, capsys: pytest.C
         "[E705]: t.parquet:3:2 (column 'b'): the value is missing (null)"
     assert parquet_fault(tmp_path, capsys, c=[0.5, 0.1, 0.2, float("inf")]) == \
         "[E705]: t.parquet:4:3 (column 'c'): inf is not a finite number"
+    assert parquet_fault(tmp_path, capsys, b=[1, 2, None, 4], c=[0.5, 0.1, float("nan"), 0.3]) == \
+        "[E705]: t.parquet:3:2 (column 'b'): the value is missing (null)"  # the first in reading order
+    assert parquet_fault(tmp_path, capsys, b=[1, 2, 3, None], c=[0.5, 0.1, float("nan"), 0.3]) == \
+        "[E705]: t.parquet:3:3 (column 'c'): nan is not a finite number"
     assert parquet_fault(tmp_path, capsys, c=["x", "y", "z", "w"]) == \
         "[E705]: t.parquet: column 3 ('c') holds string values, not numbers"
     assert parquet_fault(tmp_path, capsys, label=[0, 1, 2, 1]).startswith(

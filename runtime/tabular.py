@@ -2,8 +2,9 @@
 
 docs/architecture.md#data. A table is one numeric column per feature plus a label column. CSV is cut into
 blocks of whole lines (`BLOCK_BYTES`; cells hold no new lines, as pyarrow's default parser assumes), each
-parsed by pyarrow into float64; Parquet is read by record batches. Memory stays bounded by the arrays
-themselves, and a line longer than `MAX_LINE_BYTES` (a binary file, a file without new lines) stops the read
+parsed by pyarrow into float64; Parquet is read by record batches. The arrays are allocated once (from a first
+pass that counts the CSV lines, or the Parquet row count) and filled block by block, so memory is the arrays and
+one block; a line longer than `MAX_LINE_BYTES` (a binary file, a file without new lines) stops the first pass
 after that many bytes.
 
 A fault in the data names its place as `file:row:col (column 'name')`: for CSV the row is the 1-based line
@@ -40,11 +41,11 @@ MISSING_HINT = "every cell must hold a number: fill in or drop the rows with mis
 
 @dataclass(frozen=True)
 class Table:
-    """A table's features `(n, columns)` and label `(n,)`, both float64 and finite."""
+    """A table's features `(n, columns)` (every column but the label, in file order) and label `(n,)`, both
+    float64 and finite."""
 
     features: np.ndarray
     label: np.ndarray
-    feature_names: tuple[str, ...]
     label_at: Callable[[int], str]  # where example i's label was read: "file:row:col (column 'name')"
 
 
@@ -60,8 +61,11 @@ def column_names(path: Path, shown: str, kind: str, span: Span) -> list[str]:
     """The names of a table's columns, in file order (from the CSV header or the Parquet schema)."""
     if kind == "parquet":
         return list(_parquet_file(path, shown, span).schema_arrow.names)
-    with _open(path, shown, span) as handle:
-        return _csv_header(handle, shown, span)[0]
+    try:
+        with path.open("rb") as handle:
+            return _csv_header(handle, shown, span)[0]
+    except OSError as exc:
+        raise _unreadable(shown, str(exc), span, "CSV") from None
 
 
 # -- faults -------------------------------------------------------------------------------------
@@ -111,47 +115,46 @@ class _Block:
     size: int
 
 
-def _open(path: Path, shown: str, span: Span) -> BinaryIO:
+def _read_csv(path: Path, shown: str, label_column: str, span: Span, label_span: Span) -> Table:
     try:
-        return path.open("rb")
+        with path.open("rb") as handle:
+            return _csv_table(handle, path, shown, label_column, span, label_span)
     except OSError as exc:
         raise _unreadable(shown, str(exc), span, "CSV") from None
 
 
-def _read_csv(path: Path, shown: str, label_column: str, span: Span, label_span: Span) -> Table:
+def _csv_table(handle: BinaryIO, path: Path, shown: str, label_column: str, span: Span, label_span: Span) -> Table:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    with _open(path, shown, span) as handle:
-        names, line = _csv_header(handle, shown, span)
-        if label_column not in names:
-            raise _missing_column(shown, label_column, names, label_span, "csv")
-        label = names.index(label_column)
-        keys = [str(i) for i in range(len(names))]  # header names may repeat; pyarrow's may not
-        read = pacsv.ReadOptions(column_names=keys, use_threads=False)
-        convert = pacsv.ConvertOptions(column_types={key: pa.float64() for key in keys}, null_values=[""])
-        start = handle.tell()
-        rows = _count_lines(handle, line + 1, shown, span)  # at least the examples (empty lines hold none)
-        handle.seek(start)
-        features, labels = np.empty((rows, len(names) - 1)), np.empty(rows)
-        columns = [labels if j == label else features[:, j - (j > label)] for j in range(len(names))]
-        blocks: list[_Block] = []
-        records = 0
-        for first_line, offset, data in _csv_blocks(handle, line + 1):
-            count = _parse_into(data, read, convert, columns, records)
-            if count is None:
-                raise _scan(data, first_line, names, shown, span)
-            blocks.append(_Block(records, first_line, offset, len(data)))
-            records += count
+    names, line = _csv_header(handle, shown, span)
+    if label_column not in names:
+        raise _missing_column(shown, label_column, names, label_span, "csv")
+    label = names.index(label_column)
+    keys = [str(i) for i in range(len(names))]  # header names may repeat; pyarrow's may not
+    read = pacsv.ReadOptions(column_names=keys, use_threads=False)
+    convert = pacsv.ConvertOptions(column_types={key: pa.float64() for key in keys}, null_values=[""])
+    start = handle.tell()
+    rows = _count_lines(handle, line + 1, shown, span)  # at least the examples (empty lines hold none)
+    handle.seek(start)
+    features, labels = np.empty((rows, len(names) - 1)), np.empty(rows)
+    columns = [labels if j == label else features[:, j - (j > label)] for j in range(len(names))]
+    blocks: list[_Block] = []
+    records = 0
+    for first_line, offset, data in _csv_blocks(handle, line + 1):
+        count = _parse_into(data, read, convert, columns, records)
+        if count is None:
+            raise _scan(data, first_line, names, shown, span)
+        blocks.append(_Block(records, first_line, offset, len(data)))
+        records += count
     if not records:
         raise _error("E704", f"data file '{shown}' has a header but no data rows", span,
                      hint="a CSV file holds a header line, then one example per line")
-    feature_names = tuple(names[:label] + names[label + 1:])
 
     def label_at(index: int) -> str:
         return _cell(shown, _csv_line(path, blocks, index), label + 1, label_column)
 
-    return Table(features[:records], labels[:records], feature_names, label_at)
+    return Table(features[:records], labels[:records], label_at)
 
 
 def _csv_header(handle: BinaryIO, shown: str, span: Span) -> tuple[list[str], int]:
@@ -323,12 +326,11 @@ def _read_parquet(path: Path, shown: str, label_column: str, span: Span, label_s
         raise _unreadable(shown, str(exc), span, "Parquet") from None
     if not records:
         raise _error("E704", f"data file '{shown}' has no rows", span)
-    feature_names = tuple(names[:label] + names[label + 1:])
 
     def label_at(index: int) -> str:
         return _cell(shown, index + 1, label + 1, label_column)
 
-    return Table(features[:records], labels[:records], feature_names, label_at)
+    return Table(features[:records], labels[:records], label_at)
 
 
 def _first_fault(column: Any, out: np.ndarray) -> tuple[int, bool]:

@@ -254,7 +254,8 @@ def _target(y: np.ndarray, want: _Want, what: str, span: Span,
                          span, hint="use 0/1 labels, or softmax_cross_entropy with one output unit per class")
     if want.classes is None:
         return fitted.astype(np.float32)
-    whole = np.isfinite(fitted) & (fitted == np.round(fitted)) if fitted.dtype.kind == "f" else fitted == fitted
+    whole = (np.isfinite(fitted) & (fitted == np.round(fitted)) if fitted.dtype.kind == "f"
+             else np.ones(fitted.shape, bool))
     if not np.all(whole):
         at, value = _first_bad(fitted, ~whole, what, label_at)
         raise _error("E705", f"{at}: loss '{CLASS_LOSS}' needs integer class ids, got values that are "

@@ -169,6 +169,13 @@ def test_class_labels_out_of_range_and_not_whole(tmp_path: Path, capsys: pytest.
                                            "needs integer class ids, got values that are not whole numbers, first 0.5")
 
 
+def test_arrays_name_the_example_of_a_bad_label(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    np.savez(tmp_path / "t.npz", x=np.zeros((6, 3)), y=np.array([0, 1, 1, 0.5, 0, 1]))
+    spec = write_spec(tmp_path, "{npz: t.npz}", loss="sigmoid_binary_cross_entropy", units=1)
+    assert train(capsys, spec)[1].endswith("error[E706]: 't.npz' key 'y', example 3: label 0.5 is not 0 or 1, as "
+                                           "loss 'sigmoid_binary_cross_entropy' needs")
+
+
 def test_labels_of_regression_losses_are_any_numbers(tmp_path: Path) -> None:
     (tmp_path / "t.csv").write_text(f"{HEADER}\n{GOOD}7,8,9,2.5\n")
     loaded = load(write_spec(tmp_path, "{csv: {path: t.csv, validation: 0, test: 0}}", loss="mse", units=1))

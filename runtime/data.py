@@ -44,7 +44,7 @@ from pathlib import Path
 import numpy as np
 
 from dslc.compiler.analysis.model import Analysis
-from dslc.runtime.tabular import column_names, read_table
+from dslc.runtime.tabular import Request, column_names, read_table
 from dslc.spec.errors import DslcError, Span, show_value
 from dslc.spec.ir import Train
 from dslc.spec.layers.base import Tensor
@@ -405,8 +405,9 @@ def _files(source: FileData, train: Train, analysis: Analysis, seed: int, where:
         x_span, y_span = where.data("x"), where.data("y")
     elif isinstance(source, Csv | Parquet):
         path = _resolve(source.path, "path", where)
-        table = read_table(path, source.path, source.kind, source.label_column, where.data("path"),
-                           where.data("label_column", "path"))
+        table = read_table(path, source.kind, Request(source.path, source.label_column, source.columns,
+                                                      where.data("path"), where.data("label_column", "path"),
+                                                      where.data("columns", "path")))
         x, y, label_at = table.features, table.label, table.label_at
         x_what, y_what = f"'{source.path}' (feature columns)", f"'{source.path}' column '{source.label_column}'"
         x_span = y_span = where.data("path")
@@ -556,12 +557,15 @@ def _adding(source: Synthetic, want: _Want, rng: np.random.Generator,
 
 # -- new examples (`dslc predict`) ---------------------------------------------------------------
 def feature_columns(loaded: LoadedSpec, train: Train | None = None) -> list[str] | None:
-    """The feature columns of a CSV or Parquet data source in the order training read them (its columns less
-    the label column); None when the data is not tabular. `train` defaults to the spec's train section."""
+    """The feature columns of a CSV or Parquet data source in the order training read them (its `columns`, or all
+    its columns less the label column); None when the data is not tabular. `train` defaults to the spec's train
+    section."""
     train = train if train is not None else loaded.spec.train
     source = train.data if train is not None else None
     if not isinstance(source, Csv | Parquet):
         return None
+    if source.columns is not None:
+        return list(source.columns)
     where = _Where(loaded)
     path = _resolve(source.path, "path", where)
     return [name for name in column_names(path, source.path, source.kind, where.data("path"))

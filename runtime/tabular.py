@@ -40,21 +40,32 @@ MISSING_HINT = "every cell must hold a number: fill in or drop the rows with mis
 
 
 @dataclass(frozen=True)
+class Request:
+    """What to read from a table, and where the spec asked for it (for errors)."""
+
+    shown: str  # the file as the spec names it
+    label_column: str
+    features: tuple[str, ...] | None  # the feature columns in this order; None: every column but the label
+    span: Span  # the spec's data argument
+    label_span: Span  # where the label column was named
+    features_span: Span  # where the feature columns were named
+
+
+@dataclass(frozen=True)
 class Table:
-    """A table's features `(n, columns)` (every column but the label, in file order) and label `(n,)`, both
-    float64 and finite."""
+    """A table's features `(n, columns)` (the requested columns, or every column but the label in file order)
+    and label `(n,)`, both float64 and finite."""
 
     features: np.ndarray
     label: np.ndarray
     label_at: Callable[[int], str]  # where example i's label was read: "file:row:col (column 'name')"
 
 
-def read_table(path: Path, shown: str, kind: str, label_column: str, span: Span, label_span: Span) -> Table:
-    """The features and label of a CSV (`kind` 'csv') or Parquet file; `shown` names the file in messages,
-    `span` is the spec's data argument and `label_span` where the label column was named."""
+def read_table(path: Path, kind: str, request: Request) -> Table:
+    """The features and label of a CSV (`kind` 'csv') or Parquet file."""
     if kind == "parquet":
-        return _read_parquet(path, shown, label_column, span, label_span)
-    return _read_csv(path, shown, label_column, span, label_span)
+        return _read_parquet(path, request)
+    return _read_csv(path, request)
 
 
 def column_names(path: Path, shown: str, kind: str, span: Span) -> list[str]:
@@ -81,13 +92,24 @@ def _cell(shown: str, row: int, col: int, name: str) -> str:
     return f"{shown}:{row}:{col} (column {show_value(name)})"
 
 
-def _missing_column(shown: str, label_column: str, names: list[str], span: Span, kind: str) -> DslcError:
-    listed = ", ".join(map(show_value, names[:MAX_LISTED_COLUMNS]))
-    more = len(names) - MAX_LISTED_COLUMNS
-    columns = f"{listed} and {more:,} more" if more > 0 else listed or "none"
-    return _error("E703", f"data file '{shown}' has no column {show_value(label_column)} ({len(names):,} "
-                          f"columns: {columns})", span,
-                  hint=f"name the target column with {kind}(path, label_column=...)")
+def _used_columns(names: list[str], request: Request, kind: str) -> list[int]:
+    """The positions of the label column, then of the feature columns, in `names` (the file's columns)."""
+    for wanted, span, argument in ([(request.label_column, request.label_span, "label_column")]
+                                   + [(name, request.features_span, "columns") for name in request.features or ()]):
+        if wanted not in names:
+            listed = ", ".join(map(show_value, names[:MAX_LISTED_COLUMNS]))
+            more = len(names) - MAX_LISTED_COLUMNS
+            columns = f"{listed} and {more:,} more" if more > 0 else listed or "none"
+            raise _error("E703", f"data file '{request.shown}' has no column {show_value(wanted)} ({len(names):,} "
+                                 f"columns: {columns})", span,
+                         hint=f"name the columns with {kind}(path, {argument}=...)")
+    label = names.index(request.label_column)
+    if request.features is None:
+        return [label, *(i for i in range(len(names)) if i != label)]
+    if request.label_column in request.features:
+        raise _error("E704", f"column {show_value(request.label_column)} is the label; it cannot be a feature too",
+                     request.features_span)
+    return [label, *(names.index(name) for name in request.features)]
 
 
 def _bad_cell(where: str, text: str, span: Span) -> DslcError:
@@ -115,36 +137,36 @@ class _Block:
     size: int
 
 
-def _read_csv(path: Path, shown: str, label_column: str, span: Span, label_span: Span) -> Table:
+def _read_csv(path: Path, request: Request) -> Table:
     try:
         with path.open("rb") as handle:
-            return _csv_table(handle, path, shown, label_column, span, label_span)
+            return _csv_table(handle, path, request)
     except OSError as exc:
-        raise _unreadable(shown, str(exc), span, "CSV") from None
+        raise _unreadable(request.shown, str(exc), request.span, "CSV") from None
 
 
-def _csv_table(handle: BinaryIO, path: Path, shown: str, label_column: str, span: Span, label_span: Span) -> Table:
+def _csv_table(handle: BinaryIO, path: Path, request: Request) -> Table:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
+    shown, span = request.shown, request.span
     names, line = _csv_header(handle, shown, span)
-    if label_column not in names:
-        raise _missing_column(shown, label_column, names, label_span, "csv")
-    label = names.index(label_column)
+    used = _used_columns(names, request, "csv")
     keys = [str(i) for i in range(len(names))]  # header names may repeat; pyarrow's may not
     read = pacsv.ReadOptions(column_names=keys, use_threads=False)
-    convert = pacsv.ConvertOptions(column_types={key: pa.float64() for key in keys}, null_values=[""])
+    convert = pacsv.ConvertOptions(column_types={keys[i]: pa.float64() for i in used}, null_values=[""],
+                                   include_columns=[keys[i] for i in used])
     start = handle.tell()
     rows = _count_lines(handle, line + 1, shown, span)  # at least the examples (empty lines hold none)
     handle.seek(start)
-    features, labels = np.empty((rows, len(names) - 1)), np.empty(rows)
-    columns = [labels if j == label else features[:, j - (j > label)] for j in range(len(names))]
+    features, labels = np.empty((rows, len(used) - 1)), np.empty(rows)
+    columns = [labels, *(features[:, k] for k in range(len(used) - 1))]
     blocks: list[_Block] = []
     records = 0
     for first_line, offset, data in _csv_blocks(handle, line + 1):
         count = _parse_into(data, read, convert, columns, records)
         if count is None:
-            raise _scan(data, first_line, names, shown, span)
+            raise _scan(data, first_line, names, used, shown, span)
         blocks.append(_Block(records, first_line, offset, len(data)))
         records += count
     if not records:
@@ -152,7 +174,7 @@ def _csv_table(handle: BinaryIO, path: Path, shown: str, label_column: str, span
                      hint="a CSV file holds a header line, then one example per line")
 
     def label_at(index: int) -> str:
-        return _cell(shown, _csv_line(path, blocks, index), label + 1, label_column)
+        return _cell(shown, _csv_line(path, blocks, index), used[0] + 1, request.label_column)
 
     return Table(features[:records], labels[:records], label_at)
 
@@ -252,8 +274,9 @@ def _lines(data: bytes, first_line: int) -> Iterator[tuple[int, str]]:
             yield number, text
 
 
-def _scan(data: bytes, first_line: int, names: list[str], shown: str, span: Span) -> DslcError:
-    """The first fault of a block in reading order: a ragged row, or a cell that is not a finite number."""
+def _scan(data: bytes, first_line: int, names: list[str], used: list[int], shown: str, span: Span) -> DslcError:
+    """The first fault of a block in reading order: a ragged row, or a cell of a `used` column that is not a
+    finite number."""
     for number, text in _lines(data, first_line):
         try:
             cells = next(csv.reader([text]))
@@ -262,7 +285,8 @@ def _scan(data: bytes, first_line: int, names: list[str], shown: str, span: Span
         if len(cells) != len(names):
             return _error("E704", f"{shown}:{number}: expected {len(names):,} cells (as the header), got "
                                   f"{len(cells):,}", span, hint="every line must have one cell per header column")
-        for col, cell in enumerate(cells):
+        for col in sorted(used):
+            cell = cells[col]
             value = cell.strip(_BLANKS)
             if not _NUMBER.fullmatch(value) or not math.isfinite(float(value)):
                 return _bad_cell(_cell(shown, number, col + 1, names[col]), cell, span)
@@ -293,34 +317,34 @@ def _parquet_file(path: Path, shown: str, span: Span) -> Any:  # a pyarrow.parqu
         raise _unreadable(shown, str(exc), span, "Parquet") from None
 
 
-def _read_parquet(path: Path, shown: str, label_column: str, span: Span, label_span: Span) -> Table:
+def _read_parquet(path: Path, request: Request) -> Table:
     import pyarrow as pa
 
+    shown, span = request.shown, request.span
     file = _parquet_file(path, shown, span)
     schema = file.schema_arrow
     names = list(schema.names)
-    if label_column not in names:
-        raise _missing_column(shown, label_column, names, label_span, "parquet")
-    for col, field in enumerate(schema, start=1):
+    used = _used_columns(names, request, "parquet")
+    for col in used:
+        field = schema.field(col)
         if not (pa.types.is_integer(field.type) or pa.types.is_floating(field.type) or pa.types.is_boolean(field.type)):
-            raise _error("E705", f"{shown}: column {col} ({show_value(field.name)}) holds {field.type} values, "
+            raise _error("E705", f"{shown}: column {col + 1} ({show_value(field.name)}) holds {field.type} values, "
                                  "not numbers", span, hint="tabular data must be numeric columns")
-    label = names.index(label_column)
     rows = file.metadata.num_rows
-    features, labels = np.empty((rows, len(names) - 1)), np.empty(rows)
-    columns = [labels if j == label else features[:, j - (j > label)] for j in range(len(names))]
+    features, labels = np.empty((rows, len(used) - 1)), np.empty(rows)
+    columns = [labels, *(features[:, k] for k in range(len(used) - 1))]
     records = 0
     try:
-        for batch in file.iter_batches(batch_size=PARQUET_BATCH_ROWS):
+        for batch in file.iter_batches(batch_size=PARQUET_BATCH_ROWS, columns=[names[i] for i in used]):
             end = records + batch.num_rows
-            faults = [_first_fault(column, out[records:end]) + (col,) for col, (column, out)
-                      in enumerate(zip(batch.columns, columns, strict=True))]
+            faults = [_first_fault(column, out[records:end]) + (col,) for col, column, out
+                      in zip(used, batch.columns, columns, strict=True)]
             row, null, col = min(faults, key=lambda fault: (fault[0], fault[2]))
             if row < batch.num_rows:  # the first fault in reading order
                 where = _cell(shown, records + row + 1, col + 1, names[col])
                 if null:
                     raise _error("E705", f"{where}: the value is missing (null)", span, hint=MISSING_HINT)
-                raise _non_finite(where, show_value(float(columns[col][records + row])), span)
+                raise _non_finite(where, show_value(float(columns[used.index(col)][records + row])), span)
             records = end
     except pa.ArrowException as exc:
         raise _unreadable(shown, str(exc), span, "Parquet") from None
@@ -328,7 +352,7 @@ def _read_parquet(path: Path, shown: str, label_column: str, span: Span, label_s
         raise _error("E704", f"data file '{shown}' has no rows", span)
 
     def label_at(index: int) -> str:
-        return _cell(shown, index + 1, label + 1, label_column)
+        return _cell(shown, index + 1, used[0] + 1, request.label_column)
 
     return Table(features[:records], labels[:records], label_at)
 

@@ -232,6 +232,7 @@ class Csv(FileData):
     kind: Literal["csv"] = "csv"
     path: RelativePath
     label_column: str = "label"
+    columns: tuple[str, ...] | None = None  # the feature columns, in this order; default: all but the label
 
 
 class Parquet(FileData):
@@ -240,6 +241,7 @@ class Parquet(FileData):
     kind: Literal["parquet"] = "parquet"
     path: RelativePath
     label_column: str = "label"
+    columns: tuple[str, ...] | None = None  # the feature columns, in this order; default: all but the label
     path_fields: ClassVar[tuple[str, ...]] = ("path",)
 
 

@@ -145,10 +145,38 @@ def test_the_scan_agrees_with_pyarrow_on_what_a_finite_number_is(tmp_path: Path,
         finite = False
     span = Span("spec.yaml", 1, 1)
     try:
-        table = tabular.read_table(tmp_path / "t.csv", "t.csv", "csv", "label", span, span)
+        table = tabular.read_table(tmp_path / "t.csv", "csv", tabular.Request("t.csv", "label", None, span, span, span))
         assert finite and table.features.tolist() == [[value]]
     except DslcError as error:  # the scan found the cell pyarrow refused
         assert not finite and error.message.startswith("t.csv:2:1 (column 'a'): "), error.message
+
+
+# -- chosen columns -----------------------------------------------------------------------------
+def test_chosen_columns_are_the_features_in_their_order(tmp_path: Path) -> None:
+    (tmp_path / "t.csv").write_text("id,a,b,label,c\nx-1,1,2,0,3\nx-2,4,,1,6\n")  # id and b are never read
+    loaded = load(write_spec(tmp_path, "{csv: {path: t.csv, columns: [c, a, c], validation: 0, test: 0}}"))
+    data = load_dataset(loaded, analyse(loaded), 0)
+    assert data.train.inputs[0].tolist() == [[3, 1, 3], [6, 4, 6]] and data.train.target.tolist() == [0, 1]
+    write_parquet(tmp_path, name=["p", "q", "r", "s"])
+    loaded = load(write_spec(tmp_path, "{parquet: {path: t.parquet, columns: [c, a, b], validation: 0, test: 0}}"))
+    assert load_dataset(loaded, analyse(loaded), 0).train.inputs[0][:, 0].tolist() == \
+        np.float32([0.5, 0.1, 0.2, 0.3]).tolist()
+
+
+def test_chosen_column_faults(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "t.csv").write_text("id,a,b,label,c\nx-1,1,2,0,3\nx-2,4,5,1\n")
+    spec = write_spec(tmp_path, "{csv: {path: t.csv, columns: [c, d, a]}}")
+    assert train(capsys, spec)[1] == (f"{spec}:12:38: error[E703]: data file 't.csv' has no column 'd' (5 columns: "
+                                      "'id', 'a', 'b', 'label', 'c')")
+    spec = write_spec(tmp_path, "{csv: {path: t.csv, columns: [c, label, a]}}")
+    assert train(capsys, spec)[1] == (f"{spec}:12:38: error[E704]: column 'label' is the label; it cannot be a "
+                                      "feature too")
+    spec = write_spec(tmp_path, "{csv: {path: t.csv, columns: [c, b, a]}}")
+    assert train(capsys, spec)[1] == f"{spec}:12:22: error[E704]: t.csv:3: expected 5 cells (as the header), got 4"
+    write_parquet(tmp_path, name=["p", "q", "r", "s"])
+    spec = write_spec(tmp_path, "{parquet: {path: t.parquet, columns: [c, name]}}")
+    assert train(capsys, spec)[1] == (f"{spec}:12:26: error[E705]: t.parquet: column 5 ('name') holds string "
+                                      "values, not numbers")
 
 
 # -- labels ---------------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Literal
 
 from dslc.compiler.analysis.model import Analysis
-from dslc.compiler.data_files import csv_header_faults
+from dslc.compiler.data_files import csv_header_faults, parquet_header_faults
 from dslc.spec.errors import DslcError, Span, did_you_mean, show_value
 from dslc.spec.ir import Train
 from dslc.spec.layers.base import Tensor
@@ -44,6 +44,7 @@ from dslc.spec.vocab import (
     Csv,
     Digits,
     Images,
+    Parquet,
     TopK,
     WarmupCosine,
     class_loss_on_one_unit_hint,
@@ -305,14 +306,16 @@ def images_fit(train: Train, analysis: Analysis, where: _Where) -> Iterator[Dslc
 
 
 def data_files_fit(train: Train, analysis: Analysis, where: _Where) -> Iterator[DslcError]:
-    """What the data files that exist tell without being read whole: a CSV header (compiler/data_files.py)."""
+    """What the data files that exist tell without being read whole: a CSV header, a Parquet schema
+    (compiler/data_files.py)."""
     data = train.data
-    if not isinstance(data, Csv) or path_problem(data.path):
+    if not isinstance(data, Csv | Parquet) or path_problem(data.path):
         return
     file = where.folder / data.path
     if file.is_file():
-        yield from csv_header_faults(data, file, analysis.inputs, where.at("data", "path"),
-                                     where.at("data", "label_column"))
+        read = csv_header_faults if isinstance(data, Csv) else parquet_header_faults
+        yield from read(data, file, analysis.inputs, where.at("data", "path"),  # type: ignore[arg-type]
+                        where.at("data", "label_column"))
 
 
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://|^file:", re.IGNORECASE)

@@ -1,9 +1,11 @@
-"""What `dslc check` can tell about a spec's data files without reading the data: a CSV file's header names the
-label column, and its feature columns fit the model's input (docs/architecture.md#data).
+"""What `dslc check` can tell about a spec's data files without reading the data: a CSV file's header (or a Parquet
+file's schema) names the label column and any chosen feature columns, and the features fit the model's input
+(docs/architecture.md#data).
 
-The file system is read, but no more than a bounded first line, and only for files that exist inside the spec's
-folder (a missing one is lint's W109; a path leading out is E702). No numpy, no pyarrow: `dslc check` runs on the
-base install. Training reads the whole file again and locates every cell's fault (`dslc.runtime.data`).
+The file system is read, but no more than a bounded first line (or a Parquet footer), and only for files that exist
+in the data folder (a missing one is lint's W109; a path leading out is E702). No numpy: `dslc check` runs on the
+base install, where a Parquet schema is left to training (it needs pyarrow). Training reads the whole file again and
+locates every cell's fault (`dslc.runtime.tabular`).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from pathlib import Path
 
 from dslc.spec.errors import DslcError, Span, did_you_mean, show_value
 from dslc.spec.layers.base import Tensor, show_shape
-from dslc.spec.vocab import Csv
+from dslc.spec.vocab import Csv, Parquet
 
 MAX_HEADER_BYTES = 65_536  # a header longer than this is not a header (a 1 GB file on one line fails here, fast)
 SHOWN_COLUMNS = 12  # columns named in a message; the rest are counted
@@ -39,24 +41,49 @@ def csv_header_faults(data: Csv, file: Path, inputs: tuple[tuple[str, Tensor], .
         yield _fault("E701", f"data file '{data.path}' cannot be read as CSV: the file is empty", span)
         return
     header = [name.strip() for name in next(csv.reader([line]))]
-    if data.label_column not in header:
-        yield _fault("E703", f"data file '{data.path}' has no column {show_value(data.label_column)} (columns: "
-                             f"{_listed(header)})", label_span,
-                     hint=did_you_mean(data.label_column, header)
-                     or "name the target column with csv(path, label_column=...)")
+    yield from _columns_fit(data, header, inputs, span, label_span)
+
+
+def parquet_header_faults(data: Parquet, file: Path, inputs: tuple[tuple[str, Tensor], ...], span: Span,
+                          label_span: Span) -> Iterator[DslcError]:
+    """The faults of a Parquet file's schema (its footer: no data is read); `file` exists. Without pyarrow (the
+    base install), training checks it."""
+    try:
+        import pyarrow.parquet as parquet
+    except ImportError:
         return
-    yield from _features_fit(data, len(header) - 1, inputs, span)
+    try:
+        names = parquet.read_schema(file).names
+    except Exception as error:  # pyarrow raises its own kinds for a file that is not Parquet
+        yield _fault("E701", f"data file '{data.path}' cannot be read as Parquet: {show_value(str(error))}", span)
+        return
+    yield from _columns_fit(data, names, inputs, span, label_span)
 
 
-def _features_fit(data: Csv, features: int, inputs: tuple[tuple[str, Tensor], ...],
+def _columns_fit(data: Csv | Parquet, header: list[str], inputs: tuple[tuple[str, Tensor], ...], span: Span,
+                 label_span: Span) -> Iterator[DslcError]:
+    """The label column and any chosen feature columns are in `header`, and the features fit the input."""
+    for column, where in [(data.label_column, label_span), *((column, span) for column in data.columns or ())]:
+        if column not in header:
+            yield _fault("E703", f"data file '{data.path}' has no column {show_value(column)} (columns: "
+                                 f"{_listed(header)})", where,
+                         hint=did_you_mean(column, header)
+                         or "name the target column with label_column=..., the features with columns=[...]")
+            return
+    features = len(data.columns) if data.columns else len(header) - 1
+    yield from _features_fit(data, features, inputs, span)
+
+
+def _features_fit(data: Csv | Parquet, features: int, inputs: tuple[tuple[str, Tensor], ...],
                   span: Span) -> Iterator[DslcError]:
     if len(inputs) != 1 or inputs[0][1].size is None:
         return  # several inputs are E704 at training; an unknown size is fitted there
     name, tensor = inputs[0]
     if features != tensor.size:
-        yield _fault("E704", f"data file '{data.path}' has {features} feature column(s) besides "
-                             f"'{data.label_column}', but input '{name}' takes {tensor.size} values per example "
-                             f"(shape {show_shape(tensor.shape)})", span)
+        chosen = "chosen with columns" if data.columns else f"besides '{data.label_column}'"
+        yield _fault("E704", f"data file '{data.path}' has {features} feature column(s) {chosen}, but input "
+                             f"'{name}' takes {tensor.size} values per example (shape {show_shape(tensor.shape)})",
+                     span)
 
 
 def _fault(code: str, message: str, span: Span, hint: str | None = None) -> DslcError:

@@ -1,48 +1,63 @@
-"""Write the example data sets that some examples train on, from data scikit-learn ships (no download).
+"""Writes the example data sets from scikit-learn's bundled copies (no download): `python examples/write_data.py NAME`.
 
-    python examples/write_data.py digits_folder   # examples/data/digits_folder/<digit>/<n>.png
+Each writes under examples/data/ (not committed; see .gitignore), or under `--folder`:
 
-Each sub-command writes one data set under examples/data/ (not committed; see .gitignore).
+    breast_cancer   data/breast_cancer.csv: 569 tumours, 30 numeric features under their names and a `label` column
+                    (0 malignant, 1 benign), for examples/breast_cancer.yaml
+    digits_folder   data/digits_folder/<digit>/<n>.png: the 1,797 8x8 digits as grayscale PNG files, one sub-folder
+                    per digit, for examples/digits_folder.yaml
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 from collections.abc import Callable
 from pathlib import Path
 
 DATA = Path(__file__).resolve().parent / "data"
 
 
-def digits_folder(folder: Path) -> None:
-    """scikit-learn's 1,797 8x8 digits as grayscale PNG files, one sub-folder per digit (0..9).
+def breast_cancer(folder: Path) -> Path:
+    from sklearn.datasets import load_breast_cancer
 
-    8x8, as scikit-learn has them: examples/digits_folder.yaml then trains the same pixels as
-    examples/digits_cnn.yaml, so the two runs' accuracies compare the pipelines, not the data.
-    """
+    bunch = load_breast_cancer()
+    path = folder / "breast_cancer.csv"
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([*bunch.feature_names, "label"])
+        for features, label in zip(bunch.data.tolist(), bunch.target.tolist(), strict=True):
+            writer.writerow([*map(repr, features), label])
+    return path
+
+
+def digits_folder(folder: Path) -> Path:
+    """8x8, as scikit-learn has them: examples/digits_folder.yaml then trains the same pixels as
+    examples/digits_cnn.yaml, so the two runs' accuracies compare the pipelines, not the data."""
     import numpy as np
     from PIL import Image
     from sklearn.datasets import load_digits
 
+    root = folder / "digits_folder"
     pixels, labels = load_digits(return_X_y=True)
     for number, (image, label) in enumerate(zip(pixels, labels, strict=True)):
-        target = folder / str(label)
+        target = root / str(label)
         target.mkdir(parents=True, exist_ok=True)
         values = np.round(image.reshape(8, 8) * (255 / 16)).astype(np.uint8)  # 0..16 -> 0..255
         Image.fromarray(values).save(target / f"{number:04d}.png")
+    return root
 
 
-DATA_SETS: dict[str, Callable[[Path], None]] = {"digits_folder": digits_folder}
+WRITERS: dict[str, Callable[[Path], Path]] = {"breast_cancer": breast_cancer, "digits_folder": digits_folder}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("data_set", choices=sorted(DATA_SETS))
-    parser.add_argument("--to", type=Path, help="the folder to write (default: examples/data/<data set>)")
+    parser.add_argument("name", choices=sorted(WRITERS), help="the data set to write")
+    parser.add_argument("--folder", type=Path, default=DATA, help=f"where to write it (default: {DATA})")
     args = parser.parse_args()
-    folder = args.to or DATA / args.data_set
-    DATA_SETS[args.data_set](folder)
-    print(f"wrote {folder}")
+    args.folder.mkdir(parents=True, exist_ok=True)
+    print(f"wrote {WRITERS[args.name](args.folder)}")
 
 
 if __name__ == "__main__":

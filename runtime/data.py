@@ -1,5 +1,5 @@
-"""Training data: scikit-learn's digits, local .npz/.npy/CSV files, image folders (`dslc.runtime.images`) and
-synthetic tasks, split and batched.
+"""Training data: scikit-learn's digits, local .npz/.npy/CSV/Parquet files (`dslc.runtime.tabular`), image
+folders (`dslc.runtime.images`) and synthetic tasks, split and batched.
 
 docs/architecture.md#data, docs/safety.md#paths. `load_dataset` turns the spec's `train.data` choice into a
 `Dataset` of three `Split`s (train, validation, test) of numpy arrays shaped for
@@ -17,16 +17,17 @@ normalisation statistics (those of the run's train split).
 
 Files named in a spec are hostile input: their paths resolve inside the spec's
 folder (symlinks that lead out are refused), they are read with
-`allow_pickle=False`, and every mismatch with the model is a located error:
+`allow_pickle=False`, and every mismatch with the model is a located error (tabular files:
+`dslc.runtime.tabular`, which also names the file's row and column):
 
 | code | meaning                                                                     |
 |------|-----------------------------------------------------------------------------|
 | E701 | a data file is missing or cannot be read                                    |
 | E702 | a data path leads outside the spec's folder                                 |
-| E703 | a key of an .npz file or a column of a CSV file is missing                  |
+| E703 | a key of an .npz file or a column of a CSV/Parquet file is missing          |
 | E704 | the data's shape does not fit the model's input, its output or the loss     |
 | E705 | the data's dtype does not fit (float data for an integer input, ...)        |
-| E706 | class labels outside range(classes) for softmax cross-entropy               |
+| E706 | class labels outside range(classes), or binary labels other than 0 and 1    |
 | E707 | the batch is larger than the train split                                    |
 | E708 | an image folder has no class sub-folder, an empty class, or too many files  |
 
@@ -35,7 +36,6 @@ No JAX here: the loop moves batches to the device itself.
 
 from __future__ import annotations
 
-import csv
 import importlib.util
 import math
 import zipfile
@@ -47,6 +47,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from dslc.compiler.analysis.model import Analysis
+from dslc.runtime.tabular import Request, column_names, read_table
 from dslc.spec.errors import DslcError, Span, show_value
 from dslc.spec.ir import Train
 from dslc.spec.layers.base import Tensor
@@ -62,6 +63,7 @@ from dslc.spec.vocab import (
     Images,
     Npy,
     Npz,
+    Parquet,
     Synthetic,
 )
 
@@ -269,8 +271,10 @@ def _cast_input(array: np.ndarray, tensor: Tensor, what: str, span: Span | None)
     return array.astype(dtype)
 
 
-def _target(y: np.ndarray, want: _Want, what: str, span: Span) -> np.ndarray:
-    """Labels or values shaped for the loss; class ids are checked against the output's classes."""
+def _target(y: np.ndarray, want: _Want, what: str, span: Span,
+            label_at: Callable[[int], str] | None = None) -> np.ndarray:
+    """Labels or values shaped for the loss; class ids are checked against the output's classes, binary
+    labels against 0 and 1. `label_at` names where example i's label was read (default: its index)."""
     if y.dtype.kind not in "biuf":
         raise _error("E705", f"{what} has dtype {y.dtype}, but the loss '{want.loss}' needs numbers", span)
     fitted = _fit(y, want.target_shape)
@@ -278,19 +282,40 @@ def _target(y: np.ndarray, want: _Want, what: str, span: Span) -> np.ndarray:
         kind = "class ids" if want.classes is not None else "targets"
         raise _error("E704", f"{what}: expected {kind} of shape {_show(want.target_shape)} per example for the "
                              f"model's output {_show(want.output.shape)}, got {_show(y.shape[1:])}", span)
+    if want.loss in BINARY_LOSSES:
+        bad = (fitted != 0) & (fitted != 1)
+        if np.any(bad):
+            at, value = _first_bad(fitted, bad, what, label_at)
+            raise _error("E706", f"{at}: label {show_value(value)} is not 0 or 1, as loss '{want.loss}' needs",
+                         span, hint="use 0/1 labels, or softmax_cross_entropy with one output unit per class")
     if want.classes is None:
         return fitted.astype(np.float32)
-    if not _integral(fitted):
-        raise _error("E705", f"{what}: loss '{CLASS_LOSS}' needs integer class ids, got {y.dtype} values that are "
-                             "not whole numbers", span, hint=REAL_TARGETS_HINT)
-    bad = (fitted < 0) | (fitted >= want.classes)
+    whole = (np.isfinite(fitted) & (fitted == np.round(fitted)) if fitted.dtype.kind == "f"
+             else np.ones(fitted.shape, bool))
+    if not np.all(whole):
+        at, value = _first_bad(fitted, ~whole, what, label_at)
+        raise _error("E705", f"{at}: loss '{CLASS_LOSS}' needs integer class ids, got values that are "
+                             f"not whole numbers, first {show_value(value)}", span,
+                     hint=REAL_TARGETS_HINT)
+    ids = fitted.astype(np.int64)
+    bad = (ids < 0) | (ids >= want.classes)
     if np.any(bad):
-        value = fitted[bad].flat[0]
-        raise _error("E706", f"{what}: class id {show_value(value.item())} is outside range({want.classes}) "
+        at, value = _first_bad(ids, bad, what, label_at)
+        raise _error("E706", f"{at}: class id {show_value(value)} is outside range({want.classes}) "
                              f"(the model's output {_show(want.output.shape)} has {want.classes} classes); "
-                             f"labels span {show_value(fitted.min().item())}..{show_value(fitted.max().item())}",
+                             f"labels span {show_value(ids.min().item())}..{show_value(ids.max().item())}",
                      span, hint="renumber the labels 0..classes-1 or widen the output layer")
-    return fitted.astype(np.int32)
+    return ids.astype(np.int32)
+
+
+def _first_bad(labels: np.ndarray, bad: np.ndarray, what: str,
+               label_at: Callable[[int], str] | None) -> tuple[str, object]:
+    """Where the first example with a bad label was read, and that label."""
+    rows, flags = labels.reshape(len(labels), -1), bad.reshape(len(bad), -1)
+    index = int(np.flatnonzero(flags.any(axis=1))[0])
+    at = label_at(index) if label_at is not None else f"{what}, example {index}"
+    value = rows[index][flags[index]][0].item()
+    return at, int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 # -- splitting and normalising ------------------------------------------------------------------
@@ -402,6 +427,7 @@ def _digits_arrays() -> tuple[np.ndarray, np.ndarray]:
 # -- files --------------------------------------------------------------------------------------
 def _files(source: FileData, train: Train, analysis: Analysis, seed: int, where: _Where) -> Dataset:
     want = _want(train, analysis)
+    label_at = None
     if isinstance(source, Npz):
         path = _resolve(source.path, "path", where)
         arrays = _read_npz(path, source, where)
@@ -413,9 +439,12 @@ def _files(source: FileData, train: Train, analysis: Analysis, seed: int, where:
         x, y = _read_npy(x_path, source.x, where.data("x")), _read_npy(y_path, source.y, where.data("y"))
         x_what, y_what = f"'{source.x}'", f"'{source.y}'"
         x_span, y_span = where.data("x"), where.data("y")
-    elif isinstance(source, Csv):
+    elif isinstance(source, Csv | Parquet):
         path = _resolve(source.path, "path", where)
-        x, y = _read_csv(path, source, where)
+        table = read_table(path, source.kind, Request(source.path, source.label_column, source.columns,
+                                                      where.data("path"), where.data("label_column", "path"),
+                                                      where.data("columns", "path")))
+        x, y, label_at = table.features, table.label, table.label_at
         x_what, y_what = f"'{source.path}' (feature columns)", f"'{source.path}' column '{source.label_column}'"
         x_span = y_span = where.data("path")
     else:  # pragma: no cover - the vocabulary is closed
@@ -437,7 +466,7 @@ def _files(source: FileData, train: Train, analysis: Analysis, seed: int, where:
     if source.normalize != "none" and _is_int(tensor.dtype):
         raise _error("E705", f"normalize={source.normalize} gives floats, but input '{name}' takes {tensor.dtype}",
                      where.data("normalize", "path"), hint="use normalize: none for integer inputs")
-    target = _target(y, want, y_what, y_span)
+    target = _target(y, want, y_what, y_span, label_at)
     labels = target if want.classes is not None else None
     index = _split_indices(len(target), source.validation, source.test, seed, labels)
     parts = _normalize(x[index[0]], [x[i] for i in index[1:]], source.normalize)
@@ -496,31 +525,6 @@ def _read_npy(path: Path, relative: str, span: Span) -> np.ndarray:
         array.close()
         raise _unreadable(relative, ValueError("an .npz archive, not an .npy array"), span, "an .npy array")
     return array
-
-
-def _read_csv(path: Path, source: Csv, where: _Where) -> tuple[np.ndarray, np.ndarray]:
-    span = where.data("path")
-    try:
-        with path.open(newline="", encoding="utf-8") as handle:
-            rows = list(csv.reader(handle))
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise _unreadable(source.path, exc, span, "CSV") from None
-    rows = [row for row in rows if row]
-    if not rows:
-        raise _unreadable(source.path, ValueError("the file is empty"), span, "CSV")
-    header = [name.strip() for name in rows[0]]
-    if source.label_column not in header:
-        raise _error("E703", f"data file '{source.path}' has no column {show_value(source.label_column)} "
-                             f"(columns: {', '.join(map(show_value, header))})", where.data("label_column", "path"),
-                     hint="name the target column with csv(path, label_column=...)")
-    try:
-        values = np.array([[float(cell) for cell in row] for row in rows[1:]], np.float64).reshape(-1, len(header))
-    except ValueError as exc:
-        raise _error("E705", f"data file '{source.path}' has a cell that is not a number or a row of the wrong "
-                             f"length: {show_value(str(exc))}", span, hint="CSV data must be numeric columns") from None
-    label = header.index(source.label_column)
-    features = np.delete(values, label, axis=1)
-    return features, values[:, label]
 
 
 # -- synthetic ----------------------------------------------------------------------------------
@@ -592,22 +596,19 @@ def _adding(source: Synthetic, want: _Want, rng: np.random.Generator,
 
 # -- new examples (`dslc predict`) ---------------------------------------------------------------
 def feature_columns(loaded: LoadedSpec, train: Train | None = None) -> list[str] | None:
-    """The feature columns of a CSV data source in the order training read them (its header less the label
-    column); None when the data is not a CSV file. `train` defaults to the spec's train section."""
+    """The feature columns of a CSV or Parquet data source in the order training read them (its `columns`, or all
+    its columns less the label column); None when the data is not tabular. `train` defaults to the spec's train
+    section."""
     train = train if train is not None else loaded.spec.train
     source = train.data if train is not None else None
-    if not isinstance(source, Csv):
+    if not isinstance(source, Csv | Parquet):
         return None
+    if source.columns is not None:
+        return list(source.columns)
     where = _Where(loaded)
     path = _resolve(source.path, "path", where)
-    try:
-        with path.open(newline="", encoding="utf-8") as handle:
-            header = next((row for row in csv.reader(handle) if row), None)
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise _unreadable(source.path, exc, where.data("path"), "CSV") from None
-    if header is None:
-        raise _unreadable(source.path, ValueError("the file is empty"), where.data("path"), "CSV")
-    return [name for name in (cell.strip() for cell in header) if name != source.label_column]
+    return [name for name in column_names(path, source.path, source.kind, where.data("path"))
+            if name != source.label_column]
 
 
 def prepare_inputs(loaded: LoadedSpec, analysis: Analysis, seed: int, raw: Sequence[np.ndarray], *,

@@ -81,10 +81,10 @@ CODES: dict[str, str] = {
     # E7xx: data (found before training starts)
     "E701": "a data file is missing, is not a file, or cannot be read",
     "E702": "a data path leads outside the spec's folder (absolute, '~', a URL, '..', or a symlink out)",
-    "E703": "an .npz key or CSV column is missing",
+    "E703": "an .npz key or a CSV or Parquet column is missing",
     "E704": "the data's shape does not fit the model's input, output or loss",
     "E705": "the data's dtype does not fit (non-numeric, non-integer ids, out of range)",
-    "E706": "class ids outside range(classes) for softmax cross-entropy",
+    "E706": "class ids outside range(classes) for softmax cross-entropy, or binary labels other than 0 and 1",
     "E707": "the batch is larger than the training split",
     "E708": "an image folder has no class sub-folder, a class folder with no image, or more than the limit",
     # E8xx: work directories and checkpoints (train, eval, predict)

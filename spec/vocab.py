@@ -234,6 +234,17 @@ class Csv(FileData):
     kind: Literal["csv"] = "csv"
     path: RelativePath
     label_column: str = "label"
+    columns: tuple[str, ...] | None = None  # the feature columns, in this order; default: all but the label
+
+
+class Parquet(FileData):
+    """A Parquet file of numeric columns: `label_column` is the target, every other column a feature."""
+
+    kind: Literal["parquet"] = "parquet"
+    path: RelativePath
+    label_column: str = "label"
+    columns: tuple[str, ...] | None = None  # the feature columns, in this order; default: all but the label
+    path_fields: ClassVar[tuple[str, ...]] = ("path",)
 
 
 class Augment(BaseModel):
@@ -265,7 +276,7 @@ class Synthetic(Choice):
     length: PositiveInt = 50
 
 
-DataChoice = Digits | Npz | Npy | Csv | Images | Synthetic
+DataChoice = Digits | Npz | Npy | Csv | Parquet | Images | Synthetic
 
 
 def data_paths(data: Choice | None) -> list[tuple[str, str]]:
@@ -300,7 +311,8 @@ OPTIMIZERS = _vocabulary("optimizer", OptimizerChoice,  # every optimizer takes 
 LOSSES = _vocabulary("loss", LossChoice)
 METRICS = _vocabulary("metric", MetricChoice, positional={"top_k": ("k",)})
 DATA_SOURCES = _vocabulary("data source", DataChoice, positional={"npz": ("path",), "csv": ("path",),
-                                                                         "images": ("path",)})
+                                                                         "images": ("path",),
+                                                                         "parquet": ("path",)})
 
 
 REAL_TARGETS_HINT = "for real-valued targets use loss: mse (or mae, huber)"

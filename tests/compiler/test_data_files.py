@@ -76,3 +76,28 @@ def test_a_missing_file_is_left_to_the_lint_warning(tmp_path: Path, capsys: pyte
     spec.write_text(SPEC.replace("LABEL", '"label"'))
     assert main(["check", str(spec)]) == 0
     assert "warning[W109]" in capsys.readouterr().out
+
+
+def test_chosen_columns_must_exist_and_set_the_feature_count(tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    spec = tmp_path / "spec.dsl"
+    (tmp_path / "table.csv").write_bytes(b"id,a,b,c,d,label\n")
+    spec.write_text(SPEC.replace('label_column=LABEL', 'columns=["a", "b", "c", "e"]'))
+    assert main(["check", str(spec)]) == 2
+    out = capsys.readouterr().out
+    assert "error[E703]: data file 'table.csv' has no column 'e'" in out
+    spec.write_text(SPEC.replace('label_column=LABEL', 'columns=["a", "b", "c", "d"]'))
+    assert main(["check", str(spec)]) == 0, capsys.readouterr().out
+
+
+def test_a_parquet_schema_is_read_when_pyarrow_is_installed(tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    pyarrow = pytest.importorskip("pyarrow")
+    from pyarrow import parquet
+
+    parquet.write_table(pyarrow.table({"a": [1.0], "b": [2.0], "target": [0]}), tmp_path / "table.parquet")
+    spec = tmp_path / "spec.dsl"
+    spec.write_text(SPEC.replace('csv("table.csv", label_column=LABEL)', 'parquet("table.parquet")'))
+    assert main(["check", str(spec)]) == 2
+    out = capsys.readouterr().out
+    assert "error[E703]: data file 'table.parquet' has no column 'label' (columns: 'a', 'b', 'target')" in out

@@ -311,7 +311,8 @@ def write_data_module() -> object:
 
 
 def test_a_cnn_trained_on_the_digits_folder_beats_chance(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    write_data_module().digits_folder(tmp_path / "data" / "digits_folder")  # type: ignore[attr-defined]
+    (tmp_path / "data").mkdir()
+    write_data_module().digits_folder(tmp_path / "data")  # type: ignore[attr-defined]
     spec = tmp_path / "digits_folder.yaml"
     spec.write_text((EXAMPLES / "digits_folder.yaml").read_text())
     status, err = train_cli(spec, capsys, "--epochs", "2")

@@ -1,0 +1,370 @@
+"""Tabular data files: CSV and Parquet read in bounded blocks into float arrays, every fault located.
+
+docs/architecture.md#data. A table is one numeric column per feature plus a label column. CSV is cut into
+blocks of whole lines (`BLOCK_BYTES`; cells hold no new lines, as pyarrow's default parser assumes), each
+parsed by pyarrow into float64; Parquet is read by record batches. The arrays are allocated once (from a first
+pass that counts the CSV lines, or the Parquet row count) and filled block by block, so memory is the arrays and
+one block; a line longer than `MAX_LINE_BYTES` (a binary file, a file without new lines) stops the first pass
+after that many bytes.
+
+A fault in the data names its place as `file:row:col (column 'name')`: for CSV the row is the 1-based line
+of the file (the header is line 1) and the column the 1-based cell number; for Parquet the row is the
+1-based record number. pyarrow's own errors carry no line, so a block it refuses (or whose values hold an
+empty or non-finite cell) is scanned again, alone, to find the first bad cell in reading order.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+from bisect import bisect_right
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import numpy as np
+
+from dslc.spec.errors import DslcError, Span, show_value
+
+BLOCK_BYTES = 1 << 20  # CSV bytes parsed at a time
+MAX_LINE_BYTES = 16 << 20  # the longest CSV line read (about 1.5 million numeric cells)
+PARQUET_BATCH_ROWS = 65_536
+MAX_LISTED_COLUMNS = 12  # column names shown when a column is missing
+# Cells pyarrow reads as float64 (checked against it in the tests): decimal numbers, inf, infinity and nan.
+_NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?|[+-]?(inf|infinity|nan)", re.IGNORECASE)
+_BLANKS = " \t"
+MISSING_HINT = "every cell must hold a number: fill in or drop the rows with missing values"
+
+
+@dataclass(frozen=True)
+class Request:
+    """What to read from a table, and where the spec asked for it (for errors)."""
+
+    shown: str  # the file as the spec names it
+    label_column: str
+    features: tuple[str, ...] | None  # the feature columns in this order; None: every column but the label
+    span: Span  # the spec's data argument
+    label_span: Span  # where the label column was named
+    features_span: Span  # where the feature columns were named
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table's features `(n, columns)` (the requested columns, or every column but the label in file order)
+    and label `(n,)`, both float64 and finite."""
+
+    features: np.ndarray
+    label: np.ndarray
+    label_at: Callable[[int], str]  # where example i's label was read: "file:row:col (column 'name')"
+
+
+def read_table(path: Path, kind: str, request: Request) -> Table:
+    """The features and label of a CSV (`kind` 'csv') or Parquet file."""
+    if kind == "parquet":
+        return _read_parquet(path, request)
+    return _read_csv(path, request)
+
+
+def column_names(path: Path, shown: str, kind: str, span: Span) -> list[str]:
+    """The names of a table's columns, in file order (from the CSV header or the Parquet schema)."""
+    if kind == "parquet":
+        return list(_parquet_file(path, shown, span).schema_arrow.names)
+    try:
+        with path.open("rb") as handle:
+            return _csv_header(handle, shown, span)[0]
+    except OSError as exc:
+        raise _unreadable(shown, str(exc), span, "CSV") from None
+
+
+# -- faults -------------------------------------------------------------------------------------
+def _error(code: str, message: str, span: Span, hint: str | None = None) -> DslcError:
+    return DslcError(code, message, span, hint=hint, stage="data")
+
+
+def _unreadable(shown: str, problem: str, span: Span, kind: str) -> DslcError:
+    return _error("E701", f"data file '{shown}' cannot be read as {kind}: {show_value(problem)}", span)
+
+
+def _cell(shown: str, row: int, col: int, name: str) -> str:
+    return f"{shown}:{row}:{col} (column {show_value(name)})"
+
+
+def _used_columns(names: list[str], request: Request, kind: str) -> list[int]:
+    """The positions of the label column, then of the feature columns, in `names` (the file's columns)."""
+    for wanted, span, argument in ([(request.label_column, request.label_span, "label_column")]
+                                   + [(name, request.features_span, "columns") for name in request.features or ()]):
+        if wanted not in names:
+            listed = ", ".join(map(show_value, names[:MAX_LISTED_COLUMNS]))
+            more = len(names) - MAX_LISTED_COLUMNS
+            columns = f"{listed} and {more:,} more" if more > 0 else listed or "none"
+            raise _error("E703", f"data file '{request.shown}' has no column {show_value(wanted)} ({len(names):,} "
+                                 f"columns: {columns})", span,
+                         hint=f"name the columns with {kind}(path, {argument}=...)")
+    label = names.index(request.label_column)
+    if request.features is None:
+        return [label, *(i for i in range(len(names)) if i != label)]
+    if request.label_column in request.features:
+        raise _error("E704", f"column {show_value(request.label_column)} is the label; it cannot be a feature too",
+                     request.features_span)
+    return [label, *(names.index(name) for name in request.features)]
+
+
+def _bad_cell(where: str, text: str, span: Span) -> DslcError:
+    """The fault of one cell that is not a finite number (`text` is the cell, unquoted)."""
+    cell = text.strip(_BLANKS)
+    if not cell:
+        return _error("E705", f"{where}: the cell is empty", span, hint=MISSING_HINT)
+    if not _NUMBER.fullmatch(cell):
+        return _error("E705", f"{where}: {show_value(cell)} is not a number", span,
+                      hint="tabular data must be numeric columns")
+    return _non_finite(where, show_value(cell), span)
+
+
+def _non_finite(where: str, shown_value: str, span: Span) -> DslcError:
+    return _error("E705", f"{where}: {shown_value} is not a finite number", span,
+                  hint="replace missing (nan) and infinite values before training")
+
+
+# -- CSV ----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Block:
+    first_record: int  # the index of its first example
+    first_line: int  # the file line of its first byte
+    offset: int  # where its bytes start in the file
+    size: int
+
+
+def _read_csv(path: Path, request: Request) -> Table:
+    try:
+        with path.open("rb") as handle:
+            return _csv_table(handle, path, request)
+    except OSError as exc:
+        raise _unreadable(request.shown, str(exc), request.span, "CSV") from None
+
+
+def _csv_table(handle: BinaryIO, path: Path, request: Request) -> Table:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    shown, span = request.shown, request.span
+    names, line = _csv_header(handle, shown, span)
+    used = _used_columns(names, request, "csv")
+    keys = [str(i) for i in range(len(names))]  # header names may repeat; pyarrow's may not
+    read = pacsv.ReadOptions(column_names=keys, use_threads=False)
+    convert = pacsv.ConvertOptions(column_types={keys[i]: pa.float64() for i in used}, null_values=[""],
+                                   include_columns=[keys[i] for i in used])
+    start = handle.tell()
+    rows = _count_lines(handle, line + 1, shown, span)  # at least the examples (empty lines hold none)
+    handle.seek(start)
+    features, labels = np.empty((rows, len(used) - 1)), np.empty(rows)
+    columns = [labels, *(features[:, k] for k in range(len(used) - 1))]
+    blocks: list[_Block] = []
+    records = 0
+    for first_line, offset, data in _csv_blocks(handle, line + 1):
+        count = _parse_into(data, read, convert, columns, records)
+        if count is None:
+            raise _scan(data, first_line, names, used, shown, span)
+        blocks.append(_Block(records, first_line, offset, len(data)))
+        records += count
+    if not records:
+        raise _error("E704", f"data file '{shown}' has a header but no data rows", span,
+                     hint="a CSV file holds a header line, then one example per line")
+
+    def label_at(index: int) -> str:
+        return _cell(shown, _csv_line(path, blocks, index), used[0] + 1, request.label_column)
+
+    return Table(features[:records], labels[:records], label_at)
+
+
+def _csv_header(handle: BinaryIO, shown: str, span: Span) -> tuple[list[str], int]:
+    """The header's column names (the first non-empty line) and its line number."""
+    number = 0
+    while True:
+        raw = handle.readline(MAX_LINE_BYTES + 1)
+        number += 1
+        if not raw:
+            raise _unreadable(shown, "the file is empty", span, "CSV")
+        if len(raw) > MAX_LINE_BYTES:
+            raise _long_line(shown, number, span)
+        text = _decode(raw, shown, number, span).removeprefix("\ufeff").rstrip("\r\n")  # a byte order mark
+        if text:
+            break
+    try:
+        names = next(csv.reader([text]))
+    except csv.Error as exc:
+        raise _unreadable(shown, f"line {number}: {exc}", span, "CSV") from None
+    return [name.strip() for name in names], number
+
+
+def _decode(raw: bytes, shown: str, number: int, span: Span) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _unreadable(shown, f"line {number}: {exc}", span, "CSV") from None
+
+
+def _long_line(shown: str, number: int, span: Span) -> DslcError:
+    limit = f"{MAX_LINE_BYTES >> 20} MiB" if MAX_LINE_BYTES >= 1 << 20 else f"{MAX_LINE_BYTES:,} bytes"
+    return _error("E701", f"{shown}:{number}: the line is longer than {limit}, the longest CSV line read", span,
+                  hint="CSV data holds one example per line: is this a CSV file?")
+
+
+def _count_lines(handle: BinaryIO, line: int, shown: str, span: Span) -> int:
+    """The lines from here to the end; stops at the first line longer than `MAX_LINE_BYTES` (`line`: the first)."""
+    count = 0
+    run = 0  # the bytes since the last new line
+    while chunk := handle.read(BLOCK_BYTES):
+        ends = chunk.count(b"\n")
+        if run + (chunk.index(b"\n") if ends else len(chunk)) > MAX_LINE_BYTES:
+            raise _long_line(shown, line + count, span)
+        run = len(chunk) - chunk.rindex(b"\n") - 1 if ends else run + len(chunk)
+        count += ends
+    return count + (run > 0)
+
+
+def _csv_blocks(handle: BinaryIO, line: int) -> Iterator[tuple[int, int, bytes]]:
+    """(first line, offset, bytes) of runs of whole lines of about `BLOCK_BYTES` from here to the end."""
+    offset = handle.tell()
+    pending = b""  # the bytes after the last new line read
+    while True:
+        chunk = handle.read(BLOCK_BYTES)
+        data = pending + chunk
+        if not data:
+            return
+        cut = data.rfind(b"\n") + 1 if chunk else len(data)  # at the end, the last line needs no new line
+        if cut:
+            yield line, offset, data[:cut]
+            line += data.count(b"\n", 0, cut)
+            offset += cut
+        pending = data[cut:]
+
+
+def _parse_into(data: bytes, read: object, convert: object, columns: list[np.ndarray], start: int) -> int | None:
+    """Parses a block into `columns` (one float64 array per CSV column) from row `start`: its number of rows, or
+    None when a cell is not a finite number (or a row is ragged)."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    try:
+        table = pacsv.read_csv(io.BytesIO(data), read_options=read, convert_options=convert)
+    except pa.ArrowInvalid:
+        return None
+    end = start + table.num_rows
+    for column, out in zip(table.columns, columns, strict=True):
+        values = column.to_numpy() if not column.null_count else None
+        if values is None or not np.isfinite(values).all():
+            return None
+        out[start:end] = values
+    return table.num_rows
+
+
+def _block_bytes(handle: BinaryIO, block: _Block) -> bytes:
+    handle.seek(block.offset)
+    return handle.read(block.size)
+
+
+def _lines(data: bytes, first_line: int) -> Iterator[tuple[int, str]]:
+    """The non-empty lines of a block with their file line numbers (empty lines hold no example)."""
+    for number, raw in enumerate(data.split(b"\n"), start=first_line):
+        text = raw.decode("utf-8", errors="replace").removesuffix("\r")
+        if text:
+            yield number, text
+
+
+def _scan(data: bytes, first_line: int, names: list[str], used: list[int], shown: str, span: Span) -> DslcError:
+    """The first fault of a block in reading order: a ragged row, or a cell of a `used` column that is not a
+    finite number."""
+    for number, text in _lines(data, first_line):
+        try:
+            cells = next(csv.reader([text]))
+        except csv.Error as exc:
+            return _unreadable(shown, f"line {number}: {exc}", span, "CSV")
+        if len(cells) != len(names):
+            return _error("E704", f"{shown}:{number}: expected {len(names):,} cells (as the header), got "
+                                  f"{len(cells):,}", span, hint="every line must have one cell per header column")
+        for col in sorted(used):
+            cell = cells[col]
+            value = cell.strip(_BLANKS)
+            if not _NUMBER.fullmatch(value) or not math.isfinite(float(value)):
+                return _bad_cell(_cell(shown, number, col + 1, names[col]), cell, span)
+    # pyarrow refused the block for a reason the scan does not know: say where the block is
+    last = first_line + data.count(b"\n")
+    return _unreadable(shown, f"lines {first_line}..{last}: pyarrow could not read them", span, "CSV")
+
+
+def _csv_line(path: Path, blocks: list[_Block], index: int) -> int:
+    """The file line of example `index`: its block is read again, its empty lines skipped."""
+    block = blocks[bisect_right([b.first_record for b in blocks], index) - 1]
+    with path.open("rb") as handle:
+        data = _block_bytes(handle, block)
+    for position, (number, _) in enumerate(_lines(data, block.first_line)):
+        if position == index - block.first_record:
+            return number
+    raise ValueError(f"example {index} is not in its block")  # pragma: no cover - the blocks were read
+
+
+# -- Parquet ------------------------------------------------------------------------------------
+def _parquet_file(path: Path, shown: str, span: Span) -> Any:  # a pyarrow.parquet.ParquetFile
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.ParquetFile(path)
+    except (OSError, pa.ArrowException) as exc:
+        raise _unreadable(shown, str(exc), span, "Parquet") from None
+
+
+def _read_parquet(path: Path, request: Request) -> Table:
+    import pyarrow as pa
+
+    shown, span = request.shown, request.span
+    file = _parquet_file(path, shown, span)
+    schema = file.schema_arrow
+    names = list(schema.names)
+    used = _used_columns(names, request, "parquet")
+    for col in used:
+        field = schema.field(col)
+        if not (pa.types.is_integer(field.type) or pa.types.is_floating(field.type) or pa.types.is_boolean(field.type)):
+            raise _error("E705", f"{shown}: column {col + 1} ({show_value(field.name)}) holds {field.type} values, "
+                                 "not numbers", span, hint="tabular data must be numeric columns")
+    rows = file.metadata.num_rows
+    features, labels = np.empty((rows, len(used) - 1)), np.empty(rows)
+    columns = [labels, *(features[:, k] for k in range(len(used) - 1))]
+    records = 0
+    try:
+        for batch in file.iter_batches(batch_size=PARQUET_BATCH_ROWS, columns=[names[i] for i in used]):
+            end = records + batch.num_rows
+            faults = [_first_fault(column, out[records:end]) + (col,) for col, column, out
+                      in zip(used, batch.columns, columns, strict=True)]
+            row, null, col = min(faults, key=lambda fault: (fault[0], fault[2]))
+            if row < batch.num_rows:  # the first fault in reading order
+                where = _cell(shown, records + row + 1, col + 1, names[col])
+                if null:
+                    raise _error("E705", f"{where}: the value is missing (null)", span, hint=MISSING_HINT)
+                raise _non_finite(where, show_value(float(columns[used.index(col)][records + row])), span)
+            records = end
+    except pa.ArrowException as exc:
+        raise _unreadable(shown, str(exc), span, "Parquet") from None
+    if not records:
+        raise _error("E704", f"data file '{shown}' has no rows", span)
+
+    def label_at(index: int) -> str:
+        return _cell(shown, index + 1, used[0] + 1, request.label_column)
+
+    return Table(features[:records], labels[:records], label_at)
+
+
+def _first_fault(column: Any, out: np.ndarray) -> tuple[int, bool]:
+    """Copies a Parquet column into `out` as float64: (row, whether it is null) of its first null or non-finite
+    value, or (its length, False) when there is none."""
+    import pyarrow as pa
+
+    floats = column.cast(pa.float64(), safe=False)
+    missing = floats.is_null().to_numpy(zero_copy_only=False) if floats.null_count else np.zeros(len(out), bool)
+    out[:] = floats.fill_null(0.0).to_numpy(zero_copy_only=False)
+    bad = missing | ~np.isfinite(out)
+    row = int(np.argmax(bad)) if bad.any() else len(out)
+    return row, row < len(out) and bool(missing[row])

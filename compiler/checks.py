@@ -28,7 +28,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Literal
 
 from dslc.compiler.analysis.model import Analysis
-from dslc.compiler.data_files import csv_header_faults, parquet_header_faults
+from dslc.compiler.data_files import Request, table_faults
 from dslc.spec.errors import DslcError, Span, did_you_mean, show_value
 from dslc.spec.ir import Train
 from dslc.spec.layers.base import Tensor
@@ -306,16 +306,17 @@ def images_fit(train: Train, analysis: Analysis, where: _Where) -> Iterator[Dslc
 
 
 def data_files_fit(train: Train, analysis: Analysis, where: _Where) -> Iterator[DslcError]:
-    """What the data files that exist tell without being read whole: a CSV header, a Parquet schema
+    """What a table that exists tells without being read whole: its CSV header or Parquet schema
     (compiler/data_files.py)."""
     data = train.data
     if not isinstance(data, Csv | Parquet) or path_problem(data.path):
         return
     file = where.folder / data.path
     if file.is_file():
-        read = csv_header_faults if isinstance(data, Csv) else parquet_header_faults
-        yield from read(data, file, analysis.inputs, where.at("data", "path"),  # type: ignore[arg-type]
-                        where.at("data", "label_column"))
+        span = where.at("data", "path")
+        request = Request(data.path, data.label_column, data.columns, span,
+                          where.written("data", "label_column") or span, where.written("data", "columns") or span)
+        yield from table_faults(data.kind, file, request, analysis.inputs)
 
 
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://|^file:", re.IGNORECASE)

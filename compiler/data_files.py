@@ -1,95 +1,140 @@
-"""What `dslc check` can tell about a spec's data files without reading the data: a CSV file's header (or a Parquet
-file's schema) names the label column and any chosen feature columns, and the features fit the model's input
-(docs/architecture.md#data).
+"""Data files read without numpy: a CSV file's header and a table's columns, with the faults both `dslc check` and
+training report (docs/architecture.md#data).
 
-The file system is read, but no more than a bounded first line (or a Parquet footer), and only for files that exist
-in the data folder (a missing one is lint's W109; a path leading out is E702). No numpy: `dslc check` runs on the
-base install, where a Parquet schema is left to training (it needs pyarrow). Training reads the whole file again and
-locates every cell's fault (`dslc.runtime.tabular`).
+`dslc check` reads no more than a CSV file's header line (or a Parquet file's schema, when pyarrow is installed)
+of a file that exists in the data folder (a missing one is lint's W109; a path leading out is E702), and reports a
+missing label or feature column (E703) and a feature count that does not fit the model's input (E704) before
+any training. Training (`dslc.runtime.tabular`) reads the header the same way, then the whole file in bounded
+blocks, and locates every faulty cell. No numpy here: `dslc check` runs on the base install.
 """
 
 from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
-from dslc.spec.errors import DslcError, Span, did_you_mean, show_value
+from dslc.spec.errors import DslcError, Span, show_value
 from dslc.spec.layers.base import Tensor, show_shape
-from dslc.spec.vocab import Csv, Parquet
 
-MAX_HEADER_BYTES = 65_536  # a header longer than this is not a header (a 1 GB file on one line fails here, fast)
-SHOWN_COLUMNS = 12  # columns named in a message; the rest are counted
+MAX_LINE_BYTES = 16 << 20  # the longest CSV line read (about 1.5 million numeric cells)
+MAX_LISTED_COLUMNS = 12  # column names shown when a column is missing
 
 
-def csv_header_faults(data: Csv, file: Path, inputs: tuple[tuple[str, Tensor], ...], span: Span,
-                      label_span: Span) -> Iterator[DslcError]:
-    """The faults of `file`'s header for `data` and a model taking `inputs`; `file` exists."""
+@dataclass(frozen=True)
+class Request:
+    """What to read from a table, and where the spec asked for it (for errors)."""
+
+    shown: str  # the file as the spec names it
+    label_column: str
+    features: tuple[str, ...] | None  # the feature columns in this order; None: every column but the label
+    span: Span  # the spec's data argument
+    label_span: Span  # where the label column was named
+    features_span: Span  # where the feature columns were named
+
+
+def data_error(code: str, message: str, span: Span, hint: str | None = None) -> DslcError:
+    return DslcError(code, message, span, hint=hint, stage="data")
+
+
+def unreadable(shown: str, problem: str, span: Span, kind: str) -> DslcError:
+    return data_error("E701", f"data file '{shown}' cannot be read as {kind}: {show_value(problem)}", span)
+
+
+def csv_header(handle: BinaryIO, shown: str, span: Span) -> tuple[list[str], int]:
+    """The header's column names (the first non-empty line) and its line number."""
+    number = 0
+    while True:
+        raw = handle.readline(MAX_LINE_BYTES + 1)
+        number += 1
+        if not raw:
+            raise unreadable(shown, "the file is empty", span, "CSV")
+        if len(raw) > MAX_LINE_BYTES:
+            raise long_line(shown, number, span)
+        text = decode_line(raw, shown, number, span).removeprefix("\ufeff").rstrip("\r\n")  # a byte order mark
+        if text:
+            break
+    try:
+        names = next(csv.reader([text]))
+    except csv.Error as exc:
+        raise unreadable(shown, f"line {number}: {exc}", span, "CSV") from None
+    return [name.strip() for name in names], number
+
+
+def decode_line(raw: bytes, shown: str, number: int, span: Span) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise unreadable(shown, f"line {number}: {exc}", span, "CSV") from None
+
+
+def long_line(shown: str, number: int, span: Span) -> DslcError:
+    limit = f"{MAX_LINE_BYTES >> 20} MiB" if MAX_LINE_BYTES >= 1 << 20 else f"{MAX_LINE_BYTES:,} bytes"
+    return data_error("E701", f"{shown}:{number}: the line is longer than {limit}, the longest CSV line read", span,
+                      hint="CSV data holds one example per line: is this a CSV file?")
+
+
+def used_columns(names: list[str], request: Request, kind: str) -> list[int]:
+    """The positions of the label column, then of the feature columns, in `names` (the file's columns)."""
+    for wanted, span, argument in ([(request.label_column, request.label_span, "label_column")]
+                                   + [(name, request.features_span, "columns") for name in request.features or ()]):
+        if wanted not in names:
+            listed = ", ".join(map(show_value, names[:MAX_LISTED_COLUMNS]))
+            more = len(names) - MAX_LISTED_COLUMNS
+            columns = f"{listed} and {more:,} more" if more > 0 else listed or "none"
+            raise data_error("E703", f"data file '{request.shown}' has no column {show_value(wanted)} "
+                                     f"({len(names):,} columns: {columns})", span,
+                             hint=f"name the columns with {kind}(path, {argument}=...)")
+    label = names.index(request.label_column)
+    if request.features is None:
+        return [label, *(i for i in range(len(names)) if i != label)]
+    if request.label_column in request.features:
+        raise data_error("E704", f"column {show_value(request.label_column)} is the label; it cannot be a feature "
+                                 "too", request.features_span)
+    return [label, *(names.index(name) for name in request.features)]
+
+
+# -- what `dslc check` reads --------------------------------------------------------------------------------------
+def table_faults(kind: str, file: Path, request: Request,
+                 inputs: tuple[tuple[str, Tensor], ...]) -> Iterator[DslcError]:
+    """The faults `dslc check` finds in an existing table's header (CSV) or schema (Parquet): at most one."""
+    try:
+        names = _column_names(kind, file, request)
+        if names is None:
+            return
+        features = len(used_columns(names, request, kind)) - 1
+    except DslcError as fault:
+        yield fault
+        return
+    yield from _features_fit(request, features, inputs)
+
+
+def _column_names(kind: str, file: Path, request: Request) -> list[str] | None:
+    """The table's columns; None for Parquet without pyarrow (the base install: training checks it)."""
+    if kind == "parquet":
+        try:
+            import pyarrow.parquet as parquet
+        except ImportError:
+            return None
+        try:
+            return list(parquet.read_schema(file).names)
+        except Exception as exc:  # pyarrow raises its own kinds for a file that is not Parquet
+            raise unreadable(request.shown, str(exc), request.span, "Parquet") from None
     try:
         with file.open("rb") as handle:
-            first = handle.readline(MAX_HEADER_BYTES + 1)
-        line = first.decode("utf-8-sig")
-    except (OSError, UnicodeDecodeError) as error:
-        yield _fault("E701", f"data file '{data.path}' cannot be read as CSV: {show_value(str(error))}", span)
-        return
-    if len(first) > MAX_HEADER_BYTES:
-        yield _fault("E701", f"data file '{data.path}' cannot be read as CSV: its first line (the header) is "
-                             f"longer than {MAX_HEADER_BYTES:,} bytes", span,
-                     hint="the first line names the columns, e.g. x1,x2,label")
-        return
-    if not line.strip():
-        yield _fault("E701", f"data file '{data.path}' cannot be read as CSV: the file is empty", span)
-        return
-    header = [name.strip() for name in next(csv.reader([line]))]
-    yield from _columns_fit(data, header, inputs, span, label_span)
+            return csv_header(handle, request.shown, request.span)[0]
+    except OSError as exc:
+        raise unreadable(request.shown, str(exc), request.span, "CSV") from None
 
 
-def parquet_header_faults(data: Parquet, file: Path, inputs: tuple[tuple[str, Tensor], ...], span: Span,
-                          label_span: Span) -> Iterator[DslcError]:
-    """The faults of a Parquet file's schema (its footer: no data is read); `file` exists. Without pyarrow (the
-    base install), training checks it."""
-    try:
-        import pyarrow.parquet as parquet
-    except ImportError:
-        return
-    try:
-        names = parquet.read_schema(file).names
-    except Exception as error:  # pyarrow raises its own kinds for a file that is not Parquet
-        yield _fault("E701", f"data file '{data.path}' cannot be read as Parquet: {show_value(str(error))}", span)
-        return
-    yield from _columns_fit(data, names, inputs, span, label_span)
-
-
-def _columns_fit(data: Csv | Parquet, header: list[str], inputs: tuple[tuple[str, Tensor], ...], span: Span,
-                 label_span: Span) -> Iterator[DslcError]:
-    """The label column and any chosen feature columns are in `header`, and the features fit the input."""
-    for column, where in [(data.label_column, label_span), *((column, span) for column in data.columns or ())]:
-        if column not in header:
-            yield _fault("E703", f"data file '{data.path}' has no column {show_value(column)} (columns: "
-                                 f"{_listed(header)})", where,
-                         hint=did_you_mean(column, header)
-                         or "name the target column with label_column=..., the features with columns=[...]")
-            return
-    features = len(data.columns) if data.columns else len(header) - 1
-    yield from _features_fit(data, features, inputs, span)
-
-
-def _features_fit(data: Csv | Parquet, features: int, inputs: tuple[tuple[str, Tensor], ...],
-                  span: Span) -> Iterator[DslcError]:
+def _features_fit(request: Request, features: int, inputs: tuple[tuple[str, Tensor], ...]) -> Iterator[DslcError]:
     if len(inputs) != 1 or inputs[0][1].size is None:
         return  # several inputs are E704 at training; an unknown size is fitted there
     name, tensor = inputs[0]
     if features != tensor.size:
-        chosen = "chosen with columns" if data.columns else f"besides '{data.label_column}'"
-        yield _fault("E704", f"data file '{data.path}' has {features} feature column(s) {chosen}, but input "
-                             f"'{name}' takes {tensor.size} values per example (shape {show_shape(tensor.shape)})",
-                     span)
-
-
-def _fault(code: str, message: str, span: Span, hint: str | None = None) -> DslcError:
-    return DslcError(code, message, span, hint=hint, stage="train")
-
-
-def _listed(names: list[str]) -> str:
-    shown = ", ".join(show_value(name) for name in names[:SHOWN_COLUMNS])
-    return shown + (f", ... {len(names) - SHOWN_COLUMNS:,} more" if len(names) > SHOWN_COLUMNS else "")
+        chosen = "chosen with columns" if request.features else f"besides '{request.label_column}'"
+        yield data_error("E704", f"data file '{request.shown}' has {features} feature column(s) {chosen}, but "
+                                 f"input '{name}' takes {tensor.size} values per example (shape "
+                                 f"{show_shape(tensor.shape)})", request.span)

@@ -27,28 +27,23 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
+from dslc.compiler.data_files import (
+    MAX_LINE_BYTES,
+    Request,
+    csv_header,
+    data_error,
+    long_line,
+    unreadable,
+    used_columns,
+)
 from dslc.spec.errors import DslcError, Span, show_value
 
 BLOCK_BYTES = 1 << 20  # CSV bytes parsed at a time
-MAX_LINE_BYTES = 16 << 20  # the longest CSV line read (about 1.5 million numeric cells)
 PARQUET_BATCH_ROWS = 65_536
-MAX_LISTED_COLUMNS = 12  # column names shown when a column is missing
 # Cells pyarrow reads as float64 (checked against it in the tests): decimal numbers, inf, infinity and nan.
 _NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?|[+-]?(inf|infinity|nan)", re.IGNORECASE)
 _BLANKS = " \t"
 MISSING_HINT = "every cell must hold a number: fill in or drop the rows with missing values"
-
-
-@dataclass(frozen=True)
-class Request:
-    """What to read from a table, and where the spec asked for it (for errors)."""
-
-    shown: str  # the file as the spec names it
-    label_column: str
-    features: tuple[str, ...] | None  # the feature columns in this order; None: every column but the label
-    span: Span  # the spec's data argument
-    label_span: Span  # where the label column was named
-    features_span: Span  # where the feature columns were named
 
 
 @dataclass(frozen=True)
@@ -74,58 +69,30 @@ def column_names(path: Path, shown: str, kind: str, span: Span) -> list[str]:
         return list(_parquet_file(path, shown, span).schema_arrow.names)
     try:
         with path.open("rb") as handle:
-            return _csv_header(handle, shown, span)[0]
+            return csv_header(handle, shown, span)[0]
     except OSError as exc:
-        raise _unreadable(shown, str(exc), span, "CSV") from None
+        raise unreadable(shown, str(exc), span, "CSV") from None
 
 
 # -- faults -------------------------------------------------------------------------------------
-def _error(code: str, message: str, span: Span, hint: str | None = None) -> DslcError:
-    return DslcError(code, message, span, hint=hint, stage="data")
-
-
-def _unreadable(shown: str, problem: str, span: Span, kind: str) -> DslcError:
-    return _error("E701", f"data file '{shown}' cannot be read as {kind}: {show_value(problem)}", span)
-
-
 def _cell(shown: str, row: int, col: int, name: str) -> str:
     return f"{shown}:{row}:{col} (column {show_value(name)})"
-
-
-def _used_columns(names: list[str], request: Request, kind: str) -> list[int]:
-    """The positions of the label column, then of the feature columns, in `names` (the file's columns)."""
-    for wanted, span, argument in ([(request.label_column, request.label_span, "label_column")]
-                                   + [(name, request.features_span, "columns") for name in request.features or ()]):
-        if wanted not in names:
-            listed = ", ".join(map(show_value, names[:MAX_LISTED_COLUMNS]))
-            more = len(names) - MAX_LISTED_COLUMNS
-            columns = f"{listed} and {more:,} more" if more > 0 else listed or "none"
-            raise _error("E703", f"data file '{request.shown}' has no column {show_value(wanted)} ({len(names):,} "
-                                 f"columns: {columns})", span,
-                         hint=f"name the columns with {kind}(path, {argument}=...)")
-    label = names.index(request.label_column)
-    if request.features is None:
-        return [label, *(i for i in range(len(names)) if i != label)]
-    if request.label_column in request.features:
-        raise _error("E704", f"column {show_value(request.label_column)} is the label; it cannot be a feature too",
-                     request.features_span)
-    return [label, *(names.index(name) for name in request.features)]
 
 
 def _bad_cell(where: str, text: str, span: Span) -> DslcError:
     """The fault of one cell that is not a finite number (`text` is the cell, unquoted)."""
     cell = text.strip(_BLANKS)
     if not cell:
-        return _error("E705", f"{where}: the cell is empty", span, hint=MISSING_HINT)
+        return data_error("E705", f"{where}: the cell is empty", span, hint=MISSING_HINT)
     if not _NUMBER.fullmatch(cell):
-        return _error("E705", f"{where}: {show_value(cell)} is not a number", span,
-                      hint="tabular data must be numeric columns")
+        return data_error("E705", f"{where}: {show_value(cell)} is not a number", span,
+                          hint="tabular data must be numeric columns")
     return _non_finite(where, show_value(cell), span)
 
 
 def _non_finite(where: str, shown_value: str, span: Span) -> DslcError:
-    return _error("E705", f"{where}: {shown_value} is not a finite number", span,
-                  hint="replace missing (nan) and infinite values before training")
+    return data_error("E705", f"{where}: {shown_value} is not a finite number", span,
+                      hint="replace missing (nan) and infinite values before training")
 
 
 # -- CSV ----------------------------------------------------------------------------------------
@@ -142,7 +109,7 @@ def _read_csv(path: Path, request: Request) -> Table:
         with path.open("rb") as handle:
             return _csv_table(handle, path, request)
     except OSError as exc:
-        raise _unreadable(request.shown, str(exc), request.span, "CSV") from None
+        raise unreadable(request.shown, str(exc), request.span, "CSV") from None
 
 
 def _csv_table(handle: BinaryIO, path: Path, request: Request) -> Table:
@@ -150,8 +117,8 @@ def _csv_table(handle: BinaryIO, path: Path, request: Request) -> Table:
     import pyarrow.csv as pacsv
 
     shown, span = request.shown, request.span
-    names, line = _csv_header(handle, shown, span)
-    used = _used_columns(names, request, "csv")
+    names, line = csv_header(handle, shown, span)
+    used = used_columns(names, request, "csv")
     keys = [str(i) for i in range(len(names))]  # header names may repeat; pyarrow's may not
     read = pacsv.ReadOptions(column_names=keys, use_threads=False)
     convert = pacsv.ConvertOptions(column_types={keys[i]: pa.float64() for i in used}, null_values=[""],
@@ -170,46 +137,13 @@ def _csv_table(handle: BinaryIO, path: Path, request: Request) -> Table:
         blocks.append(_Block(records, first_line, offset, len(data)))
         records += count
     if not records:
-        raise _error("E704", f"data file '{shown}' has a header but no data rows", span,
-                     hint="a CSV file holds a header line, then one example per line")
+        raise data_error("E704", f"data file '{shown}' has a header but no data rows", span,
+                         hint="a CSV file holds a header line, then one example per line")
 
     def label_at(index: int) -> str:
         return _cell(shown, _csv_line(path, blocks, index), used[0] + 1, request.label_column)
 
     return Table(features[:records], labels[:records], label_at)
-
-
-def _csv_header(handle: BinaryIO, shown: str, span: Span) -> tuple[list[str], int]:
-    """The header's column names (the first non-empty line) and its line number."""
-    number = 0
-    while True:
-        raw = handle.readline(MAX_LINE_BYTES + 1)
-        number += 1
-        if not raw:
-            raise _unreadable(shown, "the file is empty", span, "CSV")
-        if len(raw) > MAX_LINE_BYTES:
-            raise _long_line(shown, number, span)
-        text = _decode(raw, shown, number, span).removeprefix("\ufeff").rstrip("\r\n")  # a byte order mark
-        if text:
-            break
-    try:
-        names = next(csv.reader([text]))
-    except csv.Error as exc:
-        raise _unreadable(shown, f"line {number}: {exc}", span, "CSV") from None
-    return [name.strip() for name in names], number
-
-
-def _decode(raw: bytes, shown: str, number: int, span: Span) -> str:
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise _unreadable(shown, f"line {number}: {exc}", span, "CSV") from None
-
-
-def _long_line(shown: str, number: int, span: Span) -> DslcError:
-    limit = f"{MAX_LINE_BYTES >> 20} MiB" if MAX_LINE_BYTES >= 1 << 20 else f"{MAX_LINE_BYTES:,} bytes"
-    return _error("E701", f"{shown}:{number}: the line is longer than {limit}, the longest CSV line read", span,
-                  hint="CSV data holds one example per line: is this a CSV file?")
 
 
 def _count_lines(handle: BinaryIO, line: int, shown: str, span: Span) -> int:
@@ -219,7 +153,7 @@ def _count_lines(handle: BinaryIO, line: int, shown: str, span: Span) -> int:
     while chunk := handle.read(BLOCK_BYTES):
         ends = chunk.count(b"\n")
         if run + (chunk.index(b"\n") if ends else len(chunk)) > MAX_LINE_BYTES:
-            raise _long_line(shown, line + count, span)
+            raise long_line(shown, line + count, span)
         run = len(chunk) - chunk.rindex(b"\n") - 1 if ends else run + len(chunk)
         count += ends
     return count + (run > 0)
@@ -281,10 +215,10 @@ def _scan(data: bytes, first_line: int, names: list[str], used: list[int], shown
         try:
             cells = next(csv.reader([text]))
         except csv.Error as exc:
-            return _unreadable(shown, f"line {number}: {exc}", span, "CSV")
+            return unreadable(shown, f"line {number}: {exc}", span, "CSV")
         if len(cells) != len(names):
-            return _error("E704", f"{shown}:{number}: expected {len(names):,} cells (as the header), got "
-                                  f"{len(cells):,}", span, hint="every line must have one cell per header column")
+            return data_error("E704", f"{shown}:{number}: expected {len(names):,} cells (as the header), got "
+                                      f"{len(cells):,}", span, hint="every line must have one cell per header column")
         for col in sorted(used):
             cell = cells[col]
             value = cell.strip(_BLANKS)
@@ -292,7 +226,7 @@ def _scan(data: bytes, first_line: int, names: list[str], used: list[int], shown
                 return _bad_cell(_cell(shown, number, col + 1, names[col]), cell, span)
     # pyarrow refused the block for a reason the scan does not know: say where the block is
     last = first_line + data.count(b"\n")
-    return _unreadable(shown, f"lines {first_line}..{last}: pyarrow could not read them", span, "CSV")
+    return unreadable(shown, f"lines {first_line}..{last}: pyarrow could not read them", span, "CSV")
 
 
 def _csv_line(path: Path, blocks: list[_Block], index: int) -> int:
@@ -314,7 +248,7 @@ def _parquet_file(path: Path, shown: str, span: Span) -> Any:  # a pyarrow.parqu
     try:
         return pq.ParquetFile(path)
     except (OSError, pa.ArrowException) as exc:
-        raise _unreadable(shown, str(exc), span, "Parquet") from None
+        raise unreadable(shown, str(exc), span, "Parquet") from None
 
 
 def _read_parquet(path: Path, request: Request) -> Table:
@@ -324,12 +258,12 @@ def _read_parquet(path: Path, request: Request) -> Table:
     file = _parquet_file(path, shown, span)
     schema = file.schema_arrow
     names = list(schema.names)
-    used = _used_columns(names, request, "parquet")
+    used = used_columns(names, request, "parquet")
     for col in used:
         field = schema.field(col)
         if not (pa.types.is_integer(field.type) or pa.types.is_floating(field.type) or pa.types.is_boolean(field.type)):
-            raise _error("E705", f"{shown}: column {col + 1} ({show_value(field.name)}) holds {field.type} values, "
-                                 "not numbers", span, hint="tabular data must be numeric columns")
+            raise data_error("E705", f"{shown}: column {col + 1} ({show_value(field.name)}) holds {field.type} "
+                                     "values, not numbers", span, hint="tabular data must be numeric columns")
     rows = file.metadata.num_rows
     features, labels = np.empty((rows, len(used) - 1)), np.empty(rows)
     columns = [labels, *(features[:, k] for k in range(len(used) - 1))]
@@ -343,13 +277,13 @@ def _read_parquet(path: Path, request: Request) -> Table:
             if row < batch.num_rows:  # the first fault in reading order
                 where = _cell(shown, records + row + 1, col + 1, names[col])
                 if null:
-                    raise _error("E705", f"{where}: the value is missing (null)", span, hint=MISSING_HINT)
+                    raise data_error("E705", f"{where}: the value is missing (null)", span, hint=MISSING_HINT)
                 raise _non_finite(where, show_value(float(columns[used.index(col)][records + row])), span)
             records = end
     except pa.ArrowException as exc:
-        raise _unreadable(shown, str(exc), span, "Parquet") from None
+        raise unreadable(shown, str(exc), span, "Parquet") from None
     if not records:
-        raise _error("E704", f"data file '{shown}' has no rows", span)
+        raise data_error("E704", f"data file '{shown}' has no rows", span)
 
     def label_at(index: int) -> str:
         return _cell(shown, index + 1, used[0] + 1, request.label_column)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from dslc.compiler.data_files import MAX_HEADER_BYTES
+from dslc.compiler.data_files import MAX_LINE_BYTES
 from dslc.runtime.cli import main
 
 SPEC = """dslc 1
@@ -46,15 +46,14 @@ def test_a_missing_label_column_is_located_with_a_near_name(tmp_path: Path,
     assert code == 2
     lines = out.splitlines()
     assert lines[0] == (f"{tmp_path / 'spec.dsl'}:13:40: error[E703]: data file 'table.csv' has no column 'lable' "
-                        "(columns: 'a', 'b', 'c', 'd', 'label')")
-    assert "  hint: did you mean 'label'?" in lines
+                        "(5 columns: 'a', 'b', 'c', 'd', 'label')")
 
 
 def test_too_many_columns_to_list_are_counted(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     header = ",".join(f"x{i}" for i in range(5_000)).encode() + b"\n"
     code, out = check(tmp_path, capsys, header)
     assert code == 2
-    assert "'x11', ... 4,988 more)" in out and len(out) < 2_000  # bounded output
+    assert "'x11' and 4,988 more)" in out and len(out) < 2_000  # bounded output
 
 
 def test_the_feature_count_must_fit_the_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -66,9 +65,9 @@ def test_the_feature_count_must_fit_the_input(tmp_path: Path, capsys: pytest.Cap
 
 def test_a_file_on_one_long_line_stops_at_the_header_bound(tmp_path: Path,
                                                            capsys: pytest.CaptureFixture[str]) -> None:
-    code, out = check(tmp_path, capsys, b"1," * MAX_HEADER_BYTES)
+    code, out = check(tmp_path, capsys, b"1," * (MAX_LINE_BYTES // 2 + 1))
     assert code == 2
-    assert f"its first line (the header) is longer than {MAX_HEADER_BYTES:,} bytes" in out
+    assert "table.csv:1: the line is longer than 16 MiB, the longest CSV line read" in out
 
 
 def test_a_missing_file_is_left_to_the_lint_warning(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -100,4 +99,4 @@ def test_a_parquet_schema_is_read_when_pyarrow_is_installed(tmp_path: Path,
     spec.write_text(SPEC.replace('csv("table.csv", label_column=LABEL)', 'parquet("table.parquet")'))
     assert main(["check", str(spec)]) == 2
     out = capsys.readouterr().out
-    assert "error[E703]: data file 'table.parquet' has no column 'label' (columns: 'a', 'b', 'target')" in out
+    assert "error[E703]: data file 'table.parquet' has no column 'label' (3 columns: 'a', 'b', 'target')" in out

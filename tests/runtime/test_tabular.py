@@ -16,6 +16,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
+from dslc.compiler import data_files
 from dslc.compiler.analysis.analyse import analyse
 from dslc.runtime import tabular
 from dslc.runtime.cli import main
@@ -118,6 +119,7 @@ def test_a_file_on_one_line_stops_early_with_bounded_memory(tmp_path: Path, caps
 def test_a_long_data_line_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                      monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(tabular, "MAX_LINE_BYTES", 1024)
+    monkeypatch.setattr(data_files, "MAX_LINE_BYTES", 1024)  # the message's figure
     monkeypatch.setattr(tabular, "BLOCK_BYTES", 256)
     headline = csv_fault(tmp_path, capsys, f"{HEADER}\n{GOOD}{'1' * 2000},2,3,0\n")
     assert headline == (f"{DATA_ARGUMENT}: error[E701]: t.csv:4: the line is longer than 1,024 bytes, the longest "
@@ -174,7 +176,7 @@ def test_chosen_column_faults(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     spec = write_spec(tmp_path, "{csv: {path: t.csv, columns: [c, b, a]}}")
     assert train(capsys, spec)[1] == f"{spec}:12:22: error[E704]: t.csv:3: expected 5 cells (as the header), got 4"
     write_parquet(tmp_path, name=["p", "q", "r", "s"])
-    spec = write_spec(tmp_path, "{parquet: {path: t.parquet, columns: [c, name]}}")
+    spec = write_spec(tmp_path, "{parquet: {path: t.parquet, columns: [c, name, a]}}")
     assert train(capsys, spec)[1] == (f"{spec}:12:26: error[E705]: t.parquet: column 5 ('name') holds string "
                                       "values, not numbers")
 
@@ -297,7 +299,8 @@ def test_parquet_file_faults(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     spec = write_spec(tmp_path, "{parquet: {path: t.parquet}}")
     assert train(capsys, spec)[1].endswith("error[E703]: data file 't.parquet' has no column 'label' (2 columns: "
                                            "'a', 'kind')")
-    pq.write_table(pa.table({"a": pa.array([], pa.float64()), "label": pa.array([], pa.int64())}),
+    empty = pa.array([], pa.float64())
+    pq.write_table(pa.table({"a": empty, "b": empty, "c": empty, "label": pa.array([], pa.int64())}),
                    tmp_path / "t.parquet")
     assert train(capsys, spec)[1].endswith("error[E704]: data file 't.parquet' has no rows")
     (tmp_path / "t.parquet").write_bytes(b"PAR1 not really")

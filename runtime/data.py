@@ -48,7 +48,7 @@ import importlib.util
 import math
 import zipfile
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -97,7 +97,8 @@ class Dataset:
     train: Split
     validation: Split
     test: Split
-    statistics: Statistics = Statistics()  # the train split's normalisation statistics, where a source has them
+    # the train split's normalisation statistics, where a source has them (stored with the checkpoints)
+    statistics: Statistics = field(default_factory=Statistics, kw_only=True)
 
     def split(self, name: str) -> Split:
         if name not in SPLITS:
@@ -242,14 +243,15 @@ def _input_dtype(reader: RowReader, tensor: Tensor, what: str, span: Span | None
     dtype = np.dtype(NUMPY_DTYPES.get(tensor.dtype, np.float32))
     if not _is_int(tensor.dtype) or not array.size:
         return dtype
-    low = high = None
+    lows, highs = [], []
     for chunk in reader.chunks(native=True):
         if not _integral(chunk):
             raise _error("E705", f"{what} has non-integer values ({array.dtype}), but the model input takes "
                                  f"{tensor.dtype}", span, hint="store integer ids, or declare a float input")
-        low = chunk.min() if low is None else min(low, chunk.min())
-        high = chunk.max() if high is None else max(high, chunk.max())
-    info = np.iinfo(dtype)
+        lows.append(chunk.min())
+        highs.append(chunk.max())
+    low, high = min(lows), max(highs)
+    info = np.iinfo(NUMPY_DTYPES[tensor.dtype])
     if low < info.min or high > info.max:
         raise _error("E705", f"{what} has values {show_value(low.item())}..{show_value(high.item())} that do not "
                              f"fit the model input's {tensor.dtype}", span)
@@ -422,7 +424,8 @@ def _files(source: FileData, train: Train, analysis: Analysis, seed: int, where:
         inputs: list[np.ndarray | LazyRows] = [LazyRows(reader, i, scaling) for i in index]
     else:
         inputs = [x[i] if scaling is None else scaling.apply(x[i]).astype(dtype, copy=False) for i in index]
-    return Dataset(*(Split((part,), target[i]) for part, i in zip(inputs, index, strict=True)), statistics=statistics)
+    train_split, validation, test = (Split((part,), target[i]) for part, i in zip(inputs, index, strict=True))
+    return Dataset(train_split, validation, test, statistics=statistics)
 
 
 def _target_scaling(source: FileData, want: _Want, target: np.ndarray, train_rows: np.ndarray) -> Scaling | None:

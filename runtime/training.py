@@ -141,7 +141,8 @@ def _run(session: Any, workdir: Any, identity: dict[str, Any], ir: dict[str, Any
                 reporter.message("dslc: note: the checkpoint was written with other versions, backend or flags; "
                                  "the resumed run is not promised to match an uninterrupted one bit for bit")
             fuse = record.get("fuse") or fuse_factor(options.fuse, session.analysis, session.dataset, train.batch)
-            plan = Plan.of(train, epochs=epochs, seed=session.seed, fuse=fuse, environment=env)
+            plan = Plan.of(train, epochs=epochs, seed=session.seed, fuse=fuse, environment=env,
+                           statistics=session.dataset.statistics.to_json())
             reporter.message(_starting(session, plan, resumed.record["position"] if resumed else None))
             log = RunLog(workdir.path, resumed_at=resumed.record["position"] if resumed else None, write=primary)
             try:

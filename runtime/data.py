@@ -406,7 +406,7 @@ def _files(source: FileData, train: Train, analysis: Analysis, seed: int, where:
     if fitted is None:
         raise _error("E704", f"{x_what}: input '{name}' expects examples of shape {_show(tensor.shape)}, "
                              f"got {_show(x.shape[1:])} (array {_show(x.shape)})", x_span)
-    reader = RowReader.of(fitted)
+    reader = RowReader.of(x).reshaped(fitted.shape[1:])
     dtype = _input_dtype(reader, tensor, x_what, x_span)
     if source.normalize != "none" and _is_int(tensor.dtype):
         raise _error("E705", f"normalize={source.normalize} gives floats, but input '{name}' takes {tensor.dtype}",
@@ -415,7 +415,7 @@ def _files(source: FileData, train: Train, analysis: Analysis, seed: int, where:
     labels = target if want.classes is not None else None
     index = _split_indices(len(target), source.validation, source.test, seed, labels)
     x = fitted if reader.mapped else fitted.astype(dtype)
-    reader = RowReader.of(x).cast(dtype)
+    reader = reader.cast(dtype) if reader.mapped else RowReader(x)
     scaling = None if source.normalize == "none" else feature_scaling(reader, index[0], source.normalize)
     statistics = Statistics(scaling, _target_scaling(source, want, target, index[0]))
     if statistics.target is not None:

@@ -272,7 +272,7 @@ def _peak_rss(folder: Path, rows: int, width: int, *options: str) -> tuple[int, 
                              "--quiet", "--compile-cache", "off", *options],
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
-    _, peak, seconds = result.stderr.split("PEAK")[-1].split()
+    peak, seconds = result.stderr.split("PEAK")[-1].split()
     return int(peak), float(seconds), size
 
 

@@ -17,7 +17,8 @@ from dslc.spec.load import Syntax
 from dslc.spec.source import Source
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = sorted((ROOT / "examples").glob("*.*")) + sorted((ROOT / "examples" / "zoo").glob("*.*"))
+EXAMPLES = sorted(path for folder in (ROOT / "examples", ROOT / "examples" / "zoo")
+                  for pattern in ("*.yaml", "*.dsl") for path in folder.glob(pattern))
 
 
 @pytest.fixture
@@ -124,7 +125,8 @@ def test_a_broken_configuration_makes_the_file_invalid(spec: Path, capsys: pytes
 # --- the project's own specs -------------------------------------------------------------------------------------
 
 def test_every_example_lints_clean(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out = check(capsys, "--warnings-as-errors", *map(str, EXAMPLES))
+    # W109 (a data file that does not exist): examples/write_data.py writes the examples' data, git keeps none
+    code, out = check(capsys, "--warnings-as-errors", "--ignore", "W109", *map(str, EXAMPLES))
     assert code == 0, out
     assert "warning[" not in out and f"{len(EXAMPLES)} file(s) checked: {len(EXAMPLES)} valid" in out
 

@@ -11,9 +11,9 @@ model diabetes(features: [10]) {
 
 train {
   loss = mse
-  optimizer = adam(0.01)
+  optimizer = adam(0.003)
   batch = 32
-  epochs = 40
+  epochs = 30
   metrics = [mae]
   data = npy(normalize=standard, normalize_target=standard, x="data/diabetes_x.npy", y="data/diabetes_y.npy")
   seed = 0

@@ -305,3 +305,21 @@ def test_training_on_a_file_bigger_than_the_memory_bound(tmp_path: Path, request
     print(f"data {size / 2**20:.0f} MiB: peak RSS {big / 2**20:.0f} MiB (1/64 of the data: {small / 2**20:.0f} "
           f"MiB), {seconds:.1f} s")
     assert big - small < size / 8 and 4 * big < size
+
+
+# -- the example --------------------------------------------------------------------------------
+def test_the_diabetes_example_trains_on_normalised_targets(tmp_path: Path) -> None:
+    """`python examples/write_data.py diabetes` writes the data; one epoch's loss is in the targets' units."""
+    script = subprocess.run([sys.executable, str(ROOT / "examples" / "write_data.py"), "--folder",
+                             str(tmp_path / "data"), "diabetes"], capture_output=True, text=True, timeout=120)
+    assert script.returncode == 0, script.stderr
+    assert np.load(tmp_path / "data" / "diabetes_x.npy").shape == (442, 10)
+    path = tmp_path / "diabetes.dsl"
+    path.write_text((ROOT / "examples" / "diabetes.dsl").read_text())
+    workdir = tmp_path / "run"
+    assert main(["train", str(path), "--epochs", "1", "--workdir", str(workdir), "--quiet",
+                 "--compile-cache", "off"]) == 0
+    first = [json.loads(line) for line in (workdir / "metrics.jsonl").read_text().splitlines()]
+    train, validation = (next(r for r in first if r["split"] == split) for split in ("train", "validation"))
+    assert train["loss"] < 3  # standard deviations of the targets, not their squared units (about 29,000)
+    assert validation["mae"] > 20  # the data's units: disease progression 25..346

@@ -43,6 +43,7 @@ from dslc.spec.vocab import (
     Choice,
     Csv,
     Digits,
+    FileData,
     Images,
     Parquet,
     TopK,
@@ -340,6 +341,17 @@ def path_problem(path: str) -> str | None:
     return None
 
 
+def target_normalisation(train: Train, where: _Where) -> Iterator[DslcError]:
+    """`normalize_target` rescales real-valued targets: class ids and 0/1 targets have no units to undo."""
+    data, loss = train.data, train.loss.kind
+    if isinstance(data, FileData) and data.normalize_target != "none" and loss not in REGRESSION_LOSSES:
+        yield _error("E611", f"data '{data.kind}': normalize_target={data.normalize_target} rescales real-valued "
+                             f"targets, but loss '{loss}' needs "
+                             f"{'class ids' if loss in CLASS_LOSSES else '0/1 targets'}",
+                     where.written("data", "normalize_target") or where.kind("data"),
+                     hint=f"use a regression loss ({', '.join(REGRESSION_LOSSES)}) or normalize_target: none")
+
+
 def data_paths_inside(train: Train, where: _Where) -> Iterator[DslcError]:
     """Data files lie inside the spec's folder (docs/safety.md#paths): no absolute paths, '~', URLs or climbing '..'."""
     data = train.data
@@ -353,6 +365,6 @@ def data_paths_inside(train: Train, where: _Where) -> Iterator[DslcError]:
 
 
 TRAIN_RULES: tuple[TrainRule, ...] = (schedule_consistent, optimizer_options, checkpoint_best, early_stopping_monitor,
-                                     data_paths_inside)
+                                     data_paths_inside, target_normalisation)
 MODEL_RULES: tuple[ModelRule, ...] = (single_output, trainable_parameters, loss_fits_output, metrics_fit,
                                       precision_fits_model, data_fits, data_files_fit, images_fit)

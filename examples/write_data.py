@@ -4,6 +4,8 @@ Each writes under examples/data/ (not committed; see .gitignore), or under `--fo
 
     breast_cancer   data/breast_cancer.csv: 569 tumours, 30 numeric features under their names and a `label` column
                     (0 malignant, 1 benign), for examples/breast_cancer.yaml
+    diabetes        data/diabetes_x.npy, data/diabetes_y.npy: 442 patients, 10 raw features (age, sex, BMI, blood
+                    pressure, six serum values) and disease progression, for examples/diabetes.yaml
     digits_folder   data/digits_folder/<digit>/<n>.png: the 1,797 8x8 digits as grayscale PNG files, one sub-folder
                     per digit, for examples/digits_folder.yaml
 """
@@ -31,6 +33,16 @@ def breast_cancer(folder: Path) -> Path:
     return path
 
 
+def diabetes(folder: Path) -> Path:
+    import numpy as np
+    from sklearn.datasets import load_diabetes
+
+    x, y = load_diabetes(return_X_y=True, scaled=False)
+    np.save(folder / "diabetes_x.npy", x.astype(np.float32))
+    np.save(folder / "diabetes_y.npy", y.astype(np.float32).reshape(-1, 1))
+    return folder / "diabetes_x.npy"
+
+
 def digits_folder(folder: Path) -> Path:
     """8x8, as scikit-learn has them: examples/digits_folder.yaml then trains the same pixels as
     examples/digits_cnn.yaml, so the two runs' accuracies compare the pipelines, not the data."""
@@ -48,7 +60,8 @@ def digits_folder(folder: Path) -> Path:
     return root
 
 
-WRITERS: dict[str, Callable[[Path], Path]] = {"breast_cancer": breast_cancer, "digits_folder": digits_folder}
+WRITERS: dict[str, Callable[[Path], Path]] = {"breast_cancer": breast_cancer, "diabetes": diabetes,
+                                              "digits_folder": digits_folder}
 
 
 def main() -> None:

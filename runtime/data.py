@@ -11,6 +11,16 @@ Every split and every shuffle is deterministic from the seed.
 `Dataset.batches` yields fixed-size batches: the last partial batch is padded
 with weight-0 examples, so a jitted step never sees a new shape.
 
+`.npy` files are memory-mapped: their input arrays are never read whole. Their splits are
+`LazyRows` (`dslc.runtime.arrays`: the mapped array and the split's row indices), which read,
+cast and normalise a batch's rows when indexed; checks and statistics read them in chunks.
+Their targets are read into memory (labels and values are small next to the inputs).
+Every other source's splits are numpy arrays in memory.
+
+`normalize_target: standard` (regression losses) standardises the targets with the train
+split's mean and standard deviation; `Dataset.statistics` holds those and the inputs'
+normalisation statistics, which training stores with each checkpoint.
+
 `prepare_inputs` turns new raw examples (`dslc predict`) into model inputs the
 way `load_dataset` turned the training data: same reshape, dtype and
 normalisation statistics (those of the run's train split).
@@ -40,13 +50,14 @@ import importlib.util
 import math
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
 from dslc.compiler.analysis.model import Analysis
+from dslc.runtime.arrays import LazyRows, RowReader, Scaling, Statistics, feature_scaling
 from dslc.runtime.tabular import Request, column_names, read_table
 from dslc.spec.errors import DslcError, Span, show_value
 from dslc.spec.ir import Train
@@ -57,6 +68,7 @@ from dslc.spec.vocab import (
     BINARY_LOSSES,
     CLASS_LOSS,
     REAL_TARGETS_HINT,
+    REGRESSION_LOSSES,
     Csv,
     Digits,
     FileData,
@@ -78,11 +90,15 @@ _SPLIT_STREAM, _SYNTHETIC_STREAM = 1, 2
 
 
 class Rows(Protocol):
-    """An input decoded on demand (`dslc.runtime.images.ImageRows`): indexing gives the rows asked for."""
+    """An input read or decoded on demand (`dslc.runtime.arrays.LazyRows`: rows of a memory-mapped file;
+    `dslc.runtime.images.ImageRows`: images): indexing gives the rows asked for."""
 
-    shape: tuple[int, ...]
-    dtype: np.dtype[Any]
-    nbytes: int
+    @property
+    def shape(self) -> tuple[int, ...]: ...
+    @property
+    def dtype(self) -> np.dtype[Any]: ...
+    @property
+    def nbytes(self) -> int: ...
 
     def __len__(self) -> int: ...
     def __getitem__(self, index: Any) -> np.ndarray: ...
@@ -94,7 +110,7 @@ Augment = Callable[[tuple[np.ndarray, ...], np.ndarray, int], tuple[np.ndarray, 
 
 @dataclass(frozen=True)
 class Split:
-    inputs: tuple[np.ndarray | Rows, ...]  # one array per model input, (n, *input_shape)
+    inputs: tuple[np.ndarray | Rows, ...]  # one per model input, (n, *input_shape): in memory, or `Rows`
     target: np.ndarray  # int32 class ids (softmax cross-entropy) or float32
     augment: Augment | None = None  # applied by `Dataset.gather` when given the epoch
 
@@ -112,6 +128,8 @@ class Dataset:
     train: Split
     validation: Split
     test: Split
+    # the train split's normalisation statistics, where a source has them (stored with the checkpoints)
+    statistics: Statistics = field(default_factory=Statistics, kw_only=True)
 
     def split(self, name: str) -> Split:
         if name not in SPLITS:
@@ -255,20 +273,31 @@ def _integral(array: np.ndarray) -> bool:
 
 
 def _cast_input(array: np.ndarray, tensor: Tensor, what: str, span: Span | None) -> np.ndarray:
+    return array.astype(_input_dtype(RowReader(array), tensor, what, span))
+
+
+def _input_dtype(reader: RowReader, tensor: Tensor, what: str, span: Span | None) -> np.dtype:
+    """The numpy dtype that `reader`'s values take for the model input; values checked chunk by chunk."""
+    array = reader.array
     if array.dtype.kind not in "biuf":
         raise _error("E705", f"{what} has dtype {array.dtype}, but the model input takes {tensor.dtype}", span,
                      hint="store numbers (integers or floats)")
-    if _is_int(tensor.dtype) and not _integral(array):
-        raise _error("E705", f"{what} has non-integer values ({array.dtype}), but the model input takes "
-                             f"{tensor.dtype}", span, hint="store integer ids, or declare a float input")
-    dtype = NUMPY_DTYPES.get(tensor.dtype, np.float32)
-    if _is_int(tensor.dtype) and array.size:
-        info = np.iinfo(dtype)
-        if array.min() < info.min or array.max() > info.max:
-            raise _error("E705", f"{what} has values {show_value(array.min().item())}.."
-                                 f"{show_value(array.max().item())} that do not fit the model input's "
-                                 f"{tensor.dtype}", span)
-    return array.astype(dtype)
+    dtype = np.dtype(NUMPY_DTYPES.get(tensor.dtype, np.float32))
+    if not _is_int(tensor.dtype) or not array.size:
+        return dtype
+    lows, highs = [], []
+    for chunk in reader.chunks(native=True):
+        if not _integral(chunk):
+            raise _error("E705", f"{what} has non-integer values ({array.dtype}), but the model input takes "
+                                 f"{tensor.dtype}", span, hint="store integer ids, or declare a float input")
+        lows.append(chunk.min())
+        highs.append(chunk.max())
+    low, high = min(lows), max(highs)
+    info = np.iinfo(NUMPY_DTYPES[tensor.dtype])
+    if low < info.min or high > info.max:
+        raise _error("E705", f"{what} has values {show_value(low.item())}..{show_value(high.item())} that do not "
+                             f"fit the model input's {tensor.dtype}", span)
+    return dtype
 
 
 def _target(y: np.ndarray, want: _Want, what: str, span: Span,
@@ -344,24 +373,8 @@ def _normalize(train: np.ndarray, others: list[np.ndarray], how: str) -> list[np
     """Per-feature statistics from the train split, applied to every split; float32 results."""
     if how == "none":
         return [train, *others]
-    shift, scale = _statistics(train, how)
-    return [_scaled(x, shift, scale) for x in (train, *others)]
-
-
-def _statistics(train: np.ndarray, how: str) -> tuple[np.ndarray | float, np.ndarray]:
-    """(shift, scale) per feature of the train split for normalize 'standard' or 'minmax'."""
-    train64 = train.astype(np.float64)
-    if how == "standard":
-        shift = train64.mean(axis=0) if len(train) else 0.0
-        scale = train64.std(axis=0) if len(train) else 1.0
-    else:  # minmax
-        shift = train64.min(axis=0) if len(train) else 0.0
-        scale = (train64.max(axis=0) - shift) if len(train) else 1.0
-    return shift, np.where(np.asarray(scale) > 0, scale, 1.0)
-
-
-def _scaled(x: np.ndarray, shift: np.ndarray | float, scale: np.ndarray) -> np.ndarray:
-    return ((x.astype(np.float64) - shift) / scale).astype(np.float32)
+    scaling = feature_scaling(RowReader(train), np.arange(len(train)), how)
+    return [scaling.apply(x) for x in (train, *others)]
 
 
 def _take(arrays: tuple[np.ndarray, ...], target: np.ndarray, index: np.ndarray) -> Split:
@@ -436,7 +449,7 @@ def _files(source: FileData, train: Train, analysis: Analysis, seed: int, where:
         x_span = y_span = where.data("path")
     elif isinstance(source, Npy):
         x_path, y_path = _resolve(source.x, "x", where), _resolve(source.y, "y", where)
-        x, y = _read_npy(x_path, source.x, where.data("x")), _read_npy(y_path, source.y, where.data("y"))
+        x, y = _read_npy(x_path, source.x, where.data("x")), _read_npy(y_path, source.y, where.data("y"))  # mapped
         x_what, y_what = f"'{source.x}'", f"'{source.y}'"
         x_span, y_span = where.data("x"), where.data("y")
     elif isinstance(source, Csv | Parquet):
@@ -462,16 +475,35 @@ def _files(source: FileData, train: Train, analysis: Analysis, seed: int, where:
     if fitted is None:
         raise _error("E704", f"{x_what}: input '{name}' expects examples of shape {_show(tensor.shape)}, "
                              f"got {_show(x.shape[1:])} (array {_show(x.shape)})", x_span)
-    x = _cast_input(fitted, tensor, x_what, x_span)
+    reader = RowReader.of(x).reshaped(fitted.shape[1:])
+    dtype = _input_dtype(reader, tensor, x_what, x_span)
     if source.normalize != "none" and _is_int(tensor.dtype):
         raise _error("E705", f"normalize={source.normalize} gives floats, but input '{name}' takes {tensor.dtype}",
                      where.data("normalize", "path"), hint="use normalize: none for integer inputs")
     target = _target(y, want, y_what, y_span, label_at)
     labels = target if want.classes is not None else None
     index = _split_indices(len(target), source.validation, source.test, seed, labels)
-    parts = _normalize(x[index[0]], [x[i] for i in index[1:]], source.normalize)
-    return Dataset(*(Split((part.astype(x.dtype, copy=False),), target[i])
-                     for part, i in zip(parts, index, strict=True)))
+    x = fitted if reader.mapped else fitted.astype(dtype)
+    reader = reader.cast(dtype) if reader.mapped else RowReader(x)
+    scaling = None if source.normalize == "none" else feature_scaling(reader, index[0], source.normalize)
+    statistics = Statistics(scaling, _target_scaling(source, want, target, index[0]))
+    if statistics.target is not None:
+        target = statistics.target.apply(target)
+    if reader.mapped:  # the splits are row indices into the mapping, read a batch at a time
+        inputs: list[np.ndarray | Rows] = [LazyRows(reader, i, scaling) for i in index]
+    else:
+        inputs = [x[i] if scaling is None else scaling.apply(x[i]).astype(dtype, copy=False) for i in index]
+    train_split, validation, test = (Split((part,), target[i]) for part, i in zip(inputs, index, strict=True))
+    return Dataset(train_split, validation, test, statistics=statistics)
+
+
+def _target_scaling(source: FileData, want: _Want, target: np.ndarray, train_rows: np.ndarray) -> Scaling | None:
+    """`normalize_target: standard`: the train targets' mean and standard deviation (regression losses only)."""
+    if source.normalize_target == "none":
+        return None
+    if want.loss not in REGRESSION_LOSSES:  # `dslc check` refuses it first (E611)
+        raise ValueError(f"normalize_target needs a regression loss, not {want.loss!r}")
+    return feature_scaling(RowReader(target), train_rows, "standard")
 
 
 def _resolve(relative: str, argument: str, where: _Where) -> Path:
@@ -517,8 +549,9 @@ def _read_npz(path: Path, source: Npz, where: _Where) -> tuple[np.ndarray, np.nd
 
 
 def _read_npy(path: Path, relative: str, span: Span) -> np.ndarray:
+    """The file's array, memory-mapped (read only where it is indexed)."""
     try:
-        array = np.load(path, allow_pickle=False)
+        array = np.load(path, mmap_mode="r", allow_pickle=False)
     except (OSError, ValueError, EOFError) as exc:
         raise _unreadable(relative, exc, span, "an .npy array") from None
     if not isinstance(array, np.ndarray):
@@ -612,15 +645,17 @@ def feature_columns(loaded: LoadedSpec, train: Train | None = None) -> list[str]
 
 
 def prepare_inputs(loaded: LoadedSpec, analysis: Analysis, seed: int, raw: Sequence[np.ndarray], *,
-                   train: Train | None = None, what: Sequence[str] | None = None) -> tuple[np.ndarray, ...]:
+                   train: Train | None = None, what: Sequence[str] | None = None,
+                   statistics: Statistics | None = None) -> tuple[np.ndarray, ...]:
     """New examples in the form of the spec's training data, made model inputs exactly as `load_dataset` did.
 
     `raw` holds one array per model input (in `analysis.inputs` order), examples first, each example
     either in the data's own form (64 pixel values 0..16 for `digits`, the feature columns of a CSV
     file, the arrays of an .npy/.npz file) or already in the input's shape (same number of values).
     The arrays are reshaped to the input's shape, cast to its dtype and normalised with the statistics
-    of the train split of `seed` (the run's seed). `train` defaults to the spec's train section; `what`
-    names each array in errors (E704 shape, E705 dtype; they carry no span).
+    of the train split of `seed` (the run's seed): `statistics` where the run stored them, else computed
+    again from the data. `train` defaults to the spec's train section; `what` names each array in errors
+    (E704 shape, E705 dtype; they carry no span).
     """
     train = train if train is not None else loaded.spec.train
     if train is None:
@@ -652,10 +687,11 @@ def prepare_inputs(loaded: LoadedSpec, analysis: Analysis, seed: int, raw: Seque
             raise _input_shape_error(label, name, tensor, array)
         prepared.append(_cast_input(fitted, tensor, label, None))
     if isinstance(source, FileData) and source.normalize != "none":
-        # the statistics of the run's train split, from the data read again without normalising
-        plain = _files(source.model_copy(update={"normalize": "none"}), train, analysis, seed, _Where(loaded))
-        shift, scale = _statistics(np.asarray(plain.train.inputs[0]), source.normalize)
-        prepared = [_scaled(x, shift, scale).astype(x.dtype, copy=False) for x in prepared]
+        # the run's stored statistics, else those of its train split, from the data read again
+        scaling = statistics.inputs if statistics is not None else None
+        scaling = scaling or _files(source, train, analysis, seed, _Where(loaded)).statistics.inputs
+        assert scaling is not None
+        prepared = [scaling.apply(x).astype(x.dtype, copy=False) for x in prepared]
     return tuple(prepared)
 
 
@@ -673,7 +709,7 @@ def _digits_inputs(source: Digits, want: _Want, array: np.ndarray, what: str, se
     elif source.normalize == "standard":
         everything, labels = _digits_arrays()
         index = _split_indices(len(labels), source.validation, source.test, seed, labels)
-        x = _scaled(pixels, *_statistics(everything[index[0]], "standard"))
+        x = feature_scaling(RowReader(everything), index[0], "standard").apply(pixels)
     else:
         x = pixels
     fitted = _fit(x, tensor.shape)

@@ -112,9 +112,11 @@ class Plan:
     min_delta: float = 0.0
     # saved with each checkpoint (docs/architecture.md#determinism)
     environment: dict[str, Any] = field(default_factory=dict)
+    statistics: dict[str, Any] = field(default_factory=dict)  # the data's normalisation (`Statistics.to_json`)
 
     @classmethod
-    def of(cls, train: Train, *, epochs: int, seed: int, fuse: int, environment: dict[str, Any]) -> Plan:
+    def of(cls, train: Train, *, epochs: int, seed: int, fuse: int, environment: dict[str, Any],
+           statistics: dict[str, Any] | None = None) -> Plan:
         """The plan a spec's train section asks for (checkpoints, the best checkpoint's metric, early stopping)."""
         stopping = train.early_stopping
         return cls(epochs=epochs, batch=train.batch, seed=seed, fuse=fuse,
@@ -123,7 +125,7 @@ class Plan:
                    patience=stopping.patience if stopping else None,
                    early=stopping.monitor if stopping else "loss",
                    min_delta=stopping.min_delta if stopping else 0.0,
-                   environment=environment)
+                   environment=environment, statistics=statistics or {})
 
 
 @dataclass
@@ -255,7 +257,8 @@ def run_training(steps: Steps, state: TrainState, dataset: Dataset, plan: Plan, 
 def _record(position: int, epoch_losses: list[float], best: Monitor, early: Monitor, plan: Plan) -> dict[str, Any]:
     """A checkpoint's record: where the loop is, so that a resumed run continues exactly."""
     return {"position": position, "epoch_losses": list(epoch_losses), "best": asdict(best),
-            "early": asdict(early), "fuse": plan.fuse, "environment": plan.environment}
+            "early": asdict(early), "fuse": plan.fuse, "environment": plan.environment,
+            "statistics": plan.statistics}
 
 
 class _Saver:
@@ -288,9 +291,9 @@ class _Saver:
 class _Stager:
     """Puts each chunk's batches on the device(s), stacked (K, batch, ...) for the fused step, or one batch.
 
-    A train split of arrays in memory (not an image folder decoded or augmented per batch) of up to
-    `RESIDENT_BYTES` on a single device is sent there once and each chunk is
-    gathered there from the chunk's row indices; otherwise each chunk is gathered on the host and
+    A train split of arrays in memory (not rows read from a memory-mapped file or an image folder decoded
+    or augmented per batch) of up to `RESIDENT_BYTES` on a single device is sent there once and each chunk
+    is gathered there from the chunk's row indices; otherwise each chunk is gathered on the host and
     sent. On a GPU the per-step host gather and copy had held the loop to about half the speed of
     the bare step (W1, W2 and W4 in bench/gpu.py). Both ways give the same batches, bit for bit.
     """

@@ -113,11 +113,27 @@ def open_session(loaded: LoadedSpec, train: Train, seed: int, device_name: str, 
     enable_compile_cache(compile_cache)
     with jax.default_device(where.build_device):
         model = build_model(loaded, analysis, seed=seed, dtype=compute_dtype(train))
-        task = make_task(train)
+        task = in_target_units(make_task(train), dataset.statistics.target)
         graphdef, state = init_state(model, task)
     state = where.place(state)
     steps = make_steps(graphdef, task, state_shardings=where.state_shardings(state) if where.shards > 1 else None)
     return Session(loaded, train, seed, analysis, dataset, device, graphdef, state, steps, where)
+
+
+def in_target_units(task: Any, target: Any) -> Any:
+    """`task` (a `Task`) with its metrics (mse, mae) computed in the data's own units where the targets were
+    normalised (`target`: their `Scaling`, or None). The loss stays in the normalised units the model
+    trains in, so that it and its gradients keep their scale whatever the data's units."""
+    if target is None:
+        return task
+    import numpy as np
+
+    shift, scale = target.shift.astype(np.float32), target.scale.astype(np.float32)
+
+    def original(metric: Callable[..., Any]) -> Callable[..., Any]:
+        return lambda outputs, values: metric(outputs * scale + shift, values * scale + shift)
+
+    return replace(task, metrics=tuple((name, original(metric)) for name, metric in task.metrics))
 
 
 def enable_compile_cache(folder: str | None) -> Path | None:

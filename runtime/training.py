@@ -54,6 +54,11 @@ class Trained:
     nothing_left: bool = False
 
 
+# Where the data's targets were normalised, what the reported numbers are in
+TARGET_UNITS = ("targets normalised (normalize_target): the loss is in standard deviations of the train split's "
+                "targets, the metrics in the data's units")
+
+
 class NothingLeft(Exception):
     """`--resume` of a run that already finished: nothing is changed."""
 
@@ -141,7 +146,8 @@ def _run(session: Any, workdir: Any, identity: dict[str, Any], ir: dict[str, Any
                 reporter.message("dslc: note: the checkpoint was written with other versions, backend or flags; "
                                  "the resumed run is not promised to match an uninterrupted one bit for bit")
             fuse = record.get("fuse") or fuse_factor(options.fuse, session.analysis, session.dataset, train.batch)
-            plan = Plan.of(train, epochs=epochs, seed=session.seed, fuse=fuse, environment=env)
+            plan = Plan.of(train, epochs=epochs, seed=session.seed, fuse=fuse, environment=env,
+                           statistics=session.dataset.statistics.to_json())
             reporter.message(_starting(session, plan, resumed.record["position"] if resumed else None))
             log = RunLog(workdir.path, resumed_at=resumed.record["position"] if resumed else None, write=primary)
             try:
@@ -183,7 +189,8 @@ def _starting(session: Any, plan: Any, resumed_at: int | None) -> str:
             f"{_devices(session.placement, session.state)}: "
             f"{plural(len(session.dataset.train), 'training example')}, "
             f"batch {plan.batch}, {plural(plan.epochs, 'epoch')} of {plural(per_epoch, 'step')}, "
-            f"{plan.fuse} per dispatch")
+            f"{plan.fuse} per dispatch"
+            + (f"\n{TARGET_UNITS}" if session.dataset.statistics.target is not None else ""))
 
 
 def fingerprint(state: Any) -> str:
@@ -224,6 +231,7 @@ class Evaluation:
     split: str
     examples: int
     metrics: dict[str, float]
+    loss_normalized: bool = False  # the loss is in normalised target units (`TARGET_UNITS`)
 
 
 def evaluate_checkpoint(spec: str | Path | LoadedSpec, checkpoint: Path | None = None, split: str = "test", *,
@@ -250,7 +258,8 @@ def evaluate_checkpoint(spec: str | Path | LoadedSpec, checkpoint: Path | None =
     with jax.default_device(session.device):
         metrics = evaluate(session.steps, restored.state, session.dataset, split, session.train.batch,
                            restored.record.get("fuse", 1), session.placement)  # batched as in training
-    return Evaluation(Path(restored.folder), restored.step, split, len(session.dataset.split(split)), metrics)
+    return Evaluation(Path(restored.folder), restored.step, split, len(session.dataset.split(split)), metrics,
+                      session.dataset.statistics.target is not None)
 
 
 def finished_run(workdir: Path, latest: int | None, planned_steps: int) -> dict[str, Any] | None:

@@ -214,6 +214,7 @@ class FileData(Choice):
     validation: Fraction = 0.1
     test: Fraction = 0.1
     normalize: Normalize = "none"
+    normalize_target: Literal["none", "standard"] = "none"  # regression targets, by the train split's statistics
 
 
 class Npz(FileData):

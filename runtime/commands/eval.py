@@ -34,15 +34,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from dslc.runtime.training import evaluate_checkpoint
+    from dslc.runtime.training import TARGET_UNITS, evaluate_checkpoint
 
     result = evaluate_checkpoint(args.file, args.checkpoint, args.split, device=args.device,
                                  compile_cache=args.compile_cache, limits=limits_from(args))
     if args.format == "json":
         print(json.dumps({"checkpoint": str(result.checkpoint), "step": result.step, "split": result.split,
-                          "examples": result.examples, "metrics": result.metrics}, indent=2))
+                          "examples": result.examples, "metrics": result.metrics,
+                          "loss_normalized": result.loss_normalized}, indent=2))
     else:
         shown = ", ".join(f"{name} {value:.4f}" for name, value in result.metrics.items())
         print(f"{result.split}: {shown} ({plural(result.examples, 'example')}; checkpoint "
               f"{result.checkpoint}, step {result.step})")
+        if result.loss_normalized:
+            print(TARGET_UNITS)
     return 0

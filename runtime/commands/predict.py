@@ -2,8 +2,10 @@
 
 The input is raw data in the form of the training data (for `digits`: 64 pixel values 0..16 per
 row); it is reshaped, cast and normalised the way training did it, with the statistics of the
-run's own train split (`dslc.runtime.data.prepare_inputs`). The model runs in inference mode,
-batch by batch at one fixed batch size (the last batch padded), so it compiles once.
+run's own train split (`dslc.runtime.data.prepare_inputs`), as stored with the checkpoint. Where
+training normalised the targets (`normalize_target`), the outputs are given back in the data's
+units. The model runs in inference mode, batch by batch at one fixed batch size (the last batch
+padded), so it compiles once.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ from dslc.spec.vocab import CLASS_LOSS
 if TYPE_CHECKING:
     import numpy as np
 
+    from dslc.runtime.arrays import Statistics
+
 INPUT_SUFFIXES = (".npy", ".npz", ".csv")
 OUTPUT_SUFFIXES = (".npy", ".csv")
 
@@ -56,6 +60,7 @@ output (--output OUT, default: CSV on stdout):
   .csv  a header and one row per example: for a classifier (loss softmax_cross_entropy)
         `prediction` (the class id) then `p0..p{k-1}` (softmax probabilities); otherwise `y0..`
         (the output values)
+A model trained with normalize_target gives its outputs in the data's units (the normalisation undone).
 """
 
 
@@ -133,13 +138,16 @@ def predict_checkpoint(spec: str | LoadedSpec, raw: np.ndarray | dict[str, np.nd
     from dslc.runtime.session import open_trained
 
     session, restored = open_trained(spec, checkpoint, limits, device, compile_cache)
+    statistics = stored_statistics(restored.record, session.dataset)
     try:
-        inputs = model_inputs(session, source, raw)
+        inputs = model_inputs(session, source, raw, statistics)
     except DslcError as error:  # a file error, or one in the spec's data section (then shown in its source)
         raise DslcErrors([error], session.loaded.source.text if error.span else None) from None
     with jax.default_device(session.device):
         outputs = predict(session.graphdef, restored.state, inputs, batch or session.train.batch,
                           _output_shape(session))
+    if statistics.target is not None:  # the model predicts normalised targets: give them in the data's units
+        outputs = statistics.target.undo(outputs)
     loss: Any = session.train.loss  # one of the vocabulary's loss models
     return Predicted(outputs, loss.kind == CLASS_LOSS, Path(restored.folder), restored.step)
 
@@ -241,8 +249,17 @@ def _parse_csv(path: Path, lines: list[str]) -> tuple[list[str], np.ndarray]:
     return header, values
 
 
-def model_inputs(session: Any, source: str,
-                 raw: np.ndarray | dict[str, np.ndarray] | tuple[list[str], np.ndarray]) -> tuple[np.ndarray, ...]:
+def stored_statistics(record: dict[str, Any], dataset: Any) -> Statistics:
+    """The normalisation statistics a checkpoint was stored with; those of the data as loaded now for a
+    checkpoint written before they were stored."""
+    from dslc.runtime.arrays import Statistics
+
+    stored = record.get("statistics")
+    return Statistics.from_json(stored) if stored is not None else dataset.statistics
+
+
+def model_inputs(session: Any, source: str, raw: np.ndarray | dict[str, np.ndarray] | tuple[list[str], np.ndarray],
+                 statistics: Statistics | None = None) -> tuple[np.ndarray, ...]:
     """One array per model input, prepared as training prepared its data (`source` names them in errors)."""
     from dslc.runtime.data import feature_columns, prepare_inputs
 
@@ -264,7 +281,8 @@ def model_inputs(session: Any, source: str,
             arrays = [_csv_features(source, *raw, feature_columns(session.loaded, session.train))]
         else:
             arrays = [raw]
-    return prepare_inputs(session.loaded, session.analysis, session.seed, arrays, train=session.train, what=what)
+    return prepare_inputs(session.loaded, session.analysis, session.seed, arrays, train=session.train, what=what,
+                          statistics=statistics)
 
 
 def _csv_features(source: str, header: list[str], values: np.ndarray, columns: list[str] | None) -> np.ndarray:

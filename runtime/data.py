@@ -215,6 +215,11 @@ class _Where:
     def at(self, path: tuple[str, ...]) -> Span:
         return self.loaded.source_map.nearest(("train", *path))
 
+    def base(self) -> tuple[Path, str]:
+        """The folder data paths resolve in and may not leave, and its name for messages."""
+        named = "the data root" if self.loaded.limits.data_root else "the spec's folder"
+        return self.loaded.data_folder.resolve(), named
+
     def data(self, *arguments: str) -> Span:
         """The data value: the first of `arguments` written in the spec, else the source's name."""
         source_map = self.loaded.source_map
@@ -510,8 +515,7 @@ def _resolve(relative: str, argument: str, where: _Where) -> Path:
     """A spec path inside the data folder (the spec's, or `--data-root`); missing files and escapes (symlinks) are
     errors."""
     span = where.data(argument)
-    base = where.loaded.data_folder.resolve()
-    named = "the data root" if where.loaded.limits.data_root else "the spec's folder"
+    base, named = where.base()
     path = (base / relative).resolve()
     if not path.is_relative_to(base):
         raise _error("E702", f"data file '{relative}' resolves to '{path}', outside {named} '{base}'",

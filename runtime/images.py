@@ -90,17 +90,17 @@ def geometry(source: Images, want: _Want, span: Span) -> Geometry:
 
 # -- listing -------------------------------------------------------------------------------------
 def resolve_folder(source: Images, where: _Where) -> Path:
-    """The image folder inside the spec's folder (E702 when it or a symlink leads out, E701 when missing)."""
+    """The image folder inside the data folder (E702 when it or a symlink leads out, E701 when missing)."""
     span = where.data("path")
-    base = Path(where.loaded.source.name).parent.resolve()
+    base, named = where.base()
     path = (base / source.path).resolve()
     if not path.is_relative_to(base):
-        raise _error("E702", f"image folder '{source.path}' resolves to '{path}', outside the spec's folder "
-                             f"'{base}'", span, hint="keep data inside the spec's folder (no symlinks that lead out)")
+        raise _error("E702", f"image folder '{source.path}' resolves to '{path}', outside {named} '{base}'", span,
+                     hint=f"keep data inside {named} (no symlinks that lead out)")
     if not path.is_dir():
         problem = "is not a folder" if path.exists() else "does not exist"
         raise _error("E701", f"image folder '{source.path}' {problem} (looked for '{path}')", span,
-                     hint="paths are relative to the spec's folder; the folder holds one sub-folder per class")
+                     hint=f"paths are relative to {named}; the folder holds one sub-folder per class")
     return path
 
 
@@ -310,7 +310,7 @@ def open_folder(source: Images, where: _Where, shape: Geometry) -> tuple[Folder,
     """The listed folder, every header checked, and a decoder for it."""
     span = where.data("path")
     root = resolve_folder(source, where)
-    folder = list_folder(source, root, Path(where.loaded.source.name).parent.resolve(), span)
+    folder = list_folder(source, root, where.base()[0], span)
     for path, name in zip(folder.files, folder.names, strict=True):
         check_header(path, name, span)
     return folder, Decoder(folder, shape, span)

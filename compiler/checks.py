@@ -38,6 +38,7 @@ from dslc.spec.sourcemap import IRPath, SourceMap
 from dslc.spec.validation import OUTSIDE_HINT
 from dslc.spec.vocab import (
     BINARY_LOSSES,
+    CLASS_LOSS,
     CLASS_LOSSES,
     REGRESSION_LOSSES,
     Choice,
@@ -46,6 +47,7 @@ from dslc.spec.vocab import (
     FileData,
     Images,
     Parquet,
+    Text,
     TopK,
     WarmupCosine,
     class_loss_on_one_unit_hint,
@@ -58,6 +60,8 @@ DIGITS_CLASSES = 10
 DIGITS_PIXELS = 64
 FLOATS = ("float32", "float16", "bfloat16")
 IMAGE_CHANNELS = (1, 3)  # grayscale, RGB
+BYTE_TOKENS = 256  # text is read as bytes (runtime/text.py)
+INTEGER_DTYPES = ("int32", "int64", "uint8")
 
 
 def metric_name(metric: Choice) -> str:
@@ -306,6 +310,36 @@ def images_fit(train: Train, analysis: Analysis, where: _Where) -> Iterator[Dslc
                      hint="declare the input as [height, width, 1] for grayscale or [height, width, 3] for RGB")
 
 
+def text_fits(train: Train, analysis: Analysis, where: _Where) -> Iterator[DslcError]:
+    """Text gives windows of byte tokens: one integer input [length], next-token targets for class scores
+    (length, vocabulary >= 256) under softmax cross-entropy; nothing to normalise."""
+    data = train.data
+    if not isinstance(data, Text):
+        return
+    span = where.kind("data")
+    inputs = [tensor for _, tensor in analysis.inputs]
+    if len(inputs) != 1 or len(inputs[0].shape) != 1 or inputs[0].shape[0] is None \
+            or inputs[0].dtype not in INTEGER_DTYPES:
+        shown = ", ".join(f"{_show(tensor.shape)} {tensor.dtype}" for tensor in inputs)
+        yield _error("E611", f"data 'text' gives one input of token ids [length] (an integer dtype), but the model "
+                             f"takes {shown}", span, hint="declare the input as tokens: int32[length]")
+        return
+    length = inputs[0].shape[0]
+    output = _output(analysis)
+    if train.loss.kind != CLASS_LOSS:
+        yield _error("E611", f"data 'text' gives next-token class ids, but loss '{train.loss.kind}' needs "
+                             f"{'0/1 targets' if train.loss.kind in BINARY_LOSSES else 'real-valued targets'}", span,
+                     hint=f"use loss {CLASS_LOSS}")
+    elif output is not None and (len(output.shape) != 2 or output.shape[0] != length
+                                 or (output.shape[1] or 0) < BYTE_TOKENS):
+        yield _error("E611", f"data 'text' gives one of {BYTE_TOKENS} byte tokens per position, but the model's "
+                             f"output is {_show(output.shape)}, not ({length}, {BYTE_TOKENS} or more)", span,
+                     hint=f"end the model with dense({BYTE_TOKENS}) over each position")
+    for setting in ("normalize", "normalize_target"):
+        if getattr(data, setting) != "none":
+            yield _error("E611", f"data 'text' gives token ids: {setting} does not apply", where.at("data", setting))
+
+
 def data_files_fit(train: Train, analysis: Analysis, where: _Where) -> Iterator[DslcError]:
     """What a table that exists tells without being read whole: its CSV header or Parquet schema
     (compiler/data_files.py)."""
@@ -367,4 +401,4 @@ def data_paths_inside(train: Train, where: _Where) -> Iterator[DslcError]:
 TRAIN_RULES: tuple[TrainRule, ...] = (schedule_consistent, optimizer_options, checkpoint_best, early_stopping_monitor,
                                      data_paths_inside, target_normalisation)
 MODEL_RULES: tuple[ModelRule, ...] = (single_output, trainable_parameters, loss_fits_output, metrics_fit,
-                                      precision_fits_model, data_fits, data_files_fit, images_fit)
+                                      precision_fits_model, data_fits, data_files_fit, images_fit, text_fits)

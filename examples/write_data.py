@@ -6,6 +6,8 @@ Each writes under examples/data/ (not committed; see .gitignore), or under `--fo
                     (0 malignant, 1 benign), for examples/breast_cancer.yaml
     diabetes        data/diabetes_x.npy, data/diabetes_y.npy: 442 patients, 10 raw features (age, sex, BMI, blood
                     pressure, six serum values) and disease progression, for examples/diabetes.yaml
+    descriptions    data/descriptions.txt: the descriptions of scikit-learn's bundled data sets (about 15 KB of
+                    English text), for examples/text_bytes.yaml
     digits_folder   data/digits_folder/<digit>/<n>.png: the 1,797 8x8 digits as grayscale PNG files, one sub-folder
                     per digit, for examples/digits_folder.yaml
 """
@@ -43,6 +45,16 @@ def diabetes(folder: Path) -> Path:
     return folder / "diabetes_x.npy"
 
 
+def descriptions(folder: Path) -> Path:
+    from sklearn import datasets
+
+    loaders = (datasets.load_iris, datasets.load_digits, datasets.load_wine, datasets.load_breast_cancer,
+               datasets.load_diabetes, datasets.load_linnerud)
+    path = folder / "descriptions.txt"
+    path.write_text("\n\n".join(load().DESCR.strip() for load in loaders) + "\n", encoding="utf-8")
+    return path
+
+
 def digits_folder(folder: Path) -> Path:
     """8x8, as scikit-learn has them: examples/digits_folder.yaml then trains the same pixels as
     examples/digits_cnn.yaml, so the two runs' accuracies compare the pipelines, not the data."""
@@ -60,8 +72,8 @@ def digits_folder(folder: Path) -> Path:
     return root
 
 
-WRITERS: dict[str, Callable[[Path], Path]] = {"breast_cancer": breast_cancer, "diabetes": diabetes,
-                                              "digits_folder": digits_folder}
+WRITERS: dict[str, Callable[[Path], Path]] = {"breast_cancer": breast_cancer, "descriptions": descriptions,
+                                              "diabetes": diabetes, "digits_folder": digits_folder}
 
 
 def main() -> None:

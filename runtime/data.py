@@ -77,6 +77,7 @@ from dslc.spec.vocab import (
     Npz,
     Parquet,
     Synthetic,
+    Text,
 )
 
 DIGITS_RANGE = 16.0  # sklearn's digits: pixel values 0..16
@@ -111,7 +112,7 @@ Augment = Callable[[tuple[np.ndarray, ...], np.ndarray, int], tuple[np.ndarray, 
 @dataclass(frozen=True)
 class Split:
     inputs: tuple[np.ndarray | Rows, ...]  # one per model input, (n, *input_shape): in memory, or `Rows`
-    target: np.ndarray  # int32 class ids (softmax cross-entropy) or float32
+    target: np.ndarray | Rows  # int32 class ids (softmax cross-entropy) or float32; `Rows` read per batch
     augment: Augment | None = None  # applied by `Dataset.gather` when given the epoch
 
     def __len__(self) -> int:
@@ -120,7 +121,7 @@ class Split:
     @property
     def in_memory(self) -> bool:
         """Plain arrays that a device can hold and gather from: none decoded or augmented per batch."""
-        return self.augment is None and all(isinstance(x, np.ndarray) for x in self.inputs)
+        return self.augment is None and all(isinstance(x, np.ndarray) for x in (*self.inputs, self.target))
 
 
 @dataclass(frozen=True)
@@ -192,6 +193,10 @@ def load_dataset(loaded: LoadedSpec, analysis: Analysis, seed: int, train: Train
         from dslc.runtime.images import load_images  # Pillow only for specs that read images
 
         dataset = load_images(source, _want(train, analysis), seed, where)
+    elif isinstance(source, Text):
+        from dslc.runtime.text import load_text
+
+        dataset = load_text(source, _want(train, analysis), where)
     elif isinstance(source, FileData):
         dataset = _files(source, train, analysis, seed, where)
     elif isinstance(source, Synthetic):

@@ -268,6 +268,15 @@ class Images(FileData):
     augment: Augment | None = None  # the train split only
 
 
+class Text(FileData):
+    """A UTF-8 text file for language modelling, read as bytes (tokens 0..255): windows of the model input's length,
+    each example's target the same window one byte on (next-token prediction)."""
+
+    kind: Literal["text"] = "text"
+    path: RelativePath
+    stride: PositiveInt | None = None  # bytes between window starts; default: the window's length (no overlap)
+
+
 class Synthetic(Choice):
     """Generated tasks: `adding` (the adding problem for sequence models), `random` (noise with random labels)."""
 
@@ -277,7 +286,7 @@ class Synthetic(Choice):
     length: PositiveInt = 50
 
 
-DataChoice = Digits | Npz | Npy | Csv | Parquet | Images | Synthetic
+DataChoice = Digits | Npz | Npy | Csv | Parquet | Images | Text | Synthetic
 
 
 def data_paths(data: Choice | None) -> list[tuple[str, str]]:
@@ -313,7 +322,7 @@ LOSSES = _vocabulary("loss", LossChoice)
 METRICS = _vocabulary("metric", MetricChoice, positional={"top_k": ("k",)})
 DATA_SOURCES = _vocabulary("data source", DataChoice, positional={"npz": ("path",), "csv": ("path",),
                                                                          "images": ("path",),
-                                                                         "parquet": ("path",)})
+                                                                         "parquet": ("path",), "text": ("path",)})
 
 
 REAL_TARGETS_HINT = "for real-valued targets use loss: mse (or mae, huber)"

@@ -1,0 +1,102 @@
+"""Text for language modelling: byte windows and their next-byte targets, consecutive splits, the checks that
+the model fits (input of token ids, output of byte scores per position), and the example trained as a user would."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dslc.compiler.analysis.analyse import analyse
+from dslc.runtime.cli import main
+from dslc.runtime.data import load_dataset
+from dslc.spec.load import load
+
+ROOT = Path(__file__).resolve().parents[2]
+
+SPEC = """dslc 1
+
+model lm(tokens: int32[4]) {
+  embedding(256, 8)
+  dense(256)
+}
+
+train {
+  loss = softmax_cross_entropy
+  optimizer = adam(0.01)
+  batch = 2
+  epochs = 1
+  data = text("corpus.txt", stride=2, validation=0.2, test=0.2)
+}
+"""
+
+
+def write(tmp_path: Path, text: bytes, spec: str = SPEC) -> Path:
+    (tmp_path / "corpus.txt").write_bytes(text)
+    path = tmp_path / "lm.dsl"
+    path.write_text(spec)
+    return path
+
+
+def test_windows_are_next_byte_pairs_in_consecutive_splits(tmp_path: Path) -> None:
+    text = bytes(range(65, 65 + 41))  # 41 distinct bytes: windows at 0, 2, .., 36
+    loaded = load(write(tmp_path, text))
+    data = load_dataset(loaded, analyse(loaded), seed=0)
+    seen: list[set[int]] = []
+    for split in (data.train, data.validation, data.test):
+        inputs, target = data.gather(split_name(data, split), np.arange(len(split)))
+        assert inputs[0].dtype == np.int32 and inputs[0].shape == (len(split), 4)
+        assert np.array_equal(target, inputs[0] + 1)  # every next byte is one more here
+        seen.append({int(b) for b in np.concatenate([inputs[0].ravel(), target.ravel()])})
+    # 19 windows cut 11, 4, 4; the last two train and validation windows would reach into the next stretch
+    assert [len(data.train), len(data.validation), len(data.test)] == [9, 2, 4]
+    assert not (seen[0] & seen[1] or seen[1] & seen[2] or seen[0] & seen[2])  # no byte read by two splits
+    assert max(seen[0]) < min(seen[1]) and max(seen[1]) < min(seen[2])  # train, validation, test in file order
+
+
+def split_name(data: object, split: object) -> str:
+    return next(name for name in ("train", "validation", "test") if getattr(data, name) is split)
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (("tokens: int32[4]) {\n  embedding(256, 8)", "tokens: [4]) {\n  dense(8)"),
+     "data 'text' gives one input of token ids [length] (an integer dtype), but the model takes (4,) float32"),
+    (("dense(256)", "dense(100)"), "data 'text' gives one of 256 byte tokens per position, but the model's output "
+                                   "is (4, 100), not (4, 256 or more)"),
+    (("softmax_cross_entropy", "mse"), "data 'text' gives next-token class ids, but loss 'mse' needs real-valued "
+                                       "targets"),
+    (("stride=2,", "stride=2, normalize=standard,"), "data 'text' gives token ids: normalize does not apply"),
+])
+def test_check_says_what_the_model_must_be(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                           edit: tuple[str, str], message: str) -> None:
+    path = write(tmp_path, b"x" * 100, SPEC.replace(*edit))
+    assert main(["check", str(path)]) == 2
+    assert f"error[E611]: {message}" in capsys.readouterr().out
+
+
+def test_a_file_shorter_than_a_window_is_located(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path, b"abc")
+    assert main(["train", str(path), "--workdir", str(tmp_path / "run"), "--quiet"]) == 2
+    assert ("lm.dsl:13:15: error[E704]: text file 'corpus.txt' has 3 bytes: a window of 4 tokens and its "
+            "next-token target need 5") in capsys.readouterr().err
+
+
+def test_the_example_predicts_better_than_byte_frequencies(tmp_path: Path) -> None:
+    loader = importlib.util.spec_from_file_location("write_data", ROOT / "examples" / "write_data.py")
+    assert loader is not None and loader.loader is not None
+    module = importlib.util.module_from_spec(loader)
+    loader.loader.exec_module(module)
+    (tmp_path / "data").mkdir()
+    corpus = module.descriptions(tmp_path / "data").read_bytes()
+    spec = tmp_path / "text_bytes.yaml"
+    spec.write_text((ROOT / "examples" / "text_bytes.yaml").read_text())
+    assert main(["train", str(spec), "--epochs", "3", "--workdir", str(tmp_path / "run"), "--quiet"]) == 0
+    validation = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
+                  if json.loads(line)["split"] == "validation"]
+    data = np.frombuffer(corpus, np.uint8)
+    frequencies = np.bincount(data, minlength=256) / len(data)
+    unigram = -np.mean(np.log(frequencies[data]))  # nats per byte knowing byte frequencies alone (of all the text)
+    assert validation[-1]["loss"] < unigram - 0.2

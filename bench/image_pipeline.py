@@ -36,7 +36,8 @@ def write_folder(folder: Path) -> Path:
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    module.digits_folder(folder / "data" / "digits_folder")
+    (folder / "data").mkdir()
+    module.digits_folder(folder / "data")
     shutil.copy(EXAMPLE, folder / EXAMPLE.name)
     return folder / EXAMPLE.name
 

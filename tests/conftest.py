@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,6 +22,22 @@ EXAMPLES = ROOT / "examples"
 @pytest.fixture
 def root() -> Path:
     return ROOT
+
+
+@pytest.fixture
+def example_data(tmp_path: Path) -> Callable[[str], Path]:
+    """`example_data(NAME)` writes examples/write_data.py's data set NAME into `tmp_path / "data"` with the command's
+    own code (as `python examples/write_data.py NAME` does into examples/data) and returns what it wrote."""
+    loader = importlib.util.spec_from_file_location("write_data", EXAMPLES / "write_data.py")
+    assert loader is not None and loader.loader is not None
+    module = importlib.util.module_from_spec(loader)
+    loader.loader.exec_module(module)
+
+    def write(name: str) -> Path:
+        (tmp_path / "data").mkdir(exist_ok=True)
+        return module.WRITERS[name](tmp_path / "data")
+
+    return write
 
 
 @pytest.fixture(autouse=True, scope="session")

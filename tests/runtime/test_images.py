@@ -6,8 +6,8 @@ Each error case marks with `«` where the error must point; the mark is removed 
 
 from __future__ import annotations
 
-import importlib.util
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -302,17 +302,9 @@ def test_a_model_input_that_is_no_image_is_refused_by_check(tmp_path: Path, caps
 
 
 # -- the example ---------------------------------------------------------------------------------------------------
-def write_data_module() -> object:
-    spec = importlib.util.spec_from_file_location("write_data", EXAMPLES / "write_data.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_a_cnn_trained_on_the_digits_folder_beats_chance(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    (tmp_path / "data").mkdir()
-    write_data_module().digits_folder(tmp_path / "data")  # type: ignore[attr-defined]
+def test_a_cnn_trained_on_the_digits_folder_beats_chance(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                         example_data: Callable[[str], Path]) -> None:
+    example_data("digits_folder")
     spec = tmp_path / "digits_folder.yaml"
     spec.write_text((EXAMPLES / "digits_folder.yaml").read_text())
     status, err = train_cli(spec, capsys, "--epochs", "2")

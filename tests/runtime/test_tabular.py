@@ -4,10 +4,10 @@ against the loss, the same arrays as a plain reader, bounded memory and output f
 from __future__ import annotations
 
 import csv
-import importlib.util
 import io
 import json
 import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -322,21 +322,11 @@ def test_check_refuses_a_parquet_path_outside_the_folder(tmp_path: Path, capsys:
 EXAMPLES = Path(__file__).resolve().parent.parent.parent / "examples"
 
 
-def write_example_data(folder: Path) -> Path:
-    """examples/write_data.py's breast_cancer, run into `folder` (the command's own code)."""
-    spec = importlib.util.spec_from_file_location("write_data", EXAMPLES / "write_data.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.breast_cancer(folder)
-
-
 def test_the_breast_cancer_example_matches_logistic_regression(tmp_path: Path,
-                                                              capsys: pytest.CaptureFixture[str]) -> None:
+                                                              example_data: Callable[[str], Path]) -> None:
     from sklearn.linear_model import LogisticRegression
 
-    (tmp_path / "data").mkdir()
-    assert write_example_data(tmp_path / "data").read_text().startswith("mean radius,mean texture,")
+    assert example_data("breast_cancer").read_text().startswith("mean radius,mean texture,")
     spec = tmp_path / "breast_cancer.yaml"
     spec.write_text((EXAMPLES / "breast_cancer.yaml").read_text())
     assert main(["train", str(spec), "--quiet", "--workdir", str(tmp_path / "run")]) == 0

@@ -3,8 +3,8 @@ the model fits (input of token ids, output of byte scores per position), and the
 
 from __future__ import annotations
 
-import importlib.util
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -84,13 +84,9 @@ def test_a_file_shorter_than_a_window_is_located(tmp_path: Path, capsys: pytest.
             "next-token target need 5") in capsys.readouterr().err
 
 
-def test_the_example_predicts_better_than_byte_frequencies(tmp_path: Path) -> None:
-    loader = importlib.util.spec_from_file_location("write_data", ROOT / "examples" / "write_data.py")
-    assert loader is not None and loader.loader is not None
-    module = importlib.util.module_from_spec(loader)
-    loader.loader.exec_module(module)
-    (tmp_path / "data").mkdir()
-    corpus = module.descriptions(tmp_path / "data").read_bytes()
+def test_the_example_predicts_better_than_byte_frequencies(tmp_path: Path,
+                                                           example_data: Callable[[str], Path]) -> None:
+    corpus = example_data("descriptions").read_bytes()
     spec = tmp_path / "text_bytes.yaml"
     spec.write_text((ROOT / "examples" / "text_bytes.yaml").read_text())
     assert main(["train", str(spec), "--epochs", "3", "--workdir", str(tmp_path / "run"), "--quiet"]) == 0

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from dslc.spec.errors import DslcError, Span, show_value
+from dslc.spec.errors import DslcError, Span, did_you_mean, show_value
 from dslc.spec.layers.base import Tensor, show_shape
 
 MAX_LINE_BYTES = 16 << 20  # the longest CSV line read (about 1.5 million numeric cells)
@@ -86,7 +86,7 @@ def used_columns(names: list[str], request: Request, kind: str) -> list[int]:
             columns = f"{listed} and {more:,} more" if more > 0 else listed or "none"
             raise data_error("E703", f"data file '{request.shown}' has no column {show_value(wanted)} "
                                      f"({len(names):,} columns: {columns})", span,
-                             hint=f"name the columns with {kind}(path, {argument}=...)")
+                             hint=did_you_mean(wanted, names) or f"name the columns with {kind}(path, {argument}=...)")
     label = names.index(request.label_column)
     if request.features is None:
         return [label, *(i for i in range(len(names)) if i != label)]

@@ -47,6 +47,7 @@ def test_a_missing_label_column_is_located_with_a_near_name(tmp_path: Path,
     lines = out.splitlines()
     assert lines[0] == (f"{tmp_path / 'spec.dsl'}:13:40: error[E703]: data file 'table.csv' has no column 'lable' "
                         "(5 columns: 'a', 'b', 'c', 'd', 'label')")
+    assert "  hint: did you mean 'label'?" in lines
 
 
 def test_too_many_columns_to_list_are_counted(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -8,6 +8,7 @@ temporary folder by examples/write_data.py). Measured in one process, one epoch 
 
 - decode + augment: every batch decodes its PNG files (no cache: a folder larger than memory), then augments;
 - cached + augment: later epochs of a folder that fits the cache (decoded pixels kept), augmenting only;
+- decode + augment in 1 or 2 worker processes (`dslc train --workers N`; the processes keep no cache);
 - train step: the spec's jitted step on one batch already on the device.
 
 Prints examples/s medians (min-max) and each pipeline's ratio to the step: below 1, the pipeline (run in the
@@ -28,6 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "digits_folder.yaml"
 STEPS = 200  # timed train steps per round
+EPOCHS_PER_ROUND = 5  # epochs timed in a row from the worker processes: long enough that read-ahead does not count
 
 
 def write_folder(folder: Path) -> Path:
@@ -66,6 +68,36 @@ def pipeline_rate(spec: Path, cached: bool, rounds: int) -> list[float]:
     if cached:
         epoch(0)  # the first pass fills the cache
     return [_rate(lambda number=number: epoch(number)) for number in range(1, rounds + 1)]
+
+
+def workers_rate(spec: Path, workers: int, rounds: int) -> list[float]:
+    """examples/s of one epoch of augmented train batches made by `workers` processes (`dslc train --workers`),
+    per round; the first epoch (starting the processes) is not timed."""
+    from dslc import api
+    from dslc.runtime import images
+    from dslc.runtime.chunks import chunks
+    from dslc.runtime.data import load_dataset
+    from dslc.runtime.session import steps_per_epoch
+    from dslc.runtime.workers import ChunkSource, schedule_from, worker_batches
+
+    loaded = api.load(spec)
+    limit = images.CACHE_BYTES
+    images.CACHE_BYTES = 0  # workers decode every epoch: they keep no cache
+    try:
+        dataset = load_dataset(loaded, api.analyse(loaded), seed=0)
+    finally:
+        images.CACHE_BYTES = limit
+    batch = loaded.spec.train.batch  # type: ignore[union-attr]
+    per_epoch = chunks(steps_per_epoch(dataset, batch), 1)
+    schedule = list(schedule_from(0, per_epoch[0], rounds * EPOCHS_PER_ROUND, per_epoch))
+    batches = worker_batches(ChunkSource(dataset, schedule, batch, 0), workers)
+    try:
+        for _ in per_epoch:  # epoch 0: the processes start
+            next(batches)
+        return [_rate(lambda: sum(len(next(batches)[2]) for _ in per_epoch * EPOCHS_PER_ROUND))
+                for _ in range(rounds)]
+    finally:
+        batches.close()
 
 
 def step_rate(spec: Path, rounds: int) -> list[float]:
@@ -109,6 +141,7 @@ def main() -> None:
         spec = write_folder(Path(folder))
         rows = {"decode + augment (nothing cached)": pipeline_rate(spec, cached=False, rounds=args.rounds),
                 "cached + augment (later epochs)": pipeline_rate(spec, cached=True, rounds=args.rounds),
+                **{f"decode + augment, {n} worker process(es)": workers_rate(spec, n, args.rounds) for n in (1, 2)},
                 "train step (jitted, batch on device)": step_rate(spec, args.rounds)}
     import jax
 

@@ -214,6 +214,10 @@ class Decoder:
         self.cached = np.zeros(count, bool)
         self.decodes = 0  # images decoded so far (the tests count them)
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Sent to a worker process without its cache: each worker decodes what it is asked for."""
+        return {**self.__dict__, "cache": None, "cached": np.zeros(0, bool)}
+
     def pixels(self, rows: np.ndarray) -> np.ndarray:
         """uint8 (len(rows), height, width, channels) of the images at `rows`, each decoded at most once here."""
         unique, inverse = np.unique(rows, return_inverse=True)
@@ -248,6 +252,8 @@ class Scaling:
 
 class ImageRows:
     """A split's images as an array-like (n, height, width, channels): indexing decodes only those rows."""
+
+    decoded = True  # decoding is CPU-bound: `--workers` makes these rows in worker processes (runtime/workers.py)
 
     def __init__(self, decoder: Decoder, rows: np.ndarray, scaling: Scaling) -> None:
         self.decoder, self.rows, self.scaling = decoder, rows, scaling

@@ -23,10 +23,10 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple, cast
+from typing import Any, cast
 
 import jax
 import jax.numpy as jnp
@@ -36,11 +36,13 @@ from dslc.compiler.analysis.model import Analysis
 from dslc.compiler.checks import metric_mode
 from dslc.compiler.steps import Batch, Steps, TrainState
 from dslc.runtime.checkpoint import Checkpoints, Restored, Stored, host_copy
+from dslc.runtime.chunks import Chunk, chunk_rows, chunks
 from dslc.runtime.data import Dataset
 from dslc.runtime.parallel import Placement
 from dslc.runtime.progress import PlainReporter, Reporter, plural
 from dslc.runtime.runlog import RunLog
 from dslc.runtime.session import steps_per_epoch
+from dslc.runtime.workers import ChunkSource, schedule_from, worker_batches, workers_apply
 from dslc.spec.ir import Train
 
 MAX_FUSE = 64
@@ -113,10 +115,11 @@ class Plan:
     # saved with each checkpoint (docs/architecture.md#determinism)
     environment: dict[str, Any] = field(default_factory=dict)
     statistics: dict[str, Any] = field(default_factory=dict)  # the data's normalisation (`Statistics.to_json`)
+    workers: int = 0  # processes that make decoded batches (`--workers`); the batches are the same with any number
 
     @classmethod
     def of(cls, train: Train, *, epochs: int, seed: int, fuse: int, environment: dict[str, Any],
-           statistics: dict[str, Any] | None = None) -> Plan:
+           statistics: dict[str, Any] | None = None, workers: int = 0) -> Plan:
         """The plan a spec's train section asks for (checkpoints, the best checkpoint's metric, early stopping)."""
         stopping = train.early_stopping
         return cls(epochs=epochs, batch=train.batch, seed=seed, fuse=fuse,
@@ -125,7 +128,7 @@ class Plan:
                    patience=stopping.patience if stopping else None,
                    early=stopping.monitor if stopping else "loss",
                    min_delta=stopping.min_delta if stopping else 0.0,
-                   environment=environment, statistics=statistics or {})
+                   environment=environment, statistics=statistics or {}, workers=workers)
 
 
 @dataclass
@@ -138,11 +141,6 @@ class RunResult:
     train_seconds: float = 0.0  # from the first dispatch's end (compilation excluded) to the last validation's
     timed_steps: int = 0  # the steps run in `train_seconds` (the first dispatch's are not)
     first_step_at: float | None = None  # time.time() when the first step had finished
-
-
-class Chunk(NamedTuple):
-    start: int  # index of its first batch in the epoch
-    size: int
 
 
 def fuse_factor(requested: int | None, analysis: Analysis, dataset: Dataset, batch: int) -> int:
@@ -161,13 +159,6 @@ def fuse_factor(requested: int | None, analysis: Analysis, dataset: Dataset, bat
     return dividing if dividing * 2 > largest else largest
 
 
-def chunks(per_epoch: int, fuse: int) -> list[Chunk]:
-    """An epoch cut into chunks of `fuse` steps; the remainder runs one step at a time (a small second compilation)."""
-    whole = per_epoch - per_epoch % fuse
-    return ([Chunk(start, fuse) for start in range(0, whole, fuse)]
-            + [Chunk(start, 1) for start in range(whole, per_epoch)])
-
-
 def run_training(steps: Steps, state: TrainState, dataset: Dataset, plan: Plan, *, log: RunLog,
                  checkpoints: Checkpoints | None = None, resumed: Restored | None = None,
                  reporter: Reporter | None = None, placement: Placement | None = None) -> RunResult:
@@ -182,11 +173,11 @@ def run_training(steps: Steps, state: TrainState, dataset: Dataset, plan: Plan, 
     result = RunResult(state, steps=position)
     reporter.start(plan.epochs, per_epoch, plan.batch, done=position)
     saver = _Saver(checkpoints, position) if checkpoints is not None else None
-    stage = _Stager(dataset, placement)
+    stage = _Stager(dataset, placement, plan)
     compiling = _compile_evaluation_early(steps, state, dataset, plan.batch, plan.fuse, placement)
     timed_until = 0.0  # the end of the last epoch's validation: the run's final save is not training time
 
-    with _interrupts() as interrupted:
+    with _interrupts() as interrupted, closing(stage):
         for epoch in range(position // per_epoch + 1, plan.epochs + 1):
             offset = position - (epoch - 1) * per_epoch
             todo = [chunk for chunk in chunks(per_epoch, plan.fuse) if chunk.start >= offset]
@@ -298,8 +289,8 @@ class _Stager:
     the bare step (W1, W2 and W4 in bench/gpu.py). Both ways give the same batches, bit for bit.
     """
 
-    def __init__(self, dataset: Dataset, placement: Placement | None) -> None:
-        self.dataset, self.placement = dataset, placement
+    def __init__(self, dataset: Dataset, placement: Placement | None, plan: Plan | None = None) -> None:
+        self.dataset, self.placement, self.plan = dataset, placement, plan
         split = dataset.train
         size = sum(x.nbytes for x in split.inputs) + split.target.nbytes
         self.resident: tuple[tuple[jax.Array, ...], jax.Array] | None = None
@@ -307,19 +298,40 @@ class _Stager:
             device = None if placement is None else placement.local_device
             self.resident = jax.device_put((split.inputs, split.target), device)
         self._gathers: dict[bool, Callable[..., Batch]] = {}
+        self._workers: tuple[Any, Iterator[tuple[int, Chunk]]] | None = None  # their batches, the chunks expected
 
     def __call__(self, order: tuple[np.ndarray, np.ndarray], chunk: Chunk, epoch: int) -> Batch:
-        index, weight = order
-        rows = slice(chunk.start, chunk.start + chunk.size)
+        index, weight = chunk_rows(order, chunk)
         stacked = chunk.size > 1
-        index, weight = (index[rows], weight[rows]) if stacked else (index[chunk.start], weight[chunk.start])
         if self.resident is None:
+            if self.plan is not None and self.plan.workers and workers_apply(self.dataset):
+                return _put(_host_batch(*self._from_workers(chunk, epoch)), stacked, self.placement)
             inputs, target = self.dataset.gather("train", index, epoch)
             return _put(_host_batch(inputs, target, weight), stacked, self.placement)
         if stacked not in self._gathers:
             sharding = None if self.placement is None else self.placement.batch_sharding(stacked)
             self._gathers[stacked] = jax.jit(_gather, out_shardings=sharding)
         return self._gathers[stacked](self.resident, *_put((index, weight), stacked, self.placement))
+
+
+    def _from_workers(self, chunk: Chunk, epoch: int) -> tuple[Sequence[np.ndarray], np.ndarray, np.ndarray]:
+        """The chunk's host batch from the worker processes, which make the run's chunks in the loop's order."""
+        assert self.plan is not None
+        if self._workers is None:
+            per_epoch = chunks(steps_per_epoch(self.dataset, self.plan.batch), self.plan.fuse)
+            schedule = list(schedule_from(epoch, chunk, self.plan.epochs, per_epoch))
+            source = ChunkSource(self.dataset, schedule, self.plan.batch, self.plan.seed)
+            self._workers = (worker_batches(source, self.plan.workers), iter(schedule))
+        batches, expected = self._workers
+        if next(expected) != (epoch, chunk):  # pragma: no cover - the loop asks for its chunks in order
+            raise RuntimeError(f"the loop asked for epoch {epoch}'s chunk {chunk}, out of the workers' order")
+        return next(batches)
+
+    def close(self) -> None:
+        """Stop the worker processes (a run that stops early leaves chunks unasked for)."""
+        if self._workers is not None:
+            self._workers[0].close()
+            self._workers = None
 
 
 def _gather(resident: tuple[tuple[jax.Array, ...], jax.Array], index: jax.Array, weight: jax.Array) -> Batch:

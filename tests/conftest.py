@@ -6,6 +6,7 @@ import importlib.util
 import os
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -24,18 +25,24 @@ def root() -> Path:
     return ROOT
 
 
-@pytest.fixture
-def example_data(tmp_path: Path) -> Callable[[str], Path]:
-    """`example_data(NAME)` writes examples/write_data.py's data set NAME into `tmp_path / "data"` with the command's
-    own code (as `python examples/write_data.py NAME` does into examples/data) and returns what it wrote."""
+@pytest.fixture(scope="session")
+def write_data() -> ModuleType:
+    """examples/write_data.py as a module: its `WRITERS[NAME](folder)` writes a data set into `folder` with the
+    command's own code (as `python examples/write_data.py NAME` does into examples/data)."""
     loader = importlib.util.spec_from_file_location("write_data", EXAMPLES / "write_data.py")
     assert loader is not None and loader.loader is not None
     module = importlib.util.module_from_spec(loader)
     loader.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def example_data(tmp_path: Path, write_data: ModuleType) -> Callable[[str], Path]:
+    """`example_data(NAME)` writes the data set NAME into `tmp_path / "data"` and returns what it wrote."""
 
     def write(name: str) -> Path:
         (tmp_path / "data").mkdir(exist_ok=True)
-        return module.WRITERS[name](tmp_path / "data")
+        return write_data.WRITERS[name](tmp_path / "data")
 
     return write
 

@@ -58,6 +58,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="print no progress and no results table (errors are still shown)")
     parser.add_argument("--fuse", type=positive(int), metavar="K",
                         help="train steps per dispatch (default: chosen per model)")
+    parser.add_argument("--workers", type=positive(int), metavar="N",
+                        help="decode and augment an image folder's train batches in N worker processes (default: in "
+                             "the training loop); the batches, and so the parameters, are the same with any N")
     add_session_options(parser)
     add_limit_options(parser)
     add_data_root_option(parser)
@@ -69,7 +72,8 @@ def options_from(args: argparse.Namespace) -> TrainOptions:
 
     return TrainOptions(epochs=args.epochs, batch=args.batch, lr=args.lr, seed=args.seed, device=args.device,
                         workdir=args.workdir, resume=args.resume, overwrite=args.overwrite, devices=args.devices,
-                        shard_params=args.shard_params, fuse=args.fuse, compile_cache=args.compile_cache,
+                        shard_params=args.shard_params, fuse=args.fuse, workers=args.workers or 0,
+                        compile_cache=args.compile_cache,
                         limits=limits_from(args))
 
 

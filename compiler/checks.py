@@ -29,6 +29,7 @@ from typing import Literal
 
 from dslc.compiler.analysis.model import Analysis
 from dslc.compiler.data_files import Request, table_faults
+from dslc.compiler.image_folders import folder_inside, list_folder
 from dslc.spec.errors import DslcError, Span, did_you_mean, show_value
 from dslc.spec.ir import Train
 from dslc.spec.layers.base import Tensor
@@ -85,7 +86,8 @@ def check_training(loaded: LoadedSpec, analysis: Analysis | None) -> list[DslcEr
     train = loaded.spec.train
     if train is None:
         return []
-    where = _Where(loaded.source_map, loaded.data_folder)
+    where = _Where(loaded.source_map, loaded.data_folder,
+                   "the data root" if loaded.limits.data_root else "the spec's folder")
     errors: list[DslcError] = []
     for rule in TRAIN_RULES:
         errors.extend(rule(train, where))
@@ -99,9 +101,9 @@ def check_training(loaded: LoadedSpec, analysis: Analysis | None) -> list[DslcEr
 class _Where:
     """Spans in the train section, from the source map."""
 
-    def __init__(self, source_map: SourceMap, folder: Path) -> None:
+    def __init__(self, source_map: SourceMap, folder: Path, named: str) -> None:
         self.map = source_map
-        self.folder = folder  # where data paths resolve (LoadedSpec.data_folder)
+        self.folder, self.named = folder, named  # where data paths resolve (LoadedSpec.data_folder), for messages
 
     def train(self) -> Span:
         """The `train` key itself: for findings about the training run as a whole."""
@@ -341,17 +343,38 @@ def text_fits(train: Train, analysis: Analysis, where: _Where) -> Iterator[DslcE
 
 
 def data_files_fit(train: Train, analysis: Analysis, where: _Where) -> Iterator[DslcError]:
-    """What a table that exists tells without being read whole: its CSV header or Parquet schema
-    (compiler/data_files.py)."""
+    """What data that exists tells without being read whole: a table's CSV header or Parquet schema
+    (compiler/data_files.py), an image folder's listing (compiler/image_folders.py)."""
     data = train.data
-    if not isinstance(data, Csv | Parquet) or path_problem(data.path):
+    if not isinstance(data, Csv | Parquet | Images) or path_problem(data.path):
         return
     file = where.folder / data.path
-    if file.is_file():
+    if isinstance(data, Images):
+        if file.is_dir():
+            yield from _listing_faults(data, _output(analysis), train.loss.kind, where)
+    elif file.is_file():
         span = where.at("data", "path")
         request = Request(data.path, data.label_column, data.columns, span,
                           where.written("data", "label_column") or span, where.written("data", "columns") or span)
         yield from table_faults(data.kind, file, request, analysis.inputs)
+
+
+def _listing_faults(data: Images, output: Tensor | None, loss: str, where: _Where) -> Iterator[DslcError]:
+    """No class, an empty class, too many files, a file that leads out of the data folder (E708, E702); more classes
+    than the output scores (E706)."""
+    span, base = where.at("data", "path"), where.folder.resolve()
+    try:
+        listing = list_folder(data.path, folder_inside(data.path, base, span, where.named), base, span, where.named)
+    except DslcError as fault:
+        yield fault
+        return
+    if output is None or not output.shape or loss != CLASS_LOSS:
+        return
+    scores = output.shape[-1]
+    if scores is not None and len(listing.classes) > scores:
+        yield _error("E706", f"image folder '{data.path}' has {len(listing.classes)} classes, but the model's output "
+                             f"{_show(output.shape)} scores {scores}", span,
+                     hint=f"end the model with dense({len(listing.classes)})")
 
 
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://|^file:", re.IGNORECASE)

@@ -18,9 +18,8 @@ so a resumed run sees the same batches.
 
 from __future__ import annotations
 
-import os
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,31 +28,19 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from dslc.compiler.image_folders import Folder, folder_inside, list_folder
 from dslc.runtime.data import NUMPY_DTYPES, Dataset, Split, _error, _is_int, _split_indices, _target, _Want, _Where
 from dslc.spec.errors import DslcError, Span, show_value
 from dslc.spec.layers.base import show_array_shape as _show
 from dslc.spec.vocab import Augment, Images
 
-SUFFIXES = (".png", ".jpg", ".jpeg")  # compared lower-case
 FORMATS = ("PNG", "JPEG")
 MODES = {1: "L", 3: "RGB"}  # the input's last axis -> Pillow's mode
-MAX_CLASSES = 10_000
-MAX_FILES = 2_000_000  # listing stops here rather than walk a whole disk
 CACHE_BYTES = 512 * 2**20  # decoded pixels of a folder up to this size are kept after their first decode
 STATISTICS_SAMPLE = 1_000  # train images that normalize 'standard' reads for its per-channel statistics
 PIXEL_RANGE = 255.0
 _AUGMENT_STREAM, _STATISTICS_STREAM = 3, 4  # streams of the seed (data.py uses 1 and 2)
 _RESAMPLE = Image.Resampling.BILINEAR
-
-
-@dataclass(frozen=True)
-class Folder:
-    """What listing an image folder found: files in class order, then name order."""
-
-    classes: tuple[str, ...]
-    files: tuple[Path, ...]
-    names: tuple[str, ...]  # each file as the spec names it: '<path>/<class>/<file>', for errors
-    labels: np.ndarray  # int64 class ids, one per file
 
 
 @dataclass(frozen=True)
@@ -91,62 +78,8 @@ def geometry(source: Images, want: _Want, span: Span) -> Geometry:
 # -- listing -------------------------------------------------------------------------------------
 def resolve_folder(source: Images, where: _Where) -> Path:
     """The image folder inside the data folder (E702 when it or a symlink leads out, E701 when missing)."""
-    span = where.data("path")
     base, named = where.base()
-    path = (base / source.path).resolve()
-    if not path.is_relative_to(base):
-        raise _error("E702", f"image folder '{source.path}' resolves to '{path}', outside {named} '{base}'", span,
-                     hint=f"keep data inside {named} (no symlinks that lead out)")
-    if not path.is_dir():
-        problem = "is not a folder" if path.exists() else "does not exist"
-        raise _error("E701", f"image folder '{source.path}' {problem} (looked for '{path}')", span,
-                     hint=f"paths are relative to {named}; the folder holds one sub-folder per class")
-    return path
-
-
-def list_folder(source: Images, root: Path, base: Path, span: Span) -> Folder:
-    """The class folders and image files under `root`; every file must resolve inside `base` (E702)."""
-    classes = sorted(_entries(root, lambda entry: entry.is_dir() and not entry.name.startswith("."), MAX_CLASSES,
-                              f"image folder '{source.path}' has more than {MAX_CLASSES} class folders", span))
-    if not classes:
-        raise _error("E708", f"image folder '{source.path}' has no class sub-folder", span,
-                     hint="put each class's images in a sub-folder named after the class")
-    files: list[Path] = []
-    names: list[str] = []
-    labels: list[int] = []
-    for label, name in enumerate(classes):
-        found = sorted(_entries(root / name, _is_image, MAX_FILES - len(files),
-                                f"image folder '{source.path}' has more than {MAX_FILES} images", span))
-        if not found:
-            raise _error("E708", f"image folder '{source.path}': class '{name}' has no image (.png, .jpg or .jpeg)",
-                         span, hint="remove the empty class folder or add its images")
-        for file in found:
-            shown = f"{source.path}/{name}/{file}"
-            path = (root / name / file).resolve()
-            if not path.is_relative_to(base):
-                raise _error("E702", f"image '{shown}' resolves to '{path}', outside the spec's folder '{base}'",
-                             span, hint="keep data inside the spec's folder (no symlinks that lead out)")
-            files.append(path)
-            names.append(shown)
-        labels += [label] * len(found)
-    return Folder(tuple(classes), tuple(files), tuple(names), np.asarray(labels, np.int64))
-
-
-def _is_image(entry: os.DirEntry[str]) -> bool:
-    return entry.name.lower().endswith(SUFFIXES) and not entry.name.startswith(".") and entry.is_file()
-
-
-def _entries(folder: Path, keep: Callable[[os.DirEntry[str]], bool], limit: int, too_many: str,
-             span: Span) -> list[str]:
-    """The names in `folder` that `keep` accepts; more than `limit` is an error (E708), found without listing all."""
-    names: list[str] = []
-    with os.scandir(folder) as entries:
-        for entry in entries:
-            if keep(entry):
-                names.append(entry.name)
-                if len(names) > limit:
-                    raise _error("E708", too_many, span, hint="train on a smaller folder")
-    return names
+    return folder_inside(source.path, base, where.data("path"), named)
 
 
 # -- decoding ------------------------------------------------------------------------------------
@@ -303,7 +236,8 @@ def load_images(source: Images, want: _Want, seed: int, where: _Where) -> Datase
     if source.normalize != "none" and _is_int(tensor.dtype):
         raise _error("E705", f"normalize={source.normalize} gives floats, but input '{name}' takes {tensor.dtype}",
                      where.data("normalize", "path"), hint="use normalize: none for integer inputs")
-    target = _target(folder.labels, want, f"image folder '{source.path}' ({len(folder.classes)} classes)", span)
+    what = f"image folder '{source.path}' ({len(folder.classes)} classes)"
+    target = _target(np.asarray(folder.labels, np.int64), want, what, span)
     index = _train_validation_test(source, folder, want, seed)
     scaling = _scaling(source, shape.channels, NUMPY_DTYPES.get(tensor.dtype, np.float32), (decoder, index[0], seed))
     augment = Augmenter(source.augment, seed) if source.augment and (source.augment.flip or source.augment.crop) \
@@ -316,7 +250,8 @@ def open_folder(source: Images, where: _Where, shape: Geometry) -> tuple[Folder,
     """The listed folder, every header checked, and a decoder for it."""
     span = where.data("path")
     root = resolve_folder(source, where)
-    folder = list_folder(source, root, where.base()[0], span)
+    base, named = where.base()
+    folder = list_folder(source.path, root, base, span, named)
     for path, name in zip(folder.files, folder.names, strict=True):
         check_header(path, name, span)
     return folder, Decoder(folder, shape, span)
@@ -361,5 +296,5 @@ def image_inputs(source: Images, want: _Want, array: np.ndarray, what: str, seed
 def _train_validation_test(source: Images, folder: Folder, want: _Want,
                            seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The rows of each split, stratified by class when the loss reads class ids."""
-    labels = folder.labels if want.classes is not None else None
+    labels = np.asarray(folder.labels, np.int64) if want.classes is not None else None
     return _split_indices(len(folder.labels), source.validation, source.test, seed, labels)

@@ -101,3 +101,28 @@ def test_a_parquet_schema_is_read_when_pyarrow_is_installed(tmp_path: Path,
     assert main(["check", str(spec)]) == 2
     out = capsys.readouterr().out
     assert "error[E703]: data file 'table.parquet' has no column 'label' (3 columns: 'a', 'b', 'target')" in out
+
+
+IMAGES = SPEC.replace("model tabular(x: [4]) {", "model images(image: [8, 8, 1]) {\n  flatten").replace(
+    'csv("table.csv", label_column=LABEL)', 'images("photos")')
+
+
+@pytest.mark.parametrize(("classes", "message"), [
+    ({}, "error[E708]: image folder 'photos' has no class sub-folder"),
+    ({"cat": 1, "dog": 0}, "error[E708]: image folder 'photos': class 'dog' has no image (.png, .jpg or .jpeg)"),
+    ({"cat": 1, "dog": 1, "eel": 1}, None),
+    ({"cat": 1, "dog": 1, "eel": 1, "fox": 1}, "error[E706]: image folder 'photos' has 4 classes, but the model's "
+                                              "output (3,) scores 3"),
+])
+def test_check_lists_an_image_folder_without_decoding_it(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                         classes: dict[str, int], message: str | None) -> None:
+    (tmp_path / "photos").mkdir()
+    for name, count in classes.items():
+        (tmp_path / "photos" / name).mkdir()
+        for number in range(count):
+            (tmp_path / "photos" / name / f"{number}.png").write_bytes(b"not decoded by check")
+    spec = tmp_path / "spec.dsl"
+    spec.write_text(IMAGES)
+    code = main(["check", str(spec)])
+    out = capsys.readouterr().out
+    assert (code, message is None or message in out) == (0 if message is None else 2, True), out

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from dslc.compiler import image_folders
 from dslc.compiler.analysis.analyse import analyse
 from dslc.runtime import images
 from dslc.runtime.cli import main
@@ -261,9 +262,9 @@ def truncated_png(tmp_path: Path) -> None:
      "E702", "image folder 'imgs' resolves to"),
     (lambda tmp, mp: (folder_of(tmp / "imgs", {"a": 2}), bomb(tmp, mp)), "E701",
      "image 'imgs/a/big.png' cannot be read as PNG or JPEG: 'a decompression bomb"),
-    (lambda tmp, mp: (folder_of(tmp / "imgs", {"a": 2, "b": 2}), mp.setattr(images, "MAX_CLASSES", 1)), "E708",
+    (lambda tmp, mp: (folder_of(tmp / "imgs", {"a": 2, "b": 2}), mp.setattr(image_folders, "MAX_CLASSES", 1)), "E708",
      "more than 1 class folders"),
-    (lambda tmp, mp: (folder_of(tmp / "imgs", {"a": 2, "b": 2}), mp.setattr(images, "MAX_FILES", 3)), "E708",
+    (lambda tmp, mp: (folder_of(tmp / "imgs", {"a": 2, "b": 2}), mp.setattr(image_folders, "MAX_FILES", 3)), "E708",
      "more than 3 images"),
 ], ids=["missing", "a file", "no class", "empty class", "unreadable", "symlink out", "folder symlink out", "bomb",
         "too many classes", "too many files"])

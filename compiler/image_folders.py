@@ -1,0 +1,92 @@
+"""An image folder's listing, without Pillow or numpy: its classes (sub-folders) and image files, for `dslc check`
+and for training (`dslc.runtime.images`, which then decodes them). docs/architecture.md#data.
+
+Listing is bounded (`MAX_CLASSES` folders, `MAX_FILES` images: a folder pointed at a whole disk fails rather than
+walks it), and every file must resolve inside the data folder (a symlink that leads out is E702).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from dslc.spec.errors import DslcError, Span
+
+SUFFIXES = (".png", ".jpg", ".jpeg")  # compared lower-case
+MAX_CLASSES = 10_000
+MAX_FILES = 2_000_000  # listing stops here rather than walk a whole disk
+
+
+@dataclass(frozen=True)
+class Folder:
+    """What listing an image folder found: files in class order, then name order."""
+
+    classes: tuple[str, ...]
+    files: tuple[Path, ...]
+    names: tuple[str, ...]  # each file as the spec names it: '<path>/<class>/<file>', for errors
+    labels: tuple[int, ...]  # the class id of each file
+
+
+def folder_inside(shown: str, base: Path, span: Span, named: str = "the spec's folder") -> Path:
+    """The folder `shown` (relative to `base`), resolved: E702 when it or a symlink leads out of `base`, E701 when it
+    is missing or not a folder."""
+    path = (base / shown).resolve()
+    if not path.is_relative_to(base):
+        raise _error("E702", f"image folder '{shown}' resolves to '{path}', outside {named} '{base}'", span,
+                     hint=f"keep data inside {named} (no symlinks that lead out)")
+    if not path.is_dir():
+        problem = "is not a folder" if path.exists() else "does not exist"
+        raise _error("E701", f"image folder '{shown}' {problem} (looked for '{path}')", span,
+                     hint=f"paths are relative to {named}; the folder holds one sub-folder per class")
+    return path
+
+
+def list_folder(shown: str, root: Path, base: Path, span: Span, named: str = "the spec's folder") -> Folder:
+    """The class folders and image files under `root` (`shown` as the spec names it); every file must resolve inside
+    `base` (`named` in messages)."""
+    classes = sorted(_entries(root, lambda entry: entry.is_dir() and not entry.name.startswith("."), MAX_CLASSES,
+                              f"image folder '{shown}' has more than {MAX_CLASSES} class folders", span))
+    if not classes:
+        raise _error("E708", f"image folder '{shown}' has no class sub-folder", span,
+                     hint="put each class's images in a sub-folder named after the class")
+    files: list[Path] = []
+    names: list[str] = []
+    labels: list[int] = []
+    for label, name in enumerate(classes):
+        found = sorted(_entries(root / name, _is_image, MAX_FILES - len(files),
+                                f"image folder '{shown}' has more than {MAX_FILES} images", span))
+        if not found:
+            raise _error("E708", f"image folder '{shown}': class '{name}' has no image (.png, .jpg or .jpeg)",
+                         span, hint="remove the empty class folder or add its images")
+        for file in found:
+            path = (root / name / file).resolve()
+            if not path.is_relative_to(base):
+                raise _error("E702", f"image '{shown}/{name}/{file}' resolves to '{path}', outside {named} "
+                                     f"'{base}'", span, hint=f"keep data inside {named} (no symlinks that lead out)")
+            files.append(path)
+            names.append(f"{shown}/{name}/{file}")
+        labels += [label] * len(found)
+    return Folder(tuple(classes), tuple(files), tuple(names), tuple(labels))
+
+
+def _error(code: str, message: str, span: Span, hint: str | None = None) -> DslcError:
+    return DslcError(code, message, span, hint=hint, stage="data")
+
+
+def _is_image(entry: os.DirEntry[str]) -> bool:
+    return entry.name.lower().endswith(SUFFIXES) and not entry.name.startswith(".") and entry.is_file()
+
+
+def _entries(folder: Path, keep: Callable[[os.DirEntry[str]], bool], limit: int, too_many: str,
+             span: Span) -> list[str]:
+    """The names in `folder` that `keep` accepts; more than `limit` is an error (E708), found without listing all."""
+    names: list[str] = []
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if keep(entry):
+                names.append(entry.name)
+                if len(names) > limit:
+                    raise _error("E708", too_many, span, hint="train on a smaller folder")
+    return names

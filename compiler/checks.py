@@ -28,7 +28,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Literal
 
 from dslc.compiler.analysis.model import Analysis
-from dslc.compiler.data_files import Request, table_faults
+from dslc.compiler.data_files import Request, scanned_label_faults, table_faults
 from dslc.compiler.image_folders import folder_inside, list_folder
 from dslc.spec.errors import DslcError, Span, did_you_mean, show_value
 from dslc.spec.ir import Train
@@ -87,7 +87,7 @@ def check_training(loaded: LoadedSpec, analysis: Analysis | None) -> list[DslcEr
     if train is None:
         return []
     where = _Where(loaded.source_map, loaded.data_folder,
-                   "the data root" if loaded.limits.data_root else "the spec's folder")
+                   "the data root" if loaded.limits.data_root else "the spec's folder", loaded.limits.data_scan_bytes)
     errors: list[DslcError] = []
     for rule in TRAIN_RULES:
         errors.extend(rule(train, where))
@@ -101,9 +101,10 @@ def check_training(loaded: LoadedSpec, analysis: Analysis | None) -> list[DslcEr
 class _Where:
     """Spans in the train section, from the source map."""
 
-    def __init__(self, source_map: SourceMap, folder: Path, named: str) -> None:
+    def __init__(self, source_map: SourceMap, folder: Path, named: str, scan_bytes: int) -> None:
         self.map = source_map
         self.folder, self.named = folder, named  # where data paths resolve (LoadedSpec.data_folder), for messages
+        self.scan_bytes = scan_bytes  # CSV files up to this size have their labels scanned
 
     def train(self) -> Span:
         """The `train` key itself: for findings about the training run as a whole."""
@@ -356,7 +357,13 @@ def data_files_fit(train: Train, analysis: Analysis, where: _Where) -> Iterator[
         span = where.at("data", "path")
         request = Request(data.path, data.label_column, data.columns, span,
                           where.written("data", "label_column") or span, where.written("data", "columns") or span)
-        yield from table_faults(data.kind, file, request, analysis.inputs)
+        faults = list(table_faults(data.kind, file, request, analysis.inputs))
+        yield from faults
+        output = _output(analysis)
+        if not faults and isinstance(data, Csv) and output is not None and output.shape:
+            classes = output.shape[-1] if train.loss.kind == CLASS_LOSS else None
+            yield from scanned_label_faults(file, request, train.loss.kind, classes, _show(output.shape),
+                                            where.scan_bytes)
 
 
 def _listing_faults(data: Images, output: Tensor | None, loss: str, where: _Where) -> Iterator[DslcError]:

@@ -18,6 +18,7 @@ from typing import BinaryIO
 
 from dslc.spec.errors import DslcError, Span, did_you_mean, show_value
 from dslc.spec.layers.base import Tensor, show_shape
+from dslc.spec.vocab import BINARY_LOSSES, CLASS_LOSS, REAL_TARGETS_HINT
 
 MAX_LINE_BYTES = 16 << 20  # the longest CSV line read (about 1.5 million numeric cells)
 MAX_LISTED_COLUMNS = 12  # column names shown when a column is missing
@@ -94,6 +95,71 @@ def used_columns(names: list[str], request: Request, kind: str) -> list[int]:
         raise data_error("E704", f"column {show_value(request.label_column)} is the label; it cannot be a feature "
                                  "too", request.features_span)
     return [label, *(names.index(name) for name in request.features)]
+
+
+def cell_at(shown: str, row: int, col: int, name: str) -> str:
+    """Where a table's cell is: `file:row:col (column 'name')`."""
+    return f"{shown}:{row}:{col} (column {show_value(name)})"
+
+
+# -- labels that do not fit the loss (training checks every label; `dslc check` scans a small CSV's) ---------------
+def binary_label_fault(at: str, value: object, loss: str, span: Span) -> DslcError:
+    return DslcError("E706", f"{at}: label {show_value(value)} is not 0 or 1, as loss '{loss}' needs", span,
+                     hint="use 0/1 labels, or softmax_cross_entropy with one output unit per class", stage="data")
+
+
+def whole_label_fault(at: str, value: object, span: Span) -> DslcError:
+    return DslcError("E705", f"{at}: loss '{CLASS_LOSS}' needs integer class ids, got values that are not whole "
+                             f"numbers, first {show_value(value)}", span, hint=REAL_TARGETS_HINT, stage="data")
+
+
+def class_id_fault(at: str, value: object, classes: int, output: str, low: int, high: int, span: Span) -> DslcError:
+    return DslcError("E706", f"{at}: class id {show_value(value)} is outside range({classes}) (the model's output "
+                             f"{output} has {classes} classes); labels span {show_value(low)}..{show_value(high)}",
+                     span, hint="renumber the labels 0..classes-1 or widen the output layer", stage="data")
+
+
+def scanned_label_faults(file: Path, request: Request, loss: str, classes: int | None, output: str,
+                         limit: int) -> Iterator[DslcError]:
+    """The first label of a CSV file (at most `limit` bytes; larger ones are left to training) that does not fit
+    `loss`: not 0 or 1 for a binary loss, not a whole class id in range(`classes`) for softmax cross-entropy.
+    Cells that are not numbers are left to training, which reports every cell."""
+    binary = loss in BINARY_LOSSES
+    if not binary and classes is None or file.stat().st_size > limit:
+        return
+    count = classes or 0
+    with file.open(newline="", encoding="utf-8-sig", errors="replace") as handle:
+        rows = csv.reader(handle)
+        names = [name.strip() for name in next(rows, [])]
+        if request.label_column not in names:
+            return  # E703, reported by the header's check
+        col = names.index(request.label_column)
+        first: tuple[str, float] | None = None  # the first class id out of range
+        low = high = None
+        for cells in rows:
+            try:
+                value = float(cells[col])
+            except (IndexError, ValueError):
+                continue
+            at = cell_at(request.shown, rows.line_num, col + 1, request.label_column)
+            if binary:
+                if value not in (0.0, 1.0):
+                    yield binary_label_fault(at, _shown(value), loss, request.span)
+                    return
+                continue
+            if not value.is_integer():
+                yield whole_label_fault(at, _shown(value), request.span)
+                return
+            low = value if low is None else min(low, value)
+            high = value if high is None else max(high, value)
+            if first is None and not 0 <= value < count:
+                first = (at, value)
+    if first is not None and low is not None and high is not None:
+        yield class_id_fault(first[0], _shown(first[1]), count, output, int(low), int(high), request.span)
+
+
+def _shown(value: float) -> int | float:
+    return int(value) if value.is_integer() else value
 
 
 # -- what `dslc check` reads --------------------------------------------------------------------------------------

@@ -57,6 +57,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from dslc.compiler.analysis.model import Analysis
+from dslc.compiler.data_files import binary_label_fault, class_id_fault, whole_label_fault
 from dslc.runtime.arrays import LazyRows, RowReader, Scaling, Statistics, feature_scaling
 from dslc.runtime.tabular import Request, column_names, read_table
 from dslc.spec.errors import DslcError, Span, show_value
@@ -67,7 +68,6 @@ from dslc.spec.load import LoadedSpec
 from dslc.spec.vocab import (
     BINARY_LOSSES,
     CLASS_LOSS,
-    REAL_TARGETS_HINT,
     REGRESSION_LOSSES,
     Csv,
     Digits,
@@ -325,25 +325,19 @@ def _target(y: np.ndarray, want: _Want, what: str, span: Span,
         bad = (fitted != 0) & (fitted != 1)
         if np.any(bad):
             at, value = _first_bad(fitted, bad, what, label_at)
-            raise _error("E706", f"{at}: label {show_value(value)} is not 0 or 1, as loss '{want.loss}' needs",
-                         span, hint="use 0/1 labels, or softmax_cross_entropy with one output unit per class")
+            raise binary_label_fault(at, value, want.loss, span)
     if want.classes is None:
         return fitted.astype(np.float32)
     whole = (np.isfinite(fitted) & (fitted == np.round(fitted)) if fitted.dtype.kind == "f"
              else np.ones(fitted.shape, bool))
     if not np.all(whole):
         at, value = _first_bad(fitted, ~whole, what, label_at)
-        raise _error("E705", f"{at}: loss '{CLASS_LOSS}' needs integer class ids, got values that are "
-                             f"not whole numbers, first {show_value(value)}", span,
-                     hint=REAL_TARGETS_HINT)
+        raise whole_label_fault(at, value, span)
     ids = fitted.astype(np.int64)
     bad = (ids < 0) | (ids >= want.classes)
     if np.any(bad):
         at, value = _first_bad(ids, bad, what, label_at)
-        raise _error("E706", f"{at}: class id {show_value(value)} is outside range({want.classes}) "
-                             f"(the model's output {_show(want.output.shape)} has {want.classes} classes); "
-                             f"labels span {show_value(ids.min().item())}..{show_value(ids.max().item())}",
-                     span, hint="renumber the labels 0..classes-1 or widen the output layer")
+        raise class_id_fault(at, value, want.classes, _show(want.output.shape), int(ids.min()), int(ids.max()), span)
     return ids.astype(np.int32)
 
 

@@ -47,7 +47,8 @@ def limits_from(args: argparse.Namespace) -> Limits:
     return Limits(max_bytes=args.max_bytes, max_items=args.max_items, max_depth=args.max_depth,
                   max_aliases=args.max_aliases, max_layers=args.max_layers, max_params=args.limit_params,
                   max_activation_bytes=args.limit_activations, max_flops=args.limit_flops,
-                  data_root=getattr(args, "data_root", None))  # the commands that read data have the option
+                  data_root=getattr(args, "data_root", None),  # the commands that read data have these options
+                  data_scan_bytes=getattr(args, "data_scan_bytes", 0))
 
 
 def data_root(text: str) -> str:

@@ -30,6 +30,7 @@ import numpy as np
 from dslc.compiler.data_files import (
     MAX_LINE_BYTES,
     Request,
+    cell_at,
     csv_header,
     data_error,
     long_line,
@@ -75,10 +76,6 @@ def column_names(path: Path, shown: str, kind: str, span: Span) -> list[str]:
 
 
 # -- faults -------------------------------------------------------------------------------------
-def _cell(shown: str, row: int, col: int, name: str) -> str:
-    return f"{shown}:{row}:{col} (column {show_value(name)})"
-
-
 def _bad_cell(where: str, text: str, span: Span) -> DslcError:
     """The fault of one cell that is not a finite number (`text` is the cell, unquoted)."""
     cell = text.strip(_BLANKS)
@@ -141,7 +138,7 @@ def _csv_table(handle: BinaryIO, path: Path, request: Request) -> Table:
                          hint="a CSV file holds a header line, then one example per line")
 
     def label_at(index: int) -> str:
-        return _cell(shown, _csv_line(path, blocks, index), used[0] + 1, request.label_column)
+        return cell_at(shown, _csv_line(path, blocks, index), used[0] + 1, request.label_column)
 
     return Table(features[:records], labels[:records], label_at)
 
@@ -223,7 +220,7 @@ def _scan(data: bytes, first_line: int, names: list[str], used: list[int], shown
             cell = cells[col]
             value = cell.strip(_BLANKS)
             if not _NUMBER.fullmatch(value) or not math.isfinite(float(value)):
-                return _bad_cell(_cell(shown, number, col + 1, names[col]), cell, span)
+                return _bad_cell(cell_at(shown, number, col + 1, names[col]), cell, span)
     # pyarrow refused the block for a reason the scan does not know: say where the block is
     last = first_line + data.count(b"\n")
     return unreadable(shown, f"lines {first_line}..{last}: pyarrow could not read them", span, "CSV")
@@ -275,7 +272,7 @@ def _read_parquet(path: Path, request: Request) -> Table:
                       in zip(used, batch.columns, columns, strict=True)]
             row, null, col = min(faults, key=lambda fault: (fault[0], fault[2]))
             if row < batch.num_rows:  # the first fault in reading order
-                where = _cell(shown, records + row + 1, col + 1, names[col])
+                where = cell_at(shown, records + row + 1, col + 1, names[col])
                 if null:
                     raise data_error("E705", f"{where}: the value is missing (null)", span, hint=MISSING_HINT)
                 raise _non_finite(where, show_value(float(columns[used.index(col)][records + row])), span)
@@ -286,7 +283,7 @@ def _read_parquet(path: Path, request: Request) -> Table:
         raise data_error("E704", f"data file '{shown}' has no rows", span)
 
     def label_at(index: int) -> str:
-        return _cell(shown, index + 1, used[0] + 1, request.label_column)
+        return cell_at(shown, index + 1, used[0] + 1, request.label_column)
 
     return Table(features[:records], labels[:records], label_at)
 

@@ -17,6 +17,7 @@ from dslc.runtime.options import (
     add_data_root_option,
     add_limit_options,
     add_policy_option,
+    budget,
     capped,
     hidden_text,
     limits_from,
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 
 VERDICT_RANK = {verdict: rank for rank, verdict in enumerate(VERDICTS)}
 REQUIREMENTS = VERDICTS  # `--require` names a verdict as the report spells it
+DATA_SCAN_BYTES = 16 * 2**20  # a few seconds at most for the stdlib's CSV reader
 
 
 @dataclass
@@ -68,6 +70,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_policy_option(parser)
     add_limit_options(parser)
     add_data_root_option(parser)
+    parser.add_argument("--data-scan-bytes", type=budget, default=DATA_SCAN_BYTES, metavar="N",
+                        help="scan the labels of CSV data files up to N bytes (a label the loss cannot take is an "
+                             "error before training); 0: never (default 16MiB)")
     parser.set_defaults(run=run)
 
 

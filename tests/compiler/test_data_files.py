@@ -126,3 +126,31 @@ def test_check_lists_an_image_folder_without_decoding_it(tmp_path: Path, capsys:
     code = main(["check", str(spec)])
     out = capsys.readouterr().out
     assert (code, message is None or message in out) == (0 if message is None else 2, True), out
+
+
+@pytest.mark.parametrize(("loss", "output", "labels", "message"), [
+    ("softmax_cross_entropy", "dense(3)", [0, 2, 1], None),
+    ("softmax_cross_entropy", "dense(3)", [0, 3, 1, 5], "error[E706]: table.csv:3:5 (column 'label'): class id 3 is "
+                                                        "outside range(3) (the model's output (3,) has 3 classes); "
+                                                        "labels span 0..5"),
+    ("softmax_cross_entropy", "dense(3)", [0, 1.5], "error[E705]: table.csv:3:5 (column 'label'): loss "
+                                                    "'softmax_cross_entropy' needs integer class ids, got values that "
+                                                    "are not whole numbers, first 1.5"),
+    ("sigmoid_binary_cross_entropy", "dense(1)", [0, 1, 2], "error[E706]: table.csv:4:5 (column 'label'): label 2 "
+                                                            "is not 0 or 1, as loss 'sigmoid_binary_cross_entropy' "
+                                                            "needs"),
+])
+def test_check_scans_the_labels_of_a_small_csv(tmp_path: Path, capsys: pytest.CaptureFixture[str], loss: str,
+                                               output: str, labels: list[float], message: str | None) -> None:
+    spec = tmp_path / "spec.dsl"
+    spec.write_text(SPEC.replace("LABEL", '"label"').replace("softmax_cross_entropy", loss).replace("dense(3)",
+                                                                                                    output))
+    (tmp_path / "table.csv").write_text("a,b,c,d,label\n" + "".join(f"1,2,3,4,{label}\n" for label in labels))
+    code = main(["check", str(spec)])
+    out = capsys.readouterr().out
+    assert (code, message is None or message in out) == (0 if message is None else 2, True), out
+    if message is not None:  # training says the same (it reads every label)
+        assert main(["train", str(spec), "--workdir", str(tmp_path / "run"), "--quiet"]) == 2
+        assert message in capsys.readouterr().err
+        assert main(["check", "--data-scan-bytes", "0", str(spec)]) == 0  # no scan: the labels are training's
+        capsys.readouterr()

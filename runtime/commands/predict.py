@@ -58,7 +58,8 @@ For `data: digits` a row is 64 pixel values 0..16, as scikit-learn's load_digits
 output (--output OUT, default: CSV on stdout):
   .npy  the model's float32 outputs, shape (examples, *output shape)
   .csv  a header and one row per example: for a classifier (loss softmax_cross_entropy)
-        `prediction` (the class id) then `p0..p{k-1}` (softmax probabilities); otherwise `y0..`
+        `prediction` (the class id) then `p0..p{k-1}` (softmax probabilities), with `class` (the
+        sub-folder's name) after `prediction` for a model trained on an image folder; otherwise `y0..`
         (the output values)
 A model trained with normalize_target gives its outputs in the data's units (the normalisation undone).
 """
@@ -103,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
     predicted = predict_checkpoint(args.file, raw, _named(args.input), args.checkpoint, batch=args.batch,
                                    device=args.device, compile_cache=args.compile_cache, limits=limits_from(args))
     if args.output is None:
-        sys.stdout.write(to_csv(predicted.outputs, predicted.classifier))
+        sys.stdout.write(to_csv(predicted.outputs, predicted.classifier, predicted.class_names))
         return 0
     import numpy as np
 
@@ -114,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
         np.save(buffer, predicted.outputs, allow_pickle=False)
         write_atomically(args.output, buffer.getvalue())
     else:
-        write_atomically(args.output, to_csv(predicted.outputs, predicted.classifier))
+        write_atomically(args.output, to_csv(predicted.outputs, predicted.classifier, predicted.class_names))
     print(f"wrote {plural(len(predicted.outputs), 'prediction')} to {args.output} (checkpoint "
           f"{predicted.checkpoint}, step {predicted.step})")
     return 0
@@ -126,6 +127,7 @@ class Predicted:
     classifier: bool  # trained with softmax cross-entropy: the outputs are logits
     checkpoint: Path
     step: int
+    class_names: tuple[str, ...] | None = None  # an image folder's classes: class id i is class_names[i]
 
 
 def predict_checkpoint(spec: str | LoadedSpec, raw: np.ndarray | dict[str, np.ndarray] | tuple[list[str], np.ndarray],
@@ -149,7 +151,8 @@ def predict_checkpoint(spec: str | LoadedSpec, raw: np.ndarray | dict[str, np.nd
     if statistics.target is not None:  # the model predicts normalised targets: give them in the data's units
         outputs = statistics.target.undo(outputs)
     loss: Any = session.train.loss  # one of the vocabulary's loss models
-    return Predicted(outputs, loss.kind == CLASS_LOSS, Path(restored.folder), restored.step)
+    names = getattr(session.dataset.train.inputs[0], "classes", None)  # an image folder's (runtime/images.py)
+    return Predicted(outputs, loss.kind == CLASS_LOSS, Path(restored.folder), restored.step, names)
 
 
 # -- reading the input ------------------------------------------------------------------------------
@@ -332,8 +335,8 @@ def predict(graphdef: Any, state: Any, inputs: tuple[np.ndarray, ...], batch: in
 
 
 # -- writing the output ---------------------------------------------------------------------------
-def to_csv(outputs: np.ndarray, classifier: bool) -> str:
-    """A header and one row per example (see the command's description)."""
+def to_csv(outputs: np.ndarray, classifier: bool, class_names: tuple[str, ...] | None = None) -> str:
+    """A header and one row per example (see the command's description); `class_names` adds each prediction's."""
     import numpy as np
 
     n = len(outputs)
@@ -343,12 +346,14 @@ def to_csv(outputs: np.ndarray, classifier: bool) -> str:
         shifted = np.exp(logits - logits.max(axis=-1, keepdims=True, initial=-np.inf))
         probabilities = (shifted / shifted.sum(axis=-1, keepdims=True)).astype(np.float32)
         predictions = np.argmax(logits, axis=-1)
+        named = class_names if positions == 1 else None
         if positions == 1:
-            header = ["prediction", *(f"p{c}" for c in range(classes))]
+            header = ["prediction", *(["class"] if named else []), *(f"p{c}" for c in range(classes))]
         else:
             header = [*(f"prediction_{i}" for i in range(positions)),
                       *(f"p{i}_{c}" for i in range(positions) for c in range(classes))]
-        rows = [[str(int(value)) for value in ids] + [_number(value) for value in probs.ravel()]
+        rows = [[str(int(value)) for value in ids] + ([_cell(named[int(ids[0])])] if named else [])
+                + [_number(value) for value in probs.ravel()]
                 for ids, probs in zip(predictions, probabilities, strict=True)]
     else:
         flat = outputs.reshape(n, math.prod(outputs.shape[1:]))
@@ -356,6 +361,11 @@ def to_csv(outputs: np.ndarray, classifier: bool) -> str:
         rows = [[_number(value) for value in row] for row in flat]
     lines = [",".join(header), *(",".join(row) for row in rows)]
     return "\n".join(lines) + "\n"
+
+
+def _cell(text: str) -> str:
+    """A CSV cell holding `text` (a folder name may hold a comma or a quote)."""
+    return '"' + text.replace('"', '""') + '"' if any(char in text for char in ',"\n\r') else text
 
 
 def _number(value: np.floating) -> str:

@@ -312,3 +312,11 @@ def test_a_cnn_trained_on_the_digits_folder_beats_chance(tmp_path: Path, capsys:
     assert status == 0, err
     summary = json.loads((tmp_path / "run" / "run.json").read_text())
     assert summary["epochs"] == 2 and summary["test"]["accuracy"] > 0.5  # chance: 0.1
+    # predict: new images as raw pixels; each row names its class folder beside the class id
+    sevens = sorted((tmp_path / "data" / "digits_folder" / "7").glob("*.png"))[:3]
+    np.save(tmp_path / "new.npy", np.stack([np.asarray(Image.open(path))[..., None] for path in sevens]))
+    new = tmp_path / "new.npy"
+    assert main(["predict", str(spec), "--checkpoint", str(tmp_path / "run"), "--input", str(new)]) == 0
+    header, *predicted = capsys.readouterr().out.splitlines()
+    assert header.startswith("prediction,class,p0,") and len(predicted) == 3
+    assert all(row.split(",")[1] == row.split(",")[0] for row in predicted)  # the folders are named 0..9

@@ -220,3 +220,13 @@ def test_weights_export_gives_what_predict_computes(run: Path, table: tuple[list
     logits = np.asarray(model(prepared))
     _, values = table
     np.testing.assert_allclose(np.exp(logits) / np.exp(logits).sum(-1, keepdims=True), values[:, 1:], atol=1e-4)
+
+
+def test_csv_output_names_the_classes_quoted_as_csv() -> None:
+    from dslc.runtime.commands.predict import to_csv
+
+    logits = np.array([[2.0, 0.0], [0.0, 3.0]], np.float32)
+    lines = to_csv(logits, True, ("cat", 'big, "red" dog')).splitlines()
+    assert lines[0] == "prediction,class,p0,p1"
+    assert lines[1].startswith("0,cat,") and lines[2].startswith('1,"big, ""red"" dog",')
+    assert to_csv(logits, True).splitlines()[0] == "prediction,p0,p1"  # no names: as before

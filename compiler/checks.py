@@ -32,6 +32,7 @@ from dslc.compiler.data_files import Request, scanned_label_faults, table_faults
 from dslc.compiler.image_folders import folder_inside, list_folder
 from dslc.spec.errors import DslcError, Span, did_you_mean, show_value
 from dslc.spec.ir import Train
+from dslc.spec.layers._shapes import INTEGER_DTYPES
 from dslc.spec.layers.base import Tensor
 from dslc.spec.layers.base import show_array_shape as _show
 from dslc.spec.load import LoadedSpec
@@ -62,7 +63,6 @@ DIGITS_PIXELS = 64
 FLOATS = ("float32", "float16", "bfloat16")
 IMAGE_CHANNELS = (1, 3)  # grayscale, RGB
 BYTE_TOKENS = 256  # text is read as bytes (runtime/text.py)
-INTEGER_DTYPES = ("int32", "int64", "uint8")
 
 
 def metric_name(metric: Choice) -> str:
@@ -86,8 +86,7 @@ def check_training(loaded: LoadedSpec, analysis: Analysis | None) -> list[DslcEr
     train = loaded.spec.train
     if train is None:
         return []
-    where = _Where(loaded.source_map, loaded.data_folder,
-                   "the data root" if loaded.limits.data_root else "the spec's folder", loaded.limits.data_scan_bytes)
+    where = _Where(loaded.source_map, loaded.data_folder, loaded.data_folder_name, loaded.limits.data_scan_bytes)
     errors: list[DslcError] = []
     for rule in TRAIN_RULES:
         errors.extend(rule(train, where))

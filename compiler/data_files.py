@@ -36,7 +36,8 @@ class Request:
     features_span: Span  # where the feature columns were named
 
 
-def data_error(code: str, message: str, span: Span, hint: str | None = None) -> DslcError:
+def data_error(code: str, message: str, span: Span | None, hint: str | None = None) -> DslcError:
+    """A fault of the data (stage 'data'); `span`: where the spec names it, None for data given on the command line."""
     return DslcError(code, message, span, hint=hint, stage="data")
 
 

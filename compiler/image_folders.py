@@ -12,7 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from dslc.spec.errors import DslcError, Span
+from dslc.compiler.data_files import data_error as _error
+from dslc.spec.errors import Span
 
 SUFFIXES = (".png", ".jpg", ".jpeg")  # compared lower-case
 MAX_CLASSES = 10_000
@@ -69,10 +70,6 @@ def list_folder(shown: str, root: Path, base: Path, span: Span, named: str = "th
             names.append(f"{shown}/{name}/{file}")
         labels += [label] * len(found)
     return Folder(tuple(classes), tuple(files), tuple(names), tuple(labels))
-
-
-def _error(code: str, message: str, span: Span, hint: str | None = None) -> DslcError:
-    return DslcError(code, message, span, hint=hint, stage="data")
 
 
 def _is_image(entry: os.DirEntry[str]) -> bool:

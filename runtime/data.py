@@ -58,6 +58,7 @@ import numpy as np
 
 from dslc.compiler.analysis.model import Analysis
 from dslc.compiler.data_files import binary_label_fault, class_id_fault, whole_label_fault
+from dslc.compiler.data_files import data_error as _error
 from dslc.runtime.arrays import LazyRows, RowReader, Scaling, Statistics, feature_scaling
 from dslc.runtime.tabular import Request, column_names, read_table
 from dslc.spec.errors import DslcError, Span, show_value
@@ -222,8 +223,7 @@ class _Where:
 
     def base(self) -> tuple[Path, str]:
         """The folder data paths resolve in and may not leave, and its name for messages."""
-        named = "the data root" if self.loaded.limits.data_root else "the spec's folder"
-        return self.loaded.data_folder.resolve(), named
+        return self.loaded.data_folder.resolve(), self.loaded.data_folder_name
 
     def data(self, *arguments: str) -> Span:
         """The data value: the first of `arguments` written in the spec, else the source's name."""
@@ -233,10 +233,6 @@ class _Where:
             if span is not None:
                 return span
         return source_map.value(("train", "data", "kind")) or self.at(("data",))
-
-
-def _error(code: str, message: str, span: Span | None, hint: str | None = None) -> DslcError:
-    return DslcError(code, message, span, hint=hint, stage="data")
 
 
 # -- what the model wants -----------------------------------------------------------------------

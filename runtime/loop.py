@@ -298,13 +298,15 @@ class _Stager:
             device = None if placement is None else placement.local_device
             self.resident = jax.device_put((split.inputs, split.target), device)
         self._gathers: dict[bool, Callable[..., Batch]] = {}
-        self._workers: tuple[Any, Iterator[tuple[int, Chunk]]] | None = None  # their batches, the chunks expected
+        # `--workers` make the batches of a split decoded per batch; their batches and the chunks expected of them
+        self._use_workers = bool(plan and plan.workers and self.resident is None and workers_apply(dataset))
+        self._workers: tuple[Any, Iterator[tuple[int, Chunk]]] | None = None
 
     def __call__(self, order: tuple[np.ndarray, np.ndarray], chunk: Chunk, epoch: int) -> Batch:
         index, weight = chunk_rows(order, chunk)
         stacked = chunk.size > 1
         if self.resident is None:
-            if self.plan is not None and self.plan.workers and workers_apply(self.dataset):
+            if self._use_workers:
                 return _put(_host_batch(*self._from_workers(chunk, epoch)), stacked, self.placement)
             inputs, target = self.dataset.gather("train", index, epoch)
             return _put(_host_batch(inputs, target, weight), stacked, self.placement)

@@ -45,6 +45,11 @@ class LoadedSpec:
         """Where the spec's data paths resolve, and which they may not leave: `--data-root`, else the spec's folder."""
         return Path(self.limits.data_root) if self.limits.data_root else Path(self.source.name).parent
 
+    @property
+    def data_folder_name(self) -> str:
+        """The data folder as messages name it."""
+        return "the data root" if self.limits.data_root else "the spec's folder"
+
 
 def syntax_of(path: Path, name: str | None = None) -> Syntax:
     syntax = SUFFIXES.get(path.suffix.lower())

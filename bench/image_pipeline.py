@@ -11,8 +11,9 @@ temporary folder by examples/write_data.py). Measured in one process, one epoch 
 - decode + augment in 1 or 2 worker processes (`dslc train --workers N`; the processes keep no cache);
 - train step: the spec's jitted step on one batch already on the device.
 
-Prints examples/s medians (min-max) and each pipeline's ratio to the step: below 1, the pipeline (run in the
-loop's thread, between dispatches) cannot keep the device busy.
+Every pipeline row is `dslc.runtime.pipeline`, the Grain pipeline `dslc train` runs. Prints examples/s medians
+(min-max) and each pipeline's ratio to the step: below 1, the pipeline (run in the training process between
+dispatches, or by the workers) cannot keep the device busy.
 """
 
 from __future__ import annotations
@@ -44,11 +45,16 @@ def write_folder(folder: Path) -> Path:
     return folder / EXAMPLE.name
 
 
-def pipeline_rate(spec: Path, cached: bool, rounds: int) -> list[float]:
-    """examples/s of one epoch of augmented train batches, per round."""
+def pipeline_rate(spec: Path, workers: int, rounds: int, cached: bool = False) -> list[float]:
+    """examples/s of the training pipeline's augmented train batches (`dslc.runtime.pipeline`, made by `workers`
+    processes or, with 0, in this one), per round of `EPOCHS_PER_ROUND` epochs; the first epoch (starting the
+    processes, filling the cache) is not timed."""
     from dslc import api
     from dslc.runtime import images
+    from dslc.runtime.chunks import chunks
     from dslc.runtime.data import load_dataset
+    from dslc.runtime.pipeline import ChunkSource, close, items
+    from dslc.runtime.session import steps_per_epoch
 
     loaded = api.load(spec)
     limit = images.CACHE_BYTES
@@ -58,46 +64,16 @@ def pipeline_rate(spec: Path, cached: bool, rounds: int) -> list[float]:
     finally:
         images.CACHE_BYTES = limit
     batch = loaded.spec.train.batch  # type: ignore[union-attr]
-
-    def epoch(number: int) -> int:
-        index, _ = dataset.batch_indices("train", batch, number, 0, shuffle=True)
-        for rows in index:
-            dataset.gather("train", rows, number)
-        return index.size
-
-    if cached:
-        epoch(0)  # the first pass fills the cache
-    return [_rate(lambda number=number: epoch(number)) for number in range(1, rounds + 1)]
-
-
-def workers_rate(spec: Path, workers: int, rounds: int) -> list[float]:
-    """examples/s of one epoch of augmented train batches made by `workers` processes (`dslc train --workers`),
-    per round; the first epoch (starting the processes) is not timed."""
-    from dslc import api
-    from dslc.runtime import images
-    from dslc.runtime.chunks import chunks
-    from dslc.runtime.data import load_dataset
-    from dslc.runtime.session import steps_per_epoch
-    from dslc.runtime.workers import ChunkSource, schedule_from, worker_batches
-
-    loaded = api.load(spec)
-    limit = images.CACHE_BYTES
-    images.CACHE_BYTES = 0  # workers decode every epoch: they keep no cache
-    try:
-        dataset = load_dataset(loaded, api.analyse(loaded), seed=0)
-    finally:
-        images.CACHE_BYTES = limit
-    batch = loaded.spec.train.batch  # type: ignore[union-attr]
     per_epoch = chunks(steps_per_epoch(dataset, batch), 1)
-    schedule = list(schedule_from(0, per_epoch[0], rounds * EPOCHS_PER_ROUND, per_epoch))
-    batches = worker_batches(ChunkSource(dataset, schedule, batch, 0), workers)
+    source = ChunkSource(dataset, per_epoch, 1 + rounds * EPOCHS_PER_ROUND, 0, batch=batch, seed=0)
+    batches = items(source, workers)
     try:
-        for _ in per_epoch:  # epoch 0: the processes start
+        for _ in per_epoch:
             next(batches)
-        return [_rate(lambda: sum(len(next(batches)[2]) for _ in per_epoch * EPOCHS_PER_ROUND))
+        return [_rate(lambda: sum(len(next(batches).weight) for _ in per_epoch * EPOCHS_PER_ROUND))
                 for _ in range(rounds)]
     finally:
-        batches.close()
+        close(batches)
 
 
 def step_rate(spec: Path, rounds: int) -> list[float]:
@@ -139,9 +115,9 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         spec = write_folder(Path(folder))
-        rows = {"decode + augment (nothing cached)": pipeline_rate(spec, cached=False, rounds=args.rounds),
-                "cached + augment (later epochs)": pipeline_rate(spec, cached=True, rounds=args.rounds),
-                **{f"decode + augment, {n} worker process(es)": workers_rate(spec, n, args.rounds) for n in (1, 2)},
+        rows = {"decode + augment (nothing cached)": pipeline_rate(spec, 0, args.rounds),
+                "cached + augment (later epochs)": pipeline_rate(spec, 0, args.rounds, cached=True),
+                **{f"decode + augment, {n} worker process(es)": pipeline_rate(spec, n, args.rounds) for n in (1, 2)},
                 "train step (jitted, batch on device)": step_rate(spec, args.rounds)}
     import jax
 

@@ -46,6 +46,14 @@ class RowReader:
         self.array, self._mapping, self._file, self._unreleased = array, mapping, file, 0
         self.dtype = np.dtype(array.dtype if dtype is None else dtype)
         self._fd: int | None = None
+        # a mapped file as `of` opened it (path, offset, dtype, shape, order): enough to map it again elsewhere
+        self._origin: tuple[str, int, np.dtype, tuple[int, ...], str] | None = None
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        """Pickled for worker processes: a mapped file is mapped again there, so its bytes never cross."""
+        if self._origin is None:
+            return RowReader, (self.array, None, self.dtype)
+        return _mapped_again, (self._origin, self.array.shape[1:], self.dtype)
 
     @classmethod
     def of(cls, array: np.ndarray) -> RowReader:
@@ -54,15 +62,25 @@ class RowReader:
             return cls(array)
         mapping = getattr(array, "_mmap", None)  # numpy keeps the mapping there, and no other way
         plain = array.flags.c_contiguous and array.filename is not None
-        return cls(array, mapping, file=(str(array.filename), array.offset) if plain else None)
+        reader = cls(array, mapping, file=(str(array.filename), array.offset) if plain else None)
+        if array.filename is not None:
+            order = "C" if array.flags.c_contiguous else "F"
+            reader._origin = (str(array.filename), array.offset, array.dtype, array.shape, order)
+        return reader
 
     def reshaped(self, shape: tuple[int, ...]) -> RowReader:
         """The same rows with examples of `shape` (as many values; nothing is read)."""
-        return RowReader(self.array.reshape((self.array.shape[0], *shape)), self._mapping, self.dtype, self._file)
+        return self._with(array=self.array.reshape((self.array.shape[0], *shape)))
 
     def cast(self, dtype: Any) -> RowReader:
         """The same rows, read as `dtype`."""
-        return RowReader(self.array, self._mapping, dtype, self._file)
+        return self._with(dtype=np.dtype(dtype))
+
+    def _with(self, **changes: Any) -> RowReader:
+        reader = RowReader(self.array, self._mapping, self.dtype, self._file)
+        reader._origin = self._origin
+        reader.__dict__.update(changes)
+        return reader
 
     @property
     def mapped(self) -> bool:
@@ -138,6 +156,13 @@ class RowReader:
             chunk = self.take(rows[start:start + step])
             yield chunk if native else chunk.reshape(-1, features).astype(np.float64)
         self.release()
+
+
+def _mapped_again(origin: tuple[str, int, np.dtype, tuple[int, ...], str], example_shape: tuple[int, ...],
+                  dtype: np.dtype) -> RowReader:
+    path, offset, stored, shape, order = origin
+    mapped = np.memmap(path, dtype=stored, mode="r", offset=offset, shape=shape, order=order)  # type: ignore[call-overload]
+    return RowReader.of(mapped).reshaped(example_shape).cast(dtype)
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 """An epoch's batches cut into chunks of fused steps, and the rows of each chunk: shared by the training loop and
-its worker processes (`dslc.runtime.workers`), which must cut them alike. No JAX (workers import this)."""
+its pipeline (`dslc.runtime.pipeline`), which must cut them alike. No JAX (workers import this)."""
 
 from __future__ import annotations
 

@@ -186,7 +186,7 @@ class Scaling:
 class ImageRows:
     """A split's images as an array-like (n, height, width, channels): indexing decodes only those rows."""
 
-    decoded = True  # decoding is CPU-bound: `--workers` makes these rows in worker processes (runtime/workers.py)
+    decoded = True  # decoding is CPU-bound: `--workers` makes these rows in worker processes (runtime/pipeline.py)
 
     def __init__(self, decoder: Decoder, rows: np.ndarray, scaling: Scaling) -> None:
         self.decoder, self.rows, self.scaling = decoder, rows, scaling

@@ -35,14 +35,14 @@ import numpy as np
 from dslc.compiler.analysis.model import Analysis
 from dslc.compiler.checks import metric_mode
 from dslc.compiler.steps import Batch, Steps, TrainState
+from dslc.runtime import pipeline
 from dslc.runtime.checkpoint import Checkpoints, Restored, Stored, host_copy
-from dslc.runtime.chunks import Chunk, chunk_rows, chunks
+from dslc.runtime.chunks import Chunk, chunks
 from dslc.runtime.data import Dataset
 from dslc.runtime.parallel import Placement
 from dslc.runtime.progress import PlainReporter, Reporter, plural
 from dslc.runtime.runlog import RunLog
 from dslc.runtime.session import steps_per_epoch
-from dslc.runtime.workers import ChunkSource, schedule_from, worker_batches, workers_apply
 from dslc.spec.ir import Train
 
 MAX_FUSE = 64
@@ -173,7 +173,7 @@ def run_training(steps: Steps, state: TrainState, dataset: Dataset, plan: Plan, 
     result = RunResult(state, steps=position)
     reporter.start(plan.epochs, per_epoch, plan.batch, done=position)
     saver = _Saver(checkpoints, position) if checkpoints is not None else None
-    stage = _Stager(dataset, placement, plan)
+    stage = _Stager(dataset, placement, plan, position)
     compiling = _compile_evaluation_early(steps, state, dataset, plan.batch, plan.fuse, placement)
     timed_until = 0.0  # the end of the last epoch's validation: the run's final save is not training time
 
@@ -181,13 +181,12 @@ def run_training(steps: Steps, state: TrainState, dataset: Dataset, plan: Plan, 
         for epoch in range(position // per_epoch + 1, plan.epochs + 1):
             offset = position - (epoch - 1) * per_epoch
             todo = [chunk for chunk in chunks(per_epoch, plan.fuse) if chunk.start >= offset]
-            order = dataset.batch_indices("train", plan.batch, epoch, plan.seed, shuffle=True)
             pending: tuple[jax.Array, int] | None = None
-            staged = stage(order, todo[0], epoch)  # never empty: a run stops or saves only at a chunk's end
+            staged = stage(todo[0], epoch)  # never empty: a run stops or saves only at a chunk's end
             for number, chunk in enumerate(todo):
                 result.state, losses = _dispatch(steps, result.state, staged, chunk.size)
                 if number + 1 < len(todo):  # gathered and sent while the chunk just dispatched runs
-                    staged = stage(order, todo[number + 1], epoch)
+                    staged = stage(todo[number + 1], epoch)
                 if pending is not None:
                     epoch_losses += _host_losses(*pending)
                 pending = (losses, position + 1)
@@ -282,15 +281,17 @@ class _Saver:
 class _Stager:
     """Puts each chunk's batches on the device(s), stacked (K, batch, ...) for the fused step, or one batch.
 
-    A train split of arrays in memory (not rows read from a memory-mapped file or an image folder decoded
-    or augmented per batch) of up to `RESIDENT_BYTES` on a single device is sent there once and each chunk
-    is gathered there from the chunk's row indices; otherwise each chunk is gathered on the host and
-    sent. On a GPU the per-step host gather and copy had held the loop to about half the speed of
-    the bare step (W1, W2 and W4 in bench/gpu.py). Both ways give the same batches, bit for bit.
+    The chunks come from the run's pipeline (`dslc.runtime.pipeline`), in the loop's order. A train split of
+    arrays in memory (not rows read from a memory-mapped file or an image folder decoded or augmented per batch) of
+    up to `RESIDENT_BYTES` on a single device is sent there once and each chunk is gathered there from the
+    pipeline's row indices; otherwise the pipeline makes each chunk's host batch (in worker processes with
+    `--workers`), and this sends it. On a GPU the per-step host gather and copy had held the loop to about half the
+    speed of the bare step (W1, W2 and W4 in bench/gpu.py). Both ways give the same batches, bit for bit. With
+    several processes, each reads only its part of every batch (`Placement.local_part`).
     """
 
-    def __init__(self, dataset: Dataset, placement: Placement | None, plan: Plan | None = None) -> None:
-        self.dataset, self.placement, self.plan = dataset, placement, plan
+    def __init__(self, dataset: Dataset, placement: Placement | None, plan: Plan, position: int = 0) -> None:
+        self.placement = placement
         split = dataset.train
         size = sum(x.nbytes for x in split.inputs) + split.target.nbytes
         self.resident: tuple[tuple[jax.Array, ...], jax.Array] | None = None
@@ -298,42 +299,32 @@ class _Stager:
             device = None if placement is None else placement.local_device
             self.resident = jax.device_put((split.inputs, split.target), device)
         self._gathers: dict[bool, Callable[..., Batch]] = {}
-        # `--workers` make the batches of a split decoded per batch; their batches and the chunks expected of them
-        self._use_workers = bool(plan and plan.workers and self.resident is None and workers_apply(dataset))
-        self._workers: tuple[Any, Iterator[tuple[int, Chunk]]] | None = None
+        per_epoch_steps = steps_per_epoch(dataset, plan.batch)
+        per_epoch = chunks(per_epoch_steps, plan.fuse)
+        part = placement.local_part(plan.batch) if placement is not None else None
+        first = pipeline.first_chunk(position, per_epoch_steps, per_epoch)
+        source = pipeline.ChunkSource(dataset, per_epoch, plan.epochs, first,
+                                      batch=plan.batch, seed=plan.seed, part=part,
+                                      rows_only=self.resident is not None)
+        workers = plan.workers if self.resident is None and pipeline.workers_apply(dataset) else 0
+        self._items = pipeline.items(source, workers)
 
-    def __call__(self, order: tuple[np.ndarray, np.ndarray], chunk: Chunk, epoch: int) -> Batch:
-        index, weight = chunk_rows(order, chunk)
+    def __call__(self, chunk: Chunk, epoch: int) -> Batch:
+        item = next(self._items)
+        if (item.epoch, item.chunk) != (epoch, chunk):  # pragma: no cover - the loop asks for its chunks in order
+            raise RuntimeError(f"the loop asked for epoch {epoch}'s chunk {chunk}; the pipeline made epoch "
+                               f"{item.epoch}'s chunk {item.chunk}")
         stacked = chunk.size > 1
-        if self.resident is None:
-            if self._use_workers:
-                return _put(_host_batch(*self._from_workers(chunk, epoch)), stacked, self.placement)
-            inputs, target = self.dataset.gather("train", index, epoch)
-            return _put(_host_batch(inputs, target, weight), stacked, self.placement)
+        if item.batch is not None:
+            return _put(_host_batch(*item.batch), stacked, self.placement)
         if stacked not in self._gathers:
             sharding = None if self.placement is None else self.placement.batch_sharding(stacked)
             self._gathers[stacked] = jax.jit(_gather, out_shardings=sharding)
-        return self._gathers[stacked](self.resident, *_put((index, weight), stacked, self.placement))
-
-
-    def _from_workers(self, chunk: Chunk, epoch: int) -> tuple[Sequence[np.ndarray], np.ndarray, np.ndarray]:
-        """The chunk's host batch from the worker processes, which make the run's chunks in the loop's order."""
-        assert self.plan is not None
-        if self._workers is None:
-            per_epoch = chunks(steps_per_epoch(self.dataset, self.plan.batch), self.plan.fuse)
-            schedule = list(schedule_from(epoch, chunk, self.plan.epochs, per_epoch))
-            source = ChunkSource(self.dataset, schedule, self.plan.batch, self.plan.seed)
-            self._workers = (worker_batches(source, self.plan.workers), iter(schedule))
-        batches, expected = self._workers
-        if next(expected) != (epoch, chunk):  # pragma: no cover - the loop asks for its chunks in order
-            raise RuntimeError(f"the loop asked for epoch {epoch}'s chunk {chunk}, out of the workers' order")
-        return next(batches)
+        return self._gathers[stacked](self.resident, *_put((item.index, item.weight), stacked, self.placement))
 
     def close(self) -> None:
-        """Stop the worker processes (a run that stops early leaves chunks unasked for)."""
-        if self._workers is not None:
-            self._workers[0].close()
-            self._workers = None
+        """Stop the pipeline's worker processes (a run that stops early leaves chunks unasked for)."""
+        pipeline.close(self._items)
 
 
 def _gather(resident: tuple[tuple[jax.Array, ...], jax.Array], index: jax.Array, weight: jax.Array) -> Batch:
@@ -420,6 +411,9 @@ def _evaluation_calls(steps: Steps, dataset: Dataset, split: str, batch_size: in
 
 def _evaluation_batch(dataset: Dataset, split: str, rows: np.ndarray, weights: np.ndarray, stacked: bool,
                       placement: Placement | None) -> Batch:
+    if placement is not None:  # with several processes, each reads its part of the batch
+        part = slice(*placement.local_part(rows.shape[-1]))
+        rows, weights = rows[..., part], weights[..., part]
     inputs, target = dataset.gather(split, rows)
     return _put(_host_batch(inputs, target, weights), stacked, placement)
 

@@ -4,8 +4,8 @@ Overview: docs/architecture.md#distributed-training.
 
 The mesh spans the local devices, or with several processes (`jax.distributed`, see
 `start_processes`) every process's devices: each process runs the same program on the same
-data order, puts its slice of each global batch on its own devices, and XLA's collectives
-(gloo on CPU, NCCL on GPU) join them.
+data order, reads only its part of each global batch (`Placement.local_part`), puts it on its own
+devices, and XLA's collectives (gloo on CPU, NCCL on GPU) join them.
 
 By default the training state is replicated on every device; each batch is split along its batch axis,
 one slice per device. The jitted steps are unchanged: XLA partitions them from the shardings
@@ -106,8 +106,23 @@ class Placement:
         axes = self.mesh.axis_names
         return NamedSharding(self.mesh, PartitionSpec(None, axes) if stacked else PartitionSpec(axes))
 
+    def local_part(self, batch: int) -> tuple[int, int]:
+        """The columns [start, stop) of a global batch of `batch` examples that this process's devices hold: the
+        rows it reads (every row with one process)."""
+        split = NamedSharding(self.mesh, PartitionSpec(self.mesh.axis_names))
+        spans = [index[0].indices(batch) for index in split.addressable_devices_indices_map((batch,)).values()
+                 if index is not None]
+        start, stop = min(span[0] for span in spans), max(span[1] for span in spans)
+        assert stop - start == batch * len(spans) // self.size, "this process's devices hold a broken range"
+        return start, stop
+
     def batch(self, tree: Any, stacked: bool) -> Any:
-        return jax.device_put(tree, self.batch_sharding(stacked))
+        """A batch on the mesh, split along its batch axis. With several processes, `tree` is this process's
+        part (`local_part`) and the processes' parts make the global batch."""
+        sharding = self.batch_sharding(stacked)
+        if jax.process_count() == 1:
+            return jax.device_put(tree, sharding)
+        return jax.tree.map(lambda part: jax.make_array_from_process_local_data(sharding, part), tree)
 
 
 def state_bytes(tree: Any) -> tuple[int, int]:

@@ -39,7 +39,7 @@ class TrainOptions:
     devices: int | None = 1  # None: every device of the platform
     shard_params: int = 1
     fuse: int | None = None
-    workers: int = 0  # processes that decode image batches (runtime/workers.py)
+    workers: int = 0  # processes that make the train batches (runtime/pipeline.py)
     compile_cache: str | None = None
     limits: Limits = DEFAULT_LIMITS
 
@@ -125,8 +125,8 @@ def _run(session: Any, workdir: Any, identity: dict[str, Any], ir: dict[str, Any
     from dslc.runtime.checkpoint import Checkpoints, environment, write_error
     from dslc.runtime.loop import Interrupted, Plan, fuse_factor, run_training
     from dslc.runtime.parallel import is_primary
+    from dslc.runtime.pipeline import workers_apply
     from dslc.runtime.runlog import RunLog
-    from dslc.runtime.workers import workers_apply
 
     primary, train = is_primary(), session.train
     if not primary:
@@ -151,8 +151,9 @@ def _run(session: Any, workdir: Any, identity: dict[str, Any], ir: dict[str, Any
             plan = Plan.of(train, epochs=epochs, seed=session.seed, fuse=fuse, environment=env,
                            statistics=session.dataset.statistics.to_json(), workers=options.workers)
             if options.workers and not workers_apply(session.dataset):
-                reporter.message(f"dslc: note: --workers applies to image folders (decoded per batch); data "
-                                 f"'{train.data.kind if train.data else 'none'}' is read in the training loop")
+                reporter.message(f"dslc: note: --workers applies to data read or decoded per batch (image folders, "
+                                 f".npy files, text); data '{train.data.kind if train.data else 'none'}' is held in "
+                                 "memory and gathered by the training loop")
             reporter.message(_starting(session, plan, resumed.record["position"] if resumed else None))
             log = RunLog(workdir.path, resumed_at=resumed.record["position"] if resumed else None, write=primary)
             try:

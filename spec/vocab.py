@@ -269,8 +269,9 @@ class Images(FileData):
 
 
 class Text(FileData):
-    """A UTF-8 text file for language modelling, read as bytes (tokens 0..255): windows of the model input's length,
-    each example's target the same window one byte on (next-token prediction)."""
+    """A UTF-8 text file, or a folder of `.txt` files (one corpus), for language modelling, read as bytes (tokens
+    0..255): windows of the model input's length, each example's target the same window one byte on (next-token
+    prediction)."""
 
     kind: Literal["text"] = "text"
     path: RelativePath

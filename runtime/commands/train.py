@@ -59,8 +59,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--fuse", type=positive(int), metavar="K",
                         help="train steps per dispatch (default: chosen per model)")
     parser.add_argument("--workers", type=positive(int), metavar="N",
-                        help="decode and augment an image folder's train batches in N worker processes (default: in "
-                             "the training loop); the batches, and so the parameters, are the same with any N")
+                        help="make the train batches of data read or decoded per batch (image folders, .npy files, "
+                             "text) in N worker processes (default: in the training process); the batches, and so "
+                             "the parameters, are the same with any N")
     add_session_options(parser)
     add_limit_options(parser)
     add_data_root_option(parser)

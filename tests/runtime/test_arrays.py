@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 import subprocess
 import sys
 import textwrap
@@ -79,6 +80,21 @@ def test_a_mapped_split_gathers_what_the_in_memory_split_holds(tmp_path: Path) -
     batches = [list(data.batches("train", 16, 2, 0, shuffle=True)) for data in (lazy, eager)]
     for (x1, y1, w1), (x2, y2, w2) in zip(*batches, strict=True):
         assert np.array_equal(x1[0], x2[0]) and np.array_equal(y1, y2) and np.array_equal(w1, w2)
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_a_mapped_split_crosses_to_a_worker_process_as_its_path(tmp_path: Path, order: str) -> None:
+    """`--workers` pickles the train split into each worker: the file is mapped again there, not copied."""
+    x = np.arange(4000 * FEATURES, dtype=np.float32).reshape(4000, FEATURES)
+    np.save(tmp_path / "x.npy", x if order == "C" else np.asfortranarray(x))
+    reader = RowReader.of(np.load(tmp_path / "x.npy", mmap_mode="r")).reshaped((3, 2)).cast(np.float32)
+    split = LazyRows(reader, np.arange(10, 4000), Scaling(np.asarray(1.0), np.asarray(2.0)))
+    pickled = pickle.dumps(split)
+    assert len(pickled) < x.nbytes // 2  # the row indices (8 bytes each), not the 96 kB of values
+    again = pickle.loads(pickled)
+    assert isinstance(again.reader.array, np.memmap) and again.reader.mapped
+    index = np.array([[0, 5], [3, 3989]])
+    assert again[index].dtype == np.float32 and np.array_equal(again[index], split[index])
 
 
 def test_the_mapped_array_is_never_copied_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from dslc.runtime import loop
+from dslc.runtime.chunks import chunk_rows
 from dslc.runtime.data import Dataset, Split
 
 
@@ -18,20 +19,25 @@ def _dataset(examples: int = 50) -> Dataset:
     return Dataset(train, empty, empty)
 
 
-@pytest.mark.parametrize("size", [1, 4])
-def test_batches_gathered_on_the_device_equal_the_hosts(monkeypatch: pytest.MonkeyPatch, size: int) -> None:
-    dataset = _dataset()
-    order = dataset.batch_indices("train", 8, epoch=3, seed=1, shuffle=True)  # 7 batches, the last padded
-    chunk = loop.Chunk(start=3, size=size)  # 4 batches: up to the last, padded one
-    resident = loop._Stager(dataset, placement=None)
+@pytest.mark.parametrize("fuse", [1, 4])
+def test_batches_gathered_on_the_device_equal_the_hosts(monkeypatch: pytest.MonkeyPatch, fuse: int) -> None:
+    dataset = _dataset()  # 7 batches of 8 an epoch, the last padded
+    plan = loop.Plan(epochs=3, batch=8, seed=1, fuse=fuse)
+    position = 7 + 4  # epoch 2, after its first 4 steps
+    resident = loop._Stager(dataset, None, plan, position)
     monkeypatch.setattr(loop, "RESIDENT_BYTES", 0)
-    host = loop._Stager(dataset, placement=None)
+    host = loop._Stager(dataset, None, plan, position)
     assert resident.resident is not None and host.resident is None
-    on_device, on_host = resident(order, chunk, 3), host(order, chunk, 3)
-    assert jax.tree.structure(on_device) == jax.tree.structure(on_host)
-    for a, b in zip(jax.tree.leaves(on_device), jax.tree.leaves(on_host), strict=True):
-        assert a.dtype == b.dtype and a.shape == b.shape
-        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
-    expected_shape = (8, 3, 2) if size == 1 else (size, 8, 3, 2)
-    assert on_device.inputs[0].shape == expected_shape
-    assert float(np.asarray(on_device.weight).sum()) == (8 if size == 1 else 4 * 8 - 6)  # 6 padding rows
+    todo = [(epoch, chunk) for epoch in (2, 3) for chunk in loop.chunks(7, fuse) if epoch == 3 or chunk.start >= 4]
+    for epoch, chunk in todo:
+        on_device, on_host = resident(chunk, epoch), host(chunk, epoch)
+        assert jax.tree.structure(on_device) == jax.tree.structure(on_host)
+        for a, b in zip(jax.tree.leaves(on_device), jax.tree.leaves(on_host), strict=True):
+            assert a.dtype == b.dtype and a.shape == b.shape
+            np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+        index, weight = chunk_rows(dataset.batch_indices("train", 8, epoch, 1, shuffle=True), chunk)
+        np.testing.assert_array_equal(np.asarray(on_host.target), dataset.train.target[index])
+        np.testing.assert_array_equal(np.asarray(on_host.weight), weight)
+        assert on_device.inputs[0].shape == ((8, 3, 2) if chunk.size == 1 else (chunk.size, 8, 3, 2))
+    with pytest.raises(StopIteration):  # the run's last chunk was the last the pipeline made
+        resident(loop.Chunk(0, 1), 4)

@@ -4,6 +4,7 @@ the model fits (input of token ids, output of byte scores per position), and the
 from __future__ import annotations
 
 import json
+import pickle
 from collections.abc import Callable
 from pathlib import Path
 
@@ -55,6 +56,64 @@ def test_windows_are_next_byte_pairs_in_consecutive_splits(tmp_path: Path) -> No
     assert [len(data.train), len(data.validation), len(data.test)] == [9, 2, 4]
     assert not (seen[0] & seen[1] or seen[1] & seen[2] or seen[0] & seen[2])  # no byte read by two splits
     assert max(seen[0]) < min(seen[1]) and max(seen[1]) < min(seen[2])  # train, validation, test in file order
+
+
+def test_a_folder_is_one_corpus_of_its_text_files_in_path_order(tmp_path: Path) -> None:
+    """Windows never span two files; a file too short for a window and hidden or non-.txt files add nothing."""
+    folder = tmp_path / "corpus"
+    (folder / "b").mkdir(parents=True)
+    (folder / "a.txt").write_bytes(bytes(range(65, 65 + 13)))  # windows at 0, 2, .., 8
+    (folder / "b" / "c.txt").write_bytes(bytes(range(97, 97 + 13)))
+    (folder / "b" / "short.txt").write_bytes(b"abcd")  # 4 bytes: no window of 4 and its next byte
+    (folder / "notes.md").write_bytes(b"x" * 50)
+    (folder / ".hidden.txt").write_bytes(b"y" * 50)
+    path = write(tmp_path, b"", SPEC.replace('"corpus.txt"', '"corpus"').replace("=0.2", "=0"))
+    loaded = load(path)
+    data = load_dataset(loaded, analyse(loaded), seed=0)
+    (windows,), target = data.gather("train", np.arange(len(data.train)))
+    assert [bytes(w.astype(np.uint8)) for w in windows] == [
+        b"ABCD", b"CDEF", b"EFGH", b"GHIJ", b"IJKL", b"abcd", b"cdef", b"efgh", b"ghij", b"ijkl"]
+    assert np.array_equal(target, windows + 1)  # the target ends in the window's own file
+
+
+def test_a_corpus_crosses_to_a_worker_process_as_its_paths(tmp_path: Path) -> None:
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    for name in ("a.txt", "b.txt"):
+        (folder / name).write_bytes(np.random.default_rng(len(name)).integers(0, 256, 20_000, np.uint8).tobytes())
+    path = write(tmp_path, b"", SPEC.replace('"corpus.txt"', '"corpus"'))
+    loaded = load(path)
+    split = load_dataset(loaded, analyse(loaded), seed=0).train.inputs[0]
+    pickled = pickle.dumps(split)
+    assert len(pickled) < split.starts.nbytes + 5_000  # window starts and paths, not the 40 kB of text
+    index = np.array([[0, 4000], [len(split) - 1, 7]])
+    assert np.array_equal(pickle.loads(pickled)[index], split[index])
+
+
+@pytest.mark.parametrize(("files", "message"), [
+    ({"notes.md": b"x" * 50}, "error[E701]: text folder 'corpus' holds no .txt file"),
+    ({"a.txt": b"abc", "b.txt": b"ab"}, "error[E704]: the longest text file in 'corpus' has 3 bytes: a window of 4 "
+                                        "tokens and its next-token target need 5"),
+])
+def test_a_folder_without_a_window_of_text_is_located(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                       files: dict[str, bytes], message: str) -> None:
+    (tmp_path / "corpus").mkdir()
+    for name, text in files.items():
+        (tmp_path / "corpus" / name).write_bytes(text)
+    path = write(tmp_path, b"", SPEC.replace('"corpus.txt"', '"corpus"'))
+    assert main(["train", str(path), "--workdir", str(tmp_path / "run"), "--quiet"]) == 2
+    assert f"lm.dsl:13:15: {message}" in capsys.readouterr().err
+
+
+def test_a_text_file_that_leads_out_of_the_folder_is_refused(tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    outside = tmp_path / "outside.txt"
+    outside.write_bytes(b"x" * 100)
+    (tmp_path / "spec" / "corpus").mkdir(parents=True)
+    (tmp_path / "spec" / "corpus" / "in.txt").symlink_to(outside)
+    path = write(tmp_path / "spec", b"", SPEC.replace('"corpus.txt"', '"corpus"'))
+    assert main(["train", str(path), "--workdir", str(tmp_path / "run"), "--quiet"]) == 2
+    assert "error[E702]: text file 'corpus/in.txt' resolves to" in capsys.readouterr().err
 
 
 def split_name(data: object, split: object) -> str:

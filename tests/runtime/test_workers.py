@@ -1,6 +1,7 @@
-"""`dslc train --workers N`: an image folder's batches made in worker processes train the same parameters as the
-loop's own, and a run with workers killed at a random moment (SIGKILL) resumes to them bit for bit, its workers
-gone with it. Driven as a user would: `dslc` in subprocesses, on examples/digits_folder.yaml's folder."""
+"""`dslc train --workers N`: batches made in worker processes (an image folder's, a memory-mapped .npy file's, a
+text folder's) train the same parameters as the loop's own, and a run with workers killed at a random moment
+(SIGKILL) resumes to them bit for bit, its workers gone with it. Driven as a user would: `dslc` in subprocesses, on
+examples/digits_folder.yaml's folder and small files written by the tests."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import time
 from pathlib import Path
 from types import ModuleType
 
+import numpy as np
 import pytest
 
 EXAMPLES = Path(__file__).resolve().parent.parent.parent / "examples"
@@ -110,9 +112,61 @@ def test_kill_trials_on_demand(spec: Path, baseline: Path, tmp_path: Path, reque
         kill_and_resume(spec, baseline, tmp_path / str(trial), rng)
 
 
+MAPPED_SPEC = """dslc 1
+model m(x: [6]) {
+  dense(8, activation=relu)
+  dense(3)
+}
+train {
+  loss = softmax_cross_entropy
+  optimizer = adam(0.01)
+  batch = 16
+  epochs = 2
+  data = npy(x="x.npy", y="y.npy", normalize=standard)
+}
+"""
+TEXT_SPEC = """dslc 1
+model lm(tokens: int32[8]) {
+  embedding(256, 8)
+  dense(256)
+}
+train {
+  loss = softmax_cross_entropy
+  optimizer = adam(0.01)
+  batch = 16
+  epochs = 2
+  data = text("corpus", stride=4)
+}
+"""
+
+
+@pytest.mark.parametrize("source", ["npy", "text"])
+def test_workers_read_mapped_files_and_text_folders_alike(tmp_path: Path, source: str) -> None:
+    """The split crosses to each worker as its file paths (mapped again there) and gives the loop's batches."""
+    rng = np.random.default_rng(0)
+    if source == "npy":
+        np.save(tmp_path / "x.npy", rng.standard_normal((300, 6)).astype(np.float32))
+        np.save(tmp_path / "y.npy", rng.integers(0, 3, 300).astype(np.int32))
+    else:
+        (tmp_path / "corpus" / "part").mkdir(parents=True)
+        for name in ("a.txt", "part/b.txt"):
+            (tmp_path / "corpus" / name).write_bytes(rng.integers(97, 123, 900, np.uint8).tobytes())
+    spec = tmp_path / "spec.dsl"
+    spec.write_text(MAPPED_SPEC if source == "npy" else TEXT_SPEC)
+    runs = {workers: subprocess.Popen([sys.executable, "-m", "dslc", "train", str(spec), "--workdir",
+                                       str(tmp_path / str(workers)), "--quiet", *(("--workers", "2") * workers)],
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for workers in (0, 1)}  # without workers, and with 2
+    for process in runs.values():
+        _, stderr = process.communicate(timeout=300)
+        assert process.returncode == 0, stderr
+        assert "--workers applies" not in stderr
+    assert outcome(tmp_path / "1") == outcome(tmp_path / "0")
+
+
 def test_workers_say_when_the_data_is_not_decoded(tmp_path: Path) -> None:
     result = dslc("train", str(EXAMPLES / "digits_mlp.yaml"), "--epochs", "1", "--workdir", str(tmp_path / "run"),
                   "--workers", "2")
     assert result.returncode == 0, result.stderr
-    assert ("dslc: note: --workers applies to image folders (decoded per batch); data 'digits' is read in the "
-            "training loop") in result.stderr
+    assert ("dslc: note: --workers applies to data read or decoded per batch (image folders, .npy files, text); "
+            "data 'digits' is held in memory and gathered by the training loop") in result.stderr

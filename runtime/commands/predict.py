@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import math
 import sys
 import zipfile
 from dataclasses import dataclass
@@ -28,11 +27,11 @@ from dslc.runtime.options import (
     limits_from,
     positive,
 )
+from dslc.runtime.predictions import Predictions, kind_of
 from dslc.runtime.progress import plural
 from dslc.spec.errors import DslcError, DslcErrors, show_value
 from dslc.spec.limits import DEFAULT_LIMITS, Limits
 from dslc.spec.load import LoadedSpec
-from dslc.spec.vocab import CLASS_LOSS
 
 if TYPE_CHECKING:
     import numpy as np
@@ -55,13 +54,16 @@ train split. Each example may also be given already in the model input's shape.
         CSV file, its feature columns are taken by name and the label column is ignored
 For `data: digits` a row is 64 pixel values 0..16, as scikit-learn's load_digits().data.
 
-output (--output OUT, default: CSV on stdout):
-  .npy  the model's float32 outputs, shape (examples, *output shape)
-  .csv  a header and one row per example: for a classifier (loss softmax_cross_entropy)
-        `prediction` (the class id) then `p0..p{k-1}` (softmax probabilities), with `class` (the
-        sub-folder's name) after `prediction` for a model trained on an image folder; otherwise `y0..`
-        (the output values)
+output (--output OUT, default: CSV on stdout), by the loss the model trained with:
+  .csv  a header and one row per example:
+        softmax_cross_entropy: `prediction` (the class id) then `p0..p{k-1}` (softmax probabilities),
+          with `class` (the sub-folder's name) after `prediction` for a model trained on an image folder
+        sigmoid_binary_cross_entropy: `prediction` (0 or 1) and `p` (the sigmoid probability), or
+          `prediction_i` and `p_i` for each of several outputs
+        otherwise: `y0..` (the output values)
+  .npy  float32, shape (examples, *output shape): a classifier's probabilities, else the values
 A model trained with normalize_target gives its outputs in the data's units (the normalisation undone).
+--raw gives the outputs as the model computes them (logits, normalised targets), as `y0..` in a CSV.
 """
 
 
@@ -77,6 +79,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                              "- reads standard input (.npy bytes or CSV text, told apart by their content)")
     parser.add_argument("--output", type=output_path, metavar="OUT",
                         help="where to write the outputs: .npy (raw float32 outputs) or .csv (default: CSV on stdout)")
+    parser.add_argument("--raw", action="store_true",
+                        help="the outputs as the model computes them: logits (no softmax or sigmoid), normalised "
+                             "targets (normalize_target not undone)")
     parser.add_argument("--batch", type=positive(int), metavar="N",
                         help="examples per model call (default: the run's training batch)")
     add_device_option(parser, "where to run the model (default: a GPU or TPU if present, else the CPU)")
@@ -102,9 +107,10 @@ def output_path(text: str) -> Path:
 def run(args: argparse.Namespace) -> int:
     raw = read_input(args.input)  # before JAX and the session: a bad file fails fast
     predicted = predict_checkpoint(args.file, raw, _named(args.input), args.checkpoint, batch=args.batch,
-                                   device=args.device, compile_cache=args.compile_cache, limits=limits_from(args))
+                                   device=args.device, compile_cache=args.compile_cache, limits=limits_from(args),
+                                   raw_outputs=args.raw)
     if args.output is None:
-        sys.stdout.write(to_csv(predicted.outputs, predicted.classifier, predicted.class_names))
+        sys.stdout.write(predicted.csv())
         return 0
     import numpy as np
 
@@ -112,29 +118,27 @@ def run(args: argparse.Namespace) -> int:
 
     if args.output.suffix.lower() == ".npy":
         buffer = io.BytesIO()
-        np.save(buffer, predicted.outputs, allow_pickle=False)
+        np.save(buffer, predicted.array(), allow_pickle=False)
         write_atomically(args.output, buffer.getvalue())
     else:
-        write_atomically(args.output, to_csv(predicted.outputs, predicted.classifier, predicted.class_names))
+        write_atomically(args.output, predicted.csv())
     print(f"wrote {plural(len(predicted.outputs), 'prediction')} to {args.output} (checkpoint "
           f"{predicted.checkpoint}, step {predicted.step})")
     return 0
 
 
-@dataclass
-class Predicted:
-    outputs: np.ndarray  # float32, (examples, *output shape)
-    classifier: bool  # trained with softmax cross-entropy: the outputs are logits
-    checkpoint: Path
-    step: int
-    class_names: tuple[str, ...] | None = None  # an image folder's classes: class id i is class_names[i]
+@dataclass(frozen=True)
+class Predicted(Predictions):
+    checkpoint: Path = Path()
+    step: int = 0
 
 
 def predict_checkpoint(spec: str | LoadedSpec, raw: np.ndarray | dict[str, np.ndarray] | tuple[list[str], np.ndarray],
                        source: str, checkpoint: Path | None = None, *, batch: int | None = None,
                        device: str = "auto", compile_cache: str | None = None,
-                       limits: Limits = DEFAULT_LIMITS) -> Predicted:
-    """A trained checkpoint's outputs on raw examples (`source` names them in errors)."""
+                       limits: Limits = DEFAULT_LIMITS, raw_outputs: bool = False) -> Predicted:
+    """A trained checkpoint's outputs on raw examples (`source` names them in errors); `raw_outputs`: as the model
+    computes them (logits; normalised targets)."""
     import jax
 
     from dslc.runtime.session import open_trained
@@ -148,11 +152,11 @@ def predict_checkpoint(spec: str | LoadedSpec, raw: np.ndarray | dict[str, np.nd
     with jax.default_device(session.device):
         outputs = predict(session.graphdef, restored.state, inputs, batch or session.train.batch,
                           _output_shape(session))
-    if statistics.target is not None:  # the model predicts normalised targets: give them in the data's units
+    if statistics.target is not None and not raw_outputs:  # normalised targets back in the data's units
         outputs = statistics.target.undo(outputs)
     loss: Any = session.train.loss  # one of the vocabulary's loss models
     names = getattr(session.dataset.train.inputs[0], "classes", None)  # an image folder's (runtime/images.py)
-    return Predicted(outputs, loss.kind == CLASS_LOSS, Path(restored.folder), restored.step, names)
+    return Predicted(outputs, kind_of(loss.kind, raw_outputs), names, Path(restored.folder), restored.step)
 
 
 # -- reading the input ------------------------------------------------------------------------------
@@ -332,43 +336,3 @@ def predict(graphdef: Any, state: Any, inputs: tuple[np.ndarray, ...], batch: in
             rows = [np.concatenate([x, np.repeat(x[-1:], size - count, axis=0)]) for x in rows]
         results.append(forward(state, *jax.device_put(rows))[:count])
     return np.concatenate(jax.device_get(results))
-
-
-# -- writing the output ---------------------------------------------------------------------------
-def to_csv(outputs: np.ndarray, classifier: bool, class_names: tuple[str, ...] | None = None) -> str:
-    """A header and one row per example (see the command's description); `class_names` adds each prediction's."""
-    import numpy as np
-
-    n = len(outputs)
-    if classifier and outputs.ndim >= 2:
-        classes, positions = outputs.shape[-1], math.prod(outputs.shape[1:-1])
-        logits = outputs.reshape(n, positions, classes).astype(np.float64)
-        shifted = np.exp(logits - logits.max(axis=-1, keepdims=True, initial=-np.inf))
-        probabilities = (shifted / shifted.sum(axis=-1, keepdims=True)).astype(np.float32)
-        predictions = np.argmax(logits, axis=-1)
-        named = class_names if positions == 1 else None
-        if positions == 1:
-            header = ["prediction", *(["class"] if named else []), *(f"p{c}" for c in range(classes))]
-        else:
-            header = [*(f"prediction_{i}" for i in range(positions)),
-                      *(f"p{i}_{c}" for i in range(positions) for c in range(classes))]
-        rows = [[str(int(value)) for value in ids] + ([_cell(named[int(ids[0])])] if named else [])
-                + [_number(value) for value in probs.ravel()]
-                for ids, probs in zip(predictions, probabilities, strict=True)]
-    else:
-        flat = outputs.reshape(n, math.prod(outputs.shape[1:]))
-        header = [f"y{i}" for i in range(flat.shape[1])]
-        rows = [[_number(value) for value in row] for row in flat]
-    lines = [",".join(header), *(",".join(row) for row in rows)]
-    return "\n".join(lines) + "\n"
-
-
-def _cell(text: str) -> str:
-    """A CSV cell holding `text` (a folder name may hold a comma or a quote)."""
-    return '"' + text.replace('"', '""') + '"' if any(char in text for char in ',"\n\r') else text
-
-
-def _number(value: np.floating) -> str:
-    import numpy as np
-
-    return str(np.float32(value))  # the shortest text that reads back as the same float32

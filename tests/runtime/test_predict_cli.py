@@ -12,6 +12,7 @@ import pytest
 
 from dslc.compiler.analysis.analyse import analyse
 from dslc.runtime.data import Dataset, feature_columns, load_dataset, prepare_inputs
+from dslc.runtime.predictions import Predictions, kind_of
 from dslc.spec.errors import DslcError
 from dslc.spec.load import load
 
@@ -57,6 +58,7 @@ def results(run: Path) -> dict[str, subprocess.CompletedProcess[str]]:
     """The predictions that restore the model, run side by side (each takes seconds, mostly JAX's start)."""
     commands = {"csv": predict_args(run, "x.npy", "--output", str(run / "preds.csv")),
                 "npz": predict_args(run, "x.npz", "--output", str(run / "preds.npy")),
+                "raw": predict_args(run, "x.npy", "--output", str(run / "raw.npy"), "--raw"),
                 "empty": predict_args(run, "empty.npy"),
                 "shape": predict_args(run, "x63.npy")}
     started = {name: subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -87,11 +89,16 @@ def test_npy_input_gives_classes_and_probabilities(run: Path, table: tuple[list[
     assert (classes == np.load(run / "y.npy")).mean() >= 0.7  # 3 epochs; test accuracy about 0.9
 
 
-def test_npz_input_by_input_name_gives_raw_outputs(run: Path, results: dict, table: tuple) -> None:
-    assert results["npz"].returncode == 0, results["npz"].stderr
-    outputs = np.load(run / "preds.npy", allow_pickle=False)
-    assert outputs.shape == (ROWS, 10) and outputs.dtype == np.float32
-    assert np.array_equal(outputs.argmax(axis=1), table[1][:, 0].astype(int))
+def test_npz_input_by_input_name_gives_probabilities_and_raw_gives_logits(run: Path, results: dict,
+                                                                          table: tuple) -> None:
+    for name in ("npz", "raw"):
+        assert results[name].returncode == 0, results[name].stderr
+    probabilities, logits = (np.load(run / name, allow_pickle=False) for name in ("preds.npy", "raw.npy"))
+    assert probabilities.shape == logits.shape == (ROWS, 10) and probabilities.dtype == logits.dtype == np.float32
+    np.testing.assert_allclose(probabilities, table[1][:, 1:], atol=1e-6)  # what the CSV gives
+    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+    np.testing.assert_allclose(shifted / shifted.sum(axis=1, keepdims=True), probabilities, atol=1e-6)
+    assert not np.allclose(logits.sum(axis=1), 1.0)
 
 
 def test_predictions_are_the_model_run_in_process(run: Path, table: tuple[list[str], np.ndarray]) -> None:
@@ -223,10 +230,44 @@ def test_weights_export_gives_what_predict_computes(run: Path, table: tuple[list
 
 
 def test_csv_output_names_the_classes_quoted_as_csv() -> None:
-    from dslc.runtime.commands.predict import to_csv
-
     logits = np.array([[2.0, 0.0], [0.0, 3.0]], np.float32)
-    lines = to_csv(logits, True, ("cat", 'big, "red" dog')).splitlines()
+    lines = Predictions(logits, "classes", ("cat", 'big, "red" dog')).csv().splitlines()
     assert lines[0] == "prediction,class,p0,p1"
     assert lines[1].startswith("0,cat,") and lines[2].startswith('1,"big, ""red"" dog",')
-    assert to_csv(logits, True).splitlines()[0] == "prediction,p0,p1"  # no names: as before
+    assert Predictions(logits, "classes").csv().splitlines()[0] == "prediction,p0,p1"  # no names: as before
+
+
+def test_a_sigmoid_classifier_gives_labels_and_probabilities() -> None:
+    logits = np.array([[-2.0], [0.5], [800.0], [-800.0]], np.float32)  # no overflow at either end
+    lines = Predictions(logits, "binary").csv().splitlines()
+    assert lines[0] == "prediction,p"
+    assert [line.split(",")[0] for line in lines[1:]] == ["0", "1", "1", "0"]
+    assert np.allclose([float(line.split(",")[1]) for line in lines[1:]], [0.1192029, 0.6224593, 1.0, 0.0])
+    several = Predictions(np.array([[1.0, -1.0]], np.float32), "binary")
+    assert several.csv().splitlines()[0] == "prediction_0,prediction_1,p_0,p_1"
+    assert np.allclose(several.array(), [[0.7310586, 0.2689414]])
+    assert kind_of("sigmoid_binary_cross_entropy") == "binary" and kind_of("mse") == "values"
+    assert kind_of("softmax_cross_entropy", raw=True) == "values"
+
+
+def test_a_sigmoid_classifier_predicts_labels_from_the_cli(tmp_path: Path) -> None:
+    """Trained on 0/1 labels under sigmoid_binary_cross_entropy: `predict` gives each example's label and p."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((200, 4)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "y.npy", (x[:, :1] > 0).astype(np.float32))
+    spec = tmp_path / "binary.dsl"
+    spec.write_text("dslc 1\nmodel b(x: [4]) {\n  dense(1)\n}\ntrain {\n  loss = sigmoid_binary_cross_entropy\n"
+                    "  optimizer = adam(0.05)\n  batch = 20\n  epochs = 5\n  data = npy(x=\"x.npy\", y=\"y.npy\")\n}\n")
+    run = tmp_path / "run"
+    trained = subprocess.run([sys.executable, "-m", "dslc", "train", str(spec), "--workdir", str(run), "--quiet"],
+                             capture_output=True, text=True, timeout=600)
+    assert trained.returncode == 0, trained.stderr
+    result = subprocess.run([sys.executable, "-m", "dslc", "predict", str(spec), "--checkpoint", str(run), "--input",
+                             str(tmp_path / "x.npy")], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.reader(result.stdout.splitlines()))
+    assert rows[0] == ["prediction", "p"] and len(rows) == 201
+    labels, probabilities = np.array([int(r[0]) for r in rows[1:]]), np.array([float(r[1]) for r in rows[1:]])
+    assert np.array_equal(labels, probabilities >= 0.5) and ((probabilities >= 0) & (probabilities <= 1)).all()
+    assert (labels == (x[:, 0] > 0)).mean() > 0.9

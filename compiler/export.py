@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from pathlib import Path
 from typing import cast
 
 import jax
@@ -95,3 +96,23 @@ def _label_struct(loss: LossKind, output, batch) -> jax.ShapeDtypeStruct:
 def _lower(name: str, function, target: str, arguments: tuple) -> Program:
     exported = export.export(function, platforms=[target])(*arguments)
     return Program(name, target, bytes(exported.serialize()))
+
+
+def write_bound_forward(loaded: LoadedSpec, analysis: Analysis, model: nnx.Module, out: Path,
+                        targets: tuple[str, ...] = TARGETS) -> list[str]:
+    """The forward pass (inference mode) with `model`'s weights bound as constants, one program per target in the
+    folder `out`: it takes the model's inputs only (symbolic batch axis). Returns the files' names."""
+    (batch,) = export.symbolic_shape("batch")
+    inputs = tuple(_batched(tensor.shape, tensor.dtype, batch) for _, tensor in analysis.inputs)
+    graphdef, state = nnx.split(model)
+
+    def forward(*xs):
+        return nnx.merge(graphdef, state)(*xs, train=False)
+
+    out.mkdir(parents=True, exist_ok=True)
+    names = []
+    for target in targets:
+        program = _lower("forward", jax.jit(forward), target, inputs)
+        (out / program.file_name).write_bytes(program.serialized)
+        names.append(program.file_name)
+    return names

@@ -45,10 +45,11 @@ def parameter_names(model: nnx.Module) -> dict[str, tuple[int, ...]]:
     return {name: tuple(variable.get_value().shape) for name, variable in _variables(model).items()}
 
 
-def save_weights(model: nnx.Module, path: str | Path) -> None:
-    """Write every parameter and batch statistic of `model` to a safetensors file at `path`."""
+def save_weights(model: nnx.Module, path: str | Path, metadata: dict[str, str] | None = None) -> None:
+    """Write every parameter and batch statistic of `model` to a safetensors file at `path` (`metadata`: text the
+    file's header carries beside the tensors)."""
     arrays = {name: np.asarray(variable.get_value()) for name, variable in _variables(model).items()}
-    save_file(arrays, str(path))
+    save_file(arrays, str(path), metadata=metadata)
 
 
 def load_weights(model: nnx.Module, path: str | Path, rename: Mapping[str, str] | None = None) -> None:

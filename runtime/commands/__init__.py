@@ -6,6 +6,7 @@ from dslc.runtime.commands import (
     convert,
     diff,
     eval,
+    export,
     fmt,
     graph,
     predict,
@@ -18,4 +19,4 @@ from dslc.runtime.commands import (
 
 REGISTRARS = (check.register, summary.register, train.register, eval.register, predict.register, diff.register,
               graph.register, compile.register, fmt.register, convert.register, schema.register, reference.register,
-              weights.register)
+              weights.register, export.register)

@@ -1,0 +1,44 @@
+"""A trained model as the exporters take it: the spec, the model holding a checkpoint's weights, and what turns
+raw examples into its inputs and its outputs into predictions (`dslc export`, docs/export.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dslc.compiler.analysis.model import Analysis
+from dslc.runtime.arrays import Statistics
+from dslc.spec.limits import Limits
+from dslc.spec.load import LoadedSpec
+
+
+@dataclass(frozen=True)
+class TrainedModel:
+    loaded: LoadedSpec
+    analysis: Analysis
+    model: Any  # the `SpecModel` (an nnx.Module) holding the checkpoint's parameters and batch statistics
+    statistics: Statistics  # the run's normalisation of inputs and targets (its train split's)
+    loss: str  # the loss kind it trained with: how its outputs read (`dslc.runtime.predictions.kind_of`)
+    class_names: tuple[str, ...] | None  # an image folder's classes: class id i is class_names[i]
+    checkpoint: Path
+    step: int
+
+    @property
+    def name(self) -> str:
+        return self.loaded.spec.model.name
+
+
+def open_trained_model(spec: str | Path, checkpoint: Path | None, limits: Limits, device: str = "cpu",
+                       compile_cache: str | None = None) -> TrainedModel:
+    """The run's restored model (default checkpoint as `dslc eval` takes it)."""
+    from dslc.compiler.steps import model_from_state
+    from dslc.runtime.commands.predict import stored_statistics
+    from dslc.runtime.session import open_trained
+
+    session, restored = open_trained(spec, checkpoint, limits, device, compile_cache)
+    loss: Any = session.train.loss
+    return TrainedModel(session.loaded, session.analysis, model_from_state(session.graphdef, restored.state),
+                        stored_statistics(restored.record, session.dataset), loss.kind,
+                        getattr(session.dataset.train.inputs[0], "classes", None), Path(restored.folder),
+                        restored.step)

@@ -103,7 +103,7 @@ class _Where:
     def __init__(self, source_map: SourceMap, folder: Path, named: str, scan_bytes: int) -> None:
         self.map = source_map
         self.folder, self.named = folder, named  # where data paths resolve (LoadedSpec.data_folder), for messages
-        self.scan_bytes = scan_bytes  # CSV files up to this size have their labels scanned
+        self.scan_bytes = scan_bytes  # CSV files up to this size have their labels scanned; images' headers, 4 KiB each
 
     def train(self) -> Span:
         """The `train` key itself: for findings about the training run as a whole."""
@@ -366,11 +366,12 @@ def data_files_fit(train: Train, analysis: Analysis, where: _Where) -> Iterator[
 
 
 def _listing_faults(data: Images, output: Tensor | None, loss: str, where: _Where) -> Iterator[DslcError]:
-    """No class, an empty class, too many files, a file that leads out of the data folder (E708, E702); more classes
-    than the output scores (E706)."""
+    """No class, an empty class, too many files, a file that leads out of the data folder (E708, E702), a file whose
+    header is no PNG or JPEG, within the scan budget (E701); more classes than the output scores (E706)."""
     span, base = where.at("data", "path"), where.folder.resolve()
     try:
-        listing = list_folder(data.path, folder_inside(data.path, base, span, where.named), base, span, where.named)
+        listing = list_folder(data.path, folder_inside(data.path, base, span, where.named), base, span, where.named,
+                              where.scan_bytes)
     except DslcError as fault:
         yield fault
         return

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 VERDICT_RANK = {verdict: rank for rank, verdict in enumerate(VERDICTS)}
 REQUIREMENTS = VERDICTS  # `--require` names a verdict as the report spells it
-DATA_SCAN_BYTES = 16 * 2**20  # a few seconds at most for the stdlib's CSV reader
+DATA_SCAN_BYTES = 16 * 2**20  # a few seconds at most for the stdlib's CSV reader; 4,096 image headers
 
 
 @dataclass
@@ -72,7 +72,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_data_root_option(parser)
     parser.add_argument("--data-scan-bytes", type=budget, default=DATA_SCAN_BYTES, metavar="N",
                         help="scan the labels of CSV data files up to N bytes (a label the loss cannot take is an "
-                             "error before training); 0: never (default 16MiB)")
+                             "error before training), and the headers of an image folder's first N/4KiB files (a "
+                             "file that is no PNG or JPEG is an error); 0: never (default 16MiB)")
     parser.set_defaults(run=run)
 
 

@@ -1,12 +1,18 @@
-"""`dslc check` reads a CSV file's header (and nothing more): the label column and the feature count."""
+"""`dslc check` reads a CSV file's header (and nothing more): the label column and the feature count; an image
+folder's listing and its files' headers."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import zlib
 from pathlib import Path
 
 import pytest
 
+from dslc.compiler import image_folders
 from dslc.compiler.data_files import MAX_LINE_BYTES
+from dslc.compiler.image_headers import PNG_SIGNATURE
 from dslc.runtime.cli import main
 
 SPEC = """dslc 1
@@ -105,6 +111,21 @@ def test_a_parquet_schema_is_read_when_pyarrow_is_installed(tmp_path: Path,
 
 IMAGES = SPEC.replace("model tabular(x: [4]) {", "model images(image: [8, 8, 1]) {\n  flatten").replace(
     'csv("table.csv", label_column=LABEL)', 'images("photos")')
+# An 8x8 grey PNG's signature and header, and no pixels: check reads the header, only training decodes
+_IHDR = b"IHDR" + (8).to_bytes(4, "big") * 2 + bytes([8, 0, 0, 0, 0])  # width, height, 8-bit grey
+PNG_HEADER = PNG_SIGNATURE + (13).to_bytes(4, "big") + _IHDR + zlib.crc32(_IHDR).to_bytes(4, "big")
+
+
+def image_folder(tmp_path: Path, classes: dict[str, int]) -> Path:
+    """`photos/<class>/<n>.png` in `tmp_path`, `classes[class]` files each, and the spec IMAGES beside them."""
+    (tmp_path / "photos").mkdir()
+    for name, count in classes.items():
+        (tmp_path / "photos" / name).mkdir()
+        for number in range(count):
+            (tmp_path / "photos" / name / f"{number}.png").write_bytes(PNG_HEADER)
+    spec = tmp_path / "spec.dsl"
+    spec.write_text(IMAGES)
+    return spec
 
 
 @pytest.mark.parametrize(("classes", "message"), [
@@ -116,16 +137,46 @@ IMAGES = SPEC.replace("model tabular(x: [4]) {", "model images(image: [8, 8, 1])
 ])
 def test_check_lists_an_image_folder_without_decoding_it(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                          classes: dict[str, int], message: str | None) -> None:
-    (tmp_path / "photos").mkdir()
-    for name, count in classes.items():
-        (tmp_path / "photos" / name).mkdir()
-        for number in range(count):
-            (tmp_path / "photos" / name / f"{number}.png").write_bytes(b"not decoded by check")
-    spec = tmp_path / "spec.dsl"
-    spec.write_text(IMAGES)
-    code = main(["check", str(spec)])
+    code = main(["check", str(image_folder(tmp_path, classes))])
     out = capsys.readouterr().out
     assert (code, message is None or message in out) == (0 if message is None else 2, True), out
+
+
+def test_check_reads_each_image_header_as_training_does(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = image_folder(tmp_path, {"cat": 2, "dog": 1})
+    (tmp_path / "photos" / "cat" / "1.png").write_bytes(b"hello, I am no image\n")
+    line = next(number for number, text in enumerate(IMAGES.splitlines(), 1) if '"photos"' in text)
+    col = IMAGES.splitlines()[line - 1].index('"photos"') + 1
+    message = (f"{spec}:{line}:{col}: error[E701]: image 'photos/cat/1.png' cannot be read as PNG or JPEG: it starts "
+               "with b'hello, I am ', neither PNG's signature nor JPEG's")
+    assert main(["check", str(spec)]) == 2
+    out = capsys.readouterr().out
+    assert message in out.splitlines(), out
+    assert "  hint: remove or replace the file (PNG and JPEG files are read by content, whatever their suffix)" in out
+    assert main(["train", str(spec), "--workdir", str(tmp_path / "run"), "--quiet"]) == 2  # training says the same
+    assert message in capsys.readouterr().err.splitlines()
+
+
+@pytest.mark.parametrize(("scan_bytes", "code"), [("0", 0), ("4KiB", 0), ("8191", 0), ("8KiB", 2), ("16MiB", 2)])
+def test_the_scan_budget_bounds_the_headers_check_reads(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                        scan_bytes: str, code: int) -> None:
+    """Each header costs HEADER_COST (4 KiB) of --data-scan-bytes, in listing order: the broken file is the second."""
+    spec = image_folder(tmp_path, {"cat": 1, "dog": 2})
+    (tmp_path / "photos" / "dog" / "0.png").write_bytes(PNG_HEADER[:20])
+    assert image_folders.HEADER_COST == 4096
+    assert main(["check", "--data-scan-bytes", scan_bytes, str(spec)]) == code
+    out = capsys.readouterr().out
+    assert ("image 'photos/dog/0.png' cannot be read as PNG or JPEG: it ends after 20 bytes, inside its PNG header "
+            "(IHDR chunk)" in out) == bool(code), out
+
+
+def test_check_of_an_image_folder_imports_no_jax_numpy_or_pillow(tmp_path: Path) -> None:
+    """`dslc check` runs on the base install (docs/architecture.md#the-import-rule): headers are read by hand."""
+    spec = image_folder(tmp_path, {"cat": 1, "dog": 1})
+    code = (f"import sys; from dslc.runtime.cli import main; assert main(['check', {str(spec)!r}]) == 0; "
+            "sys.exit(' '.join(name for name in ('jax', 'numpy', 'PIL') if name in sys.modules) or None)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, check=False)
+    assert result.returncode == 0, result.stderr
 
 
 @pytest.mark.parametrize(("loss", "output", "labels", "message"), [

@@ -28,8 +28,8 @@ class Limits:
     # Not a budget but a confinement: the folder that data paths resolve in and may not leave (`--data-root`;
     # docs/safety.md#paths). None: the spec's own folder.
     data_root: str | None = None
-    # CSV files up to this size have their labels scanned at `dslc check` (`--data-scan-bytes`); 0: none. Training
-    # reads every label anyway, so only `dslc check` sets it.
+    # What `dslc check` may read of the data (`--data-scan-bytes`; 0: nothing): a CSV file's labels up to this size,
+    # and an image folder's headers at 4 KiB each. Training reads everything anyway, so only `dslc check` sets it.
     data_scan_bytes: int = 0
 
     def __post_init__(self) -> None:

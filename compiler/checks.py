@@ -30,6 +30,7 @@ from typing import Literal
 from dslc.compiler.analysis.model import Analysis
 from dslc.compiler.data_files import Request, scanned_label_faults, table_faults
 from dslc.compiler.image_folders import folder_inside, list_folder
+from dslc.compiler.initial_weights import check_faults
 from dslc.spec.errors import DslcError, Span, did_you_mean, show_value
 from dslc.spec.ir import Train
 from dslc.spec.layers._shapes import INTEGER_DTYPES
@@ -428,7 +429,28 @@ def data_paths_inside(train: Train, where: _Where) -> Iterator[DslcError]:
                          hint=OUTSIDE_HINT)
 
 
+def init_paths_inside(train: Train, where: _Where) -> Iterator[DslcError]:
+    """Initial weights lie inside the spec's folder too (docs/safety.md#paths)."""
+    for index, entry in enumerate(train.init):
+        problem = path_problem(entry.path)
+        if problem:
+            yield _error("E702", f"init '{entry.kind}': path {show_value(entry.path)} {problem}; weights files must "
+                                 "lie inside the spec's folder", where.at("init", index, "path"), hint=OUTSIDE_HINT)
+
+
+def initial_weights_fit(train: Train, analysis: Analysis, where: _Where) -> Iterator[DslcError]:
+    """Each `init` entry selects layers of the model, and a safetensors file's header has tensors for them
+    (compiler/initial_weights.py; names and shapes one by one are checked when training builds the model)."""
+    for index, entry in enumerate(train.init):
+        if path_problem(entry.path):
+            continue
+        span = where.at("init", index, "path")
+        yield from check_faults(entry, where.folder / entry.path, analysis, span,
+                                where.written("init", index, "layers") or span)
+
+
 TRAIN_RULES: tuple[TrainRule, ...] = (schedule_consistent, optimizer_options, checkpoint_best, early_stopping_monitor,
-                                     data_paths_inside, target_normalisation)
+                                     data_paths_inside, init_paths_inside, target_normalisation)
 MODEL_RULES: tuple[ModelRule, ...] = (single_output, trainable_parameters, loss_fits_output, metrics_fit,
-                                      precision_fits_model, data_fits, data_files_fit, images_fit, text_fits)
+                                      precision_fits_model, data_fits, data_files_fit, images_fit, text_fits,
+                                      initial_weights_fit)

@@ -31,7 +31,7 @@ class WeightsError(ValueError):
     """Weights that do not fit the model: the message lists every missing, unexpected and mis-shaped tensor."""
 
 
-def _variables(model: nnx.Module) -> dict[str, nnx.Variable[Any]]:
+def saved_variables(model: nnx.Module) -> dict[str, nnx.Variable[Any]]:
     """The model's saved variables by dotted path, in graph order."""
     return {".".join(str(key) for key in path): node for path, node in nnx.iter_graph(model)
             if isinstance(node, SAVED)}
@@ -42,13 +42,13 @@ def parameter_names(model: nnx.Module) -> dict[str, tuple[int, ...]]:
 
     Works on an abstract model (`nnx.eval_shape(lambda: build_model(...))`) too: nothing is allocated.
     """
-    return {name: tuple(variable.get_value().shape) for name, variable in _variables(model).items()}
+    return {name: tuple(variable.get_value().shape) for name, variable in saved_variables(model).items()}
 
 
 def save_weights(model: nnx.Module, path: str | Path, metadata: dict[str, str] | None = None) -> None:
     """Write every parameter and batch statistic of `model` to a safetensors file at `path` (`metadata`: text the
     file's header carries beside the tensors)."""
-    arrays = {name: np.asarray(variable.get_value()) for name, variable in _variables(model).items()}
+    arrays = {name: np.asarray(variable.get_value()) for name, variable in saved_variables(model).items()}
     save_file(arrays, str(path), metadata=metadata)
 
 
@@ -69,7 +69,7 @@ def assign_weights(model: nnx.Module, arrays: Mapping[str, Any], source: str = "
     For weights converted in memory (a reference implementation's tensors renamed and transposed into
     dslc's layout) without a file in between.
     """
-    variables = _variables(model)
+    variables = saved_variables(model)
     _check_fit(variables, arrays, source)
     for name, variable in variables.items():
         variable.set_value(jnp.asarray(arrays[name], dtype=variable.get_value().dtype))

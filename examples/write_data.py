@@ -10,6 +10,8 @@ Each writes under examples/data/ (not committed; see .gitignore), or under `--fo
                     English text), for examples/text_bytes.yaml
     digits_folder   data/digits_folder/<digit>/<n>.png: the 1,797 8x8 digits as grayscale PNG files, one sub-folder
                     per digit, for examples/digits_folder.yaml
+    digits_halves   data/digits_0_4.npz, data/digits_5_9.npz: the digits 0-4 and 5-9 (labels 0-4 in both), scaled
+                    to 32x32 pixels 0..1, for examples/digits_base.yaml and examples/frozen_base.yaml (fine-tuning)
 """
 
 from __future__ import annotations
@@ -72,8 +74,24 @@ def digits_folder(folder: Path) -> Path:
     return root
 
 
+def digits_halves(folder: Path) -> Path:
+    """Two tasks from one data set, to fine-tune on the second what was learned on the first: each digit's 8x8
+    pixels enlarged 4 times (each pixel a 4x4 square; 0..16 -> 0..1), x (n, 32, 32, 1) and y the digit (- 5 for the
+    second half)."""
+    import numpy as np
+    from sklearn.datasets import load_digits
+
+    pixels, labels = load_digits(return_X_y=True)
+    images = np.kron(pixels.reshape(-1, 8, 8) / 16.0, np.ones((4, 4)))[..., None].astype(np.float32)
+    for low, name in ((0, "digits_0_4.npz"), (5, "digits_5_9.npz")):
+        chosen = (labels >= low) & (labels < low + 5)
+        np.savez(folder / name, x=images[chosen], y=(labels[chosen] - low).astype(np.int32))
+    return folder / "digits_0_4.npz"
+
+
 WRITERS: dict[str, Callable[[Path], Path]] = {"breast_cancer": breast_cancer, "descriptions": descriptions,
-                                              "diabetes": diabetes, "digits_folder": digits_folder}
+                                              "diabetes": diabetes, "digits_folder": digits_folder,
+                                              "digits_halves": digits_halves}
 
 
 def main() -> None:

@@ -334,6 +334,37 @@ def default_checkpoint(model: str) -> Path:
     return workdir / BEST if _committed_steps(workdir / BEST) else workdir
 
 
+def stored_weights(path: Path) -> dict[str, Any]:
+    """The parameters and batch statistics of a run's checkpoint (`path` as `locate_checkpoint` takes it: a work
+    directory's latest, its best/ folder's, or one checkpoint's) by name, `layers.<layer>.<variable>` as
+    `dslc.compiler.weights` names them, read without the model they belong to."""
+    import numpy as np
+    import orbax.checkpoint as ocp
+
+    workdir, which, step = locate_checkpoint(path)
+    checkpoints = Checkpoints(workdir, keep=1, read_only=True)
+    try:
+        manager = checkpoints._manager(which)
+        step = manager.latest_step() if step is None else step
+        restored = manager.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore()))
+    except Exception as exc:  # noqa: BLE001 - orbax raises many kinds for a damaged or foreign checkpoint
+        raise _error("E805", f"{workdir.path / which / str(step)}: unreadable ({type(exc).__name__})") from None
+    finally:
+        checkpoints.close()
+    weights: dict[str, Any] = {}
+
+    def walk(tree: Any, prefix: str) -> None:
+        if isinstance(tree, Mapping):
+            for key, value in tree.items():
+                walk(value, f"{prefix}.{key}" if prefix else str(key))
+        elif np.asarray(tree).dtype.kind == "f":  # random-number state (keys, counts) is not a weight
+            weights[prefix] = np.asarray(tree)
+
+    for part in ("params", "rest"):  # trainable, then frozen parameters and batch statistics
+        walk(restored.state[part], "")
+    return weights
+
+
 def locate_checkpoint(path: Path) -> tuple[WorkDir, str, int | None]:
     """A work directory, its `best/` or `checkpoints/` folder, or one step's folder in them."""
     path = path.resolve() if path.exists() else path

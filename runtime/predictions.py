@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -90,6 +91,14 @@ class Predictions:
                 + [_number(value) for value in probs.ravel()]
                 for ids, probs in zip(predictions, probabilities, strict=True)]
         return header, rows
+
+
+@dataclass(frozen=True)
+class Predicted(Predictions):
+    """`dslc predict`'s result: the predictions and the checkpoint that made them."""
+
+    checkpoint: Path = Path()
+    step: int = 0
 
 
 def _cell(text: str) -> str:

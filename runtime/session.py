@@ -90,10 +90,12 @@ def check_for_training(loaded: LoadedSpec, train: Train, seed: int) -> Prepared:
 
 
 def open_session(loaded: LoadedSpec, train: Train, seed: int, device_name: str, compile_cache: str | None,
-                 devices: int | None = 1, shard_params: int = 1, prepared: Prepared | None = None) -> Session:
+                 devices: int | None = 1, shard_params: int = 1, prepared: Prepared | None = None,
+                 initial_weights: bool = False) -> Session:
     """`devices`: how many devices of the chosen platform to train on (None: all of them); `shard_params`:
     how many ways to split the parameters and optimiser state among them (1: replicated); `prepared`:
-    `check_for_training`'s result where the caller already has it."""
+    `check_for_training`'s result where the caller already has it; `initial_weights`: load `train.init` into the
+    new model (a run that starts, not one that resumes or is evaluated)."""
     # Everything a spec or its data can get wrong is found before `import jax` (about 1 s)
     prepared = prepared or check_for_training(loaded, train, seed)
     analysis, dataset = prepared.analysis, prepared.dataset
@@ -113,6 +115,10 @@ def open_session(loaded: LoadedSpec, train: Train, seed: int, device_name: str, 
     enable_compile_cache(compile_cache)
     with jax.default_device(where.build_device):
         model = build_model(loaded, analysis, seed=seed, dtype=compute_dtype(train))
+        if initial_weights and train.init:
+            from dslc.runtime.pretrained import load_initial_weights
+
+            load_initial_weights(model, train, loaded, analysis)
         task = in_target_units(make_task(train), dataset.statistics.target)
         graphdef, state = init_state(model, task)
     state = where.place(state)

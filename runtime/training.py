@@ -112,7 +112,8 @@ def train_and_evaluate(spec: str | Path | LoadedSpec, options: TrainOptions = Tr
     from dslc.runtime.session import open_session
 
     session = open_session(loaded, train, seed, options.device, options.compile_cache,  # imports JAX
-                           devices=options.devices, shard_params=options.shard_params, prepared=prepared)
+                           devices=options.devices, shard_params=options.shard_params, prepared=prepared,
+                           initial_weights=not (options.resume and workdir.latest_step() is not None))
     return _run(session, workdir, identity, ir, epochs, options, reporter or PlainReporter(), started)
 
 
@@ -232,7 +233,7 @@ def _devices(placement: Any, state: Any) -> str:
 class Evaluation:
     """A checkpoint's metrics on one split of the data it was trained with."""
 
-    checkpoint: Path
+    checkpoint: Path | None  # None: the spec's initial weights (`dslc eval --initial`)
     step: int
     split: str
     examples: int
@@ -242,12 +243,13 @@ class Evaluation:
 
 def evaluate_checkpoint(spec: str | Path | LoadedSpec, checkpoint: Path | None = None, split: str = "test", *,
                         device: str = "auto", compile_cache: str | None = None,
-                        limits: Limits = DEFAULT_LIMITS) -> Evaluation:
-    """`dslc eval`: restore a checkpoint (default: the spec's run's best, else its latest) and evaluate it.
+                        limits: Limits = DEFAULT_LIMITS, initial: bool = False) -> Evaluation:
+    """`dslc eval`: restore a checkpoint (default: the spec's run's best, else its latest) and evaluate it; with
+    `initial`, the spec's model as it starts training instead (its `train.init` weights; checkpoint None, step 0).
 
     An empty split is E807, found before `import jax`.
     """
-    from dslc.runtime.session import Prepared, open_trained
+    from dslc.runtime.session import Prepared, check_for_training, load_for_training, open_session, open_trained
 
     def has_examples(prepared: Prepared) -> None:
         if not len(prepared.dataset.split(split)):
@@ -255,16 +257,24 @@ def evaluate_checkpoint(spec: str | Path | LoadedSpec, checkpoint: Path | None =
                                         hint="evaluate another split with --split, or give the data section "
                                              "a share for it", stage="data")])
 
-    session, restored = open_trained(spec, checkpoint, limits,
-                                     device, compile_cache, check=has_examples)
+    if initial:
+        loaded, train = load_for_training(spec, limits)
+        prepared = check_for_training(loaded, train, train.seed)
+        has_examples(prepared)
+        session = open_session(loaded, train, train.seed, device, compile_cache, prepared=prepared,
+                               initial_weights=True)
+        state, folder, step, fuse = session.state, None, 0, None
+    else:
+        session, restored = open_trained(spec, checkpoint, limits, device, compile_cache, check=has_examples)
+        state, folder, step, fuse = restored.state, Path(restored.folder), restored.step, restored.record.get("fuse")
     import jax
 
-    from dslc.runtime.loop import evaluate
+    from dslc.runtime.loop import evaluate, fuse_factor
 
+    fuse = fuse or fuse_factor(None, session.analysis, session.dataset, session.train.batch)  # batched as in training
     with jax.default_device(session.device):
-        metrics = evaluate(session.steps, restored.state, session.dataset, split, session.train.batch,
-                           restored.record.get("fuse", 1), session.placement)  # batched as in training
-    return Evaluation(Path(restored.folder), restored.step, split, len(session.dataset.split(split)), metrics,
+        metrics = evaluate(session.steps, state, session.dataset, split, session.train.batch, fuse, session.placement)
+    return Evaluation(folder, step, split, len(session.dataset.split(split)), metrics,
                       session.dataset.statistics.target is not None)
 
 

@@ -87,6 +87,10 @@ CODES: dict[str, str] = {
     "E706": "class ids outside range(classes) for softmax cross-entropy, or binary labels other than 0 and 1",
     "E707": "the batch is larger than the training split",
     "E708": "an image folder has no class sub-folder, a class folder with no image, or more than the limit",
+    "E711": "an initial weights file (train.init) is missing or cannot be read as its format",
+    "E712": "initial weights name a layer the model does not have, lack a tensor the selected layers need, or hold "
+            "one that matches none",
+    "E713": "an initial weights tensor has the wrong shape, dtype or number of values for the model",
     # E8xx: work directories and checkpoints (train, eval, predict)
     "E801": "the work directory is not empty and is not dslc's (no dslc-run.json marker)",
     "E802": "the work directory or checkpoint belongs to a different spec or seed",
@@ -108,7 +112,7 @@ CODES: dict[str, str] = {
     "W106": "dropout after the last weighted layer (it only adds noise to the output)",
     "W107": "a pooling or stride leaves a spatial axis of 1 while later layers still expect spatial structure",
     "W108": "a learning rate or batch size far outside the usual range for the optimizer",
-    "W109": "a data path in the train section does not exist (relative to the spec's folder)",
+    "W109": "a data or weights path in the train section does not exist (relative to the spec's folder)",
     # E9xx: internal
     "E900": "internal error (a bug in dslc: please report it)",
 }

@@ -18,6 +18,7 @@ from typing_extensions import TypeAliasType
 from dslc.spec.vocab import (
     MAX_RANK,
     DataChoice,
+    InitChoice,
     LossChoice,
     MetricChoice,
     NonNegativeFloat,
@@ -106,6 +107,7 @@ LossField = Annotated[LossChoice, Field(discriminator="kind")]
 OptimizerField = Annotated[OptimizerChoice, Field(discriminator="kind")]
 MetricField = Annotated[MetricChoice, Field(discriminator="kind")]
 DataField = Annotated[DataChoice, Field(discriminator="kind")]
+InitField = Annotated[InitChoice, Field(discriminator="kind")]
 
 
 class Checkpoint(IRModel):
@@ -132,6 +134,7 @@ class Train(IRModel):
     seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
     checkpoint: Checkpoint | None = None
     early_stopping: EarlyStopping | None = None
+    init: tuple[InitField, ...] = ()  # initial weights, applied in order before training starts
 
 
 class Spec(IRModel):

@@ -38,7 +38,7 @@ from dslc.spec.limits import DEFAULT_LIMITS, Limits
 from dslc.spec.sourcemap import IRPath, SourceMap
 from dslc.spec.tree import Entry, Map, Node, Scalar, Seq, node_kind, to_plain
 from dslc.spec.validation import validate
-from dslc.spec.vocab import DATA_SOURCES, LOSSES, METRICS, OPTIMIZERS, SCHEDULES, Choice, Vocabulary
+from dslc.spec.vocab import DATA_SOURCES, INITS, LOSSES, METRICS, OPTIMIZERS, SCHEDULES, Choice, Vocabulary
 
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 TOP_KEYS = ("dslc", "blocks", "model", "train")
@@ -47,6 +47,8 @@ BLOCK_KEYS = ("params", "layers")
 LAYER_ATTRIBUTES = ("name", "from", "trainable")
 CALL_ATTRIBUTES = ("name", "from", "trainable", "repeat")
 TRAIN_CHOICES: dict[str, Vocabulary] = {"loss": LOSSES, "optimizer": OPTIMIZERS, "data": DATA_SOURCES}
+# Train settings that are lists of choices (one choice alone stands for a list of one).
+TRAIN_LISTS: dict[str, Vocabulary] = {"metrics": METRICS, "init": INITS}
 # Choice parameters whose value may itself be a choice (a learning-rate schedule).
 NESTED_CHOICES: dict[str, Vocabulary] = {"lr": SCHEDULES}
 # Train settings that are mappings of their own, validated by their model so errors point inside them.
@@ -453,15 +455,15 @@ class Lowerer:
                                                            entry.key_span)
                 if choice is None:
                     broken.add(str(entry.key))
-            elif entry.key == "metrics":
+            elif entry.key in TRAIN_LISTS:
                 self.map.record(path, entry.value.span, entry.key_span)
                 items = entry.value.items if isinstance(entry.value, Seq) else (entry.value,)
-                metrics: list[Choice] = []
+                chosen: list[Choice] = []
                 for item in items:
-                    metric = self.choice(item, METRICS, (*path, len(metrics)))
-                    if metric is not None:
-                        metrics.append(metric)
-                data["metrics"] = tuple(metrics)
+                    choice = self.choice(item, TRAIN_LISTS[str(entry.key)], (*path, len(chosen)))
+                    if choice is not None:
+                        chosen.append(choice)
+                data[str(entry.key)] = tuple(chosen)
             elif entry.key in TRAIN_SETTINGS and isinstance(entry.value, Map):
                 self.map.record_tree(path, entry.value, entry.key_span)
                 setting = validate(TRAIN_SETTINGS[str(entry.key)], to_plain(entry.value),  # type: ignore[arg-type]

@@ -13,8 +13,8 @@ from pydantic import BaseModel
 
 from dslc.spec.ir import DTYPES, SPEC_VERSION, Train
 from dslc.spec.layers import REGISTRY
-from dslc.spec.lower import LAYER_ATTRIBUTES, NESTED_CHOICES, TRAIN_CHOICES, TRAIN_SETTINGS
-from dslc.spec.vocab import METRICS, Vocabulary
+from dslc.spec.lower import LAYER_ATTRIBUTES, NESTED_CHOICES, TRAIN_CHOICES, TRAIN_LISTS, TRAIN_SETTINGS
+from dslc.spec.vocab import Vocabulary
 
 Schema = dict[str, Any]
 NAME: Schema = {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]{0,63}$"}
@@ -116,9 +116,10 @@ def _choice(vocabulary: Vocabulary, defs: Schema) -> Schema:
 def _train(defs: Schema) -> Schema:
     plain = _model_schema(Train, defs)
     properties = {key: plain["properties"][key] for key in Train.model_fields
-                  if key not in TRAIN_CHOICES and key not in TRAIN_SETTINGS and key != "metrics"}
+                  if key not in TRAIN_CHOICES and key not in TRAIN_SETTINGS and key not in TRAIN_LISTS}
     properties.update({key: _choice(vocabulary, defs) for key, vocabulary in TRAIN_CHOICES.items()})
-    properties["metrics"] = {"type": "array", "items": _choice(METRICS, defs)}
+    properties.update({key: {"type": "array", "items": _choice(vocabulary, defs)}
+                       for key, vocabulary in TRAIN_LISTS.items()})
     properties.update({key: _model_schema(model, defs) for key, model in TRAIN_SETTINGS.items()})
     return {"type": "object", "required": ["loss", "optimizer", "batch", "data"], "additionalProperties": False,
             "properties": properties}

@@ -290,6 +290,37 @@ class Synthetic(Choice):
 DataChoice = Digits | Npz | Npy | Csv | Parquet | Images | Text | Synthetic
 
 
+# Initial weights: where some or all of a model's weights come from before training (docs/export.md#pretrained-weights).
+class InitFrom(Choice):
+    """Weights of the spec's `layers` (layer or block-use names; none: the whole model) from a local file.
+
+    `rename` rewrites the file's tensor names before they are matched: each (from, to) pair replaces a leading
+    `from` with `to`, the first pair that applies winning (a whole name is a prefix too). A model's names are
+    `layers.<layer>.<variable>`, as `dslc weights SPEC` lists them."""
+
+    path_fields: ClassVar[tuple[str, ...]] = ("path",)
+    path: RelativePath
+    layers: tuple[str, ...] = ()
+    rename: tuple[tuple[str, str], ...] = ()
+
+
+class SafetensorsInit(InitFrom):
+    """A .safetensors file (Hugging Face's, timm's and torchvision's format; `dslc export --format safetensors`).
+    `layout: pytorch` takes PyTorch's kernels: (out, in) dense and (out, in, *window) convolution kernels."""
+
+    kind: Literal["safetensors"] = "safetensors"
+    layout: Literal["flax", "pytorch"] = "flax"
+
+
+class CheckpointInit(InitFrom):
+    """A dslc run's work directory (its latest checkpoint), its best/ folder or one checkpoint's folder."""
+
+    kind: Literal["checkpoint"] = "checkpoint"
+
+
+InitChoice = SafetensorsInit | CheckpointInit
+
+
 def data_paths(data: Choice | None) -> list[tuple[str, str]]:
     """(field, path) of each file or folder a data source names, in the order of its fields."""
     fields = data.path_fields if isinstance(data, FileData) else ()
@@ -321,6 +352,7 @@ OPTIMIZERS = _vocabulary("optimizer", OptimizerChoice,  # every optimizer takes 
                          positional={model.model_fields["kind"].default: ("lr",) for model in _models(OptimizerChoice)})
 LOSSES = _vocabulary("loss", LossChoice)
 METRICS = _vocabulary("metric", MetricChoice, positional={"top_k": ("k",)})
+INITS = _vocabulary("initial weights", InitChoice, positional={"safetensors": ("path",), "checkpoint": ("path",)})
 DATA_SOURCES = _vocabulary("data source", DataChoice, positional={"npz": ("path",), "csv": ("path",),
                                                                          "images": ("path",),
                                                                          "parquet": ("path",), "text": ("path",)})

@@ -84,12 +84,16 @@ def missing_data_paths(ctx: LintContext) -> Iterator[DslcError]:
     train = ctx.loaded.spec.train
     if train is None or ctx.folder is None:
         return
-    for field, path in data_paths(train.data):
+    named: list[tuple[tuple[str | int, ...], str, str, str]] = [
+        (("train", "data", field), "data", path, "E701") for field, path in data_paths(train.data)]
+    named += [(("train", "init", index, "path"), "weights", entry.path, "E711")
+              for index, entry in enumerate(train.init)]
+    for where, what, path, code in named:
         if not (ctx.folder / path).exists():
-            yield warning("W109", f"data path '{path}' does not exist (looked in '{ctx.folder}')",
-                          ctx.loaded.source_map.nearest(("train", "data", field)),
+            yield warning("W109", f"{what} path '{path}' does not exist (looked in '{ctx.folder}')",
+                          ctx.loaded.source_map.nearest(where),
                           hint=_near_path(ctx.folder, path) or "paths are relative to the spec's folder; "
-                                                                "training would stop with E701")
+                                                                f"training would stop with {code}")
 
 
 def _near_path(base: Path, relative: str) -> str | None:

@@ -11,12 +11,15 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dslc.runtime.options import add_data_root_option, add_limit_options, add_session_options, limits_from
-from dslc.runtime.trained import TrainedModel
 from dslc.spec.errors import DslcError, DslcErrors
 
-Writer = Callable[[TrainedModel, Path], str]  # writes OUT; returns what it wrote, for the closing line
+if TYPE_CHECKING:  # the command line imports every command: no numpy or JAX before one runs
+    from dslc.runtime.trained import TrainedModel
+
+Writer = Callable[["TrainedModel", Path], str]  # writes OUT; returns what it wrote, for the closing line
 
 
 def _safetensors(trained: TrainedModel, out: Path) -> str:

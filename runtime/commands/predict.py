@@ -15,7 +15,6 @@ import csv
 import io
 import sys
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +26,6 @@ from dslc.runtime.options import (
     limits_from,
     positive,
 )
-from dslc.runtime.predictions import Predictions, kind_of
 from dslc.runtime.progress import plural
 from dslc.spec.errors import DslcError, DslcErrors, show_value
 from dslc.spec.limits import DEFAULT_LIMITS, Limits
@@ -37,6 +35,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from dslc.runtime.arrays import Statistics
+    from dslc.runtime.predictions import Predicted
 
 INPUT_SUFFIXES = (".npy", ".npz", ".csv")
 OUTPUT_SUFFIXES = (".npy", ".csv")
@@ -127,12 +126,6 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-@dataclass(frozen=True)
-class Predicted(Predictions):
-    checkpoint: Path = Path()
-    step: int = 0
-
-
 def predict_checkpoint(spec: str | LoadedSpec, raw: np.ndarray | dict[str, np.ndarray] | tuple[list[str], np.ndarray],
                        source: str, checkpoint: Path | None = None, *, batch: int | None = None,
                        device: str = "auto", compile_cache: str | None = None,
@@ -141,6 +134,7 @@ def predict_checkpoint(spec: str | LoadedSpec, raw: np.ndarray | dict[str, np.nd
     computes them (logits; normalised targets)."""
     import jax
 
+    from dslc.runtime.predictions import Predicted, kind_of
     from dslc.runtime.session import open_trained
 
     session, restored = open_trained(spec, checkpoint, limits, device, compile_cache)

@@ -2,10 +2,10 @@
 
 docs/architecture.md#data. A table is one numeric column per feature plus a label column. CSV is cut into
 blocks of whole lines (`BLOCK_BYTES`; cells hold no new lines, as pyarrow's default parser assumes), each
-parsed by pyarrow into float64; Parquet is read by record batches. The arrays are allocated once (from a first
-pass that counts the CSV lines, or the Parquet row count) and filled block by block, so memory is the arrays and
-one block; a line longer than `MAX_LINE_BYTES` (a binary file, a file without new lines) stops the first pass
-after that many bytes.
+parsed by pyarrow into float64; Parquet is read by record batches (without pyarrow's pre-buffering, which holds
+the whole file). The arrays are allocated once (from a first pass that counts the CSV lines, or the Parquet row
+count) and filled block by block, so memory is the arrays and one block; a line longer than `MAX_LINE_BYTES` (a
+binary file, a file without new lines) stops the first pass after that many bytes.
 
 A fault in the data names its place as `file:row:col (column 'name')`: for CSV the row is the 1-based line
 of the file (the header is line 1) and the column the 1-based cell number; for Parquet the row is the
@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import mmap
 import re
 from bisect import bisect_right
 from collections.abc import Callable, Iterator
@@ -92,6 +93,24 @@ def _non_finite(where: str, shown_value: str, span: Span) -> DslcError:
                       hint="replace missing (nan) and infinite values before training")
 
 
+def _empty(shape: tuple[int, ...]) -> np.ndarray:
+    """An uninitialised float64 array in anonymous pages of its own. numpy asks the kernel for huge pages for a
+    large array, and on a busy machine the kernel then compacts memory as the pages are first written: up to 1 s
+    of CPU more to fill 0.9 GB (2 cores under load), varying from run to run."""
+    count = math.prod(shape)
+    return np.frombuffer(mmap.mmap(-1, max(count, 1) * 8), np.float64, count=count).reshape(shape)
+
+
+def _put(start: int, values: list[np.ndarray], labels: np.ndarray, features: np.ndarray) -> int:
+    """Copies a block's columns (the label's, then the features') into the arrays from row `start`; returns the
+    row after them."""
+    end = start + len(values[0])
+    labels[start:end] = values[0]
+    for k, column in enumerate(values[1:]):
+        features[start:end, k] = column
+    return end
+
+
 # -- CSV ----------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class _Block:
@@ -123,7 +142,7 @@ def _csv_table(handle: BinaryIO, path: Path, request: Request) -> Table:
     start = handle.tell()
     rows = _count_lines(handle, line + 1, shown, span)  # at least the examples (empty lines hold none)
     handle.seek(start)
-    features, labels = np.empty((rows, len(used) - 1)), np.empty(rows)
+    features, labels = _empty((rows, len(used) - 1)), _empty((rows,))
     columns = [labels, *(features[:, k] for k in range(len(used) - 1))]
     blocks: list[_Block] = []
     records = 0
@@ -242,8 +261,8 @@ def _parquet_file(path: Path, shown: str, span: Span) -> Any:  # a pyarrow.parqu
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    try:
-        return pq.ParquetFile(path)
+    try:  # pre_buffer (pyarrow's default) keeps every row group read until the end: the whole file in memory
+        return pq.ParquetFile(path, pre_buffer=False)
     except (OSError, pa.ArrowException) as exc:
         raise unreadable(shown, str(exc), span, "Parquet") from None
 
@@ -262,21 +281,19 @@ def _read_parquet(path: Path, request: Request) -> Table:
             raise data_error("E705", f"{shown}: column {col + 1} ({show_value(field.name)}) holds {field.type} "
                                      "values, not numbers", span, hint="tabular data must be numeric columns")
     rows = file.metadata.num_rows
-    features, labels = np.empty((rows, len(used) - 1)), np.empty(rows)
-    columns = [labels, *(features[:, k] for k in range(len(used) - 1))]
+    features, labels = _empty((rows, len(used) - 1)), _empty((rows,))
     records = 0
     try:
         for batch in file.iter_batches(batch_size=PARQUET_BATCH_ROWS, columns=[names[i] for i in used]):
-            end = records + batch.num_rows
-            faults = [_first_fault(column, out[records:end]) + (col,) for col, column, out
-                      in zip(used, batch.columns, columns, strict=True)]
-            row, null, col = min(faults, key=lambda fault: (fault[0], fault[2]))
-            if row < batch.num_rows:  # the first fault in reading order
-                where = cell_at(shown, records + row + 1, col + 1, names[col])
+            found = [_first_fault(column) for column in batch.columns]
+            k = min(range(len(used)), key=lambda k: (found[k][1], used[k]))  # the first fault in reading order
+            values, row, null = found[k]
+            if row < batch.num_rows:
+                where = cell_at(shown, records + row + 1, used[k] + 1, names[used[k]])
                 if null:
                     raise data_error("E705", f"{where}: the value is missing (null)", span, hint=MISSING_HINT)
-                raise _non_finite(where, show_value(float(columns[used.index(col)][records + row])), span)
-            records = end
+                raise _non_finite(where, show_value(float(values[row])), span)
+            records = _put(records, [column for column, _, _ in found], labels, features)
     except pa.ArrowException as exc:
         raise unreadable(shown, str(exc), span, "Parquet") from None
     if not records:
@@ -288,14 +305,14 @@ def _read_parquet(path: Path, request: Request) -> Table:
     return Table(features[:records], labels[:records], label_at)
 
 
-def _first_fault(column: Any, out: np.ndarray) -> tuple[int, bool]:
-    """Copies a Parquet column into `out` as float64: (row, whether it is null) of its first null or non-finite
-    value, or (its length, False) when there is none."""
+def _first_fault(column: Any) -> tuple[np.ndarray, int, bool]:
+    """A Parquet column as float64 values (nulls as 0), and (row, whether it is null) of its first null or
+    non-finite value, or (its length, False) when there is none."""
     import pyarrow as pa
 
     floats = column.cast(pa.float64(), safe=False)
-    missing = floats.is_null().to_numpy(zero_copy_only=False) if floats.null_count else np.zeros(len(out), bool)
-    out[:] = floats.fill_null(0.0).to_numpy(zero_copy_only=False)
-    bad = missing | ~np.isfinite(out)
-    row = int(np.argmax(bad)) if bad.any() else len(out)
-    return row, row < len(out) and bool(missing[row])
+    missing = floats.is_null().to_numpy(zero_copy_only=False) if floats.null_count else None
+    values = (floats if missing is None else floats.fill_null(0.0)).to_numpy(zero_copy_only=False)
+    bad = ~np.isfinite(values) if missing is None else missing | ~np.isfinite(values)
+    row = int(np.argmax(bad)) if bad.any() else len(values)
+    return values, row, missing is not None and row < len(values) and bool(missing[row])

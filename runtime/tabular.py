@@ -2,10 +2,16 @@
 
 docs/architecture.md#data. A table is one numeric column per feature plus a label column. CSV is cut into
 blocks of whole lines (`BLOCK_BYTES`; cells hold no new lines, as pyarrow's default parser assumes), each
-parsed by pyarrow into float64; Parquet is read by record batches. The arrays are allocated once (from a first
-pass that counts the CSV lines, or the Parquet row count) and filled block by block, so memory is the arrays and
-one block; a line longer than `MAX_LINE_BYTES` (a binary file, a file without new lines) stops the first pass
-after that many bytes.
+parsed by pyarrow into float64; Parquet is read by record batches (without pyarrow's pre-buffering, which holds
+the whole file). The arrays are allocated once (from a first pass over the CSV blocks, or the Parquet row count)
+and filled block by block, so memory is the arrays and one block; a line longer than `MAX_LINE_BYTES` (a binary
+file, a file without new lines) stops the first pass after that many bytes.
+
+The first CSV pass counts the lines and checks each block's plain form (`_plain_check`: numbers only, one cell
+per column, in a regular expression that RE2 runs in about a third of pyarrow's parsing time), so a fault is
+found before any block is parsed: only the block that fails the check is parsed, to tell a fault from a form the
+check does not take (quotes, blanks, long exponents). The first block of such a form ends the checks, and the
+second pass, which parses every block, finds the faults after it.
 
 A fault in the data names its place as `file:row:col (column 'name')`: for CSV the row is the 1-based line
 of the file (the header is line 1) and the column the 1-based cell number; for Parquet the row is the
@@ -16,12 +22,14 @@ empty or non-finite cell) is scanned again, alone, to find the first bad cell in
 from __future__ import annotations
 
 import csv
-import io
+import itertools
 import math
+import mmap
 import re
 from bisect import bisect_right
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from io import BufferedReader
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -92,6 +100,24 @@ def _non_finite(where: str, shown_value: str, span: Span) -> DslcError:
                       hint="replace missing (nan) and infinite values before training")
 
 
+def _empty(shape: tuple[int, ...]) -> np.ndarray:
+    """An uninitialised float64 array in anonymous pages of its own. numpy asks the kernel for huge pages for a
+    large array, and on a busy machine the kernel then compacts memory as the pages are first written: up to 1 s
+    of CPU more to fill 0.9 GB (2 cores under load), varying from run to run."""
+    count = math.prod(shape)
+    return np.frombuffer(mmap.mmap(-1, max(count, 1) * 8), np.float64, count=count).reshape(shape)
+
+
+def _put(start: int, values: list[np.ndarray], labels: np.ndarray, features: np.ndarray) -> int:
+    """Copies a block's columns (the label's, then the features') into the arrays from row `start`; returns the
+    row after them."""
+    end = start + len(values[0])
+    labels[start:end] = values[0]
+    for k, column in enumerate(values[1:]):
+        features[start:end, k] = column
+    return end
+
+
 # -- CSV ----------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class _Block:
@@ -109,7 +135,7 @@ def _read_csv(path: Path, request: Request) -> Table:
         raise unreadable(request.shown, str(exc), request.span, "CSV") from None
 
 
-def _csv_table(handle: BinaryIO, path: Path, request: Request) -> Table:
+def _csv_table(handle: BufferedReader, path: Path, request: Request) -> Table:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -120,19 +146,26 @@ def _csv_table(handle: BinaryIO, path: Path, request: Request) -> Table:
     read = pacsv.ReadOptions(column_names=keys, use_threads=False)
     convert = pacsv.ConvertOptions(column_types={keys[i]: pa.float64() for i in used}, null_values=[""],
                                    include_columns=[keys[i] for i in used])
-    start = handle.tell()
-    rows = _count_lines(handle, line + 1, shown, span)  # at least the examples (empty lines hold none)
-    handle.seek(start)
-    features, labels = np.empty((rows, len(used) - 1)), np.empty(rows)
-    columns = [labels, *(features[:, k] for k in range(len(used) - 1))]
+
+    def parse(data: memoryview) -> list[np.ndarray] | None:
+        return _parse(data, read, convert)
+
+    def fault(data: memoryview, first_line: int) -> DslcError:
+        return _scan(bytes(data), first_line, names, used, shown, span)
+
+    spans, rows = _survey(handle, line + 1, _plain_check(len(names), used), parse, fault, shown, span)
+    features, labels = _empty((rows, len(used) - 1)), _empty((rows,))
     blocks: list[_Block] = []
     records = 0
-    for first_line, offset, data in _csv_blocks(handle, line + 1):
-        count = _parse_into(data, read, convert, columns, records)
-        if count is None:
-            raise _scan(data, first_line, names, used, shown, span)
-        blocks.append(_Block(records, first_line, offset, len(data)))
-        records += count
+    buffer = memoryview(bytearray(max((size for _, _, size, _ in spans), default=0)))
+    for first_line, offset, size, lines in spans:
+        handle.seek(offset)
+        data = buffer[:handle.readinto(buffer[:size])]
+        values = parse(data)
+        if values is None or len(values[0]) > lines:  # more rows than lines: a lone carriage return ends a row
+            raise fault(data, first_line)
+        blocks.append(_Block(records, first_line, offset, size))
+        records = _put(records, values, labels, features)
     if not records:
         raise data_error("E704", f"data file '{shown}' has a header but no data rows", span,
                          hint="a CSV file holds a header line, then one example per line")
@@ -143,53 +176,124 @@ def _csv_table(handle: BinaryIO, path: Path, request: Request) -> Table:
     return Table(features[:records], labels[:records], label_at)
 
 
-def _count_lines(handle: BinaryIO, line: int, shown: str, span: Span) -> int:
-    """The lines from here to the end; stops at the first line longer than `MAX_LINE_BYTES` (`line`: the first)."""
-    count = 0
-    run = 0  # the bytes since the last new line
-    while chunk := handle.read(BLOCK_BYTES):
-        ends = chunk.count(b"\n")
-        if run + (chunk.index(b"\n") if ends else len(chunk)) > MAX_LINE_BYTES:
-            raise long_line(shown, line + count, span)
-        run = len(chunk) - chunk.rindex(b"\n") - 1 if ends else run + len(chunk)
-        count += ends
-    return count + (run > 0)
+def _survey(handle: BufferedReader, line: int, plain: Callable[[memoryview], bool] | None,
+            parse: Callable[[memoryview], list[np.ndarray] | None], fault: Callable[[memoryview, int], DslcError],
+            shown: str, span: Span) -> tuple[list[tuple[int, int, int, int]], int]:
+    """The first pass, from here (file line `line`) to the end: the (first line, offset, size, lines) of each
+    block of whole lines and the number of lines (at least the examples: empty lines hold none).
+
+    While the blocks are in the plain form (`plain`), the pass also finds the first fault: a block that is not
+    is parsed, and the fault it holds raised. A block that is not plain but holds no fault (quoted or blank-padded
+    cells, a 3-digit exponent, text in an unread column) ends the checks: the second pass finds the faults of the
+    later blocks as it parses them, so at most one block is parsed twice.
+    """
+    spans: list[tuple[int, int, int, int]] = []
+    rows = 0
+    for first_line, offset, data, lines in _line_blocks(handle, line, shown, span):
+        if plain is not None and not plain(data):
+            if parse(data) is None:
+                raise fault(data, first_line)
+            plain = None
+        spans.append((first_line, offset, len(data), lines))
+        rows += lines
+    return spans, rows
 
 
-def _csv_blocks(handle: BinaryIO, line: int) -> Iterator[tuple[int, int, bytes]]:
-    """(first line, offset, bytes) of runs of whole lines of about `BLOCK_BYTES` from here to the end."""
+def _line_blocks(handle: BufferedReader, line: int, shown: str,
+                 span: Span) -> Iterator[tuple[int, int, memoryview, int]]:
+    """(first line, offset, bytes, lines) of runs of whole lines of at most `BLOCK_BYTES` from here (file line
+    `line`) to the end; a line longer than a block comes alone, and one longer than `MAX_LINE_BYTES` stops the
+    reading. The bytes are valid until the next block is asked for (one buffer serves them all)."""
+    buffer = bytearray(BLOCK_BYTES)  # at most MAX_LINE_BYTES: the lines inside a block need no length check
     offset = handle.tell()
-    pending = b""  # the bytes after the last new line read
-    while True:
-        chunk = handle.read(BLOCK_BYTES)
-        data = pending + chunk
-        if not data:
-            return
-        cut = data.rfind(b"\n") + 1 if chunk else len(data)  # at the end, the last line needs no new line
+    while size := handle.readinto(buffer):
+        cut = size if size < len(buffer) else buffer.rfind(b"\n", 0, size) + 1  # at the end, no new line needed
         if cut:
-            yield line, offset, data[:cut]
-            line += data.count(b"\n", 0, cut)
-            offset += cut
-        pending = data[cut:]
+            data = memoryview(buffer)[:cut]
+            ends = int(np.count_nonzero(np.frombuffer(data, np.uint8) == 10))  # faster than bytes.count
+            lines = ends + (buffer[cut - 1] != 10)
+        else:  # a line longer than a block
+            handle.seek(offset)
+            raw = handle.readline(MAX_LINE_BYTES + 1)
+            if len(raw) - raw.endswith(b"\n") > MAX_LINE_BYTES:
+                raise long_line(shown, line, span)
+            data, ends, lines = memoryview(raw), 1, 1
+        yield line, offset, data, lines
+        line += ends
+        offset += len(data)
+        handle.seek(offset)  # the partial line after the cut is read again with the next block
 
 
-def _parse_into(data: bytes, read: object, convert: object, columns: list[np.ndarray], start: int) -> int | None:
-    """Parses a block into `columns` (one float64 array per CSV column) from row `start`: its number of rows, or
-    None when a cell is not a finite number (or a row is ragged)."""
+# The plain form of a block, which the first pass checks without parsing: every line empty or with one cell per
+# column; every cell of a read column a decimal number with at most 2 exponent digits and digit runs shorter than
+# 190 bytes (`_long_digit_run`), so finite (below 10**289); no quotes, blanks or lone carriage returns. RE2
+# (pyarrow.compute, a DFA) checks it at about 1.4 ms a MiB of 31 numeric columns; pyarrow parses it in 3.3.
+_NUMBER_CELL = rb"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9][0-9]?)?"
+_OTHER_CELL = rb'[^,\r\n"]*'  # an unread column: anything pyarrow parses as one cell
+MAX_CHECKED_COLUMNS = 256  # wider files are checked by the parse alone: RE2's pattern (one state per column and
+# place in a cell) outgrows its DFA's memory, and the check slows to parsing speed (785 columns: 3.6 ms a MiB)
+_WINDOW = 64  # bytes: an aligned window of digits only is a run too long to check (see `_long_digit_run`)
+
+
+def _plain_check(columns: int, used: list[int]) -> Callable[[memoryview], bool] | None:
+    """The test of a block's plain form for a file of `columns` columns of which `used` are read; None when the
+    file is too wide to check this way."""
+    if columns > MAX_CHECKED_COLUMNS:
+        return None
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    read = set(used)
+    kinds = [_NUMBER_CELL if col in read else _OTHER_CELL for col in range(columns)]
+    row = b"".join(b"(?:%s,){%d}" % (kind, len(list(group))) for kind, group in itertools.groupby(kinds[:-1]))
+    row += kinds[-1]
+    pattern = rb"^(?:%s\r?\n|\r?\n)*$" % row  # a last line without its new line is given one
+
+    def plain(data: memoryview) -> bool:
+        if _long_digit_run(np.frombuffer(data, np.uint8)):
+            return False
+        if data[-1:] != b"\n":
+            data = memoryview(bytes(data) + b"\n")
+        text = pa.Array.from_buffers(pa.large_binary(), 1, [None, pa.py_buffer(np.array([0, len(data)], np.int64)),
+                                                              pa.py_buffer(data)])
+        return bool(pc.match_substring_regex(text, pattern=pattern)[0].as_py())
+
+    try:
+        plain(memoryview(b""))
+    except pa.ArrowInvalid:  # a pattern RE2 will not compile (too large): check by parsing
+        return None
+    return plain
+
+
+def _long_digit_run(data: np.ndarray) -> bool:
+    """Whether an aligned `_WINDOW` of `data` holds digits only: true for any run of 190 digits or more (it spans
+    a window before the last, partial one), so false only where every run is shorter. Tested 8 bytes at a time
+    (a digit is 0x30-0x39: its high half 3, and still 3 after 6 is added to the low half)."""
+    words = data[:len(data) // _WINDOW * _WINDOW].view(np.uint64).reshape(-1, _WINDOW // 8).T
+    high, threes, six = np.uint64(0xF0F0F0F0F0F0F0F0), np.uint64(0x3030303030303030), np.uint64(0x0606060606060606)
+    digits = np.ones(words.shape[1], bool)
+    for word in words:  # the window's 8 words, across every window at once
+        digits &= ((word & high) == threes) & (((word + six) & high) == threes)
+    return bool(digits.any())
+
+
+def _parse(data: memoryview, read: object, convert: object) -> list[np.ndarray] | None:
+    """A block's float64 columns (those `convert` includes, in its order), or None when a cell is not a finite
+    number (or a row is ragged)."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
     try:
-        table = pacsv.read_csv(io.BytesIO(data), read_options=read, convert_options=convert)
+        table = pacsv.read_csv(pa.BufferReader(pa.py_buffer(data)), read_options=read, convert_options=convert)
     except pa.ArrowInvalid:
         return None
-    end = start + table.num_rows
-    for column, out in zip(table.columns, columns, strict=True):
+    columns = []
+    for column in table.columns:
         values = column.to_numpy() if not column.null_count else None
         if values is None or not np.isfinite(values).all():
             return None
-        out[start:end] = values
-    return table.num_rows
+        columns.append(values)
+    return columns
 
 
 def _block_bytes(handle: BinaryIO, block: _Block) -> bytes:
@@ -242,8 +346,8 @@ def _parquet_file(path: Path, shown: str, span: Span) -> Any:  # a pyarrow.parqu
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    try:
-        return pq.ParquetFile(path)
+    try:  # pre_buffer (pyarrow's default) keeps every row group read until the end: the whole file in memory
+        return pq.ParquetFile(path, pre_buffer=False)
     except (OSError, pa.ArrowException) as exc:
         raise unreadable(shown, str(exc), span, "Parquet") from None
 
@@ -262,21 +366,19 @@ def _read_parquet(path: Path, request: Request) -> Table:
             raise data_error("E705", f"{shown}: column {col + 1} ({show_value(field.name)}) holds {field.type} "
                                      "values, not numbers", span, hint="tabular data must be numeric columns")
     rows = file.metadata.num_rows
-    features, labels = np.empty((rows, len(used) - 1)), np.empty(rows)
-    columns = [labels, *(features[:, k] for k in range(len(used) - 1))]
+    features, labels = _empty((rows, len(used) - 1)), _empty((rows,))
     records = 0
     try:
         for batch in file.iter_batches(batch_size=PARQUET_BATCH_ROWS, columns=[names[i] for i in used]):
-            end = records + batch.num_rows
-            faults = [_first_fault(column, out[records:end]) + (col,) for col, column, out
-                      in zip(used, batch.columns, columns, strict=True)]
-            row, null, col = min(faults, key=lambda fault: (fault[0], fault[2]))
-            if row < batch.num_rows:  # the first fault in reading order
-                where = cell_at(shown, records + row + 1, col + 1, names[col])
+            found = [_first_fault(column) for column in batch.columns]
+            k = min(range(len(used)), key=lambda k: (found[k][1], used[k]))  # the first fault in reading order
+            values, row, null = found[k]
+            if row < batch.num_rows:
+                where = cell_at(shown, records + row + 1, used[k] + 1, names[used[k]])
                 if null:
                     raise data_error("E705", f"{where}: the value is missing (null)", span, hint=MISSING_HINT)
-                raise _non_finite(where, show_value(float(columns[used.index(col)][records + row])), span)
-            records = end
+                raise _non_finite(where, show_value(float(values[row])), span)
+            records = _put(records, [column for column, _, _ in found], labels, features)
     except pa.ArrowException as exc:
         raise unreadable(shown, str(exc), span, "Parquet") from None
     if not records:
@@ -288,14 +390,14 @@ def _read_parquet(path: Path, request: Request) -> Table:
     return Table(features[:records], labels[:records], label_at)
 
 
-def _first_fault(column: Any, out: np.ndarray) -> tuple[int, bool]:
-    """Copies a Parquet column into `out` as float64: (row, whether it is null) of its first null or non-finite
-    value, or (its length, False) when there is none."""
+def _first_fault(column: Any) -> tuple[np.ndarray, int, bool]:
+    """A Parquet column as float64 values (nulls as 0), and (row, whether it is null) of its first null or
+    non-finite value, or (its length, False) when there is none."""
     import pyarrow as pa
 
     floats = column.cast(pa.float64(), safe=False)
-    missing = floats.is_null().to_numpy(zero_copy_only=False) if floats.null_count else np.zeros(len(out), bool)
-    out[:] = floats.fill_null(0.0).to_numpy(zero_copy_only=False)
-    bad = missing | ~np.isfinite(out)
-    row = int(np.argmax(bad)) if bad.any() else len(out)
-    return row, row < len(out) and bool(missing[row])
+    missing = floats.is_null().to_numpy(zero_copy_only=False) if floats.null_count else None
+    values = (floats if missing is None else floats.fill_null(0.0)).to_numpy(zero_copy_only=False)
+    bad = ~np.isfinite(values) if missing is None else missing | ~np.isfinite(values)
+    row = int(np.argmax(bad)) if bad.any() else len(values)
+    return values, row, missing is not None and row < len(values) and bool(missing[row])

@@ -67,6 +67,9 @@ CSV_FAULTS = {
     "empty file": ("", "E701]: data file 't.csv' cannot be read as CSV: 'the file is empty'"),
     "blank lines only": ("\n\n\r\n", "E701]: data file 't.csv' cannot be read as CSV: 'the file is empty'"),
     "header only": (f"{HEADER}\n\n", "E704]: data file 't.csv' has a header but no data rows"),
+    "lone carriage return": (f"{HEADER}\n{GOOD}1,2,3,0\r4,5,6,1\n",  # a row end for pyarrow, not a line
+                             "E701]: data file 't.csv' cannot be read as CSV: 'line 4: new-line character seen in "
+                             "unquoted field - do you …"),
 }
 
 
@@ -337,3 +340,107 @@ def test_the_breast_cancer_example_matches_logistic_regression(tmp_path: Path,
     baseline = LogisticRegression(max_iter=5000).fit(data.train.inputs[0], data.train.target)
     theirs = baseline.score(data.test.inputs[0], data.test.target)
     assert abs(ours - theirs) <= 0.01, (ours, theirs)
+
+
+# -- the first pass: faults found before any parsing -------------------------------------------------------------
+def count_parses(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """A list that grows by one for each block pyarrow parses."""
+    parses: list[int] = []
+    parse = tabular._parse
+
+    def counted(*args: object) -> list[np.ndarray] | None:
+        parses.append(1)
+        return parse(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(tabular, "_parse", counted)
+    return parses
+
+
+def good_rows(count: int) -> list[str]:
+    return [f"{i % 7}.5,-{i % 5}e-3,{i},{i % 2}" for i in range(count)]
+
+
+@pytest.mark.parametrize(("cell", "expected"), [
+    ("", "E705]: t.csv:3001:3 (column 'c'): the cell is empty"),
+    ("abc", "E705]: t.csv:3001:3 (column 'c'): 'abc' is not a number"),
+    ("nan", "E705]: t.csv:3001:3 (column 'c'): 'nan' is not a finite number"),
+    ("1.2.3", "E705]: t.csv:3001:3 (column 'c'): '1.2.3' is not a number"),
+    ("1e999", "E705]: t.csv:3001:3 (column 'c'): '1e999' is not a finite number"),
+    ("1" * 400, "E705]: t.csv:3001:3 (column 'c'): '111"),  # shown shortened
+    ("1,9", "E704]: t.csv:3001: expected 4 cells (as the header), got 5")])
+def test_a_late_fault_is_found_parsing_only_its_block(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                      monkeypatch: pytest.MonkeyPatch, cell: str,
+                                                      expected: str) -> None:
+    monkeypatch.setattr(tabular, "BLOCK_BYTES", 4096)
+    parses = count_parses(monkeypatch)
+    rows = good_rows(3000)
+    rows[-1] = f"1,2,{cell},0"
+    headline = csv_fault(tmp_path, capsys, HEADER + "\n" + "\n".join(rows) + "\n")
+    assert headline.startswith(f"{DATA_ARGUMENT}: error[{expected}")
+    assert len(parses) == 1  # only the last block: the others were checked in their plain form
+
+
+def test_the_first_fault_in_reading_order_wins_over_a_later_plain_one(tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture[str],
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tabular, "BLOCK_BYTES", 4096)
+    rows = good_rows(3000)
+    rows[10], rows[-1] = "1,2,1.5.5,0", "1,,3,0"  # the first fault is found only by parsing its block
+    headline = csv_fault(tmp_path, capsys, HEADER + "\n" + "\n".join(rows) + "\n")
+    assert headline == f"{DATA_ARGUMENT}: error[E705]: t.csv:12:3 (column 'c'): '1.5.5' is not a number"
+
+
+def test_a_file_not_in_plain_form_is_checked_by_its_parse(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tabular, "BLOCK_BYTES", 4096)
+    parses = count_parses(monkeypatch)
+    rows = good_rows(3000)
+    rows[0], rows[-1] = '"1",2,3,0', "1,2,3,x"  # quoted cells are not plain: the checks end there
+    headline = csv_fault(tmp_path, capsys, HEADER + "\n" + "\n".join(rows) + "\n")
+    assert headline == f"{DATA_ARGUMENT}: error[E705]: t.csv:3001:4 (column 'label'): 'x' is not a number"
+    handle = io.BytesIO((tmp_path / "t.csv").read_bytes())
+    handle.readline()
+    blocks = sum(1 for _ in tabular._line_blocks(handle, 2, "t.csv", Span("s", 1, 1)))
+    assert blocks > 5 and len(parses) == blocks + 1  # the first block parsed twice, each other once
+
+
+def test_wide_files_are_checked_by_their_parse(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tabular, "MAX_CHECKED_COLUMNS", 3)
+    assert tabular._plain_check(4, [3, 0, 1, 2]) is None
+    assert csv_fault(tmp_path, capsys, f"{HEADER}\n{GOOD}1,2,,0\n") == \
+        f"{DATA_ARGUMENT}: error[E705]: t.csv:4:3 (column 'c'): the cell is empty"
+
+
+CELLS = "0123456789" * 3 + ".+-eE,\n\r x\""
+
+
+@pytest.mark.parametrize("columns", [1, 2, 3])
+def test_the_plain_form_parses_into_finite_numbers(columns: int) -> None:
+    """Whatever the first pass takes as plain, pyarrow parses into finite float64 values (random text)."""
+    rng = np.random.default_rng(columns)
+    check = tabular._plain_check(columns, list(range(columns)))
+    assert check is not None
+    keys = [str(i) for i in range(columns)]
+    options = {"read_options": pacsv.ReadOptions(column_names=keys),
+               "convert_options": pacsv.ConvertOptions(column_types=dict.fromkeys(keys, pa.float64()),
+                                                       null_values=[""])}
+    plain = 0
+    for _ in range(3000):
+        cells = ["".join(rng.choice(list(CELLS), rng.integers(0, 6))) for _ in range(columns * rng.integers(1, 4))]
+        text = "\n".join(",".join(cells[i:i + columns]) for i in range(0, len(cells), columns))
+        data = (text + "\n" * int(rng.integers(0, 2))).encode()
+        if data and check(memoryview(data)):
+            plain += 1
+            table = pacsv.read_csv(io.BytesIO(data), **options)
+            assert all(not column.null_count and np.isfinite(column.to_numpy()).all() for column in table.columns)
+    assert plain > 50  # the random text was plain often enough to test something
+
+
+def test_long_digit_runs_are_not_plain() -> None:
+    """Runs of 190 digits or more (a number that may not be finite) are found wherever they start; short ones
+    are not."""
+    for start in range(0, 130, 7):
+        for length, found in ((63, False), (190, True)):
+            data = np.frombuffer(b"1," * 200 + b"," * start + b"9" * length + b",1" * 100, np.uint8)
+            assert tabular._long_digit_run(data) is found, (start, length)

@@ -31,7 +31,7 @@ from dslc.spec.ir import (
 from dslc.spec.layers import REGISTRY
 from dslc.spec.printed import END, INDENT, PrintedLine, float_text, wrapped
 from dslc.spec.sourcemap import IRPath
-from dslc.spec.vocab import DATA_SOURCES, INITS, LOSSES, METRICS, OPTIMIZERS, SCHEDULES, Choice
+from dslc.spec.vocab import DATA_SOURCES, INITS, LOSSES, METRICS, OPTIMIZERS, SCHEDULES, TOKENIZERS, Choice
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # Words the grammar may read as keywords in a value position: such strings print quoted.
@@ -41,7 +41,7 @@ _INVISIBLE = ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp")
 # The positional parameters of every vocabulary choice, found by its model class.
 _CHOICE_POSITIONAL: dict[type[Choice], tuple[str, ...]] = {
     model: vocabulary.positional.get(kind, ())
-    for vocabulary in (SCHEDULES, OPTIMIZERS, LOSSES, METRICS, DATA_SOURCES, INITS)
+    for vocabulary in (SCHEDULES, OPTIMIZERS, LOSSES, METRICS, DATA_SOURCES, INITS, TOKENIZERS)
     for kind, model in vocabulary.choices.items()
 }
 

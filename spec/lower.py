@@ -38,7 +38,17 @@ from dslc.spec.limits import DEFAULT_LIMITS, Limits
 from dslc.spec.sourcemap import IRPath, SourceMap
 from dslc.spec.tree import Entry, Map, Node, Scalar, Seq, node_kind, to_plain
 from dslc.spec.validation import validate
-from dslc.spec.vocab import DATA_SOURCES, INITS, LOSSES, METRICS, OPTIMIZERS, SCHEDULES, Choice, Vocabulary
+from dslc.spec.vocab import (
+    DATA_SOURCES,
+    INITS,
+    LOSSES,
+    METRICS,
+    OPTIMIZERS,
+    SCHEDULES,
+    TOKENIZERS,
+    Choice,
+    Vocabulary,
+)
 
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 TOP_KEYS = ("dslc", "blocks", "model", "train")
@@ -49,8 +59,8 @@ CALL_ATTRIBUTES = ("name", "from", "trainable", "repeat")
 TRAIN_CHOICES: dict[str, Vocabulary] = {"loss": LOSSES, "optimizer": OPTIMIZERS, "data": DATA_SOURCES}
 # Train settings that are lists of choices (one choice alone stands for a list of one).
 TRAIN_LISTS: dict[str, Vocabulary] = {"metrics": METRICS, "init": INITS}
-# Choice parameters whose value may itself be a choice (a learning-rate schedule).
-NESTED_CHOICES: dict[str, Vocabulary] = {"lr": SCHEDULES}
+# Choice parameters whose value may itself be a choice (a learning-rate schedule, a text source's tokenizer).
+NESTED_CHOICES: dict[str, Vocabulary] = {"lr": SCHEDULES, "tokenizer": TOKENIZERS}
 # Train settings that are mappings of their own, validated by their model so errors point inside them.
 TRAIN_SETTINGS: dict[str, type[IRModel]] = {"checkpoint": Checkpoint, "early_stopping": EarlyStopping}
 BLOCK_INPUT = "input"

@@ -19,7 +19,7 @@ from dslc.spec.layers import REGISTRY
 from dslc.spec.layers._init import MEANINGS, VARIANCE_SCALED_NORMALS
 from dslc.spec.lint_examples import LINT_EXAMPLES
 from dslc.spec.printed import float_text
-from dslc.spec.vocab import DATA_SOURCES, INITS, LOSSES, METRICS, OPTIMIZERS, SCHEDULES, Vocabulary
+from dslc.spec.vocab import DATA_SOURCES, INITS, LOSSES, METRICS, OPTIMIZERS, SCHEDULES, TOKENIZERS, Vocabulary
 
 START, END = "<!-- reference:start -->", "<!-- reference:end -->"
 
@@ -99,7 +99,7 @@ def reference_markdown() -> str:
                   "| name | draws |", "|---|---|", *(f"| `{name}` | {text} |" for name, text in MEANINGS.items())])
     for title, vocabulary in (("Optimizers", OPTIMIZERS), ("Learning-rate schedules", SCHEDULES),
                               ("Losses", LOSSES), ("Metrics", METRICS), ("Data sources", DATA_SOURCES),
-                              ("Initial weights (`init`)", INITS)):
+                              ("Tokenizers (`text(tokenizer=...)`)", TOKENIZERS), ("Initial weights (`init`)", INITS)):
         lines.extend(["", f"#### {title}", "", "| name | parameters |", "|---|---|", *_vocabulary(vocabulary)])
     lines.extend(["", "#### Error codes", "", "| code | meaning |", "|---|---|"])
     lines.extend(f"| `{code}` | {meaning} |" for code, meaning in CODES.items())

@@ -106,8 +106,8 @@ def _choice(vocabulary: Vocabulary, defs: Schema) -> Schema:
         params = _model_schema(model, defs, drop=("kind",))
         for key, nested in NESTED_CHOICES.items():
             if key in params.get("properties", {}):
-                params["properties"][key] = {"anyOf": [{"type": "number", "exclusiveMinimum": 0},
-                                                       _choice(nested, defs)]}
+                number = [{"type": "number", "exclusiveMinimum": 0}] if key == "lr" else []  # a constant rate
+                params["properties"][key] = {"anyOf": [*number, _choice(nested, defs)]}
         forms.append({"type": "object", "required": [name], "additionalProperties": False,
                       "properties": {name: {"anyOf": [params, {"type": "null"}]}}})
     return {"anyOf": forms}

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import Annotated, ClassVar, Literal, get_args
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
 
@@ -268,14 +268,53 @@ class Images(FileData):
     augment: Augment | None = None  # the train split only
 
 
+# Tokenizers of text data (docs/architecture.md#data).
+class ByteTokens(Choice):
+    """UTF-8 bytes as tokens 0..255: no vocabulary file, reads any text."""
+
+    kind: Literal["bytes"] = "bytes"
+
+
+class Bpe(Choice):
+    """Byte-level BPE (Hugging Face `tokenizers`) that dslc trains on the train split's text, at most `vocab` tokens
+    (the 256 bytes and an end-of-text token among them), saved as tokenizer.json in the work directory."""
+
+    kind: Literal["bpe"] = "bpe"
+    vocab: Annotated[int, Field(ge=258, le=1_000_000)]
+
+
+class TokenizerFile(Choice):
+    """A local Hugging Face tokenizer.json."""
+
+    kind: Literal["file"] = "file"
+    path: RelativePath
+
+
+TokenizerChoice = ByteTokens | Bpe | TokenizerFile
+
+
+def _bare_tokenizer(value: object) -> object:
+    """`tokenizer: bytes` names a choice without parameters: the choice itself."""
+    if isinstance(value, str):
+        if value != "bytes":
+            raise ValueError(f"unknown tokenizer {value!r}: use bytes, bpe(vocab=N) or file(PATH)")
+        return ByteTokens()
+    return value
+
+
+Tokenizer = Annotated[Annotated[TokenizerChoice, Field(discriminator="kind")], BeforeValidator(_bare_tokenizer)]
+
+
 class Text(FileData):
-    """A UTF-8 text file, or a folder of `.txt` files (one corpus), for language modelling, read as bytes (tokens
-    0..255): windows of the model input's length, each example's target the same window one byte on (next-token
-    prediction)."""
+    """A UTF-8 text file (one document), or a folder of `.txt` files (one document each), for language modelling:
+    tokenised by `tokenizer` (default: bytes), cut into windows of the model input's length that never span two
+    documents, each example's target the same window one token on (next-token prediction). A folder's validation
+    and test splits are whole documents; a file's are its last stretches."""
 
     kind: Literal["text"] = "text"
     path: RelativePath
-    stride: PositiveInt | None = None  # bytes between window starts; default: the window's length (no overlap)
+    stride: PositiveInt | None = None  # tokens between window starts; default: the window's length (no overlap)
+    tokenizer: Tokenizer = ByteTokens()
 
 
 class Synthetic(Choice):
@@ -324,7 +363,10 @@ InitChoice = SafetensorsInit | CheckpointInit
 def data_paths(data: Choice | None) -> list[tuple[str, str]]:
     """(field, path) of each file or folder a data source names, in the order of its fields."""
     fields = data.path_fields if isinstance(data, FileData) else ()
-    return [(field, getattr(data, field)) for field in fields]
+    paths = [(field, getattr(data, field)) for field in fields]
+    if isinstance(data, Text) and isinstance(data.tokenizer, TokenizerFile):
+        paths.append(("tokenizer", data.tokenizer.path))
+    return paths
 
 
 @dataclass(frozen=True)
@@ -353,6 +395,7 @@ OPTIMIZERS = _vocabulary("optimizer", OptimizerChoice,  # every optimizer takes 
 LOSSES = _vocabulary("loss", LossChoice)
 METRICS = _vocabulary("metric", MetricChoice, positional={"top_k": ("k",)})
 INITS = _vocabulary("initial weights", InitChoice, positional={"safetensors": ("path",), "checkpoint": ("path",)})
+TOKENIZERS = _vocabulary("tokenizer", TokenizerChoice, positional={"bpe": ("vocab",), "file": ("path",)})
 DATA_SOURCES = _vocabulary("data source", DataChoice, positional={"npz": ("path",), "csv": ("path",),
                                                                          "images": ("path",),
                                                                          "parquet": ("path",), "text": ("path",)})

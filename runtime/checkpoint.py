@@ -51,6 +51,9 @@ LATEST, BEST = "checkpoints", "best"
 # What a resume may change: how long to train and how to checkpoint and stop. All else must match.
 RUN_LENGTH_FIELDS = ("epochs", "steps", "checkpoint", "early_stopping")
 _OWNED = (LATEST, BEST, "tensorboard", "metrics.jsonl", "run.json", SPEC_FILE, MARKER)
+# What text data leaves in a work directory before its run starts (`dslc tokenizer train`, runtime/text.py): a folder
+# holding only these is still an empty one to train in.
+DATA_FILES = ("tokenizer.json", "tokens")
 
 
 def _error(code: str, message: str, hint: str | None = None) -> DslcErrors:
@@ -129,7 +132,7 @@ class WorkDir:
         one with `write` changes anything.
         """
         found = self.identity()
-        if found is None and self.path.exists() and any(self.path.iterdir()):
+        if found is None and self.path.exists() and any(entry.name not in DATA_FILES for entry in self.path.iterdir()):
             raise _error("E801", f"{self.path} is not empty and is not a dslc work directory (no {MARKER})",
                          hint="choose an empty or new folder with --workdir; dslc never writes into other folders")
         if found is not None and resume:
@@ -159,6 +162,17 @@ class WorkDir:
                 write_atomically(self.marker, json.dumps({"dslc": "training run", **identity}, indent=2) + "\n")
         except OSError as exc:
             raise write_error(self.path, exc) from None
+
+    def forget_data(self) -> None:
+        """Delete the text tokenizer and token cache of a dslc work directory (an --overwrite run makes them anew)."""
+        if self.identity() is None:
+            return
+        for name in DATA_FILES:
+            target = self.path / name
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target)
+            elif target.exists() or target.is_symlink():
+                target.unlink()
 
     def latest_step(self) -> int | None:
         steps = _committed_steps(self.path / LATEST)

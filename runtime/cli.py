@@ -24,7 +24,8 @@ EXIT_INVALID, EXIT_INTERNAL = 2, 70  # the commands return 0 (clean) and 1 (a ga
 TRAIN_EXTRA = {"jax": "jax", "jaxlib": "jaxlib", "flax": "flax", "optax": "optax", "scikit-learn": "sklearn",
                "rich": "rich", "flatbuffers": "flatbuffers", "orbax-checkpoint": "orbax",
                "tensorboardX": "tensorboardX", "safetensors": "safetensors",
-               "pillow": "PIL", "pyarrow": "pyarrow", "grain": "grain"}
+               "pillow": "PIL", "pyarrow": "pyarrow", "grain": "grain",
+               "tokenizers": "tokenizers"}
 _TRAIN_MODULES = frozenset(TRAIN_EXTRA.values()) | {"numpy"}  # numpy comes with jax
 
 

@@ -178,10 +178,13 @@ class Dataset:
             yield inputs, target, weights
 
 
-def load_dataset(loaded: LoadedSpec, analysis: Analysis, seed: int, train: Train | None = None) -> Dataset:
+def load_dataset(loaded: LoadedSpec, analysis: Analysis, seed: int, train: Train | None = None, *,
+                 workdir: Path | None = None, workers: int = 0) -> Dataset:
     """The spec's data, split and shaped for its model; raises a located `DslcError`.
 
     `train`: the train section to read (a run's own, with its command-line overrides); default the spec's.
+    `workdir`, `workers`: text's tokenizer and token cache live in the run's work directory, made in `workers`
+    processes.
     """
     train = train or loaded.spec.train
     if train is None:
@@ -197,7 +200,7 @@ def load_dataset(loaded: LoadedSpec, analysis: Analysis, seed: int, train: Train
     elif isinstance(source, Text):
         from dslc.runtime.text import load_text
 
-        dataset = load_text(source, _want(train, analysis), where)
+        dataset = load_text(source, _want(train, analysis), where, workdir, workers)
     elif isinstance(source, FileData):
         dataset = _files(source, train, analysis, seed, where)
     elif isinstance(source, Synthetic):

@@ -20,7 +20,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -97,10 +97,7 @@ def items(source: ChunkSource, workers: int) -> Iterator[Item]:
     dataset = grain.MapDataset.source(source)
     if not workers:
         return iter(dataset.to_iter_dataset(grain.ReadOptions(num_threads=0, prefetch_buffer_size=0)))
-    from absl import flags
-
-    if not flags.FLAGS.is_parsed():  # Grain reads its own absl flags; dslc has no absl command line
-        flags.FLAGS.mark_as_parsed()
+    _parse_grain_flags()
     # One reader thread per process: more only contend for the GIL (Grain's default is 16 threads, 500 batches ahead).
     made = dataset.to_iter_dataset(grain.ReadOptions(num_threads=1, prefetch_buffer_size=READ_AHEAD))
     # Batches come back pickled, not in shared memory: Grain 0.2's shared memory of batches made but not taken (a
@@ -109,6 +106,27 @@ def items(source: ChunkSource, workers: int) -> Iterator[Item]:
         min_shm_size=NO_SHARED_MEMORY))
     options = grain.MultiprocessingOptions(num_workers=workers, per_worker_buffer_size=READ_AHEAD)
     return iter(made.mp_prefetch(options, worker_init_fn=_start_worker))
+
+
+def mapped(inputs: list[Any], function: Callable[[Any], Any], workers: int) -> Iterator[Any]:
+    """`function` of each of `inputs`, in order: a one-off Grain map in this process (`workers` 0) or in `workers`
+    processes (a text corpus's documents tokenised once, runtime/text.py)."""
+    import grain
+
+    dataset = grain.MapDataset.source(inputs).map(function)
+    if not workers:
+        return iter(dataset)
+    _parse_grain_flags()
+    made = dataset.to_iter_dataset(grain.ReadOptions(num_threads=1, prefetch_buffer_size=READ_AHEAD))
+    options = grain.MultiprocessingOptions(num_workers=workers, per_worker_buffer_size=READ_AHEAD)
+    return iter(made.mp_prefetch(options, worker_init_fn=_start_worker))
+
+
+def _parse_grain_flags() -> None:
+    from absl import flags
+
+    if not flags.FLAGS.is_parsed():  # Grain reads its own absl flags; dslc has no absl command line
+        flags.FLAGS.mark_as_parsed()
 
 
 def workers_apply(dataset: Dataset) -> bool:

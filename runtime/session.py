@@ -73,9 +73,11 @@ def load_for_training(spec: str | Path | LoadedSpec, limits: Limits,
     return loaded, train
 
 
-def check_for_training(loaded: LoadedSpec, train: Train, seed: int) -> Prepared:
+def check_for_training(loaded: LoadedSpec, train: Train, seed: int, workdir: Path | None = None,
+                       workers: int = 0) -> Prepared:
     """The spec with `train` (its train section after the command line's overrides) checked as `dslc check`
-    checks it, and its data loaded: everything a spec can get wrong, without JAX."""
+    checks it, and its data loaded: everything a spec can get wrong, without JAX. `workdir`: the run's work
+    directory (a text tokenizer and token cache live there); `workers`: processes that tokenise text."""
     from dslc.compiler.check import check_loaded
     from dslc.runtime.data import load_dataset
 
@@ -83,7 +85,7 @@ def check_for_training(loaded: LoadedSpec, train: Train, seed: int) -> Prepared:
         loaded = replace(loaded, spec=loaded.spec.model_copy(update={"train": train}))
     _, analysis = check_loaded(loaded).valid()
     try:
-        dataset = load_dataset(loaded, analysis, seed, train)
+        dataset = load_dataset(loaded, analysis, seed, train, workdir=workdir, workers=workers)
     except DslcError as error:
         raise DslcErrors([error], loaded.source.text) from None
     return Prepared(analysis, dataset)
@@ -191,7 +193,7 @@ def open_trained(spec: str | Path | LoadedSpec, checkpoint: Path | None, limits:
                                     hint="give the spec the run was trained with (its IR is in spec.json there)",
                                     stage="run")])
     identity = workdir.identity() or {}
-    prepared = check_for_training(loaded, trained.train, identity["seed"])
+    prepared = check_for_training(loaded, trained.train, identity["seed"], workdir.path)
     if check is not None:
         check(prepared)
     session = open_session(loaded, trained.train, identity["seed"], device_name, compile_cache, prepared=prepared)

@@ -97,12 +97,15 @@ def train_and_evaluate(spec: str | Path | LoadedSpec, options: TrainOptions = Tr
     started = time.time()
     loaded, train = load_spec(spec, options)
     seed = options.seed if options.seed is not None else train.seed
-    prepared = check_for_training(loaded, train, seed)
-    per_epoch = steps_per_epoch(prepared.dataset, train.batch)
-    epochs = options.epochs or train.epochs or math.ceil((train.steps or 1) / per_epoch)
     workdir = WorkDir(options.workdir or Path("runs") / loaded.spec.model.name)
     identity, ir = run_identity(loaded.spec, train, seed), canonical_ir(loaded.spec, train)
     workdir.prepare(identity, ir, resume=options.resume, overwrite=options.overwrite, write=False)  # checks only
+    if options.overwrite and not options.resume:
+        workdir.forget_data()  # a text tokenizer and token cache are trained again, from the spec as it is now
+    # a text tokenizer and token cache are made in the work directory before it becomes a run's (checkpoint.DATA_FILES)
+    prepared = check_for_training(loaded, train, seed, workdir.path, options.workers)
+    per_epoch = steps_per_epoch(prepared.dataset, train.batch)
+    epochs = options.epochs or train.epochs or math.ceil((train.steps or 1) / per_epoch)
     if options.resume:
         finished = finished_run(workdir.path, workdir.latest_step(), epochs * per_epoch)
         if finished is not None:

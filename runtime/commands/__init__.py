@@ -13,10 +13,11 @@ from dslc.runtime.commands import (
     reference,
     schema,
     summary,
+    tokenizer,
     train,
     weights,
 )
 
 REGISTRARS = (check.register, summary.register, train.register, eval.register, predict.register, diff.register,
               graph.register, compile.register, fmt.register, convert.register, schema.register, reference.register,
-              weights.register, export.register)
+              weights.register, export.register, tokenizer.register)

@@ -21,9 +21,10 @@ by name or (in the DSL) by position.
 
 from __future__ import annotations
 
+import json
 import posixpath
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Literal
 
@@ -44,6 +45,8 @@ from dslc.spec.vocab import (
     CLASS_LOSS,
     CLASS_LOSSES,
     REGRESSION_LOSSES,
+    Bpe,
+    ByteTokens,
     Choice,
     Csv,
     Digits,
@@ -51,6 +54,7 @@ from dslc.spec.vocab import (
     Images,
     Parquet,
     Text,
+    TokenizerFile,
     TopK,
     WarmupCosine,
     class_loss_on_one_unit_hint,
@@ -64,6 +68,7 @@ DIGITS_PIXELS = 64
 FLOATS = ("float32", "float16", "bfloat16")
 IMAGE_CHANNELS = (1, 3)  # grayscale, RGB
 BYTE_TOKENS = 256  # text is read as bytes (runtime/text.py)
+MAX_TOKENIZER_BYTES = 256 * 2**20  # a tokenizer.json larger than this is not read (GPT-2's is 1.4 MB)
 
 
 def metric_name(metric: Choice) -> str:
@@ -314,8 +319,9 @@ def images_fit(train: Train, analysis: Analysis, where: _Where) -> Iterator[Dslc
 
 
 def text_fits(train: Train, analysis: Analysis, where: _Where) -> Iterator[DslcError]:
-    """Text gives windows of byte tokens: one integer input [length], next-token targets for class scores
-    (length, vocabulary >= 256) under softmax cross-entropy; nothing to normalise."""
+    """Text gives windows of token ids: one integer input [length], next-token targets for class scores
+    (length, >= the tokenizer's vocabulary) under softmax cross-entropy, an embedding of the input with a row
+    for every token; nothing to normalise."""
     data = train.data
     if not isinstance(data, Text):
         return
@@ -329,18 +335,65 @@ def text_fits(train: Train, analysis: Analysis, where: _Where) -> Iterator[DslcE
         return
     length = inputs[0].shape[0]
     output = _output(analysis)
+    vocab = BYTE_TOKENS
+    if not isinstance(data.tokenizer, ByteTokens):
+        found = yield from _tokenizer_vocab(data.tokenizer, where)
+        if found is None:
+            return
+        vocab, span = found, where.written("data", "tokenizer") or span
+    named = "byte" if isinstance(data.tokenizer, ByteTokens) else f"{data.tokenizer.kind} tokenizer's"
     if train.loss.kind != CLASS_LOSS:
         yield _error("E611", f"data 'text' gives next-token class ids, but loss '{train.loss.kind}' needs "
                              f"{'0/1 targets' if train.loss.kind in BINARY_LOSSES else 'real-valued targets'}", span,
                      hint=f"use loss {CLASS_LOSS}")
     elif output is not None and (len(output.shape) != 2 or output.shape[0] != length
-                                 or (output.shape[1] or 0) < BYTE_TOKENS):
-        yield _error("E611", f"data 'text' gives one of {BYTE_TOKENS} byte tokens per position, but the model's "
-                             f"output is {_show(output.shape)}, not ({length}, {BYTE_TOKENS} or more)", span,
-                     hint=f"end the model with dense({BYTE_TOKENS}) over each position")
+                                 or (output.shape[1] or 0) < vocab):
+        yield _error("E611", f"data 'text' gives one of {vocab:,} {named} tokens per position, but the model's "
+                             f"output is {_show(output.shape)}, not ({length}, {vocab} or more)", span,
+                     hint=f"end the model with dense({vocab}) over each position")
+    token_input = analysis.inputs[0][0]
+    for layer in analysis.layers:
+        if layer.kind == "embedding" and token_input in layer.inputs and layer.output.shape[-1]:
+            rows = layer.params // (layer.output.shape[-1] or 1)  # an embedding's parameters: rows x dim
+            if rows < vocab:
+                yield _error("E611", f"data 'text' gives one of {vocab:,} {named} tokens per position, but embedding "
+                                     f"'{layer.name}' has {rows:,} rows", span,
+                             hint=f"give the embedding {vocab} rows", related=(("the embedding", layer.span),))
     for setting in ("normalize", "normalize_target"):
         if getattr(data, setting) != "none":
             yield _error("E611", f"data 'text' gives token ids: {setting} does not apply", where.at("data", setting))
+
+
+def _tokenizer_vocab(tokenizer: Bpe | TokenizerFile, where: _Where) -> Generator[DslcError, None, int | None]:
+    """How many tokens a tokenizer gives: bpe(vocab=N) at most N; a tokenizer.json its largest id + 1, read from
+    its JSON alone (no `tokenizers`, no JAX). None where a file is missing (W109 says so) or unreadable (E701)."""
+    if isinstance(tokenizer, Bpe):
+        return tokenizer.vocab
+    file = where.folder / tokenizer.path
+    if path_problem(tokenizer.path) or not file.is_file():
+        return None
+    try:
+        if file.stat().st_size > MAX_TOKENIZER_BYTES:
+            raise ValueError(f"larger than {MAX_TOKENIZER_BYTES // 2**20} MiB")
+        return _json_vocab_size(json.loads(file.read_bytes()))
+    except (OSError, ValueError) as exc:
+        yield _error("E701", f"tokenizer file '{tokenizer.path}' cannot be read as a tokenizer.json: "
+                             f"{show_value(str(exc))}", where.at("data", "tokenizer"))
+        return None
+
+
+def _json_vocab_size(document: object) -> int:
+    """A tokenizer.json's largest token id + 1: its model.vocab (a mapping, or a list of pieces), added tokens too."""
+    model = document.get("model") if isinstance(document, dict) else None
+    vocab = model.get("vocab") if isinstance(model, dict) else None
+    ids = list(vocab.values()) if isinstance(vocab, dict) else list(range(len(vocab))) if isinstance(vocab, list) \
+        else []
+    added = document.get("added_tokens") if isinstance(document, dict) else None
+    ids += [token.get("id") for token in added or () if isinstance(token, dict)]
+    ids = [number for number in ids if isinstance(number, int) and not isinstance(number, bool)]
+    if not ids:
+        raise ValueError("it has no model.vocab")
+    return max(ids) + 1
 
 
 def data_files_fit(train: Train, analysis: Analysis, where: _Where) -> Iterator[DslcError]:

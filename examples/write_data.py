@@ -12,6 +12,8 @@ Each writes under examples/data/ (not committed; see .gitignore), or under `--fo
                     per digit, for examples/digits_folder.yaml
     digits_halves   data/digits_0_4.npz, data/digits_5_9.npz: the digits 0-4 and 5-9 (labels 0-4 in both), scaled
                     to 32x32 pixels 0..1, for examples/digits_base.yaml and examples/frozen_base.yaml (fine-tuning)
+    python_stdlib   data/python_stdlib/<module path>.py.txt: the running Python's standard library sources (no tests),
+                    in path order up to about 3 MB, one document per module, for examples/python_bpe.yaml
 """
 
 from __future__ import annotations
@@ -89,9 +91,36 @@ def digits_halves(folder: Path) -> Path:
     return folder / "digits_0_4.npz"
 
 
+STDLIB_BYTES = 3_000_000  # enough text for a small BPE model to learn from in minutes on two CPU cores
+STDLIB_SKIPPED = {"test", "tests", "idle_test", "site-packages", "dist-packages", "__pycache__"}
+
+
+def python_stdlib(folder: Path) -> Path:
+    """Every machine with Python has this corpus: its standard library's .py files (test suites and installed
+    packages left out), in sorted path order until STDLIB_BYTES, copied as .txt files under their module paths.
+    The same Python version writes the same files."""
+    import sysconfig
+
+    source = Path(sysconfig.get_paths()["stdlib"])
+    root = folder / "python_stdlib"
+    written = 0
+    for path in sorted(source.rglob("*.py"), key=lambda path: path.relative_to(source).parts):
+        relative = path.relative_to(source)
+        if STDLIB_SKIPPED & set(relative.parts) or not path.is_file():
+            continue
+        text = path.read_bytes()
+        if written + len(text) > STDLIB_BYTES:
+            break
+        target = root / relative.parent / f"{relative.name}.txt"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(text)
+        written += len(text)
+    return root
+
+
 WRITERS: dict[str, Callable[[Path], Path]] = {"breast_cancer": breast_cancer, "descriptions": descriptions,
                                               "diabetes": diabetes, "digits_folder": digits_folder,
-                                              "digits_halves": digits_halves}
+                                              "digits_halves": digits_halves, "python_stdlib": python_stdlib}
 
 
 def main() -> None:

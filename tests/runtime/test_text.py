@@ -155,3 +155,22 @@ def test_the_example_predicts_better_than_byte_frequencies(tmp_path: Path,
     frequencies = np.bincount(data, minlength=256) / len(data)
     unigram = -np.mean(np.log(frequencies[data]))  # nats per byte knowing byte frequencies alone (of all the text)
     assert validation[-1]["loss"] < unigram - 0.2
+
+
+def test_a_folder_holds_out_whole_documents_and_no_window_mixes_two(tmp_path: Path) -> None:
+    """Ten documents of one letter each: every window (and its target) is one letter, and each letter's windows
+    all lie in one split; validation and test take whole documents, about their share of the bytes."""
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    for number in range(10):
+        (folder / f"{number}.txt").write_bytes(bytes([65 + number]) * (31 + number))
+    loaded = load(write(tmp_path, b"", SPEC.replace('"corpus.txt"', '"corpus"')))
+    data = load_dataset(loaded, analyse(loaded), seed=0)
+    letters = []
+    for name in ("train", "validation", "test"):
+        (windows,), target = data.gather(name, np.arange(len(data.split(name))))
+        rows = np.concatenate([windows, target[:, -1:]], axis=1)
+        assert all(len(set(row.tolist())) == 1 for row in rows)  # one document per window and target
+        letters.append({int(row[0]) for row in rows})
+    assert not (letters[0] & letters[1] or letters[1] & letters[2] or letters[0] & letters[2])
+    assert [len(group) for group in letters] == [6, 2, 2] and set.union(*letters) == set(range(65, 75))

@@ -159,11 +159,11 @@ def test_the_example_predicts_better_than_byte_frequencies(tmp_path: Path,
 
 def test_a_folder_holds_out_whole_documents_and_no_window_mixes_two(tmp_path: Path) -> None:
     """Ten documents of one letter each: every window (and its target) is one letter, and each letter's windows
-    all lie in one split; validation and test take whole documents, about their share of the bytes."""
+    all lie in one split; validation and test take whole documents, their share of the bytes."""
     folder = tmp_path / "corpus"
     folder.mkdir()
     for number in range(10):
-        (folder / f"{number}.txt").write_bytes(bytes([65 + number]) * (31 + number))
+        (folder / f"{number}.txt").write_bytes(bytes([65 + number]) * 40)
     loaded = load(write(tmp_path, b"", SPEC.replace('"corpus.txt"', '"corpus"')))
     data = load_dataset(loaded, analyse(loaded), seed=0)
     letters = []

@@ -262,7 +262,8 @@ def evaluate_checkpoint(spec: str | Path | LoadedSpec, checkpoint: Path | None =
 
     if initial:
         loaded, train = load_for_training(spec, limits)
-        prepared = check_for_training(loaded, train, train.seed)
+        # a text tokenizer trained by dslc lives in the run's work directory: the default one, as `dslc train`'s
+        prepared = check_for_training(loaded, train, train.seed, Path("runs") / loaded.spec.model.name)
         has_examples(prepared)
         session = open_session(loaded, train, train.seed, device, compile_cache, prepared=prepared,
                                initial_weights=True)

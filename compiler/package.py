@@ -20,19 +20,24 @@ import keyword
 import shutil
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from flax import nnx
 from safetensors.numpy import save_file
 
+from dslc.compiler.analysis.model import Analysis
 from dslc.compiler.build import constructs
 from dslc.compiler.package_init import init_source, readme
 from dslc.compiler.package_layers import layers_source
 from dslc.compiler.package_normalization import input_normalization, run_train, target_normalization
-from dslc.compiler.package_source import ClassPlan, ModulePath, Package, plan_package
+from dslc.compiler.package_source import ClassPlan, Package, plan_package
 from dslc.compiler.package_structure import block_structure
-from dslc.runtime.trained import TrainedModel
 from dslc.spec.errors import DslcError, DslcErrors
+from dslc.spec.load import LoadedSpec
+
+if TYPE_CHECKING:
+    from dslc.runtime.trained import TrainedModel  # (a type only: compiler/ does not import runtime/)
 
 BLOCK_HEAD = '"""The block class `{name}` of the exported model."""\n'
 MODEL_HEAD = '"""The exported model, `Model`: its layers and blocks under the spec\'s names."""\n'
@@ -70,16 +75,8 @@ def write_package(trained: TrainedModel, out: Path) -> str:
 def package_files(trained: TrainedModel, package: str) -> dict[str, str | dict[str, np.ndarray]]:
     """Every file of the package by name: source text, or arrays for a safetensors file."""
     loaded, analysis = trained.loaded, trained.analysis
-    dtype = str(getattr(trained.model, "dtype", "float32"))
-    built = constructs(loaded.graph, analysis, dtype)
-    plan = plan_package(loaded.spec, loaded.graph, built, block_structure(loaded))
-    files: dict[str, str | dict[str, np.ndarray]] = {
-        "layers.py": layers_source(sorted({construct.module for construct in built.values()})),
-        "model.py": _module(MODEL_HEAD, plan.model, plan, f"COMPUTE_DTYPE = {dtype!r}", ENTRY),
-    }
-    for block in plan.blocks:
-        files[f"{plan.modules[block.name]}.py"] = _module(BLOCK_HEAD.format(name=block.name), block, plan)
-    files["weights.safetensors"] = _weights(trained.model, plan.paths)
+    sources, plan = source_files(loaded, analysis, str(getattr(trained.model, "dtype", "float32")))
+    files: dict[str, str | dict[str, np.ndarray]] = {**sources, "weights.safetensors": weights(trained.model, plan)}
     train, seed = run_train(trained)
     normalization: dict[str, np.ndarray] = {}
     for index, affine in enumerate(input_normalization(trained, train, seed)):
@@ -96,6 +93,19 @@ def package_files(trained: TrainedModel, package: str) -> dict[str, str | dict[s
                                        target=target is not None, outputs=len(loaded.graph.outputs))
     files["README.md"] = readme(package, " ".join(trained.name.split()), [name for name, _, _ in inputs])
     return files
+
+
+def source_files(loaded: LoadedSpec, analysis: Analysis, dtype: str = "float32") -> tuple[dict[str, str], Package]:
+    """The Flax modules (layers.py, model.py, one per block kind) and the plan they were written from."""
+    built = constructs(loaded.graph, analysis, dtype)
+    plan = plan_package(loaded.spec, loaded.graph, built, block_structure(loaded))
+    files = {
+        "layers.py": layers_source(sorted({construct.module for construct in built.values()})),
+        "model.py": _module(MODEL_HEAD, plan.model, plan, f"COMPUTE_DTYPE = {dtype!r}", ENTRY),
+    }
+    for block in plan.blocks:
+        files[f"{plan.modules[block.name]}.py"] = _module(BLOCK_HEAD.format(name=block.name), block, plan)
+    return files, plan
 
 
 ENTRY = '''def entry(x: jax.Array) -> jax.Array:
@@ -125,15 +135,15 @@ def _from(module: str, names: set[str]) -> str:
     return f"from {module} import (\n" + "".join(f"    {name},\n" for name in sorted(names)) + ")"
 
 
-def _weights(model: nnx.Module, paths: dict[str, ModulePath]) -> dict[str, np.ndarray]:
-    """Every parameter and batch statistic by its dotted path in the package's `Model`."""
+def weights(model: nnx.Module, plan: Package) -> dict[str, np.ndarray]:
+    """Every parameter and batch statistic of dslc's `model` by its dotted path in the package's `Model`."""
     state = nnx.state(model, nnx.Any(nnx.Param, nnx.BatchStat))
-    weights = {}
+    arrays = {}
     for path, variable in nnx.to_flat_state(state):
         layer, *rest = path[1:]  # ("layers", <graph name>, attribute...)
-        name = ".".join(str(part) for part in (*paths[str(layer)], *rest))
-        weights[name] = np.asarray(variable.get_value() if hasattr(variable, "get_value") else variable.value)
-    return weights
+        name = ".".join(str(part) for part in (*plan.paths[str(layer)], *rest))
+        arrays[name] = np.asarray(variable.get_value() if hasattr(variable, "get_value") else variable.value)
+    return arrays
 
 
 def _float64(affine: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:

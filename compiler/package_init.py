@@ -8,7 +8,7 @@ Only the post-processing of this model's loss is written. Spec strings appear on
 
 from __future__ import annotations
 
-from dslc.runtime.predictions import kind_of
+from dslc.spec.vocab import BINARY_LOSSES, CLASS_LOSS
 
 HEAD = '''"""A trained model as a standalone Flax package, exported by dslc: it needs jax, flax and numpy only.
 
@@ -165,7 +165,7 @@ def init_source(*, name: str, inputs: list[tuple[str, tuple[int | None, ...], st
     ]
     if classes is not None:
         constants.append(f"CLASSES = {classes!r}  # class id i is CLASSES[i]")
-    kind = kind_of(loss)
+    kind = "classes" if loss == CLASS_LOSS else "binary" if loss in BINARY_LOSSES else "values"  # as predictions.py
     first = FIRST_OUTPUT if outputs > 1 else ""
     post = POSTPROCESS[kind].format(first=first, classes=CLASS_NAMES if classes is not None else "",
                                     undo=UNDO if target else "", units=" in the data's units" if target else "")

@@ -9,20 +9,25 @@ input's dtype), so a package stores `shift` and `scale` per input and needs none
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from dslc.runtime.arrays import RowReader, feature_scaling
-from dslc.runtime.checkpoint import SPEC_FILE, locate_checkpoint
-from dslc.runtime.data import DIGITS_RANGE, _digits_arrays, _split_indices, _want, _Where
-from dslc.runtime.trained import TrainedModel
 from dslc.spec.ir import Spec, Train
 from dslc.spec.vocab import Digits, FileData, Images
 
+if TYPE_CHECKING:
+    from dslc.runtime.trained import TrainedModel
+
+# The one place compiler/ reaches into runtime/ (at call time only): the rules of a run's data (its train split,
+# its stored statistics) live in runtime/data.py and runtime/images.py, and a package must apply them exactly.
 Affine = tuple[np.ndarray, np.ndarray]  # (shift, scale), float64, broadcasting over an example
 
 
 def run_train(trained: TrainedModel) -> tuple[Train, int]:
     """The train section and seed the run was trained with (its spec.json and marker): its data split's."""
+    from dslc.runtime.checkpoint import SPEC_FILE, locate_checkpoint
+
     workdir, _, _ = locate_checkpoint(trained.checkpoint)
     spec = Spec.model_validate_json((workdir.path / SPEC_FILE).read_text(encoding="utf-8"))
     assert spec.train is not None  # the run opened: it has one
@@ -49,6 +54,9 @@ def target_normalization(trained: TrainedModel) -> Affine | None:
 
 def _digits(source: Digits, shape: tuple[int | None, ...], seed: int) -> Affine | None:
     """`shape`: the input's, whose 64 values training checked (known sizes)."""
+    from dslc.runtime.arrays import RowReader, feature_scaling
+    from dslc.runtime.data import DIGITS_RANGE, _digits_arrays, _split_indices
+
     if source.normalize == "minmax":
         return np.asarray(0.0), np.asarray(DIGITS_RANGE)
     if source.normalize == "standard":  # the statistics of the run's train split of the 64 pixels
@@ -61,6 +69,7 @@ def _digits(source: Digits, shape: tuple[int | None, ...], seed: int) -> Affine 
 
 
 def _images(trained: TrainedModel, train: Train, seed: int) -> Affine | None:
+    from dslc.runtime.data import _want, _Where
     from dslc.runtime.images import _scaling, _train_validation_test, geometry, open_folder
 
     source = train.data

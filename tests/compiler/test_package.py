@@ -151,3 +151,12 @@ def test_a_folder_name_that_is_no_package_name_is_refused(tmp_path: Path, name: 
 
     with pytest.raises(DslcErrors, match="Python identifier"):
         check_package_name(tmp_path / name)
+
+
+def test_a_folder_that_exists_is_refused(tmp_path: Path) -> None:
+    from dslc.compiler.package import check_package_name
+    from dslc.spec.errors import DslcErrors
+
+    (tmp_path / "taken").mkdir()
+    with pytest.raises(DslcErrors, match="exists already"):
+        check_package_name(tmp_path / "taken")

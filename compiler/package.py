@@ -91,7 +91,8 @@ def package_files(trained: TrainedModel, package: str) -> dict[str, str | dict[s
     files["__init__.py"] = init_source(name=trained.name, inputs=inputs, loss=trained.loss,
                                        classes=trained.class_names, normalized=bool(normalization),
                                        target=target is not None, outputs=len(loaded.graph.outputs))
-    files["README.md"] = readme(package, " ".join(trained.name.split()), [name for name, _, _ in inputs])
+    files["README.md"] = readme(package, " ".join(trained.name.split()), [name for name, _, _ in inputs],
+                                [plan.modules[block.name] for block in plan.blocks])
     return files
 
 

@@ -175,10 +175,11 @@ def init_source(*, name: str, inputs: list[tuple[str, tuple[int | None, ...], st
             + FORWARD)
 
 
-def readme(package: str, model: str, inputs: list[str]) -> str:
-    """How to use the package (Markdown: the names are shown in code spans, never run)."""
-    arrays = ", ".join(f"raw_{index}" for index in range(len(inputs)))
+def readme(package: str, model: str, inputs: list[str], blocks: list[str]) -> str:
+    """How to use the package (Markdown: the names are shown in code spans, never run); `blocks`: their modules."""
+    arrays = "raw" if len(inputs) == 1 else ", ".join(f"raw_{index}" for index in range(len(inputs)))
     listed = ", ".join(f"`{name.replace('`', '')}`" for name in inputs)
+    modules = "".join(f", `{module}.py`" for module in blocks)
     return f"""# {package}: the model `{model.replace('`', '')}` as a Flax package
 
 Exported by `dslc export --format flax`. It needs jax, flax and numpy only (not dslc):
@@ -192,5 +193,5 @@ print({package}.predict({arrays}, model=model))  # raw examples in, predictions 
 
 Each raw array holds examples first, in the form of the training data (one per input: {listed});
 `preprocess` prepares them as training did and `postprocess` reads the outputs as `dslc predict` does.
-`layers.py` holds the layer classes, one module per block kind the model's blocks, `model.py` the model.
+The code: `model.py` (the model), `layers.py` (its layer classes){modules} (a class per block kind).
 """

@@ -141,7 +141,7 @@ def test_no_spec_string_becomes_code() -> None:
                     for alias in node.names}
         assert "os" not in imported
     assert "self.stem_____import_os____ = Dense(" in plan.model.source  # a sanitised attribute name
-    assert "import os" not in readme("pkg", HOSTILE.replace("\n", " "), [HOSTILE]).split("```")[1]
+    assert "import os" not in readme("pkg", HOSTILE.replace("\n", " "), [HOSTILE], []).split("```")[1]
 
 
 @pytest.mark.parametrize("name", ["my-model", "2fast", "class"])

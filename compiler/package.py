@@ -119,11 +119,10 @@ ENTRY = '''def entry(x: jax.Array) -> jax.Array:
 def _module(head: str, plan: ClassPlan, package: Package, constants: str = "", functions: str = "") -> str:
     """A module holding one generated class, its imports sorted as isort sorts them."""
     third_party = ["import jax", *(["import jax.numpy as jnp"] if functions else []), "from flax import nnx"]
-    local = [_from(".layers", plan.layer_classes)] if plan.layer_classes else []
-    by_module: dict[str, set[str]] = {}
+    by_module: dict[str, set[str]] = {"layers": set(plan.layer_classes)} if plan.layer_classes else {}
     for name in plan.block_classes:
         by_module.setdefault(package.modules[name], set()).add(name)
-    local += [_from(f".{module}", names) for module, names in sorted(by_module.items())]
+    local = [_from(f".{module}", names) for module, names in sorted(by_module.items())]
     imports = "\n\n".join(["from __future__ import annotations", "\n".join(third_party), "\n".join(local)])
     top = head + "\n" + imports + "\n\n" + (constants + "\n\n\n" if constants else "\n")
     return top + "\n\n\n".join(part.rstrip("\n") for part in (plan.source, functions) if part) + "\n"

@@ -3,9 +3,10 @@
 A block kind's class takes the block's parameters as keyword arguments, keeps its layers as attributes
 named after the spec's layer names and wires them in `__call__` as the block's graph does; a repeated
 call (`* n`) is an `nnx.List` of instances. A layer's constructor argument (its `Construct`, as dslc
-builds it) is written as the block parameter it equals in every instance (among those the layer's
-call refers to), else as a literal where every instance agrees, else as an extra keyword argument of
-the class (`<layer>_<argument>`: typically an input width that differs between instances).
+builds it) is written as the block parameter it equals (or a tuple of it) in every instance: one the
+layer's call refers to, else a literal where every instance agrees, else any parameter that differs
+as it does, else an extra keyword argument of the class (`<layer>_<argument>`: typically an input
+width that differs between instances).
 
 A spec is data: every name is written as a sanitised identifier (`identifier`), every value with `repr`.
 """
@@ -199,6 +200,18 @@ def _candidates(step: Step | None, argument: str) -> list[str]:
     return first + [name for value in written.values() for name in _refs(value) if name not in first]
 
 
+def _as_param(name: str, param: str, instances: list[Instance], values: list[Any]) -> str | None:
+    """`name` where every value is the parameter's, `(name, name)` where each is a tuple of it (a kernel size)."""
+    bound = [repr(instance.arguments.get(param)) for instance in instances]
+    if all(written == repr(value) for written, value in zip(bound, values, strict=True)):
+        return name
+    sizes = {len(value) if isinstance(value, tuple) else -1 for value in values}
+    if len(sizes) == 1 and min(sizes) > 0 and all(
+            all(repr(part) == written for part in value) for written, value in zip(bound, values, strict=True)):
+        return f"({', '.join([name] * min(sizes))}{',' if min(sizes) == 1 else ''})"
+    return None
+
+
 def _same(values: list[Any]) -> bool:
     return all(repr(value) == repr(values[0]) for value in values)
 
@@ -301,14 +314,17 @@ class _Context:
 
     def expression(self, plan: ClassPlan, values: list[Any], step: Step | None, key: str, item: Item,
                    taken: set[str]) -> str:
-        """A constructor argument with `values` in the plan's instances: a parameter, a literal or a new argument."""
+        """A constructor argument with `values` in the plan's instances: a parameter the step refers to, a literal
+        where the instances agree, any parameter where they differ, else a new argument of the class."""
         by_name = {param.name: name for name, param in plan.params}
         for candidate in _candidates(step, key):
-            if candidate in by_name and all(repr(instance.arguments.get(candidate)) == repr(value)
-                                            for instance, value in zip(plan.instances, values, strict=True)):
-                return by_name[candidate]
+            if candidate in by_name and (text := _as_param(by_name[candidate], candidate, plan.instances, values)):
+                return text
         if _same(values):
             return repr(values[0])
+        for param, name in by_name.items():  # values that differ as a parameter does are that parameter
+            if text := _as_param(name, param, plan.instances, values):
+                return text
         name = identifier(f"{item.attr}_{key}", taken, "argument")
         plan.extras[name] = {instance.path: value for instance, value in zip(plan.instances, values, strict=True)}
         return name
@@ -396,7 +412,7 @@ class _Context:
             hint = _hint(plan.instances[0].arguments.get(param.name))
             params.append(f"{name}{hint}" + ("" if param.required else f" = {param.default!r}"))
         params += [f"{name}{_hint(next(iter(values.values())))}" for name, values in plan.extras.items()]
-        head = _call_line(f"{INDENT}def __init__", ["self", "*", *params, "rngs: nnx.Rngs"], 0, " -> None:")
+        head = _call_line("def __init__", ["self", "*", *params, "rngs: nnx.Rngs"], 1, " -> None:")
         if plan.block is None:
             doc = "The model: `Model(rngs=nnx.Rngs(0))(*inputs, train=False)`, inputs batch-first (see INPUTS)."
         else:

@@ -22,8 +22,8 @@ from dslc.compiler.package_source import identifier, plan_package
 from dslc.compiler.package_structure import Call, Instance, Structure, block_structure
 from dslc.spec.expand import Graph
 
-# Nested blocks: `stack` repeats `unit` twice; the two `stack` calls differ in width, so their layer norms'
-# widths differ and become an argument of the class.
+# Nested blocks: `stack` repeats `unit` twice; the two `stack` calls read inputs of different widths (5 and 6),
+# which no parameter gives: the width of `proj`'s input becomes an argument of the class.
 NESTED = """\
 dslc: 1
 blocks:
@@ -40,6 +40,8 @@ blocks:
   stack:
     params: [width]
     layers:
+      - dense: {units: $width}
+        name: proj
       - unit: {width: $width}
         repeat: 2
         name: units
@@ -48,12 +50,10 @@ model:
   name: nested
   inputs: {features: [5]}
   layers:
-    - dense: {units: 4}
-      name: stem
     - stack: {width: 4}
       name: first
     - dense: {units: 6}
-    - stack: {width: 6}
+    - stack: {width: 3}
       name: second
     - dense: {units: 3}
       name: head
@@ -82,8 +82,9 @@ def test_a_class_per_block_kind_with_the_same_outputs_as_dslcs_model(tmp_path: P
     assert sorted(sources) == ["layers.py", "model.py", "stack.py", "unit.py"]
     assert "class Unit(nnx.Module):" in sources["unit.py"] and "class Stack(nnx.Module):" in sources["stack.py"]
     assert "self.units = nnx.List([Unit(width=width, rngs=rngs) for _ in range(2)])" in sources["stack.py"]
-    assert "def __init__(self, *, width: int, layernorm_1_num_features: int, rngs: nnx.Rngs)" in sources["stack.py"]
-    assert "self.first = Stack(width=4, layernorm_1_num_features=4, rngs=rngs)" in sources["model.py"]
+    assert "def __init__(self, *, width: int, proj_in_features: int, rngs: nnx.Rngs)" in sources["stack.py"]
+    assert "self.layernorm_1 = LayerNorm(num_features=width, rngs=rngs)" in sources["stack.py"]
+    assert "self.first = Stack(width=4, proj_in_features=5, rngs=rngs)" in sources["model.py"]
     model = build_model(loaded, analysis, seed=3)
     folder = tmp_path / "nested_package"
     folder.mkdir()
@@ -98,7 +99,7 @@ def test_a_class_per_block_kind_with_the_same_outputs_as_dslcs_model(tmp_path: P
         package = importlib.import_module("nested_package")
         exported = package.load()
         x = np.random.default_rng(0).normal(size=(7, 5)).astype(np.float32)
-        np.testing.assert_allclose(np.asarray(package.forward(exported, x)), np.asarray(model(x)), rtol=1e-6)
+        np.testing.assert_allclose(np.asarray(package.forward(exported, x)), np.asarray(model(x)), rtol=1e-5, atol=1e-6)
         assert type(exported.second.units[1]).__name__ == "Unit"
     finally:
         sys.path.remove(str(tmp_path))
@@ -140,7 +141,7 @@ def test_no_spec_string_becomes_code() -> None:
         imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import | ast.ImportFrom)
                     for alias in node.names}
         assert "os" not in imported
-    assert "self.stem_____import_os____ = Dense(" in plan.model.source  # a sanitised attribute name
+    assert "self.head_____import_os____ = Dense(" in plan.model.source  # a sanitised attribute name
     assert "import os" not in readme("pkg", HOSTILE.replace("\n", " "), [HOSTILE], []).split("```")[1]
 
 

@@ -277,7 +277,9 @@ class _Context:
         if item.nodes:
             constructs = [self.built[node.name] for node in item.nodes]
             module = constructs[0].module
-            if any(construct.module != module for construct in constructs) or module not in _flax.CONSTRUCTORS:
+            if module not in _flax.CONSTRUCTORS or any(
+                    construct.module != module or construct.arguments.keys() != constructs[0].arguments.keys()
+                    for construct in constructs):
                 raise unsupported(f"layer {item.nodes[0].name!r} is built differently in the instances of its block")
             plan.layer_classes.add(module)
             defaults = _defaults(module)

@@ -39,9 +39,16 @@ def _stablehlo(trained: TrainedModel, out: Path) -> str:
     return f"the forward pass with its weights bound ({', '.join(files)})"
 
 
+def _flax(trained: TrainedModel, out: Path) -> str:
+    from dslc.compiler.package import write_package
+
+    return write_package(trained, out)
+
+
 FORMATS: dict[str, tuple[Writer, str]] = {  # name -> (writer, what OUT is)
     "safetensors": (_safetensors, "a .safetensors file"),
     "stablehlo": (_stablehlo, "a folder"),
+    "flax": (_flax, "a folder, the package (its name a Python identifier)"),
 }
 
 

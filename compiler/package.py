@@ -8,7 +8,7 @@ The folder OUT (its name, a Python identifier, is the package's) holds:
 - `model.py`: `Model`, the spec's top-level layers and block calls under their names;
 - `weights.safetensors`: every parameter and batch statistic, named by its attribute path in `Model`
   (`stage.0.conv_a.kernel`); `normalization.safetensors`: the `(shift, scale)` of each normalised input
-  and of a normalised target (compiler/package_normalization.py);
+  and of a normalised target (`TrainedModel.normalization`, runtime/normalization.py);
 - `__init__.py`: `load`, `preprocess`, `postprocess`, `predict` (compiler/package_init.py), and README.md.
 
 The package is written into a hidden sibling folder and renamed into place: a failure leaves nothing.
@@ -30,7 +30,6 @@ from dslc.compiler.analysis.model import Analysis
 from dslc.compiler.build import constructs
 from dslc.compiler.package_init import init_source, readme
 from dslc.compiler.package_layers import layers_source
-from dslc.compiler.package_normalization import input_normalization, run_train, target_normalization
 from dslc.compiler.package_source import ClassPlan, Package, plan_package
 from dslc.compiler.package_structure import block_structure
 from dslc.spec.errors import DslcError, DslcErrors
@@ -77,12 +76,11 @@ def package_files(trained: TrainedModel, package: str) -> dict[str, str | dict[s
     loaded, analysis = trained.loaded, trained.analysis
     sources, plan = source_files(loaded, analysis, str(getattr(trained.model, "dtype", "float32")))
     files: dict[str, str | dict[str, np.ndarray]] = {**sources, "weights.safetensors": weights(trained.model, plan)}
-    train, seed = run_train(trained)
+    inputs_affine, target = trained.normalization()
     normalization: dict[str, np.ndarray] = {}
-    for index, affine in enumerate(input_normalization(trained, train, seed)):
+    for index, affine in enumerate(inputs_affine):
         if affine is not None:
             normalization[f"input{index}.shift"], normalization[f"input{index}.scale"] = _float64(affine)
-    target = target_normalization(trained)
     if target is not None:
         normalization["target.shift"], normalization["target.scale"] = _float64(target)
     if normalization:

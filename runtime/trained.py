@@ -7,10 +7,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from dslc.compiler.analysis.model import Analysis
 from dslc.runtime.arrays import Statistics
 from dslc.spec.limits import Limits
 from dslc.spec.load import LoadedSpec
+
+Affine = tuple[np.ndarray, np.ndarray]  # (shift, scale), float64, broadcasting over an example
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,13 @@ class TrainedModel:
     @property
     def name(self) -> str:
         return self.loaded.spec.model.name
+
+    def normalization(self) -> tuple[list[Affine | None], Affine | None]:
+        """Each input's `(shift, scale)` (None: taken as it is) and the target's, as the run normalised them."""
+        from dslc.runtime.normalization import input_normalization, run_train, target_normalization
+
+        train, seed = run_train(self)
+        return input_normalization(self, train, seed), target_normalization(self)
 
 
 def open_trained_model(spec: str | Path, checkpoint: Path | None, limits: Limits, device: str = "cpu",

@@ -1,4 +1,5 @@
-"""The constants an exported Flax package normalises its raw inputs and targets with (compiler/package.py).
+"""The constants a run's raw inputs and targets are normalised with, as `(shift, scale)` pairs: what an exported
+Flax package (compiler/package.py, through `TrainedModel.normalization`) applies.
 
 `dslc.runtime.data.prepare_inputs` turns raw examples into model inputs, by the run's data source:
 `digits` divides by 16 (minmax) or standardises with its train split's statistics; an image folder
@@ -13,15 +14,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from dslc.runtime.trained import Affine
 from dslc.spec.ir import Spec, Train
 from dslc.spec.vocab import Digits, FileData, Images
 
 if TYPE_CHECKING:
     from dslc.runtime.trained import TrainedModel
-
-# The one place compiler/ reaches into runtime/ (at call time only): the rules of a run's data (its train split,
-# its stored statistics) live in runtime/data.py and runtime/images.py, and a package must apply them exactly.
-Affine = tuple[np.ndarray, np.ndarray]  # (shift, scale), float64, broadcasting over an example
 
 
 def run_train(trained: TrainedModel) -> tuple[Train, int]:

@@ -20,6 +20,11 @@ runs a frozen base.
 Precision: `dtype="bfloat16"` computes in bfloat16 (floating inputs are cast on entry, so every
 activation is bfloat16) while parameters and batch statistics stay float32; the outputs are
 bfloat16 (a loss should upcast them).
+
+Activation checkpointing (`remat=True`, the train section's `remat: true`): the layers of each block instance
+(consecutive layers of one outermost block use, `GraphNode.scope[0]`) run inside one `nnx.remat`, so the
+backward pass recomputes their activations from the instance's inputs instead of keeping them: only the values
+that cross between instances stay alive. Layers outside blocks run as without it. The results are the same.
 """
 
 from __future__ import annotations
@@ -51,11 +56,12 @@ class SpecModel(nnx.Module):
     `tied` holds `(head, embedding)` pairs: a tied head is called with the embedding's module as
     `table=`, so the shared table is one parameter, at the embedding's path (`layers/<embedding>/...`),
     counted and trained once, and trainable or frozen with the embedding.
+    `runs` (given: activation checkpointing) cuts the wiring into `Run`s, each block instance's run rematerialised.
     """
 
     def __init__(self, layers: dict[str, nnx.Module], wiring: tuple[tuple[str, tuple[str, ...]], ...],
                  inputs: tuple[str, ...], outputs: tuple[str, ...], frozen: frozenset[str], dtype: str,
-                 tied: tuple[tuple[str, str], ...] = ()) -> None:
+                 tied: tuple[tuple[str, str], ...] = (), runs: tuple[Run, ...] | None = None) -> None:
         self.layers = nnx.data(layers)  # a plain dict: any layer name is a key, none shadows a Module method
         self.wiring = wiring
         self.tied = tied
@@ -64,6 +70,7 @@ class SpecModel(nnx.Module):
         self.frozen = frozen
         self.trainable = frozenset(layers) - frozen
         self.dtype = dtype
+        self.runs = runs
 
     def _entry(self, x: jax.Array) -> jax.Array:
         x = jnp.asarray(x)
@@ -74,13 +81,66 @@ class SpecModel(nnx.Module):
             raise TypeError(f"the model takes {len(self.inputs)} inputs ({', '.join(self.inputs)}), "
                             f"got {len(inputs)}")
         values = {name: self._entry(x) for name, x in zip(self.inputs, inputs, strict=True)}
+        if self.runs is None:
+            self._run(self.wiring, values, train)
+        for run in self.runs or ():
+            if run.block is None:
+                self._run(run.wiring, values, train)
+            else:
+                given = nnx.remat(_block(run, train))(self, *(values[name] for name in run.reads))
+                values.update(zip(run.gives, given, strict=True))
+        outputs = tuple(values[name] for name in self.outputs)
+        return outputs[0] if len(outputs) == 1 else outputs
+
+    def _run(self, wiring: tuple[tuple[str, tuple[str, ...]], ...], values: dict[str, jax.Array],
+             train: bool) -> None:
+        """Compute the layers of `wiring` in order into `values` (which holds what they read)."""
         tables = {head: self.layers[embedding] for head, embedding in self.tied}
-        for name, sources in self.wiring:
+        for name, sources in wiring:
             table = {"table": tables[name]} if name in tables else {}
             values[name] = self.layers[name](*(values[s] for s in sources), train=train and name not in self.frozen,
                                              **table)
-        outputs = tuple(values[name] for name in self.outputs)
-        return outputs[0] if len(outputs) == 1 else outputs
+
+
+@dataclass(frozen=True)
+class Run:
+    """Consecutive layers of one block instance (`block`, its name) or one layer outside blocks (`block` None):
+    the values it reads from earlier layers or the inputs, and those it gives to later layers or the outputs."""
+
+    block: str | None
+    wiring: tuple[tuple[str, tuple[str, ...]], ...]
+    reads: tuple[str, ...]
+    gives: tuple[str, ...]
+
+
+def _block(run: Run, train: bool) -> Callable[..., tuple[jax.Array, ...]]:
+    """A block instance's run as a function of the model and the values it reads (what `nnx.remat` wraps)."""
+    def block(model: SpecModel, *reads: jax.Array) -> tuple[jax.Array, ...]:
+        local = dict(zip(run.reads, reads, strict=True))
+        model._run(run.wiring, local, train)
+        return tuple(local[name] for name in run.gives)
+    return block
+
+
+def runs_of(graph: Graph) -> tuple[Run, ...]:
+    """The graph's layers cut into `Run`s, in topological order (a block instance's layers are consecutive)."""
+    groups: list[list[GraphNode]] = []
+    for node in graph.nodes:
+        block = node.scope[0] if node.scope else None
+        if block is not None and groups and groups[-1][0].scope[:1] == (block,):
+            groups[-1].append(node)
+        else:
+            groups.append([node])
+    last_read = {source: index for index, group in enumerate(groups) for node in group for source in node.inputs}
+    runs = []
+    for index, group in enumerate(groups):
+        made = {node.name for node in group}
+        reads = tuple(dict.fromkeys(s for node in group for s in node.inputs if s not in made))
+        gives = tuple(node.name for node in group
+                      if last_read.get(node.name, index) > index or node.name in graph.outputs)
+        runs.append(Run(group[0].scope[0] if group[0].scope else None,
+                        tuple((node.name, node.inputs) for node in group), reads, gives))
+    return tuple(runs)
 
 
 @dataclass(frozen=True)
@@ -126,8 +186,10 @@ def constructs(graph: Graph, analysis: Analysis, dtype: str = "float32") -> dict
     return {node.name: _construct(node, tensors, dtype) for node in graph.nodes}
 
 
-def build_model(loaded: LoadedSpec, analysis: Analysis, *, seed: int = 0, dtype: str = "float32") -> SpecModel:
-    """The spec's model with freshly initialised parameters (deterministic in `seed`).
+def build_model(loaded: LoadedSpec, analysis: Analysis, *, seed: int = 0, dtype: str = "float32",
+                remat: bool = False) -> SpecModel:
+    """The spec's model with freshly initialised parameters (deterministic in `seed`); `remat`: recompute each
+    block instance's activations in the backward pass (activation checkpointing).
 
     This allocates every parameter; for shapes alone wrap it: `nnx.eval_shape(lambda: build_model(...))`.
     `nnx.jit(lambda: build_model(...))()` builds the same model as one compiled program (which the
@@ -141,7 +203,8 @@ def build_model(loaded: LoadedSpec, analysis: Analysis, *, seed: int = 0, dtype:
     return SpecModel(layers, tuple((node.name, node.inputs) for node in graph.nodes),
                      tuple(i.name for i in graph.inputs), graph.outputs,
                      frozenset(node.name for node in graph.nodes if not node.trainable), dtype,
-                     tuple((node.name, node.tied_to) for node in graph.nodes if node.tied_to))
+                     tuple((node.name, node.tied_to) for node in graph.nodes if node.tied_to),
+                     runs_of(graph) if remat else None)
 
 
 def _module(construct: Construct, rngs: nnx.Rngs) -> nnx.Module:

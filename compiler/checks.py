@@ -14,6 +14,9 @@ The loss decides what a target is, and every metric must read the same target:
 | `sigmoid_binary_cross_entropy` | 0/1 values, shape `output`              | accuracy (binary)   |
 | `mse`, `mae`, `huber`          | real values, shape `output`             | mse, mae            |
 
+Under softmax cross-entropy, `perplexity` and `bits_per_byte` restate the cross-entropy; bits per byte only for
+text read as bytes (a token is a byte there; with any other data it would be bits per token).
+
 Positions come from the loaded spec's source map (`dslc.spec.sourcemap`):
 `("train", "optimizer", "lr", "warmup_steps")` is where that value was written,
 by name or (in the DSL) by position.
@@ -44,6 +47,7 @@ from dslc.spec.vocab import (
     BINARY_LOSSES,
     CLASS_LOSS,
     CLASS_LOSSES,
+    CROSS_ENTROPY_METRICS,
     REGRESSION_LOSSES,
     Bpe,
     ByteTokens,
@@ -79,6 +83,10 @@ def metric_name(metric: Choice) -> str:
 def metric_names(train: Train) -> tuple[str, ...]:
     """Every name a training run reports: the loss first, then the metrics in spec order."""
     return ("loss", *(metric_name(metric) for metric in train.metrics))
+
+
+# Reported as the exp of a mean: combined over batches by a weighted geometric mean (exp of the mean of logs).
+GEOMETRIC_METRICS = ("perplexity",)
 
 
 def metric_mode(name: str) -> Literal["min", "max"]:
@@ -199,7 +207,13 @@ def metrics_fit(train: Train, analysis: Analysis, where: _Where) -> Iterator[Dsl
 def _metric_fits(metric: Choice, output: Tensor, loss: str, index: int, where: _Where) -> Iterator[DslcError]:
     kind = metric.kind
     span = where.kind("metrics", index)
-    if kind in ("accuracy", "top_k") and loss in REGRESSION_LOSSES:
+    if kind in CROSS_ENTROPY_METRICS:
+        if loss not in CLASS_LOSSES:
+            yield _error("E604", f"metric '{kind}' restates softmax cross-entropy, but the loss is '{loss}'", span,
+                         hint=f"use it with loss {CLASS_LOSS}")
+        elif problem := _classes_problem(output):
+            yield _error("E604", f"metric '{kind}': {problem}", span)
+    elif kind in ("accuracy", "top_k") and loss in REGRESSION_LOSSES:
         yield _error("E604", f"metric '{kind}' compares class labels, but loss '{loss}' trains on real-valued "
                              "targets", span, hint="use the metrics mse or mae with this loss")
     elif kind in ("mse", "mae") and loss not in REGRESSION_LOSSES:
@@ -217,6 +231,29 @@ def _metric_fits(metric: Choice, output: Tensor, loss: str, index: int, where: _
             yield _error("E604", f"metric 'top_k': k={metric.k} is not smaller than the number of classes "
                                  f"({classes}): it would always be 1", where.written("metrics", index, "k") or span,
                          hint=f"choose k below {classes}")
+
+
+def bits_per_byte_data(train: Train, where: _Where) -> Iterator[DslcError]:
+    """Bits per byte is the loss in bits only where each token is one byte: text data with the byte tokenizer."""
+    data = train.data
+    for index, metric in enumerate(train.metrics):
+        if metric.kind != "bits_per_byte":
+            continue
+        if not isinstance(data, Text):
+            yield _error("E615", f"metric 'bits_per_byte' needs text data read as bytes; data '{data.kind}' gives "
+                                 "no bytes", where.kind("metrics", index), hint="use the metric perplexity")
+        elif not isinstance(data.tokenizer, ByteTokens):
+            yield _error("E615", f"metric 'bits_per_byte' needs text read as bytes, but the text's tokenizer is "
+                                 f"'{data.tokenizer.kind}' (a token is not a byte)", where.kind("metrics", index),
+                         hint="use the metric perplexity, or the tokenizer bytes",
+                         related=(("the tokenizer", where.kind("data", "tokenizer")),))
+
+
+def accumulate_divides_batch(train: Train, where: _Where) -> Iterator[DslcError]:
+    if train.batch % train.accumulate:
+        yield _error("E614", f"accumulate: {train.accumulate} micro-batches do not divide the batch of "
+                             f"{train.batch} examples", where.at("accumulate"),
+                     hint=f"choose a divisor of {train.batch}, or a batch that is a multiple of {train.accumulate}")
 
 
 def trainable_parameters(train: Train, analysis: Analysis, where: _Where) -> Iterator[DslcError]:
@@ -503,7 +540,8 @@ def initial_weights_fit(train: Train, analysis: Analysis, where: _Where) -> Iter
 
 
 TRAIN_RULES: tuple[TrainRule, ...] = (schedule_consistent, optimizer_options, checkpoint_best, early_stopping_monitor,
-                                     data_paths_inside, init_paths_inside, target_normalisation)
+                                     data_paths_inside, init_paths_inside, target_normalisation,
+                                     accumulate_divides_batch, bits_per_byte_data)
 MODEL_RULES: tuple[ModelRule, ...] = (single_output, trainable_parameters, loss_fits_output, metrics_fit,
                                       precision_fits_model, data_fits, data_files_fit, images_fit, text_fits,
                                       initial_weights_fit)

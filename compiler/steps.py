@@ -19,7 +19,16 @@ What a step computes:
   not finite leaves the whole state unchanged and says so in `metrics["finite"]`
   (`optax.apply_if_finite` would still apply an update after N bad steps);
 - metrics as batch means (weighted by `Batch.weight` when given, so that a
-  padded last batch needs no second compilation);
+  padded last batch needs no second compilation); perplexity is the exp of the
+  batch's mean cross-entropy (`checks.GEOMETRIC_METRICS`: combined over batches
+  by a weighted geometric mean, which keeps it the exp of the split's mean);
+- `accumulate: K`: the batch is computed as K micro-batches of batch/K in one
+  `lax.scan`, gradients and metrics summed with the examples' weights and divided
+  by the batch's total weight, so the update is the whole batch's up to float
+  order while only one micro-batch's activations are alive. Batch statistics and
+  RNG streams advance once per micro-batch; auxiliary losses are the mean of the
+  micro-batches' (a load-balancing loss over batch/K examples, K times);
+- weight decay (adamw, lion) on kernels and embeddings only (`decay_mask`);
 - the auxiliary losses that layers sow in training (`_flax.AuxiliaryLoss`, e.g.
   a mixture of experts' load balancing) added to the training loss, which the
   `loss` metric reports, with their sum as `aux_loss`; evaluation reports the
@@ -43,7 +52,7 @@ import optax
 from flax import nnx
 
 from dslc.compiler.build import SpecModel, trainable_filter
-from dslc.compiler.checks import metric_name
+from dslc.compiler.checks import GEOMETRIC_METRICS, metric_name
 from dslc.spec.ir import Train
 from dslc.spec.layers._flax import AuxiliaryLoss
 from dslc.spec.vocab import (
@@ -52,6 +61,7 @@ from dslc.spec.vocab import (
     Adafactor,
     Adam,
     AdamW,
+    BitsPerByte,
     Constant,
     Cosine,
     Exponential,
@@ -61,6 +71,7 @@ from dslc.spec.vocab import (
     MetricChoice,
     MseMetric,
     OptimizerChoice,
+    Perplexity,
     RmsProp,
     ScheduleChoice,
     Sgd,
@@ -104,6 +115,7 @@ class Task:
     metrics: tuple[tuple[str, PerExample], ...]
     tx: optax.GradientTransformation
     schedule: optax.Schedule
+    accumulate: int = 1  # micro-batches per batch (`Train.accumulate`)
 
 
 class Steps(NamedTuple):
@@ -131,14 +143,29 @@ def _like_output(target: jax.Array, outputs: jax.Array) -> jax.Array:
     return target.reshape(outputs.shape).astype(outputs.dtype)
 
 
-def _softmax_cross_entropy(label_smoothing: float) -> PerExample:
+def _softmax_cross_entropy(label_smoothing: float, z_loss: float = 0.0) -> PerExample:
     def loss(logits: jax.Array, labels: jax.Array) -> jax.Array:
         labels = labels.reshape(logits.shape[:-1]).astype(jnp.int32)
         if label_smoothing == 0.0:
-            return _per_example(optax.softmax_cross_entropy_with_integer_labels(logits, labels))
-        soft = optax.smooth_labels(jax.nn.one_hot(labels, logits.shape[-1], dtype=logits.dtype), label_smoothing)
-        return _per_example(optax.softmax_cross_entropy(logits, soft))
+            values = optax.softmax_cross_entropy_with_integer_labels(logits, labels)
+        else:
+            soft = optax.smooth_labels(jax.nn.one_hot(labels, logits.shape[-1], dtype=logits.dtype),
+                                       label_smoothing)
+            values = optax.softmax_cross_entropy(logits, soft)
+        if z_loss:  # PaLM's z-loss, per position
+            values = values + z_loss * jnp.square(jax.nn.logsumexp(logits, axis=-1))
+        return _per_example(values)
     return loss
+
+
+def _cross_entropy(logits: jax.Array, labels: jax.Array) -> jax.Array:
+    """The plain mean cross-entropy per example, in nats (perplexity's exponent)."""
+    labels = labels.reshape(logits.shape[:-1]).astype(jnp.int32)
+    return _per_example(optax.softmax_cross_entropy_with_integer_labels(logits, labels))
+
+
+def _bits(logits: jax.Array, labels: jax.Array) -> jax.Array:
+    return _cross_entropy(logits, labels) / jnp.log(2.0)
 
 
 def _sigmoid_binary_cross_entropy(logits: jax.Array, target: jax.Array) -> jax.Array:
@@ -162,7 +189,7 @@ def _huber(delta: float) -> PerExample:
 def make_loss(loss: LossChoice) -> PerExample:
     """The spec's loss as a per-example function of float32 outputs and the target."""
     if isinstance(loss, SoftmaxCrossEntropy):
-        return _softmax_cross_entropy(loss.label_smoothing)
+        return _softmax_cross_entropy(loss.label_smoothing, loss.z_loss)
     if isinstance(loss, Huber):
         return _huber(loss.delta)
     if isinstance(loss, SigmoidBinaryCrossEntropy):
@@ -190,7 +217,12 @@ def _top_k_accuracy(k: int) -> PerExample:
 
 
 def make_metric(metric: MetricChoice, loss: LossChoice) -> PerExample:
-    """A metric per example; it reads the target the way the loss does (see `dslc.compiler.checks`)."""
+    """A metric per example; it reads the target the way the loss does (see `dslc.compiler.checks`).
+    Perplexity's value per example is its cross-entropy: the steps take the exp of the batch's mean."""
+    if isinstance(metric, Perplexity):
+        return _cross_entropy
+    if isinstance(metric, BitsPerByte):
+        return _bits
     if isinstance(metric, TopK):
         return _top_k_accuracy(metric.k)
     if isinstance(metric, Accuracy):
@@ -222,12 +254,23 @@ def _base_optimizer(opt: OptimizerChoice, lr: optax.Schedule) -> optax.GradientT
     if isinstance(opt, Adam):
         return optax.adam(lr, b1=opt.b1, b2=opt.b2, eps=opt.eps)
     if isinstance(opt, AdamW):
-        return optax.adamw(lr, b1=opt.b1, b2=opt.b2, eps=opt.eps, weight_decay=opt.weight_decay)
+        return optax.adamw(lr, b1=opt.b1, b2=opt.b2, eps=opt.eps, weight_decay=opt.weight_decay, mask=decay_mask)
     if isinstance(opt, RmsProp):
         return optax.rmsprop(lr, decay=opt.decay, eps=opt.eps, momentum=opt.momentum or None)
     if isinstance(opt, Adafactor):
         return optax.adafactor(lr)
-    return optax.lion(lr, b1=opt.b1, b2=opt.b2, weight_decay=opt.weight_decay)
+    return optax.lion(lr, b1=opt.b1, b2=opt.b2, weight_decay=opt.weight_decay, mask=decay_mask)
+
+
+def decay_mask(params: PyTree) -> PyTree:
+    """True for the parameters weight decay applies to: kernels and embedding tables (two axes or more, not
+    named `bias`). Biases, the scales and biases of layernorm, rmsnorm, batchnorm and groupnorm, layer scales
+    and class tokens (one axis) are left alone: decaying them pulls a norm towards zero output rather than
+    regularising a mapping. Embeddings are decayed, as GPT-2 and nanoGPT do (a tied table is the head's kernel)."""
+    def decays(path: tuple[Any, ...], leaf: jax.Array) -> bool:
+        name = getattr(path[-1], "key", None) if path else None
+        return jnp.ndim(leaf) >= 2 and name != "bias"
+    return jax.tree_util.tree_map_with_path(decays, params)
 
 
 def make_optimizer(train: Train, trainable_mask: PyTree | None = None) -> optax.GradientTransformation:
@@ -252,7 +295,7 @@ def make_optimizer(train: Train, trainable_mask: PyTree | None = None) -> optax.
 def make_task(train: Train) -> Task:
     metrics = tuple((metric_name(metric), make_metric(metric, train.loss)) for metric in train.metrics)
     return Task(loss=make_loss(train.loss), metrics=metrics, tx=make_optimizer(train),
-                schedule=make_schedule(train.optimizer.lr))
+                schedule=make_schedule(train.optimizer.lr), accumulate=train.accumulate)
 
 
 # -- state -------------------------------------------------------------------------------------
@@ -312,8 +355,23 @@ def _forward(graphdef: nnx.GraphDef, params: dict, rest: dict, batch: Batch, tra
     return Forward(outputs.astype(jnp.float32), _subset(rest, nnx.to_pure_dict(nnx.state(model))), aux_loss)
 
 
+def _finish(name: str, mean: jax.Array) -> jax.Array:
+    """A metric's value from its per-example mean: perplexity is the exp of the mean cross-entropy."""
+    return jnp.exp(mean) if name in GEOMETRIC_METRICS else mean
+
+
 def _metrics(task: Task, outputs: jax.Array, batch: Batch) -> dict[str, jax.Array]:
-    return {name: _mean(metric(outputs, batch.target), batch.weight) for name, metric in task.metrics}
+    return {name: _finish(name, _mean(metric(outputs, batch.target), batch.weight)) for name, metric in task.metrics}
+
+
+def _sum(values: jax.Array, weight: jax.Array | None) -> jax.Array:
+    return values.sum() if weight is None else (values * weight.astype(jnp.float32)).sum()
+
+
+def _micro_batches(batch: Batch, k: int) -> Batch:
+    """(batch, ...) -> (k, batch/k, ...): micro-batch i holds examples i, i+k, ...: strided, so that a batch split
+    over devices splits each micro-batch over all of them."""
+    return jax.tree.map(lambda x: x.reshape(x.shape[0] // k, k, *x.shape[1:]).swapaxes(0, 1), batch)
 
 
 # -- the steps ---------------------------------------------------------------------------------
@@ -333,12 +391,54 @@ def _if(pred: jax.Array, then: Callable[..., Any], otherwise: Callable[..., Any]
     return jax.lax.platform_dependent(*operands, cpu=cond, default=select)
 
 
-def _train_step(graphdef: nnx.GraphDef, state: TrainState, batch: Batch, task: Task,
-                allowed: jax.Array | bool = True) -> tuple[TrainState, dict[str, jax.Array]]:
+class Gradients(NamedTuple):
+    """A batch's loss and gradients, the non-trainable state after it, and its metrics (aux_loss among them)."""
+
+    loss: jax.Array
+    grads: dict
+    rest: dict
+    metrics: dict[str, jax.Array]
+
+
+def _gradients(graphdef: nnx.GraphDef, state: TrainState, batch: Batch, task: Task) -> Gradients:
     def loss_fn(params: dict) -> tuple[jax.Array, Forward]:
         forward = _forward(graphdef, params, state.rest, batch, train=True)
         loss = _mean(task.loss(forward.outputs, batch.target), batch.weight)
         return loss if forward.aux_loss is None else loss + forward.aux_loss, forward
+
+    (loss, forward), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
+    aux = {} if forward.aux_loss is None else {"aux_loss": forward.aux_loss}
+    return Gradients(loss, grads, forward.rest, {**aux, **_metrics(task, forward.outputs, batch)})
+
+
+def _accumulated(graphdef: nnx.GraphDef, state: TrainState, batch: Batch, task: Task) -> Gradients:
+    """`_gradients` of the batch computed as `task.accumulate` micro-batches, one after another."""
+    k = task.accumulate
+    total = (jnp.asarray(batch.target.shape[0], jnp.float32) if batch.weight is None
+             else jnp.maximum(batch.weight.astype(jnp.float32).sum(), 1e-12))
+
+    def loss_fn(params: dict, rest: dict, part: Batch) -> tuple[jax.Array, Forward]:
+        forward = _forward(graphdef, params, rest, part, train=True)
+        loss = _sum(task.loss(forward.outputs, part.target), part.weight) / total  # this part's share
+        return loss if forward.aux_loss is None else loss + forward.aux_loss / k, forward
+
+    def body(carry: tuple[dict, dict], part: Batch) -> tuple[tuple[dict, dict], dict[str, jax.Array]]:
+        grads, rest = carry
+        (loss, forward), part_grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params, rest, part)
+        sums = {name: _sum(metric(forward.outputs, part.target), part.weight) / total
+                for name, metric in task.metrics}
+        aux = {} if forward.aux_loss is None else {"aux_loss": forward.aux_loss / k}
+        return (jax.tree.map(jnp.add, grads, part_grads), forward.rest), {"loss": loss, **aux, **sums}
+
+    zeros = jax.tree.map(jnp.zeros_like, state.params)
+    (grads, rest), parts = jax.lax.scan(body, (zeros, state.rest), _micro_batches(batch, k))
+    sums = {name: values.sum() for name, values in parts.items()}
+    metrics = {name: _finish(name, value) for name, value in sums.items() if name != "loss"}
+    return Gradients(sums["loss"], grads, rest, metrics)
+
+
+def _train_step(graphdef: nnx.GraphDef, state: TrainState, batch: Batch, task: Task,
+                allowed: jax.Array | bool = True) -> tuple[TrainState, dict[str, jax.Array]]:
 
     def update(state: TrainState, grads: dict, rest: dict) -> TrainState:
         updates, opt_state = task.tx.update(grads, state.opt_state, state.params)
@@ -347,16 +447,14 @@ def _train_step(graphdef: nnx.GraphDef, state: TrainState, batch: Batch, task: T
     def keep(state: TrainState, grads: dict, rest: dict) -> TrainState:
         return state
 
-    (loss, forward), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
+    loss, grads, rest, batch_metrics = (_gradients if task.accumulate == 1 else _accumulated)(graphdef, state,
+                                                                                              batch, task)
     grad_norm = optax.tree.norm(grads)
     finite = jnp.isfinite(loss) & jnp.isfinite(grad_norm) & allowed
     # The guard: a non-finite step keeps every array of the old state (batch statistics and RNG too).
-    new_state = _if(finite, update, keep, state, grads, forward.rest)
+    new_state = _if(finite, update, keep, state, grads, rest)
     lr = jnp.asarray(task.schedule(state.step), jnp.float32)
-    metrics = {"loss": loss, "grad_norm": grad_norm, "finite": finite, "lr": lr}
-    if forward.aux_loss is not None:
-        metrics["aux_loss"] = forward.aux_loss
-    return new_state, {**metrics, **_metrics(task, forward.outputs, batch)}
+    return new_state, {"loss": loss, "grad_norm": grad_norm, "finite": finite, "lr": lr, **batch_metrics}
 
 
 def train_step(graphdef: nnx.GraphDef, state: TrainState, batch: Batch, *,

@@ -33,14 +33,14 @@ import jax.numpy as jnp
 import numpy as np
 
 from dslc.compiler.analysis.model import Analysis
-from dslc.compiler.checks import metric_mode
+from dslc.compiler.checks import GEOMETRIC_METRICS, metric_mode
 from dslc.compiler.steps import Batch, Steps, TrainState
 from dslc.runtime import pipeline
 from dslc.runtime.checkpoint import Checkpoints, Restored, Stored, host_copy
 from dslc.runtime.chunks import Chunk, chunks
 from dslc.runtime.data import Dataset
 from dslc.runtime.parallel import Placement
-from dslc.runtime.progress import PlainReporter, Reporter, plural
+from dslc.runtime.progress import PlainReporter, Reporter, examples_per_second, plural
 from dslc.runtime.runlog import RunLog
 from dslc.runtime.session import steps_per_epoch
 from dslc.spec.ir import Train
@@ -161,8 +161,10 @@ def fuse_factor(requested: int | None, analysis: Analysis, dataset: Dataset, bat
 
 def run_training(steps: Steps, state: TrainState, dataset: Dataset, plan: Plan, *, log: RunLog,
                  checkpoints: Checkpoints | None = None, resumed: Restored | None = None,
-                 reporter: Reporter | None = None, placement: Placement | None = None) -> RunResult:
-    """`placement`: the devices to split batches over (default: the default device)."""
+                 reporter: Reporter | None = None, placement: Placement | None = None,
+                 describe: Callable[[float], str] = examples_per_second) -> RunResult:
+    """`placement`: the devices to split batches over (default: the default device); `describe`: examples/s as the
+    progress shows it (`Throughput.line`: tokens/s and MFU too)."""
     reporter = reporter or PlainReporter()
     per_epoch = steps_per_epoch(dataset, plan.batch)
     record = resumed.record if resumed else {}
@@ -171,7 +173,7 @@ def run_training(steps: Steps, state: TrainState, dataset: Dataset, plan: Plan, 
     best = Monitor(**record["best"]) if "best" in record else Monitor(plan.best)
     early = Monitor(**record["early"]) if "early" in record else Monitor(plan.early, plan.min_delta)
     result = RunResult(state, steps=position)
-    reporter.start(plan.epochs, per_epoch, plan.batch, done=position)
+    reporter.start(plan.epochs, per_epoch, plan.batch, done=position, describe=describe)
     saver = _Saver(checkpoints, position) if checkpoints is not None else None
     stage = _Stager(dataset, placement, plan, position)
     compiling = _compile_evaluation_early(steps, state, dataset, plan.batch, plan.fuse, placement)
@@ -215,7 +217,9 @@ def run_training(steps: Steps, state: TrainState, dataset: Dataset, plan: Plan, 
             log.epoch(epoch, position, "validation", validation)
             timed_until = time.perf_counter()
             shown = ", ".join(f"{name} {value:.4f}" for name, value in validation.items())
-            reporter.epoch(f"epoch {epoch}/{plan.epochs}: train loss {train['loss']:.4f}; validation {shown}")
+            timed = position - timed_from  # the speed so far, the first dispatch (compilation) left out
+            speed = f"; {describe(timed * plan.batch / (timed_until - started))}" if timed else ""
+            reporter.epoch(f"epoch {epoch}/{plan.epochs}: train loss {train['loss']:.4f}; validation {shown}{speed}")
             epoch_losses = []
             improved = best.update(validation, epoch)
             early.update(validation, epoch)
@@ -379,7 +383,8 @@ def _interrupts() -> Iterator[Callable[[], bool]]:
 
 def evaluate(steps: Steps, state: TrainState, dataset: Dataset, split: str, batch_size: int,
              fuse: int = 1, placement: Placement | None = None) -> dict[str, float]:
-    """Metrics over a whole split: per-batch weighted means, combined by the batches' weights.
+    """Metrics over a whole split: per-batch weighted means, combined by the batches' weights (perplexity, the exp
+    of a mean, by a weighted geometric mean: the exp of the split's mean cross-entropy).
 
     With `fuse` > 1, batches go `fuse` at a time through one `eval_multi` call; the batch count is
     padded with weight-0 batches to a multiple of `fuse`, so every call has the same shape.
@@ -391,8 +396,12 @@ def evaluate(steps: Steps, state: TrainState, dataset: Dataset, split: str, batc
     batch_weights = weight.reshape(-1, batch_size).sum(axis=1)
     for name in per_call[0] if per_call else ():
         values = np.concatenate([np.atleast_1d(np.asarray(metrics[name])) for metrics in per_call])
-        totals[name] = float((values.astype(np.float64) * batch_weights).sum())  # one transfer per call
-    return {name: total / max(float(batch_weights.sum()), 1e-12) for name, total in totals.items()}
+        values = values.astype(np.float64)
+        if name in GEOMETRIC_METRICS:
+            values = np.log(values)  # a padding batch (weight 0) reports exp(0)
+        totals[name] = float((values * batch_weights).sum())  # one transfer per call
+    means = {name: total / max(float(batch_weights.sum()), 1e-12) for name, total in totals.items()}
+    return {name: float(np.exp(mean)) if name in GEOMETRIC_METRICS else mean for name, mean in means.items()}
 
 
 def _evaluation_calls(steps: Steps, dataset: Dataset, split: str, batch_size: int,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
@@ -15,8 +16,17 @@ def plural(count: int, noun: str) -> str:
     return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
+# Examples/s -> what the progress line shows of it (`Throughput.line`: ex/s, tok/s, MFU)
+Describe = Callable[[float], str]
+
+
+def examples_per_second(rate: float) -> str:
+    return f"{rate:,.0f} ex/s"
+
+
 class Reporter(Protocol):
-    def start(self, epochs: int, steps_per_epoch: int, batch: int, done: int = 0) -> None: ...
+    def start(self, epochs: int, steps_per_epoch: int, batch: int, done: int = 0,
+              describe: Describe = examples_per_second) -> None: ...
     def advance(self, steps: int) -> None: ...
     def epoch(self, message: str) -> None: ...
     def message(self, text: str) -> None: ...
@@ -24,12 +34,13 @@ class Reporter(Protocol):
 
 
 class PlainReporter:
-    """For logs and pipes: one line per epoch, nothing per step."""
+    """For logs and pipes: one line per epoch (the loop puts the speed so far in it), nothing per step."""
 
     def __init__(self, stream: IO[str] | None = None) -> None:
         self.stream = stream or sys.stderr
 
-    def start(self, epochs: int, steps_per_epoch: int, batch: int, done: int = 0) -> None:
+    def start(self, epochs: int, steps_per_epoch: int, batch: int, done: int = 0,
+              describe: Describe = examples_per_second) -> None:
         pass
 
     def advance(self, steps: int) -> None:
@@ -46,7 +57,8 @@ class PlainReporter:
 
 
 class RichReporter:
-    """A bar over all steps (epoch, steps, examples/s, ETA); epoch summaries print above it."""
+    """A bar over all steps (epoch, steps, examples/s, tokens/s and MFU where known, ETA); epoch summaries print
+    above it."""
 
     def __init__(self, stream: IO[str] | None = None, force_terminal: bool | None = None) -> None:
         from rich.console import Console
@@ -55,11 +67,12 @@ class RichReporter:
         self.progress: Progress | None = None
         self.task: TaskID | None = None
 
-    def start(self, epochs: int, steps_per_epoch: int, batch: int, done: int = 0) -> None:
-        """`done`: steps an earlier run already did (a resumed run's bar starts there)."""
+    def start(self, epochs: int, steps_per_epoch: int, batch: int, done: int = 0,
+              describe: Describe = examples_per_second) -> None:
+        """`done`: steps an earlier run already did (a resumed run's bar starts there); `describe`: the speed."""
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-        self.batch, self.steps_per_epoch, self.epochs = batch, steps_per_epoch, epochs
+        self.batch, self.steps_per_epoch, self.epochs, self.describe = batch, steps_per_epoch, epochs, describe
         self.progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                                  TextColumn("{task.fields[speed]}"), TimeRemainingColumn(), console=self.console)
         self.progress.start()
@@ -75,7 +88,7 @@ class RichReporter:
         elapsed = time.perf_counter() - self.started
         epoch = min(int(done // self.steps_per_epoch) + 1, self.epochs)
         self.progress.update(self.task, description=f"epoch {epoch}/{self.epochs}",
-                             speed=f"{(done - self.done_before) * self.batch / max(elapsed, 1e-9):,.0f} ex/s")
+                             speed=self.describe((done - self.done_before) * self.batch / max(elapsed, 1e-9)))
 
     def epoch(self, message: str) -> None:
         self.message(message)

@@ -131,8 +131,10 @@ def _run(session: Any, workdir: Any, identity: dict[str, Any], ir: dict[str, Any
     from dslc.runtime.parallel import is_primary
     from dslc.runtime.pipeline import workers_apply
     from dslc.runtime.runlog import RunLog
+    from dslc.runtime.throughput import Throughput
 
     primary, train = is_primary(), session.train
+    throughput = Throughput.of(session.analysis, session.device.device_kind, train.precision, session.placement.size)
     if not primary:
         reporter = devnull_reporter()
     # Every process checked the folder before the processes met (`train_and_evaluate`); checking again here
@@ -163,7 +165,7 @@ def _run(session: Any, workdir: Any, identity: dict[str, Any], ir: dict[str, Any
             try:
                 result = run_training(session.steps, resumed.state if resumed else session.state, session.dataset,
                                       plan, log=log, checkpoints=checkpoints, resumed=resumed, reporter=reporter,
-                                      placement=session.placement)
+                                      placement=session.placement, describe=throughput.line)
             except Interrupted as stop:
                 stop.workdir = workdir.path
                 raise
@@ -176,7 +178,7 @@ def _run(session: Any, workdir: Any, identity: dict[str, Any], ir: dict[str, Any
                    "parameters_sha256": fingerprint(result.state),
                    "test": result.test, "train_seconds": result.train_seconds, "timed_steps": result.timed_steps,
                    "fuse": plan.fuse,
-                   "examples_per_second": speed,
+                   "examples_per_second": speed, **throughput.summary(speed),
                    "first_step_at": result.first_step_at,
                    "time_to_first_step": (result.first_step_at - started) if result.first_step_at else None}
         log.summary(summary)
@@ -317,9 +319,11 @@ def results_table(rows: dict[str, dict[str, float]]) -> str:
 def outcome_line(trained: Trained) -> str:
     summary = trained.summary
     how = "stopped early" if summary["stopped_early"] else "done"
-    speed = summary.get("examples_per_second")
+    speed, tokens, mfu = summary.get("examples_per_second"), summary.get("tokens_per_second"), summary.get("mfu")
+    shown = (f", {speed:,.0f} examples/s" + (f", {tokens:,.0f} tokens/s" if tokens else "")
+             + (f", MFU {mfu:.1%}" if isinstance(mfu, float) else f", MFU {mfu}" if mfu else "")) if speed else ""
     return (f"{how}: {plural(summary['steps'], 'step')}, {plural(summary['epochs'], 'epoch')}"
-            + (f", {speed:,.0f} examples/s" if speed else "") + f"; checkpoints, metrics and events in "
+            + shown + f"; checkpoints, metrics and events in "
             f"{trained.workdir}\nparameters sha256 {summary['parameters_sha256']}")
 
 

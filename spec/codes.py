@@ -78,6 +78,8 @@ CODES: dict[str, str] = {
     "E612": "early_stopping.monitor names no metric",
     "E613": ("--devices asks for more devices than present, the batch does not split evenly over them, or "
              "--shard-params does not divide their count"),
+    "E614": "accumulate does not divide the batch",
+    "E615": "metric bits_per_byte on data other than text read as bytes",
     # E7xx: data (found before training starts)
     "E701": "a data file is missing, is not a file, or cannot be read",
     "E702": "a data path leads outside the spec's folder (absolute, '~', a URL, '..', or a symlink out)",

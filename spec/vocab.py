@@ -146,6 +146,9 @@ OptimizerChoice = Sgd | Adam | AdamW | RmsProp | Adafactor | Lion
 class SoftmaxCrossEntropy(Choice):
     kind: Literal["softmax_cross_entropy"] = "softmax_cross_entropy"
     label_smoothing: Fraction = 0.0
+    # PaLM's auxiliary z-loss: z_loss * logsumexp(logits)^2 per position, added to the loss; keeps the
+    # softmax's normaliser near 1 (large language models' logits otherwise drift in bfloat16)
+    z_loss: NonNegativeFloat = 0.0
 
 
 class SigmoidBinaryCrossEntropy(Choice):
@@ -191,7 +194,21 @@ class MaeMetric(Choice):
     kind: Literal["mae"] = "mae"
 
 
-MetricChoice = Accuracy | TopK | MseMetric | MaeMetric
+class Perplexity(Choice):
+    """exp of the mean cross-entropy per position (without label smoothing or z-loss)."""
+
+    kind: Literal["perplexity"] = "perplexity"
+
+
+class BitsPerByte(Choice):
+    """The mean cross-entropy in bits: bits per byte for a model of text read as bytes."""
+
+    kind: Literal["bits_per_byte"] = "bits_per_byte"
+
+
+MetricChoice = Accuracy | TopK | MseMetric | MaeMetric | Perplexity | BitsPerByte
+# Metrics of softmax cross-entropy's next-token predictions (the loss's own quantity, in other units).
+CROSS_ENTROPY_METRICS = ("perplexity", "bits_per_byte")
 
 
 Normalize = Literal["none", "standard", "minmax"]

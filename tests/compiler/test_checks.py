@@ -208,7 +208,8 @@ def test_metric_names() -> None:
 
 def test_metric_mode() -> None:
     """Which way each reported name improves: what early stopping and the best checkpoint compare by."""
-    modes = {"accuracy": "max", "top_k": "max", "mse": "min", "mae": "min"}
+    modes = {"accuracy": "max", "top_k": "max", "mse": "min", "mae": "min", "perplexity": "min",
+             "bits_per_byte": "min"}
     assert set(modes) == set(METRICS.choices)  # a new metric kind must be given its mode here
     for kind, mode in modes.items():
         assert metric_mode(metric_name(METRICS.choices[kind]())) == mode, kind

@@ -210,7 +210,8 @@ LABELS = jnp.array([0, 2, 2, 1])
 
 
 def test_every_metric_is_tested() -> None:
-    assert {"accuracy", "top_k", "mse", "mae"} == set(METRICS.choices)
+    # perplexity and bits_per_byte: tests/compiler/test_language_training.py
+    assert {"accuracy", "top_k", "mse", "mae", "perplexity", "bits_per_byte"} == set(METRICS.choices)
 
 
 def test_classification_metrics() -> None:

@@ -61,7 +61,8 @@ def spec(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("spec") / "mlp.yaml"
     text = (EXAMPLES / "digits_mlp.yaml").read_text()
     text = text.replace("  early_stopping: {patience: 8, monitor: accuracy}\n", "")
-    path.write_text(text + "  checkpoint: {every: 30, keep: 2, best: accuracy}\n")
+    # Two micro-batches per batch (accumulate): a resumed run repeats them exactly too.
+    path.write_text(text + "  checkpoint: {every: 30, keep: 2, best: accuracy}\n  accumulate: 2\n")
     return path
 
 

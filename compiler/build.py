@@ -101,6 +101,32 @@ class SpecModel(nnx.Module):
             values[name] = self.layers[name](*(values[s] for s in sources), train=train and name not in self.frozen,
                                              **table)
 
+    # -- decoding (text generation, dslc.compiler.generate): new positions only, through key/value caches --
+    def empty_cache(self, batch: int, length: int) -> dict[str, Any]:
+        """The decode cache of `length` positions (the model input's length): per layer that keeps one, by name."""
+        return {name: layer.empty_cache(batch, length) for name, layer in self.layers.items()
+                if hasattr(layer, "empty_cache")}
+
+    def decode(self, *inputs: jax.Array, start: Any, cache: dict[str, Any],
+               ) -> tuple[jax.Array | tuple[jax.Array, ...], dict[str, Any]]:
+        """The outputs at positions `start ... start + T - 1` (inputs: those positions, `(B, T, ...)`), in
+        inference, and the updated cache (`empty_cache`); equal to `__call__`'s at those positions when the
+        cache holds every earlier one. Layers with a `decode` method read and write their part of the cache;
+        the others work position by position (`_flax.decode_problem` says which can). `start` may be traced."""
+        values = {name: self._entry(x) for name, x in zip(self.inputs, inputs, strict=True)}
+        tables = {head: self.layers[embedding] for head, embedding in self.tied}
+        cache = dict(cache)
+        for name, sources in self.wiring:
+            layer, xs = self.layers[name], tuple(values[s] for s in sources)
+            if hasattr(layer, "decode"):
+                values[name], updated = layer.decode(*xs, start=start, cache=cache.get(name))
+                if name in cache:
+                    cache[name] = updated
+            else:
+                values[name] = layer(*xs, train=False, **({"table": tables[name]} if name in tables else {}))
+        outputs = tuple(values[name] for name in self.outputs)
+        return (outputs[0] if len(outputs) == 1 else outputs), cache
+
 
 @dataclass(frozen=True)
 class Run:
@@ -141,7 +167,6 @@ def runs_of(graph: Graph) -> tuple[Run, ...]:
         runs.append(Run(group[0].scope[0] if group[0].scope else None,
                         tuple((node.name, node.inputs) for node in group), reads, gives))
     return tuple(runs)
-
 
 @dataclass(frozen=True)
 class _InLayers:

@@ -9,10 +9,12 @@
     trained = dslc.train(spec, epochs=5, workdir="runs/mlp")  # as `dslc train`; raises DslcErrors
     dslc.eval(spec, "runs/mlp")                         # Evaluation: metrics on the test split
     dslc.predict(spec, pixels, "runs/mlp")              # float32 outputs of the best checkpoint
+    dslc.generate(spec, "Once", "runs/lm", greedy=True)  # a trained decoder's continuation of a text
     dslc.save_weights(run.model(), "mlp.safetensors")   # weights by name (dslc.compiler.weights)
     dslc.load_weights(model, "mlp.safetensors")         # all or nothing: a WeightsError lists every misfit
 
-Loading and analysing never import JAX; `compile`, `train`, `eval`, `predict` and the weights functions do.
+Loading and analysing never import JAX; `compile`, `train`, `eval`, `predict`, `generate` and the weights functions
+do.
 """
 
 from __future__ import annotations
@@ -177,6 +179,20 @@ def predict(spec: LoadedSpec | str | Path, inputs: Any, checkpoint: str | Path |
     loaded = spec if isinstance(spec, LoadedSpec) else load(spec)
     where = Path(checkpoint) if checkpoint is not None else None
     return predict_checkpoint(loaded, inputs, "inputs", where, batch=batch, device=device).outputs
+
+
+def generate(spec: LoadedSpec | str | Path, prompt: str, checkpoint: str | Path | None = None, *,
+             max_tokens: int = 100, greedy: bool = False, temperature: float = 1.0, top_k: int | None = None,
+             top_p: float | None = None, seed: int = 0, device: str = "auto") -> str:
+    """A trained decoder's continuation of `prompt`, as `dslc generate` prints it (default checkpoint as in
+    `eval`): greedy, or sampled at `temperature` within the `top_k` and the `top_p` nucleus, from `seed`."""
+    from dslc.compiler.generate import Sampling
+    from dslc.runtime.commands.generate import generate_text
+
+    sampling = Sampling(greedy=greedy, temperature=temperature, top_k=top_k, top_p=top_p)
+    where = Path(checkpoint) if checkpoint is not None else None
+    return "".join(generate_text(spec, prompt, where, max_tokens=max_tokens, sampling=sampling, seed=seed,
+                                 device=device))
 
 
 # -- weights by name: safetensors files named by the model's variable paths (docs/architecture.md#compiler) -----

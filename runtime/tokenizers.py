@@ -51,7 +51,8 @@ class ByteTokenizer:
         return list(text.encode("utf-8"))
 
     def decode(self, ids: list[int]) -> str:
-        return bytes(ids).decode("utf-8", errors="replace")  # a sampled cut may end inside a character
+        # a sampled cut may end inside a character; a model with more than 256 scores may sample an id past 255
+        return bytes(i if 0 <= i < BYTE_TOKENS else 0xFF for i in ids).decode("utf-8", errors="replace")
 
 
 class FileTokenizer:

@@ -8,6 +8,7 @@ from dslc.runtime.commands import (
     eval,
     export,
     fmt,
+    generate,
     graph,
     predict,
     reference,
@@ -20,4 +21,4 @@ from dslc.runtime.commands import (
 
 REGISTRARS = (check.register, summary.register, train.register, eval.register, predict.register, diff.register,
               graph.register, compile.register, fmt.register, convert.register, schema.register, reference.register,
-              weights.register, export.register, tokenizer.register)
+              weights.register, export.register, tokenizer.register, generate.register)

@@ -29,6 +29,7 @@ from flax import nnx
 
 Padding = Any  # 'same', 'valid', or ((low, high), ...) per spatial axis
 Init = tuple[str, float | None] | None  # an initialiser (name, std or value), see `initializers`; None: Flax's
+Position = int | jax.Array  # the position of a decode call's first token: a Python int or a traced scalar
 
 
 def _gelu(x: jax.Array) -> jax.Array:
@@ -460,15 +461,17 @@ class MixtureOfExperts(nnx.Module):
 
 
 # -- attention and decoders --
-def _positions_turned(x: jax.Array, base: float, rotary: int, style: str) -> jax.Array:
+def _positions_turned(x: jax.Array, base: float, rotary: int, style: str, start: Position = 0) -> jax.Array:
     """Rotary position embedding of `x` `(B, T, heads, d)`: its first `rotary` features turned by position.
 
     `halves` pairs feature `i` with `i + rotary/2` (Llama's `rotate_half`), `interleaved` pairs
     `2i` with `2i + 1` (GPT-J); pair `i` at position `t` turns by `t * base ** (-2i / rotary)`.
+    The positions are `start, start + 1, ...` (a decode step passes the position of its first token).
     """
     half = rotary // 2
     frequencies = base ** (-2.0 * jnp.arange(half, dtype=jnp.float32) / rotary)
-    angles = jnp.arange(x.shape[1], dtype=jnp.float32)[:, None] * frequencies  # (T, half)
+    positions = (start + jnp.arange(x.shape[1])).astype(jnp.float32)  # integers: exact in float32
+    angles = positions[:, None] * frequencies  # (T, half)
     cos, sin = jnp.cos(angles)[:, None, :], jnp.sin(angles)[:, None, :]  # broadcast over heads
     turned, kept = x[..., :rotary].astype(jnp.float32), x[..., rotary:]
     first, second = (turned[..., :half], turned[..., half:]) if style == "halves" else \
@@ -490,6 +493,14 @@ def _visible(time: int, causal: bool, window: int | None) -> jax.Array | None:
     return visible if window is None else visible & (jnp.abs(query - key) < window)
 
 
+def _visible_from(start: Position, time: int, length: int, window: int | None) -> jax.Array:
+    """Which cached keys `(length)` the queries at positions `start ... start + time - 1` may see, `(time, length)`:
+    the causal mask (and window) of `_visible`, so positions of the cache not written yet are never seen."""
+    query, key = start + jnp.arange(time)[:, None], jnp.arange(length)[None, :]
+    visible = key <= query
+    return visible if window is None else visible & (query - key < window)
+
+
 class RMSNorm(nnx.RMSNorm):
     """Root-mean-square normalisation of the last axis of each example; a scale per feature."""
 
@@ -509,6 +520,8 @@ class Attention(nnx.Module):
     is `(base, rotary features, style)` (see `_positions_turned`); `causal` and `window` mask
     keys (see `_visible`). `dropout`, when `train`, drops attention weights. Computed by
     `jax.nn.dot_product_attention` but when dropping weights.
+
+    `decode` computes only new positions against a key/value cache (see `decode`).
     """
 
     def __init__(self, in_features: int, heads: int, head_dim: int, *, kv_heads: int | None = None,
@@ -530,16 +543,16 @@ class Attention(nnx.Module):
         self.key_norm = RMSNorm(head_dim, epsilon=epsilon, dtype=dtype, rngs=rngs) if qk_norm else None
         self.dropout = Dropout(dropout, rngs=rngs)
         self.heads, self.kv_heads, self.head_dim = heads, kv_heads, head_dim
-        self.causal, self.window = causal, window
+        self.causal, self.window, self.dtype = causal, window, dtype
         self.rope: tuple[float, int, str] | None = None if rope is None else (rope[0], rope[1], rope[2])
 
-    def _heads(self, x: jax.Array, count: int, norm: RMSNorm | None) -> jax.Array:
+    def _heads(self, x: jax.Array, count: int, norm: RMSNorm | None, start: Position = 0) -> jax.Array:
         x = x.reshape(*x.shape[:-1], count, self.head_dim)
         if norm is not None:
             x = norm(x)
         if self.rope is not None:
             base, rotary, style = self.rope
-            x = _positions_turned(x, base, rotary, style)
+            x = _positions_turned(x, base, rotary, style, start)
         return x
 
     def _weights_dropped(self, query: jax.Array, key: jax.Array, value: jax.Array, visible: jax.Array | None,
@@ -565,6 +578,44 @@ class Attention(nnx.Module):
         else:
             attended = jax.nn.dot_product_attention(query, key, value, mask=visible)
         return self.out(attended.reshape(*attended.shape[:-2], self.heads * self.head_dim))
+
+    # The cache is explicit arrays passed in and returned, not `nnx.Cache` variables: the jitted decode step
+    # stays a pure function of (weights, cache, tokens, position), the weights restored from a checkpoint are
+    # used as they are (no model state that changes per step to split and merge), and the caller can donate
+    # the cache so that XLA updates it in place.
+    def empty_cache(self, batch: int, length: int) -> tuple[jax.Array, jax.Array]:
+        """Keys and values of `length` positions, `(batch, length, kv_heads, head_dim)` each, all zeros."""
+        shape = (batch, length, self.kv_heads, self.head_dim)
+        return jnp.zeros(shape, jnp.dtype(self.dtype)), jnp.zeros(shape, jnp.dtype(self.dtype))
+
+    def decode_problem(self, inputs: int) -> str | None:
+        """Why this attention cannot decode one position at a time (None: it can)."""
+        if inputs > 1:
+            return "it attends to a second input (a memory), not to its own earlier positions"
+        if not self.causal:
+            return "it is not causal: each position sees later ones"
+        return None
+
+    def decode(self, x: jax.Array, *, start: Position, cache: tuple[jax.Array, jax.Array],
+               ) -> tuple[jax.Array, tuple[jax.Array, jax.Array]]:
+        """Self-attention of the positions `start ... start + T - 1` (`x`: `(B, T, in_features)`) in inference.
+
+        Their keys and values are written into `cache` (`empty_cache`) at those positions, and their
+        queries see the cached keys that the causal mask (and window) of `__call__` lets them see, so
+        the output equals `__call__`'s at those positions when the cache holds the earlier ones.
+        Returns the output and the updated cache. `start + T` must not pass the cache's length.
+        """
+        x = floating(x)
+        query = self._heads(self.query(x), self.heads, self.query_norm, start)
+        key = self._heads(self.key(x), self.kv_heads, self.key_norm, start)
+        value = self.value(x).reshape(*x.shape[:-1], self.kv_heads, self.head_dim)
+        keys, values = cache
+        keys = jax.lax.dynamic_update_slice_in_dim(keys, key.astype(keys.dtype), start, axis=1)
+        values = jax.lax.dynamic_update_slice_in_dim(values, value.astype(values.dtype), start, axis=1)
+        visible = _visible_from(start, x.shape[1], keys.shape[1], self.window)
+        attended = jax.nn.dot_product_attention(query, keys.astype(query.dtype), values.astype(query.dtype),
+                                                mask=visible)
+        return self.out(attended.reshape(*attended.shape[:-2], self.heads * self.head_dim)), (keys, values)
 
 
 class GatedMLP(nnx.Module):
@@ -621,14 +672,31 @@ class DecoderBlock(nnx.Module):
         self.dropout = Dropout(dropout, rngs=rngs)
         self.parallel = parallel
 
-    def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:
-        x = floating(x)
-        attended = self.dropout(self.attention(self.attention_norm(x), train=train), train=train)
+    def _after_attention(self, x: jax.Array, attended: jax.Array, train: bool) -> jax.Array:
+        """The block's output from its input and its attention's output (both position by position)."""
+        attended = self.dropout(attended, train=train)
         mlp_norm = self.mlp_norm or self.attention_norm
         if self.parallel:
             return x + attended + self.dropout(self.mlp(mlp_norm(x), train=train), train=train)
         x = x + attended
         return x + self.dropout(self.mlp(mlp_norm(x), train=train), train=train)
+
+    def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:
+        x = floating(x)
+        return self._after_attention(x, self.attention(self.attention_norm(x), train=train), train)
+
+    def empty_cache(self, batch: int, length: int) -> tuple[jax.Array, jax.Array]:
+        return self.attention.empty_cache(batch, length)
+
+    def decode_problem(self, inputs: int) -> str | None:
+        return self.attention.decode_problem(inputs)
+
+    def decode(self, x: jax.Array, *, start: Position, cache: tuple[jax.Array, jax.Array],
+               ) -> tuple[jax.Array, tuple[jax.Array, jax.Array]]:
+        """`__call__` in inference at positions `start ...` only, through the attention's cache (`Attention.decode`)."""
+        x = floating(x)
+        attended, cache = self.attention.decode(self.attention_norm(x), start=start, cache=cache)
+        return self._after_attention(x, attended, train=False), cache
 
 
 class TransformerEncoder(nnx.Module):
@@ -652,19 +720,37 @@ class TransformerEncoder(nnx.Module):
         self.dropout = Dropout(dropout, rngs=rngs)
         self.norm_first = norm_first
 
-    def _attend(self, x: jax.Array, train: bool) -> jax.Array:
-        return self.dropout(self.attention(x, train=train), train=train)
-
     def _feed_forward(self, x: jax.Array, train: bool) -> jax.Array:
         return self.dropout(self.mlp(x, train=train), train=train)
 
+    def _after_attention(self, x: jax.Array, attended: jax.Array, train: bool) -> jax.Array:
+        """The block's output from its input and its attention's output (both position by position)."""
+        attended = self.dropout(attended, train=train)
+        if self.norm_first:
+            x = x + attended
+            return x + self._feed_forward(self.mlp_norm(x), train)
+        x = self.attention_norm(x + attended)
+        return self.mlp_norm(x + self._feed_forward(x, train))
+
+    def _attention_input(self, x: jax.Array) -> jax.Array:
+        return self.attention_norm(x) if self.norm_first else x
+
     def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:
         x = floating(x)
-        if self.norm_first:
-            x = x + self._attend(self.attention_norm(x), train)
-            return x + self._feed_forward(self.mlp_norm(x), train)
-        x = self.attention_norm(x + self._attend(x, train))
-        return self.mlp_norm(x + self._feed_forward(x, train))
+        return self._after_attention(x, self.attention(self._attention_input(x), train=train), train)
+
+    def empty_cache(self, batch: int, length: int) -> tuple[jax.Array, jax.Array]:
+        return self.attention.empty_cache(batch, length)
+
+    def decode_problem(self, inputs: int) -> str | None:
+        return self.attention.decode_problem(inputs)
+
+    def decode(self, x: jax.Array, *, start: Position, cache: tuple[jax.Array, jax.Array],
+               ) -> tuple[jax.Array, tuple[jax.Array, jax.Array]]:
+        """`__call__` in inference at positions `start ...` only, through the attention's cache (`Attention.decode`)."""
+        x = floating(x)
+        attended, cache = self.attention.decode(self._attention_input(x), start=start, cache=cache)
+        return self._after_attention(x, attended, train=False), cache
 
 
 # -- embeddings and heads --
@@ -710,6 +796,15 @@ class PositionEmbedding(nnx.Module):
     def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:
         x = floating(x)
         return x + self.embedding[: x.shape[1]].astype(jnp.promote_types(x.dtype, self.dtype))
+
+    def decode_problem(self, inputs: int) -> str | None:
+        return None
+
+    def decode(self, x: jax.Array, *, start: Position, cache: None = None) -> tuple[jax.Array, None]:
+        """`__call__` at positions `start ... start + T - 1`: adds those rows of the table (it keeps no cache)."""
+        x = floating(x)
+        rows = jax.lax.dynamic_slice_in_dim(self.embedding[...], start, x.shape[1])
+        return x + rows.astype(jnp.promote_types(x.dtype, self.dtype)), None
 
 
 class ClassToken(nnx.Module):
@@ -832,9 +927,33 @@ class AdaptiveAvgPool(nnx.Module):
         return x
 
 
+# -- decoding: a model run one new position at a time (text generation) --
+# Modules that, in inference, compute each position from that position alone: a decode step runs them as they
+# are on its new positions. A module that mixes positions has a `decode` method (and `decode_problem`), or the
+# model cannot decode.
+POSITIONWISE: tuple[type, ...] = (Dense, TiedDense, Embedding, LayerNorm, RMSNorm, BatchNorm, Dropout,
+                                  StochasticDepth, GatedMLP, FeedForward, MixtureOfExperts, Merge, LayerScale)
+
+
+def decode_problem(module: nnx.Module, inputs: int, rank: int) -> str | None:
+    """Why `module` cannot run on new positions alone in a decode step (None: it can). `inputs`: how many inputs it
+    takes; `rank`: its first input's axes after the batch axis (the time axis is the first of them)."""
+    problem = getattr(module, "decode_problem", None)
+    if problem is not None:
+        return problem(inputs)
+    last = (-1, rank)  # the feature axis of a batched (B, T, ..., features) array
+    if isinstance(module, Activation) and module.name == "softmax" and module.axis not in last:
+        return "its softmax runs across positions"
+    if isinstance(module, Concat) and module.axis not in last:
+        return "it concatenates along a position axis"
+    if isinstance(module, (*POSITIONWISE, Activation, Concat)):
+        return None
+    return "it combines several positions and has no decode step"
+
+
 # Every module class defined above, by name: adding a class is all it takes to make it buildable.
 CONSTRUCTORS: dict[str, type] = {name: value for name, value in list(globals().items())
                                  if isinstance(value, type) and issubclass(value, nnx.Module)
                                  and value.__module__ == __name__}
 
-__all__ = ["CONSTRUCTORS", "FUNCTIONS", "activate", "floating", *CONSTRUCTORS]
+__all__ = ["CONSTRUCTORS", "FUNCTIONS", "POSITIONWISE", "activate", "decode_problem", "floating", *CONSTRUCTORS]

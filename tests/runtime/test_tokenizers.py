@@ -7,6 +7,7 @@ import hashlib
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -126,15 +127,33 @@ def test_check_locates_a_vocabulary_the_model_cannot_hold_without_jax(tmp_path: 
     assert message in result.stdout
 
 
-def test_train_makes_the_tokenizer_and_token_cache_and_a_resumed_run_reuses_them(tmp_path: Path) -> None:
+def made_files(workdir: Path) -> dict[str, int]:
+    """The tokenizer and token cache files of a work directory, with their modification times."""
+    files = [workdir / "tokenizer.json", *(workdir / "tokens").iterdir()]
+    return {entry.name: entry.stat().st_mtime_ns for entry in files}
+
+
+def test_a_run_killed_at_a_random_moment_resumes_bit_for_bit_with_its_tokenizer_and_tokens(tmp_path: Path) -> None:
+    """SIGKILL once a checkpoint is committed, then --resume: the same parameters as an uninterrupted run, with the
+    tokenizer.json and token cache that the first run made reused unchanged (a bpe trained again would differ)."""
     corpus(tmp_path, documents=6)
-    path, workdir = spec(tmp_path), tmp_path / "run"
-    assert main(["train", str(path), "--workdir", str(workdir), "--quiet"]) == 0
-    made = {entry.name: entry.stat().st_mtime_ns for entry in [workdir / "tokenizer.json",
-                                                               *(workdir / "tokens").iterdir()]}
+    path = spec(tmp_path, SPEC.replace("epochs = 1", "epochs = 3\n  checkpoint = {every = 10}"))
+    run = [sys.executable, "-m", "dslc", "train", str(path), "--quiet", "--workdir"]
+    whole = subprocess.run([*run, str(tmp_path / "whole")], capture_output=True, text=True, timeout=600)
+    assert whole.returncode == 0, whole.stderr
+    killed = tmp_path / "killed"
+    process = subprocess.Popen([*run, str(killed)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    while not list((killed / "checkpoints").glob("*/commit_success.txt")) and process.poll() is None:
+        time.sleep(0.01)
+    process.kill()
+    process.communicate()
+    assert process.returncode == -9, "the run ended before it could be killed"
+    made = made_files(killed)
     assert len(made) == 3  # tokenizer.json, the tokens and their document offsets
-    assert main(["train", str(path), "--workdir", str(workdir), "--quiet", "--resume", "--epochs", "2"]) == 0
-    assert {entry.name: entry.stat().st_mtime_ns for entry in [workdir / "tokenizer.json",
-                                                               *(workdir / "tokens").iterdir()]} == made
-    run = json.loads((workdir / "run.json").read_text())
-    assert run["epochs"] == 2 and np.isfinite(run["test"]["loss"])
+    resumed = subprocess.run([*run, str(killed), "--resume"], capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr
+    assert made_files(killed) == made
+    assert (killed / "tokenizer.json").read_bytes() == (tmp_path / "whole" / "tokenizer.json").read_bytes()
+    summaries = [json.loads((folder / "run.json").read_text()) for folder in (tmp_path / "whole", killed)]
+    assert summaries[0]["parameters_sha256"] == summaries[1]["parameters_sha256"]
+    assert summaries[0]["steps"] == summaries[1]["steps"] > 10

@@ -95,6 +95,7 @@ CODES: dict[str, str] = {
     "E805": "a checkpoint or the run's marker cannot be read or does not fit the model",
     "E806": "the work directory cannot be written (a full disk, a read-only or missing folder)",
     "E807": "the split to evaluate holds no examples",
+    "E808": "the model cannot be exported in the asked format (a layer the format cannot express)",
     # Gxxx: policy gates of `dslc check` (exit code 1, not 2)
     "G001": "the depth verdict does not meet --require",
     "G002": "more parameters than --max-params",

@@ -36,9 +36,17 @@ def _stablehlo(trained: TrainedModel, out: Path) -> str:
     return f"the forward pass with its weights bound ({', '.join(files)})"
 
 
+def _onnx(trained: TrainedModel, out: Path) -> str:
+    from dslc.compiler.onnx_export import write_onnx
+
+    write_onnx(trained.model, trained.analysis, out)
+    return "the forward pass as ONNX (symbolic batch axis)"
+
+
 FORMATS: dict[str, tuple[Writer, str]] = {  # name -> (writer, what OUT is)
     "safetensors": (_safetensors, "a .safetensors file"),
     "stablehlo": (_stablehlo, "a folder"),
+    "onnx": (_onnx, "an .onnx file"),
 }
 
 

@@ -70,8 +70,11 @@ def _convert(function: Callable[..., Any], inputs: list[jax.ShapeDtypeStruct], i
     return proto
 
 
+_TRANSPOSE_PASSES = ("remove_redundant_transpose_pairs_ir", "remove_redundant_transpose_add_forests_ir")
+
+
 def _keep_transposes(graph: Any) -> None:
-    """In place of jax2onnx's `remove_redundant_transpose_pairs_ir` (see `_jax2onnx_0_12`): leaves the graph as is."""
+    """In place of jax2onnx's `_TRANSPOSE_PASSES` (see `_jax2onnx_0_12`): leaves the graph as is."""
 
 
 def _channels_first_pools(proto: Any) -> None:
@@ -132,9 +135,10 @@ def _jax2onnx_0_12() -> Iterator[None]:
 
     - Its `nnx.Conv` plugin binds flax's `canonicalize_padding(...)`, a list for explicit padding, as a primitive
       parameter, which JAX (0.7 on) refuses as unhashable: a tuple, which JAX and Flax's own Conv take alike.
-    - Its pass that removes pairs of inverse transposes drops one that a branch still needs where a batch norm's
-      output feeds an activation and a convolution (every residual and inverted-bottleneck block): onnx's full
-      check finds the shapes in conflict. Without the pass the file keeps those transposes, and is right.
+    - Its passes that remove inverse transposes (in pairs, and around trees of additions) drop some that a branch
+      still needs, where a batch norm's output feeds an activation and a convolution and where a residual addition
+      meets a strided block (residual and inverted-bottleneck blocks): onnx's full check finds the shapes in
+      conflict. Without those two passes the file keeps the transposes, and is right.
     - It imports all its plugins on first use and logs a traceback for each that fails to import (the dm-pix ones
       under jax 0.10; dslc uses no dm-pix), its convolution plugin prints a debug line to stdout, onnx_ir warns
       about unused shape constants and the BatchNorm plugin (on the root logger) that it converts a batch norm to
@@ -143,7 +147,8 @@ def _jax2onnx_0_12() -> Iterator[None]:
     from flax.nnx.nn import linear
     from jax2onnx.converter import ir_optimizations  # type: ignore[import-untyped]
 
-    canonicalize, transpose_pairs = linear.canonicalize_padding, ir_optimizations.remove_redundant_transpose_pairs_ir
+    canonicalize = linear.canonicalize_padding
+    passes = {name: getattr(ir_optimizations, name) for name in _TRANSPOSE_PASSES}
     loggers = [logging.getLogger(name) for name in ("jax2onnx.plugins.plugin_system", "onnx_ir.serde", "")]
     levels = [logger.level for logger in loggers]
 
@@ -152,7 +157,8 @@ def _jax2onnx_0_12() -> Iterator[None]:
         return tuple(padding) if isinstance(padding, list) else padding
 
     linear.canonicalize_padding = hashable_padding
-    ir_optimizations.remove_redundant_transpose_pairs_ir = _keep_transposes
+    for name in passes:
+        setattr(ir_optimizations, name, _keep_transposes)
     for logger in loggers:
         logger.setLevel(logging.ERROR)
     try:
@@ -160,7 +166,8 @@ def _jax2onnx_0_12() -> Iterator[None]:
             yield
     finally:
         linear.canonicalize_padding = canonicalize
-        ir_optimizations.remove_redundant_transpose_pairs_ir = transpose_pairs
+        for name, function in passes.items():
+            setattr(ir_optimizations, name, function)
         for logger, level in zip(loggers, levels, strict=True):
             logger.setLevel(level)
 

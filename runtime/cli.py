@@ -27,6 +27,8 @@ TRAIN_EXTRA = {"jax": "jax", "jaxlib": "jaxlib", "flax": "flax", "optax": "optax
                "pillow": "PIL", "pyarrow": "pyarrow", "grain": "grain",
                "tokenizers": "tokenizers"}
 _TRAIN_MODULES = frozenset(TRAIN_EXTRA.values()) | {"numpy"}  # numpy comes with jax
+# The `export` extra (distribution -> module): `dslc export --format onnx` imports these, on top of the train extra.
+EXPORT_EXTRA = {"jax2onnx": "jax2onnx", "onnx": "onnx"}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -42,7 +44,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(error.render(), file=sys.stderr)
         return EXIT_INVALID
     except ModuleNotFoundError as exc:
-        if (exc.name or "").partition(".")[0] not in _TRAIN_MODULES:
+        module = (exc.name or "").partition(".")[0]
+        if module in EXPORT_EXTRA.values():
+            print(f"dslc {args.command}: needs the export extra ({exc.name} is not installed): "
+                  "pip install 'dslc[export]'", file=sys.stderr)
+            return EXIT_INVALID
+        if module not in _TRAIN_MODULES:
             return _internal_error(args, exc)
         print(f"dslc {args.command}: needs the training extra ({exc.name} is not installed): "
               "pip install 'dslc[train]'", file=sys.stderr)

@@ -45,10 +45,18 @@ def _flax(trained: TrainedModel, out: Path) -> str:
     return write_package(trained, out)
 
 
+def _onnx(trained: TrainedModel, out: Path) -> str:
+    from dslc.compiler.onnx_export import write_onnx
+
+    write_onnx(trained.model, trained.analysis, out)
+    return "the forward pass as ONNX (symbolic batch axis)"
+
+
 FORMATS: dict[str, tuple[Writer, str]] = {  # name -> (writer, what OUT is)
     "safetensors": (_safetensors, "a .safetensors file"),
     "stablehlo": (_stablehlo, "a folder"),
     "flax": (_flax, "a folder, the package (its name a Python identifier)"),
+    "onnx": (_onnx, "an .onnx file"),
 }
 
 

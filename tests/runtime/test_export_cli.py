@@ -1,4 +1,4 @@
-"""`dslc export` end to end: a digits CNN trained once per module, exported in each format and run outside dslc's
+"""`dslc export` end to end: a digits MLP trained once per module, exported in each format and run outside dslc's
 training code, against `dslc predict --raw` on the same raw inputs."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 EXAMPLES = Path(__file__).resolve().parent.parent.parent / "examples"
-SPEC = EXAMPLES / "digits_cnn.yaml"
+SPEC = EXAMPLES / "digits_mlp.yaml"
 ROWS = 12
 
 
@@ -58,7 +58,7 @@ def test_safetensors_hold_every_weight_by_layer_name_and_the_runs_statistics(run
     path = export(run, "safetensors", "weights.safetensors")
     with safe_open(str(path), "np") as file:
         metadata, names = file.metadata(), set(file.keys())
-    assert metadata["dslc.model"] == "digits_cnn" and metadata["dslc.loss"] == "softmax_cross_entropy"
+    assert metadata["dslc.model"] == "digits_mlp" and metadata["dslc.loss"] == "softmax_cross_entropy"
     assert json.loads(metadata["dslc.statistics"]) == {}  # digits: a fixed minmax scale, no statistics
     loaded = load(SPEC)
     model = build_model(loaded, analyse(loaded), seed=7)  # other initial values: the file replaces them all

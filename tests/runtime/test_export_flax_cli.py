@@ -1,6 +1,6 @@
 """`dslc export --format flax` end to end: the package, imported in a process where `import dslc` fails, gives what
 `dslc predict` gives on the same raw inputs: a regression with a repeated residual block and normalised inputs
-and targets, and the digits CNN classifier."""
+and targets, and the digits MLP classifier."""
 
 from __future__ import annotations
 
@@ -138,8 +138,8 @@ def test_the_generated_code_passes_ruff(regression: Path) -> None:
 def test_a_classifier_gives_the_probabilities_and_classes_of_dslc_predict(tmp_path: Path) -> None:
     from sklearn.datasets import load_digits
 
-    train_and_predict(tmp_path, EXAMPLES / "digits_cnn.yaml", load_digits().data[:ROWS])
-    export(tmp_path, EXAMPLES / "digits_cnn.yaml")
+    train_and_predict(tmp_path, EXAMPLES / "digits_mlp.yaml", load_digits().data[:ROWS])
+    export(tmp_path, EXAMPLES / "digits_mlp.yaml")
     predicted, _ = outside_dslc(tmp_path)
     probabilities = np.load(tmp_path / "predicted.npy")
     np.testing.assert_allclose(predicted["probabilities"], probabilities, rtol=1e-5, atol=1e-7)

@@ -1,4 +1,4 @@
-"""`dslc export --format onnx` end to end: a digits CNN trained for one epoch, exported and run in onnxruntime on raw
+"""`dslc export --format onnx` end to end: a digits MLP trained for one epoch, exported and run in onnxruntime on raw
 inputs prepared as training prepares them, against `dslc predict --raw`; a model with a layer that cannot be
 exported is one E808 naming it, exit 2, and no file."""
 
@@ -16,7 +16,7 @@ pytest.importorskip("onnx")
 onnxruntime = pytest.importorskip("onnxruntime")
 
 EXAMPLES = Path(__file__).resolve().parent.parent.parent / "examples"
-SPEC = EXAMPLES / "digits_cnn.yaml"
+SPEC = EXAMPLES / "digits_mlp.yaml"  # convolutions export too: tests/compiler/test_onnx_export.py
 ROWS = 12
 UPSAMPLING = """dslc: 1
 model:

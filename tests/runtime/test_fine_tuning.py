@@ -36,7 +36,7 @@ def test_a_base_learned_on_digits_0_4_is_reused_frozen_for_5_9(tmp_path: Path,
     assert len(frozen) == 20 and all((tuned[name] == base[name]).all() for name in frozen)  # 10 convolutions
     random_base = tmp_path / "random_base.yaml"  # the same head over a base that learned nothing
     random_base.write_text((tmp_path / "frozen_base.yaml").read_text().replace("  init:", "  # init:"))
-    assert main(["train", str(random_base), "--epochs", "3", "--workdir", str(tmp_path / "random"), "--quiet"]) == 0
+    assert main(["train", str(random_base), "--epochs", "2", "--workdir", str(tmp_path / "random"), "--quiet"]) == 0
     accuracy = {name: json.loads((tmp_path / name / "run.json").read_text())["test"]["accuracy"]
                 for name in ("base", "tuned", "random")}
     assert accuracy["base"] > 0.9 and accuracy["tuned"] > accuracy["random"] + 0.3, accuracy

@@ -112,19 +112,6 @@ def test_kill_trials_on_demand(spec: Path, baseline: Path, tmp_path: Path, reque
         kill_and_resume(spec, baseline, tmp_path / str(trial), rng)
 
 
-MAPPED_SPEC = """dslc 1
-model m(x: [6]) {
-  dense(8, activation=relu)
-  dense(3)
-}
-train {
-  loss = softmax_cross_entropy
-  optimizer = adam(0.01)
-  batch = 16
-  epochs = 2
-  data = npy(x="x.npy", y="y.npy", normalize=standard)
-}
-"""
 TEXT_SPEC = """dslc 1
 model lm(tokens: int32[8]) {
   embedding(256, 8)
@@ -140,19 +127,15 @@ train {
 """
 
 
-@pytest.mark.parametrize("source", ["npy", "text"])
-def test_workers_read_mapped_files_and_text_folders_alike(tmp_path: Path, source: str) -> None:
-    """The split crosses to each worker as its file paths (mapped again there) and gives the loop's batches."""
+def test_workers_read_text_folders_alike(tmp_path: Path) -> None:
+    """The split crosses to each worker as its file paths (mapped again there) and gives the loop's batches. (A
+    memory-mapped .npy split crosses the same way: tests/runtime/test_arrays.py pickles one.)"""
     rng = np.random.default_rng(0)
-    if source == "npy":
-        np.save(tmp_path / "x.npy", rng.standard_normal((300, 6)).astype(np.float32))
-        np.save(tmp_path / "y.npy", rng.integers(0, 3, 300).astype(np.int32))
-    else:
-        (tmp_path / "corpus" / "part").mkdir(parents=True)
-        for name in ("a.txt", "part/b.txt"):
-            (tmp_path / "corpus" / name).write_bytes(rng.integers(97, 123, 900, np.uint8).tobytes())
+    (tmp_path / "corpus" / "part").mkdir(parents=True)
+    for name in ("a.txt", "part/b.txt"):
+        (tmp_path / "corpus" / name).write_bytes(rng.integers(97, 123, 900, np.uint8).tobytes())
     spec = tmp_path / "spec.dsl"
-    spec.write_text(MAPPED_SPEC if source == "npy" else TEXT_SPEC)
+    spec.write_text(TEXT_SPEC)
     runs = {workers: subprocess.Popen([sys.executable, "-m", "dslc", "train", str(spec), "--workdir",
                                        str(tmp_path / str(workers)), "--quiet", *(("--workers", "2") * workers)],
                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -77,7 +77,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="the examples: .npy, .npz (keys: the model's input names) or .csv (with a header); "
                              "- reads standard input (.npy bytes or CSV text, told apart by their content)")
     parser.add_argument("--output", type=output_path, metavar="OUT",
-                        help="where to write the outputs: .npy (raw float32 outputs) or .csv (default: CSV on stdout)")
+                        help="where to write the outputs: .npy (float32: a classifier's probabilities, else the "
+                             "values) or .csv (default: CSV on stdout)")
     parser.add_argument("--raw", action="store_true",
                         help="the outputs as the model computes them: logits (no softmax or sigmoid), normalised "
                              "targets (normalize_target not undone)")

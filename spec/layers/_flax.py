@@ -648,7 +648,34 @@ class FeedForward(nnx.Module):
 NORMS = {"layernorm": LayerNorm, "rmsnorm": RMSNorm}
 
 
-class DecoderBlock(nnx.Module):
+class _DecodesThroughAttention:
+    """The decode path of a block around one `Attention` (`DecoderBlock`, `TransformerEncoder`): the attention keeps
+    the cache; the rest of the block works position by position. The block gives `_attention_input` (what its
+    attention reads) and `_after_attention` (its output from its input and the attention's)."""
+
+    attention: Attention
+
+    def _attention_input(self, x: jax.Array) -> jax.Array:
+        raise NotImplementedError
+
+    def _after_attention(self, x: jax.Array, attended: jax.Array, train: bool) -> jax.Array:
+        raise NotImplementedError
+
+    def empty_cache(self, batch: int, length: int) -> tuple[jax.Array, jax.Array]:
+        return self.attention.empty_cache(batch, length)
+
+    def decode_problem(self, inputs: int) -> str | None:
+        return self.attention.decode_problem(inputs)
+
+    def decode(self, x: jax.Array, *, start: Position, cache: tuple[jax.Array, jax.Array],
+               ) -> tuple[jax.Array, tuple[jax.Array, jax.Array]]:
+        """`__call__` in inference at positions `start ...` only, through the attention's cache (`Attention.decode`)."""
+        x = floating(x)
+        attended, cache = self.attention.decode(self._attention_input(x), start=start, cache=cache)
+        return self._after_attention(x, attended, train=False), cache
+
+
+class DecoderBlock(_DecodesThroughAttention, nnx.Module):
     """A pre-norm transformer decoder block: `(time, in_features) -> (time, in_features)`.
 
     `x + attn(norm(x))` then `x + mlp(norm(x))`; with `parallel` `x + attn(norm(x)) +
@@ -685,21 +712,11 @@ class DecoderBlock(nnx.Module):
         x = floating(x)
         return self._after_attention(x, self.attention(self.attention_norm(x), train=train), train)
 
-    def empty_cache(self, batch: int, length: int) -> tuple[jax.Array, jax.Array]:
-        return self.attention.empty_cache(batch, length)
-
-    def decode_problem(self, inputs: int) -> str | None:
-        return self.attention.decode_problem(inputs)
-
-    def decode(self, x: jax.Array, *, start: Position, cache: tuple[jax.Array, jax.Array],
-               ) -> tuple[jax.Array, tuple[jax.Array, jax.Array]]:
-        """`__call__` in inference at positions `start ...` only, through the attention's cache (`Attention.decode`)."""
-        x = floating(x)
-        attended, cache = self.attention.decode(self.attention_norm(x), start=start, cache=cache)
-        return self._after_attention(x, attended, train=False), cache
+    def _attention_input(self, x: jax.Array) -> jax.Array:
+        return self.attention_norm(x)
 
 
-class TransformerEncoder(nnx.Module):
+class TransformerEncoder(_DecodesThroughAttention, nnx.Module):
     """A transformer encoder block: `(time, features) -> (time, features)`.
 
     Self-attention (`features` wide) and a feed-forward network (`features -> mlp_dim ->
@@ -739,18 +756,6 @@ class TransformerEncoder(nnx.Module):
         x = floating(x)
         return self._after_attention(x, self.attention(self._attention_input(x), train=train), train)
 
-    def empty_cache(self, batch: int, length: int) -> tuple[jax.Array, jax.Array]:
-        return self.attention.empty_cache(batch, length)
-
-    def decode_problem(self, inputs: int) -> str | None:
-        return self.attention.decode_problem(inputs)
-
-    def decode(self, x: jax.Array, *, start: Position, cache: tuple[jax.Array, jax.Array],
-               ) -> tuple[jax.Array, tuple[jax.Array, jax.Array]]:
-        """`__call__` in inference at positions `start ...` only, through the attention's cache (`Attention.decode`)."""
-        x = floating(x)
-        attended, cache = self.attention.decode(self._attention_input(x), start=start, cache=cache)
-        return self._after_attention(x, attended, train=False), cache
 
 
 # -- embeddings and heads --

@@ -28,7 +28,7 @@ that cross between instances stay alive. Layers outside blocks run as without it
 
 Repeated blocks compiled once (`scan=True`, the train section's `scan: true`): consecutive interchangeable
 instances of one repeated block use run as one `lax.scan` over their stacked variables (`dslc.compiler.scan`), so
-a 24-block decoder compiles one block; parameters stay per instance, under the same names.
+XLA compiles the block's computation once; parameters stay per instance, under the same names.
 """
 
 from __future__ import annotations

@@ -25,6 +25,10 @@ Activation checkpointing (`remat=True`, the train section's `remat: true`): the 
 (consecutive layers of one outermost block use, `GraphNode.scope[0]`) run inside one `nnx.remat`, so the
 backward pass recomputes their activations from the instance's inputs instead of keeping them: only the values
 that cross between instances stay alive. Layers outside blocks run as without it. The results are the same.
+
+Repeated blocks compiled once (`scan=True`, the train section's `scan: true`): consecutive interchangeable
+instances of one repeated block use run as one `lax.scan` over their stacked variables (`dslc.compiler.scan`), so
+XLA compiles the block's computation once; parameters stay per instance, under the same names.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ import jax.numpy as jnp
 from flax import nnx
 
 from dslc.compiler.analysis.model import Analysis
+from dslc.compiler.scan import Scan, run_scan, scans_of
 from dslc.spec.expand import Graph, GraphNode
 from dslc.spec.layers import REGISTRY
 from dslc.spec.layers._flax import CONSTRUCTORS
@@ -56,12 +61,14 @@ class SpecModel(nnx.Module):
     `tied` holds `(head, embedding)` pairs: a tied head is called with the embedding's module as
     `table=`, so the shared table is one parameter, at the embedding's path (`layers/<embedding>/...`),
     counted and trained once, and trainable or frozen with the embedding.
-    `runs` (given: activation checkpointing) cuts the wiring into `Run`s, each block instance's run rematerialised.
+    `runs` (given: activation checkpointing or scanning) cuts the wiring into `Run`s and `Scan`s; with `remat`
+    each block instance's run (each scan's body) is rematerialised.
     """
 
     def __init__(self, layers: dict[str, nnx.Module], wiring: tuple[tuple[str, tuple[str, ...]], ...],
                  inputs: tuple[str, ...], outputs: tuple[str, ...], frozen: frozenset[str], dtype: str,
-                 tied: tuple[tuple[str, str], ...] = (), runs: tuple[Run, ...] | None = None) -> None:
+                 tied: tuple[tuple[str, str], ...] = (), runs: tuple[Run | Scan, ...] | None = None,
+                 remat: bool = False) -> None:
         self.layers = nnx.data(layers)  # a plain dict: any layer name is a key, none shadows a Module method
         self.wiring = wiring
         self.tied = tied
@@ -71,6 +78,7 @@ class SpecModel(nnx.Module):
         self.trainable = frozenset(layers) - frozen
         self.dtype = dtype
         self.runs = runs
+        self.remat = remat
 
     def _entry(self, x: jax.Array) -> jax.Array:
         x = jnp.asarray(x)
@@ -84,7 +92,10 @@ class SpecModel(nnx.Module):
         if self.runs is None:
             self._run(self.wiring, values, train)
         for run in self.runs or ():
-            if run.block is None:
+            if isinstance(run, Scan):
+                values[run.gives[0]] = run_scan(run, self.layers, values[run.reads[0]], train=train,
+                                                remat=self.remat)
+            elif run.block is None or not self.remat:
                 self._run(run.wiring, values, train)
             else:
                 given = nnx.remat(_block(run, train))(self, *(values[name] for name in run.reads))
@@ -212,9 +223,10 @@ def constructs(graph: Graph, analysis: Analysis, dtype: str = "float32") -> dict
 
 
 def build_model(loaded: LoadedSpec, analysis: Analysis, *, seed: int = 0, dtype: str = "float32",
-                remat: bool = False) -> SpecModel:
+                remat: bool = False, scan: bool = False) -> SpecModel:
     """The spec's model with freshly initialised parameters (deterministic in `seed`); `remat`: recompute each
-    block instance's activations in the backward pass (activation checkpointing).
+    block instance's activations in the backward pass (activation checkpointing); `scan`: run consecutive
+    interchangeable instances of a repeated block as one `lax.scan` (`dslc.compiler.scan`; same parameters).
 
     This allocates every parameter; for shapes alone wrap it: `nnx.eval_shape(lambda: build_model(...))`.
     `nnx.jit(lambda: build_model(...))()` builds the same model as one compiled program (which the
@@ -224,12 +236,17 @@ def build_model(loaded: LoadedSpec, analysis: Analysis, *, seed: int = 0, dtype:
         raise ValueError(f"compute dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
     graph = loaded.graph
     rngs = nnx.Rngs(seed)
-    layers = {name: _module(construct, rngs) for name, construct in constructs(graph, analysis, dtype).items()}
+    made = constructs(graph, analysis, dtype)
+    layers = {name: _module(construct, rngs) for name, construct in made.items()}
+    runs: tuple[Run | Scan, ...] | None = None
+    if scan:
+        runs = scans_of(runs_of(graph), graph, made, tensors_of(analysis), layers)
+    elif remat:
+        runs = runs_of(graph)
     return SpecModel(layers, tuple((node.name, node.inputs) for node in graph.nodes),
                      tuple(i.name for i in graph.inputs), graph.outputs,
                      frozenset(node.name for node in graph.nodes if not node.trainable), dtype,
-                     tuple((node.name, node.tied_to) for node in graph.nodes if node.tied_to),
-                     runs_of(graph) if remat else None)
+                     tuple((node.name, node.tied_to) for node in graph.nodes if node.tied_to), runs, remat)
 
 
 def _module(construct: Construct, rngs: nnx.Rngs) -> nnx.Module:

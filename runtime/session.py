@@ -116,7 +116,8 @@ def open_session(loaded: LoadedSpec, train: Train, seed: int, device_name: str, 
     device = where.local_device
     enable_compile_cache(compile_cache)
     with jax.default_device(where.build_device):
-        model = build_model(loaded, analysis, seed=seed, dtype=compute_dtype(train), remat=train.remat)
+        model = build_model(loaded, analysis, seed=seed, dtype=compute_dtype(train), remat=train.remat,
+                            scan=train.scan)
         if initial_weights and train.init:
             from dslc.runtime.pretrained import load_initial_weights
 

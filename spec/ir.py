@@ -133,6 +133,7 @@ class Train(IRModel):
     precision: Literal["float32", "bfloat16"] = "float32"
     accumulate: PositiveInt = 1  # micro-batches per batch: gradients summed over them, one update per batch
     remat: bool = False  # recompute each block use's activations in the backward pass instead of keeping them
+    scan: bool = False  # run consecutive identical instances of a repeated block as one lax.scan (compiled once)
     seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
     checkpoint: Checkpoint | None = None
     early_stopping: EarlyStopping | None = None

@@ -1,8 +1,9 @@
 """The `dslc` command line.
 
 Subcommands import only what they need: `check`, `diff`, `fmt`, `convert`, `summary`,
-`graph`, `schema` and `reference` never import JAX, and run on the base install; the
-others need the `train` extra and say so when it is missing (exit 2). Exit codes: 0
+`graph`, `schema` and `reference` never import JAX, and run on the base install; `lsp`
+needs the `lsp` extra (and no JAX); the others need the `train` extra and say so when
+it is missing (exit 2). Exit codes: 0
 clean, 1 a gate or `--check` failed, 2 invalid input, 70 an internal error (a bug: one
 line, `--debug` shows the traceback).
 """
@@ -29,6 +30,8 @@ TRAIN_EXTRA = {"jax": "jax", "jaxlib": "jaxlib", "flax": "flax", "optax": "optax
 _TRAIN_MODULES = frozenset(TRAIN_EXTRA.values()) | {"numpy"}  # numpy comes with jax
 # The `export` extra (distribution -> module): `dslc export --format onnx` imports these, on top of the train extra.
 EXPORT_EXTRA = {"jax2onnx": "jax2onnx", "onnx": "onnx"}
+# The `lsp` extra (distribution -> module): `dslc lsp`, the language server, imports these (and no JAX).
+LSP_EXTRA = {"pygls": "pygls", "lsprotocol": "lsprotocol"}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -48,6 +51,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if module in EXPORT_EXTRA.values():
             print(f"dslc {args.command}: needs the export extra ({exc.name} is not installed): "
                   "pip install 'dslc[export]'", file=sys.stderr)
+            return EXIT_INVALID
+        if module in LSP_EXTRA.values():
+            print(f"dslc {args.command}: needs the lsp extra ({exc.name} is not installed): "
+                  "pip install 'dslc[lsp]'", file=sys.stderr)
             return EXIT_INVALID
         if module not in _TRAIN_MODULES:
             return _internal_error(args, exc)

@@ -10,6 +10,7 @@ from dslc.runtime.commands import (
     fmt,
     generate,
     graph,
+    lsp,
     predict,
     reference,
     schema,
@@ -21,4 +22,5 @@ from dslc.runtime.commands import (
 
 REGISTRARS = (check.register, summary.register, train.register, eval.register, predict.register, diff.register,
               graph.register, compile.register, fmt.register, convert.register, schema.register, reference.register,
-              weights.register, export.register, tokenizer.register, generate.register)
+              weights.register, export.register, tokenizer.register, generate.register,
+              lsp.register)

@@ -1,0 +1,140 @@
+"""`dslc lsp` end to end: a client talks to the server over stdio (pytest-lsp), one server for the module."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import pytest_lsp
+from lsprotocol import types
+from pytest_lsp import ClientServerConfig, LanguageClient
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+ON_THE_SERVER = pytest.mark.asyncio(loop_scope="module")  # the tests that share the module's server
+
+
+@pytest_lsp.fixture(scope="module", config=ClientServerConfig(server_command=[sys.executable, "-m", "dslc", "lsp"]))
+async def client(lsp_client: LanguageClient):
+    await lsp_client.initialize_session(types.InitializeParams(capabilities=types.ClientCapabilities()))
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def open_document(client: LanguageClient, path: Path, text: str | None = None) -> str:
+    """Open `path` (with `text` instead of the file's, if given) and wait for its diagnostics; its URI."""
+    uri = path.as_uri()
+    text = path.read_text(encoding="utf-8") if text is None else text
+    client.text_document_did_open(types.DidOpenTextDocumentParams(
+        types.TextDocumentItem(uri, path.suffix.lstrip("."), 1, text)))
+    await client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+    return uri
+
+
+def line_of(path: Path, fragment: str) -> int:
+    """The 0-based line of the first line of `path` that holds `fragment`."""
+    return next(i for i, line in enumerate(path.read_text(encoding="utf-8").splitlines()) if fragment in line)
+
+
+@ON_THE_SERVER
+async def test_diagnostics_after_open_and_after_an_edit_that_breaks_the_spec(client: LanguageClient) -> None:
+    path = EXAMPLES / "edited_digits_cnn.dsl"  # never written: the editor's text is all the server reads
+    text = (EXAMPLES / "digits_cnn.dsl").read_text(encoding="utf-8")
+    uri = await open_document(client, path, text)
+    assert not client.diagnostics[uri]
+    broken = text.replace("maxpool(2)", "maxpol(2)")
+    client.text_document_did_change(types.DidChangeTextDocumentParams(
+        types.VersionedTextDocumentIdentifier(2, uri), [types.TextDocumentContentChangeWholeDocument(broken)]))
+    await client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+    [diagnostic] = client.diagnostics[uri]
+    assert diagnostic.severity == types.DiagnosticSeverity.Error and diagnostic.code == "E104"
+    assert diagnostic.range.start == types.Position(6, 2) and diagnostic.range.end == types.Position(6, 8)
+    assert "maxpol" in diagnostic.message and "hint: " in diagnostic.message
+    # The last valid analysis still answers while the text is broken.
+    hover = await client.text_document_hover_async(types.HoverParams(
+        types.TextDocumentIdentifier(uri), types.Position(4, 4)))
+    assert hover is not None and "(8, 8, 32)" in str(hover.contents)
+
+
+@ON_THE_SERVER
+async def test_a_yaml_error_is_a_diagnostic(client: LanguageClient) -> None:
+    text = (EXAMPLES / "digits_cnn.yaml").read_text(encoding="utf-8").replace("conv2d", "conv2", 1)
+    uri = await open_document(client, EXAMPLES / "edited_digits_cnn.yaml", text)
+    codes = {(d.code, d.severity) for d in client.diagnostics[uri]}
+    assert ("E104", types.DiagnosticSeverity.Error) in codes
+
+
+@ON_THE_SERVER
+async def test_hover_on_a_resnet50_layer_and_on_the_model_name(client: LanguageClient) -> None:
+    path = EXAMPLES / "resnet50.yaml"
+    uri = await open_document(client, path)
+    stem = line_of(path, "kernel: 7, stride: 2")
+    hover = await client.text_document_hover_async(types.HoverParams(
+        types.TextDocumentIdentifier(uri), types.Position(stem, 10)))
+    assert hover is not None
+    text = str(hover.contents)
+    assert "conv2d_1" in text and "(112, 112, 64)" in text and "9,408 params" in text
+    model = await client.text_document_hover_async(types.HoverParams(
+        types.TextDocumentIdentifier(uri), types.Position(line_of(path, "name: resnet50"), 10)))
+    assert model is not None and "25,557,032 params" in str(model.contents) and "very-deep" in str(model.contents)
+
+
+@ON_THE_SERVER
+async def test_inlay_hints_for_every_layer_of_digits_cnn(client: LanguageClient) -> None:
+    path = EXAMPLES / "digits_cnn.dsl"
+    uri = await open_document(client, path)
+    hints = await client.text_document_inlay_hint_async(types.InlayHintParams(
+        types.TextDocumentIdentifier(uri), types.Range(types.Position(0, 0), types.Position(100, 0))))
+    assert hints is not None
+    assert [(hint.position.line, hint.label) for hint in hints] == [
+        (4, "→ (8, 8, 32)"), (5, "→ (8, 8, 32)"), (6, "→ (4, 4, 32)"), (7, "→ (4, 4, 64)"), (8, "→ (64)"),
+        (9, "→ (64)"), (10, "→ (10)")]
+
+
+@ON_THE_SERVER
+async def test_symbols_and_go_to_definition_of_a_block(client: LanguageClient) -> None:
+    path = EXAMPLES / "resnet50.yaml"
+    uri = await open_document(client, path)
+    symbols = await client.text_document_document_symbol_async(types.DocumentSymbolParams(
+        types.TextDocumentIdentifier(uri)))
+    assert symbols is not None
+    names = [symbol.name for symbol in symbols]
+    assert names == ["bottleneck", "bottleneck_down", "resnet50"]
+    model = symbols[-1]
+    assert isinstance(model, types.DocumentSymbol) and model.children
+    assert model.children[-1].name == "fc: dense" and model.children[4].name == "layer1: bottleneck_down"
+    call = line_of(path, "- bottleneck_down: {filters: 64")
+    location = await client.text_document_definition_async(types.DefinitionParams(
+        types.TextDocumentIdentifier(uri), types.Position(call, 10)))
+    assert isinstance(location, types.Location)
+    assert location.range.start.line == line_of(path, "  bottleneck_down:")
+
+
+@pytest.mark.parametrize("name", ["digits_cnn.dsl", "digits_cnn.yaml"])
+@ON_THE_SERVER
+async def test_formatting_keeps_comments(client: LanguageClient, name: str) -> None:
+    path = EXAMPLES / name
+    canonical = path.read_text(encoding="utf-8")
+    messy = canonical.replace("dense(10)", "dense( 10 )").replace("{units: 10", "{ units: 10")
+    assert messy != canonical
+    uri = await open_document(client, EXAMPLES / f"messy_{name}", messy)
+    edits = await client.text_document_formatting_async(types.DocumentFormattingParams(
+        types.TextDocumentIdentifier(uri), types.FormattingOptions(2, True)))
+    assert edits is not None and len(edits) == 1
+    assert edits[0].new_text == canonical and "# A small CNN" in edits[0].new_text
+
+
+def test_the_server_never_imports_jax() -> None:
+    code = ("import sys; from dslc.runtime.lsp.analysis import analyse_text; "
+            f"result = analyse_text(open({str(EXAMPLES / 'resnet50.yaml')!r}).read(), 'resnet50.yaml', 'yaml'); "
+            "import dslc.runtime.lsp.server; "
+            "assert result.valid is not None; assert 'jax' not in sys.modules, 'jax imported'")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+
+
+def test_without_the_lsp_extra_it_names_the_extra() -> None:
+    code = "import sys; sys.modules['pygls'] = None; from dslc.runtime.cli import main; sys.exit(main(['lsp']))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "pip install 'dslc[lsp]'" in result.stderr

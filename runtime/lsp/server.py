@@ -8,6 +8,7 @@ from pygls.uris import to_fs_path
 
 from dslc.runtime.lsp import features
 from dslc.runtime.lsp.analysis import Documents, Valid, syntax_of
+from dslc.runtime.lsp.completion import completions
 from dslc.runtime.lsp.positions import character_column, to_range
 from dslc.runtime.rewrite import canonical_text
 from dslc.spec.errors import DslcErrors
@@ -86,6 +87,16 @@ def build_server(version: str) -> SpecServer:
         _, lines = ls.text_lines(uri)
         span = features.block_definition(valid, params.position.line + 1, character_column(lines, params.position))
         return types.Location(uri, to_range(span, lines)) if span else None
+
+    @server.feature(types.TEXT_DOCUMENT_COMPLETION,
+                    types.CompletionOptions(trigger_characters=["(", "{", ",", "=", ":", "-", " "]))
+    def completion(ls: SpecServer, params: types.CompletionParams) -> list[types.CompletionItem]:
+        uri = params.text_document.uri
+        syntax = syntax_of(ls.path_of(uri))
+        if syntax is None:
+            return []
+        _, lines = ls.text_lines(uri)
+        return completions(lines, params.position.line, character_column(lines, params.position) - 1, syntax)
 
     @server.feature(types.TEXT_DOCUMENT_FORMATTING)
     def formatting(ls: SpecServer, params: types.DocumentFormattingParams) -> list[types.TextEdit] | None:

@@ -138,3 +138,37 @@ def test_without_the_lsp_extra_it_names_the_extra() -> None:
     code = "import sys; sys.modules['pygls'] = None; from dslc.runtime.cli import main; sys.exit(main(['lsp']))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 2 and "pip install 'dslc[lsp]'" in result.stderr
+
+
+async def complete(client: LanguageClient, uri: str, line: int, character: int) -> dict[str, types.CompletionItem]:
+    result = await client.text_document_completion_async(types.CompletionParams(
+        types.TextDocumentIdentifier(uri), types.Position(line, character)))
+    items = result.items if isinstance(result, types.CompletionList) else result or []
+    return {item.label: item for item in items}
+
+
+@ON_THE_SERVER
+async def test_completion_of_kinds_parameters_and_vocabularies_in_the_dsl(client: LanguageClient) -> None:
+    text = ("dslc 1\n\nmodel m(x: [4]) {\n  den\n  conv1d(8, 3, pad\n  dense(4, activation=\n}\n\n"
+            "train {\n  loss = \n  optimizer = \n}\n")
+    uri = await open_document(client, EXAMPLES / "typed.dsl", text)
+    kinds = await complete(client, uri, 3, 5)
+    assert "dense" in kinds and "conv2d" in kinds and "Fully connected" in str(kinds["dense"].documentation)
+    parameters = await complete(client, uri, 4, 18)
+    assert "filters" not in parameters and "kernel" not in parameters  # given positionally
+    assert parameters["padding"].detail == "default: 'valid'"
+    assert "relu" in await complete(client, uri, 5, 22)
+    assert set(await complete(client, uri, 9, 9)) == {"softmax_cross_entropy", "sigmoid_binary_cross_entropy",
+                                                         "mse", "mae", "huber"}
+    assert "adam" in await complete(client, uri, 10, 14)
+
+
+@ON_THE_SERVER
+async def test_completion_of_kinds_parameters_and_vocabularies_in_yaml(client: LanguageClient) -> None:
+    text = ("dslc: 1\nmodel:\n  name: m\n  inputs: {x: [4]}\n  layers:\n    - den\n"
+            "    - dense: {units: 4, \ntrain:\n  data: \n")
+    uri = await open_document(client, EXAMPLES / "typed.yaml", text)
+    assert "dense" in await complete(client, uri, 5, 9)
+    parameters = await complete(client, uri, 6, 26)
+    assert "units" not in parameters and parameters["use_bias"].detail == "default: True"
+    assert "digits" in await complete(client, uri, 8, 8)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from lsprotocol import types
@@ -16,6 +17,7 @@ from dslc.spec.sourcemap import IRPath, SourceMap
 
 MAX_INSTANCES = 8  # a block line's hover lists this many instances, then counts the others
 MAX_HINT_SHAPES = 3
+_DID_YOU_MEAN = re.compile(r"\nhint: did you mean '([^'\s]+)'\?")  # in a diagnostic's message: a one-word fix
 _SEVERITY = {"error": types.DiagnosticSeverity.Error, "warning": types.DiagnosticSeverity.Warning}
 
 
@@ -30,6 +32,19 @@ def diagnostics(findings: Sequence[DslcError], uri: str, lines: Sequence[str]) -
         related_information=[types.DiagnosticRelatedInformation(types.Location(uri, to_range(span, lines)), note)
                              for note, span in finding.related] or None,
     ) for finding in findings]
+
+
+def quick_fixes(uri: str, diagnostics: Sequence[types.Diagnostic]) -> list[types.CodeAction]:
+    """A fix for each diagnostic whose hint suggests a name: the name replaces the diagnostic's range."""
+    actions = []
+    for diagnostic in diagnostics:
+        suggestion = _DID_YOU_MEAN.search(diagnostic.message)
+        if diagnostic.source != "dslc" or suggestion is None:
+            continue
+        edit = types.WorkspaceEdit(changes={uri: [types.TextEdit(diagnostic.range, suggestion.group(1))]})
+        actions.append(types.CodeAction(f"Change to '{suggestion.group(1)}'", kind=types.CodeActionKind.QuickFix,
+                                        diagnostics=[diagnostic], edit=edit, is_preferred=True))
+    return actions
 
 
 def layers_on(valid: Valid, line: int) -> list[LayerReport]:

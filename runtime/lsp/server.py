@@ -98,6 +98,11 @@ def build_server(version: str) -> SpecServer:
         _, lines = ls.text_lines(uri)
         return completions(lines, params.position.line, character_column(lines, params.position) - 1, syntax)
 
+    @server.feature(types.TEXT_DOCUMENT_CODE_ACTION,
+                    types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix]))
+    def code_action(ls: SpecServer, params: types.CodeActionParams) -> list[types.CodeAction]:
+        return features.quick_fixes(params.text_document.uri, params.context.diagnostics)
+
     @server.feature(types.TEXT_DOCUMENT_FORMATTING)
     def formatting(ls: SpecServer, params: types.DocumentFormattingParams) -> list[types.TextEdit] | None:
         uri = params.text_document.uri

@@ -172,3 +172,38 @@ async def test_completion_of_kinds_parameters_and_vocabularies_in_yaml(client: L
     parameters = await complete(client, uri, 6, 26)
     assert "units" not in parameters and parameters["use_bias"].detail == "default: True"
     assert "digits" in await complete(client, uri, 8, 8)
+
+
+async def change(client: LanguageClient, uri: str, version: int, text: str) -> None:
+    """Replace the document's text and wait for its diagnostics."""
+    client.text_document_did_change(types.DidChangeTextDocumentParams(
+        types.VersionedTextDocumentIdentifier(version, uri), [types.TextDocumentContentChangeWholeDocument(text)]))
+    await client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+
+
+def apply(text: str, edits: list[types.TextEdit]) -> str:
+    """`text` with non-overlapping single-line `edits` applied (ASCII text: UTF-16 units are characters)."""
+    lines = text.split("\n")
+    for edit in sorted(edits, key=lambda e: (e.range.start.line, e.range.start.character), reverse=True):
+        start, end = edit.range.start, edit.range.end
+        assert start.line == end.line
+        lines[start.line] = lines[start.line][:start.character] + edit.new_text + lines[start.line][end.character:]
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize(("name", "typo"), [("digits_cnn.dsl", "relu"), ("digits_cnn.yaml", "adam")])
+@ON_THE_SERVER
+async def test_a_did_you_mean_hint_is_a_quick_fix_that_clears_the_diagnostic(client: LanguageClient, name: str,
+                                                                               typo: str) -> None:
+    path = EXAMPLES / name
+    text = path.read_text(encoding="utf-8").replace(typo, typo[:-1] + "x", 1)
+    uri = await open_document(client, EXAMPLES / f"typo_{name}", text)
+    [diagnostic] = client.diagnostics[uri]
+    actions = await client.text_document_code_action_async(types.CodeActionParams(
+        types.TextDocumentIdentifier(uri), diagnostic.range, types.CodeActionContext([diagnostic])))
+    assert actions is not None
+    [action] = actions
+    assert isinstance(action, types.CodeAction) and action.title == f"Change to '{typo}'"
+    assert action.edit is not None and action.edit.changes is not None
+    await change(client, uri, 2, apply(text, list(action.edit.changes[uri])))
+    assert not client.diagnostics[uri]

@@ -60,16 +60,25 @@ class Documents:
 
     def __init__(self) -> None:
         self._good: dict[str, Valid] = {}
+        self._current: set[str] = set()  # the documents whose text as it is now is valid
 
     def update(self, uri: str, text: str, path: str, syntax: Syntax) -> DocumentAnalysis:
         result = analyse_text(text, path, syntax)
         if result.valid is not None:
             self._good[uri] = result.valid
+            self._current.add(uri)
+        else:
+            self._current.discard(uri)
         return result
 
     def valid(self, uri: str) -> Valid | None:
         """The last valid analysis of the document (its spans may lag behind an edit that broke it)."""
         return self._good.get(uri)
 
+    def current(self, uri: str) -> Valid | None:
+        """The analysis of the document's text as it is now: None while the text is broken."""
+        return self._good.get(uri) if uri in self._current else None
+
     def close(self, uri: str) -> None:
         self._good.pop(uri, None)
+        self._current.discard(uri)

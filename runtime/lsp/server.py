@@ -1,8 +1,9 @@
-"""The pygls server: document sync and the handlers, each a thin call into `features`."""
+"""The pygls server: document sync and the handlers, each a thin call into `features`, `completion` or `rename`."""
 
 from __future__ import annotations
 
 from lsprotocol import types
+from pygls.exceptions import JsonRpcInvalidRequest
 from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
@@ -10,6 +11,7 @@ from dslc.runtime.lsp import features
 from dslc.runtime.lsp.analysis import Documents, Valid, syntax_of
 from dslc.runtime.lsp.completion import completions
 from dslc.runtime.lsp.positions import character_column, to_range
+from dslc.runtime.lsp.rename import RenameRefused, rename
 from dslc.runtime.rewrite import canonical_text
 from dslc.spec.errors import DslcErrors
 from dslc.spec.load import load_text
@@ -102,6 +104,21 @@ def build_server(version: str) -> SpecServer:
                     types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix]))
     def code_action(ls: SpecServer, params: types.CodeActionParams) -> list[types.CodeAction]:
         return features.quick_fixes(params.text_document.uri, params.context.diagnostics)
+
+    @server.feature(types.TEXT_DOCUMENT_RENAME)
+    def rename_symbol(ls: SpecServer, params: types.RenameParams) -> types.WorkspaceEdit:
+        uri = params.text_document.uri
+        valid = ls.documents.current(uri)
+        if valid is None:
+            raise JsonRpcInvalidRequest("the spec has errors: fix them before renaming")
+        _, lines = ls.text_lines(uri)
+        try:
+            spans = rename(valid.loaded, lines, params.position.line + 1, character_column(lines, params.position),
+                           params.new_name)
+        except RenameRefused as refused:
+            raise JsonRpcInvalidRequest(str(refused)) from None
+        return types.WorkspaceEdit(changes={uri: [types.TextEdit(to_range(span, lines), params.new_name)
+                                                  for span in spans]})
 
     @server.feature(types.TEXT_DOCUMENT_FORMATTING)
     def formatting(ls: SpecServer, params: types.DocumentFormattingParams) -> list[types.TextEdit] | None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import pytest_lsp
 from lsprotocol import types
+from pygls.exceptions import JsonRpcException
 from pytest_lsp import ClientServerConfig, LanguageClient
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -207,3 +208,38 @@ async def test_a_did_you_mean_hint_is_a_quick_fix_that_clears_the_diagnostic(cli
     assert action.edit is not None and action.edit.changes is not None
     await change(client, uri, 2, apply(text, list(action.edit.changes[uri])))
     assert not client.diagnostics[uri]
+
+
+async def rename_at(client: LanguageClient, uri: str, line: int, character: int, new_name: str) -> list[types.TextEdit]:
+    edit = await client.text_document_rename_async(types.RenameParams(
+        types.TextDocumentIdentifier(uri), types.Position(line, character), new_name))
+    assert edit is not None and edit.changes is not None
+    return list(edit.changes[uri])
+
+
+@pytest.mark.parametrize("name", ["two_branch.dsl", "two_branch.yaml"])
+@ON_THE_SERVER
+async def test_renaming_a_layer_renames_its_references(client: LanguageClient, name: str) -> None:
+    text = (EXAMPLES / name).read_text(encoding="utf-8")
+    uri = await open_document(client, EXAMPLES / f"renamed_{name}", text)
+    reference = next(i for i, line in enumerate(text.split("\n")) if "[local, wide]" in line)
+    edits = await rename_at(client, uri, reference, text.split("\n")[reference].index("local") + 1, "near")
+    renamed = apply(text, edits)
+    assert len(edits) == 2 and "local" not in renamed and "[near, wide]" in renamed
+    await change(client, uri, 2, renamed)
+    assert not client.diagnostics[uri]
+
+
+@ON_THE_SERVER
+async def test_renaming_a_block_renames_its_calls_and_anything_else_is_refused(client: LanguageClient) -> None:
+    path = EXAMPLES / "resnet50.yaml"
+    text = path.read_text(encoding="utf-8")
+    uri = await open_document(client, EXAMPLES / "renamed_resnet50.yaml", text)
+    edits = await rename_at(client, uri, line_of(path, "  bottleneck_down:"), 4, "downsample")
+    renamed = apply(text, edits)
+    assert len(edits) == 5 and "bottleneck_down" not in renamed and renamed.count("downsample") == 5
+    kind = line_of(path, "- dense:")
+    with pytest.raises(JsonRpcException, match="only a layer's name or a block's name"):
+        await rename_at(client, uri, kind, text.split("\n")[kind].index("dense") + 1, "linear")
+    with pytest.raises(JsonRpcException, match="already a name"):
+        await rename_at(client, uri, line_of(path, "  bottleneck_down:"), 4, "bottleneck")

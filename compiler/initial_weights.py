@@ -13,6 +13,7 @@ from a whole model's file).
 from __future__ import annotations
 
 import json
+import math
 import struct
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -42,10 +43,7 @@ class TensorInfo:
 
     @property
     def size(self) -> int:
-        count = 1
-        for dim in self.shape:
-            count *= dim
-        return count
+        return math.prod(self.shape)
 
 
 def read_header(path: Path) -> dict[str, TensorInfo]:
@@ -137,14 +135,14 @@ def check_faults(entry: InitFrom, file: Path, analysis: Analysis, span: Span, la
     layer_names = [layer.name for layer in analysis.layers]
     unknown = unknown_selections(entry, layer_names)
     for chosen in unknown:
-        yield _fault("E712", f"init: layers names {chosen!r}, which is no layer or block use of the model",
+        yield init_fault("E712", f"init: layers names {chosen!r}, which is no layer or block use of the model",
                      layers_span, hint=_did_you_mean(chosen, layer_names))
     if unknown or not isinstance(entry, SafetensorsInit) or not file.is_file():
         return
     try:
         header = read_header(file)
     except InitFault as fault:
-        yield _fault("E711", f"init: '{entry.path}' cannot be read as safetensors: {fault}", span)
+        yield init_fault("E711", f"init: '{entry.path}' cannot be read as safetensors: {fault}", span)
         return
     names = {renamed(name, entry.rename): info for name, info in header.items()}
     if entry.layout == "pytorch":
@@ -154,13 +152,13 @@ def check_faults(entry: InitFrom, file: Path, analysis: Analysis, span: Span, la
     selected = {name: info for name, info in names.items() if in_selection(name, chosen_layers)}
     not_float = [f"{name} ({info.dtype})" for name, info in selected.items() if info.dtype not in FLOAT_DTYPES]
     if not_float:
-        yield _fault("E713", f"init: '{entry.path}' holds tensors that are not floating point: "
-                             f"{_listed(not_float)}", span, hint="weights are floats; convert them before loading")
+        yield init_fault("E713", f"init: '{entry.path}' holds tensors that are not floating point: "
+                             f"{listed(not_float)}", span, hint="weights are floats; convert them before loading")
     reports = {layer.name: layer for layer in analysis.layers}
     empty = [layer for layer in chosen_layers if reports[layer].params + reports[layer].state
              and not any(in_selection(name, (layer,)) for name in selected)]
     if empty:
-        yield _fault("E712", f"init: '{entry.path}' has no tensor for layer(s) {_listed(empty)} (looked for names "
+        yield init_fault("E712", f"init: '{entry.path}' has no tensor for layer(s) {listed(empty)} (looked for names "
                              f"'layers.{empty[0]}.*' after rename)", span,
                      hint="add a rename pair from the file's names to the model's (`dslc weights SPEC` lists them)")
         return
@@ -168,17 +166,19 @@ def check_faults(entry: InitFrom, file: Path, analysis: Analysis, span: Span, la
                reports[layer].params + reports[layer].state) for layer in chosen_layers]
     wrong = [f"{layer} {have:,} (the model's {want:,})" for layer, have, want in counts if have != want]
     if wrong:
-        yield _fault("E713", f"init: '{entry.path}' holds other numbers of values than the selected layers have "
-                             f"(parameters and batch statistics): {_listed(wrong)}", span,
+        yield init_fault("E713", f"init: '{entry.path}' holds other numbers of values than the selected layers have "
+                             f"(parameters and batch statistics): {listed(wrong)}", span,
                      hint="the file is of another model or size; `dslc weights SPEC` lists the names and shapes "
                           "wanted")
 
 
-def _fault(code: str, message: str, span: Span, hint: str | None = None) -> DslcError:
+def init_fault(code: str, message: str, span: Span, hint: str | None = None) -> DslcError:
+    """A located finding about `train.init` (shared by `dslc check` and training's loader)."""
     return DslcError(code, message, span, hint=hint, stage="train")
 
 
-def _listed(names: Sequence[str]) -> str:
+def listed(names: Sequence[str]) -> str:
+    """Names for a one-line message: the first `LISTED`, then how many more."""
     shown = ", ".join(names[:LISTED])
     return shown + (f" and {len(names) - LISTED} more" if len(names) > LISTED else "")
 

@@ -70,16 +70,16 @@ class RowReader:
 
     def reshaped(self, shape: tuple[int, ...]) -> RowReader:
         """The same rows with examples of `shape` (as many values; nothing is read)."""
-        return self._with(array=self.array.reshape((self.array.shape[0], *shape)))
+        return self._with(self.array.reshape((self.array.shape[0], *shape)), self.dtype)
 
     def cast(self, dtype: Any) -> RowReader:
         """The same rows, read as `dtype`."""
-        return self._with(dtype=np.dtype(dtype))
+        return self._with(self.array, dtype)
 
-    def _with(self, **changes: Any) -> RowReader:
-        reader = RowReader(self.array, self._mapping, self.dtype, self._file)
+    def _with(self, array: np.ndarray, dtype: Any) -> RowReader:
+        """A reader of the same file (or memory) and mapping: `array` a view of this one's."""
+        reader = RowReader(array, self._mapping, dtype, self._file)
         reader._origin = self._origin
-        reader.__dict__.update(changes)
         return reader
 
     @property

@@ -420,7 +420,7 @@ def _evaluation_calls(steps: Steps, dataset: Dataset, split: str, batch_size: in
 
 def _evaluation_batch(dataset: Dataset, split: str, rows: np.ndarray, weights: np.ndarray, stacked: bool,
                       placement: Placement | None) -> Batch:
-    if placement is not None:  # with several processes, each reads its part of the batch
+    if placement is not None and jax.process_count() > 1:  # each process reads its part of the batch
         part = slice(*placement.local_part(rows.shape[-1]))
         rows, weights = rows[..., part], weights[..., part]
     inputs, target = dataset.gather(split, rows)

@@ -40,8 +40,8 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 def sigmoid(logits: np.ndarray) -> np.ndarray:
     """Each logit's probability, float32 (computed in float64, stable for large logits)."""
     wide = logits.astype(np.float64)
-    return np.where(wide >= 0, 1 / (1 + np.exp(-np.abs(wide))), np.exp(-np.abs(wide)) / (1 + np.exp(-np.abs(wide)))
-                    ).astype(np.float32)
+    small = np.exp(-np.abs(wide))  # never overflows
+    return np.where(wide >= 0, 1 / (1 + small), small / (1 + small)).astype(np.float32)
 
 
 @dataclass(frozen=True)

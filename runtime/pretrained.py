@@ -9,7 +9,7 @@ nothing is assigned until all of an entry's tensors fit. Entries apply in order,
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,8 @@ from dslc.compiler.initial_weights import (
     InitFault,
     in_flax_terms,
     in_selection,
+    init_fault,
+    listed,
     read_header,
     renamed,
     selected_layers,
@@ -28,8 +30,6 @@ from dslc.spec.errors import DslcError, DslcErrors, Span
 from dslc.spec.ir import Train
 from dslc.spec.load import LoadedSpec
 from dslc.spec.vocab import CheckpointInit, InitFrom, SafetensorsInit
-
-LISTED = 8  # names an error lists before "and N more"
 
 
 def load_initial_weights(model: Any, train: Train, loaded: LoadedSpec, analysis: Analysis) -> None:
@@ -55,11 +55,11 @@ def _resolve(entry: InitFrom, loaded: LoadedSpec, span: Span) -> Path:
     base, named = loaded.data_folder.resolve(), loaded.data_folder_name
     path = (base / entry.path).resolve()
     if not path.is_relative_to(base):
-        raise DslcError("E702", f"init: '{entry.path}' resolves to '{path}', outside {named} '{base}'", span,
-                        hint=f"keep weights inside {named} (no symlinks that lead out)", stage="train")
+        raise init_fault("E702", f"init: '{entry.path}' resolves to '{path}', outside {named} '{base}'", span,
+                         hint=f"keep weights inside {named} (no symlinks that lead out)")
     if not path.exists():
-        raise DslcError("E711", f"init: '{entry.path}' does not exist (looked for '{path}')", span,
-                        hint=f"paths are relative to {named}", stage="train")
+        raise init_fault("E711", f"init: '{entry.path}' does not exist (looked for '{path}')", span,
+                         hint=f"paths are relative to {named}")
     return path
 
 
@@ -73,15 +73,14 @@ def _read(entry: InitFrom, path: Path, span: Span) -> dict[str, np.ndarray]:
             with safe_open(str(path), "np") as file:
                 return {name: file.get_tensor(name) for name in file.keys()}  # noqa: SIM118 - not a dict
         except (InitFault, OSError, ValueError, TypeError) as exc:
-            raise DslcError("E711", f"init: '{entry.path}' cannot be read as safetensors: {exc}", span,
-                            stage="train") from None
+            raise init_fault("E711", f"init: '{entry.path}' cannot be read as safetensors: {exc}", span) from None
     assert isinstance(entry, CheckpointInit)
     from dslc.runtime.checkpoint import stored_weights
 
     try:
         return stored_weights(path)
     except DslcErrors as errors:
-        raise DslcError("E711", f"init: '{entry.path}': {errors.errors[0].message}", span, stage="train") from None
+        raise init_fault("E711", f"init: '{entry.path}': {errors.errors[0].message}", span) from None
 
 
 def _matched(entry: InitFrom, tensors: Mapping[str, np.ndarray], variables: Mapping[str, Any], layers: list[str],
@@ -98,22 +97,22 @@ def _matched(entry: InitFrom, tensors: Mapping[str, np.ndarray], variables: Mapp
     missing = [name for name in wanted if name not in chosen]
     unexpected = [name for name in chosen if name not in variables]
     if missing or unexpected:
-        parts = [f"lacks {len(missing)} tensor(s) of the selected layers: {_listed(missing)}"] if missing else []
-        parts += [f"holds {len(unexpected)} that match none: {_listed(unexpected)}"] if unexpected else []
-        raise _fault("E712", f"init: '{entry.path}' {'; '.join(parts)}", span,
+        parts = [f"lacks {len(missing)} tensor(s) of the selected layers: {listed(missing)}"] if missing else []
+        parts += [f"holds {len(unexpected)} that match none: {listed(unexpected)}"] if unexpected else []
+        raise init_fault("E712", f"init: '{entry.path}' {'; '.join(parts)}", span,
                      "rename maps the file's names to the model's (`dslc weights SPEC` lists them)")
     if pytorch:
         chosen = {name: _from_pytorch(name, array, kinds, entry, span) for name, array in chosen.items()}
     not_float = [f"{name} ({array.dtype})" for name, array in chosen.items() if array.dtype.kind != "f"]
     if not_float:
-        raise _fault("E713", f"init: '{entry.path}' holds tensors that are not floating point: "
-                             f"{_listed(not_float)}", span, "weights are floats; convert them before loading")
+        raise init_fault("E713", f"init: '{entry.path}' holds tensors that are not floating point: "
+                             f"{listed(not_float)}", span, "weights are floats; convert them before loading")
     misshaped = [_misshaped(name, written[name], tensors[written[name]].shape, array.shape,
                             variables[name].get_value().shape)
                  for name, array in chosen.items() if tuple(array.shape) != tuple(variables[name].get_value().shape)]
     if misshaped:
-        raise _fault("E713", f"init: '{entry.path}' has {len(misshaped)} tensor(s) of the wrong shape: "
-                             f"{_listed(misshaped)}", span,
+        raise init_fault("E713", f"init: '{entry.path}' has {len(misshaped)} tensor(s) of the wrong shape: "
+                             f"{listed(misshaped)}", span,
                      "layout: pytorch converts PyTorch's (out, in, ...) kernels" if not pytorch else None)
     return chosen
 
@@ -130,7 +129,7 @@ def _from_pytorch(name: str, array: np.ndarray, kinds: Mapping[str, str], entry:
         return array.T
     if kind.startswith("conv") and "transpose" not in kind:
         return array.transpose(*range(2, array.ndim), 1, 0)
-    raise _fault("E713", f"init: layout pytorch converts dense and convolution kernels; layer '{layer}' is "
+    raise init_fault("E713", f"init: layout pytorch converts dense and convolution kernels; layer '{layer}' is "
                          f"{kind or 'another kind'}", span, "convert that tensor to Flax's layout before loading")
 
 
@@ -141,16 +140,6 @@ def _misshaped(name: str, original: str, stored: tuple[int, ...], converted: tup
     if original != name or tuple(converted) != tuple(stored):
         shown += f" (as {name} in Flax's layout: {_shape(converted)})"
     return f"{shown}, the model's {name} is {_shape(wanted)}"
-
-
-def _fault(code: str, message: str, span: Span, hint: str | None = None) -> DslcError:
-    return DslcError(code, message, span, hint=hint, stage="train")
-
-
-def _listed(names: Iterable[str]) -> str:
-    names = list(names)
-    shown = ", ".join(names[:LISTED])
-    return shown + (f" and {len(names) - LISTED} more" if len(names) > LISTED else "")
 
 
 def _shape(shape: tuple[int, ...]) -> str:

@@ -19,6 +19,13 @@ from dslc.spec.errors import DslcError, DslcErrors
 if TYPE_CHECKING:  # the command line imports every command: no numpy or JAX before one runs
     from dslc.runtime.trained import TrainedModel
 
+DESCRIPTION = """\
+Restore a checkpoint of `dslc train SPEC` and write the trained model out (docs/export.md):
+  safetensors   the weights by the spec's layer names; the run's normalisation in the metadata
+  stablehlo     the forward pass with the weights bound, for cpu, cuda and tpu (a folder)
+  flax          a standalone package needing only jax and flax (a new folder, named as a Python identifier)
+  onnx          the forward pass through jax2onnx (the `export` extra), checked in full before it is written
+A model a format cannot express is E808, naming the layer; nothing is written then."""
 Writer = Callable[["TrainedModel", Path], str]  # writes OUT; returns what it wrote, for the closing line
 
 
@@ -62,7 +69,7 @@ FORMATS: dict[str, tuple[Writer, str]] = {  # name -> (writer, what OUT is)
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("export", help="a trained model out of dslc: safetensors, stablehlo, a Flax package, ONNX",
-                            description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+                            description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("file", metavar="SPEC")
     parser.add_argument("--checkpoint", type=Path, metavar="DIR",
                         help="a run's --workdir, its best/ folder or one checkpoint folder (default: "

@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -70,17 +71,23 @@ def pytorch_forward(weights: dict[str, np.ndarray], images: np.ndarray) -> np.nd
     return features @ weights["fc.weight"].T + weights["fc.bias"]
 
 
-def test_pytorch_layout_weights_give_the_pytorch_modules_outputs(tmp_path: Path) -> None:
+def loaded_from(folder: Path, weights: dict[str, np.ndarray]) -> Any:
+    """The spec's model built in `folder` with `weights` (PyTorch's names and layout) loaded by `train.init`."""
     from dslc.api import analyse, load
     from dslc.compiler.build import build_model
     from dslc.runtime.pretrained import load_initial_weights
 
-    weights = torch_layout()
-    save_file(weights, str(tmp_path / "torch.safetensors"))
-    loaded = load(write(tmp_path, TORCH_INIT))
+    save_file(weights, str(folder / "torch.safetensors"))
+    loaded = load(write(folder, TORCH_INIT))
     analysis = analyse(loaded)
     model = build_model(loaded, analysis, seed=0)
     load_initial_weights(model, loaded.spec.train, loaded, analysis)  # type: ignore[arg-type]
+    return model
+
+
+def test_pytorch_layout_weights_give_the_pytorch_modules_outputs(tmp_path: Path) -> None:
+    weights = torch_layout()
+    model = loaded_from(tmp_path, weights)
     images = np.load(tmp_path / "x.npy")[:5]
     np.testing.assert_allclose(np.asarray(model(images)), pytorch_forward(weights, images), rtol=1e-5, atol=1e-5)
 
@@ -89,19 +96,11 @@ def test_pytorch_layout_weights_give_the_pytorch_modules_outputs(tmp_path: Path)
 def test_pytorch_layout_against_torch_itself(tmp_path: Path) -> None:
     """`pytest -m reference` with torch installed: the same check against torch.nn modules."""
     torch = pytest.importorskip("torch")
-    from dslc.api import analyse, load
-    from dslc.compiler.build import build_model
-    from dslc.runtime.pretrained import load_initial_weights
-
     torch.manual_seed(0)
     conv, fc = torch.nn.Conv2d(2, 3, 3), torch.nn.Linear(3, 2)
     weights = {f"conv.{k}": v.detach().numpy() for k, v in conv.state_dict().items()}
     weights |= {f"fc.{k}": v.detach().numpy() for k, v in fc.state_dict().items()}
-    save_file(weights, str(tmp_path / "torch.safetensors"))
-    loaded = load(write(tmp_path, TORCH_INIT))
-    analysis = analyse(loaded)
-    model = build_model(loaded, analysis, seed=0)
-    load_initial_weights(model, loaded.spec.train, loaded, analysis)  # type: ignore[arg-type]
+    model = loaded_from(tmp_path, weights)
     images = np.load(tmp_path / "x.npy")[:5]
     with torch.no_grad():
         expected = fc(torch.relu(conv(torch.from_numpy(images).permute(0, 3, 1, 2))).mean(dim=(2, 3))).numpy()

@@ -4,6 +4,8 @@ and targets, and the digits MLP classifier."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import subprocess
@@ -12,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from dslc.runtime.cli import main
 
 EXAMPLES = Path(__file__).resolve().parent.parent.parent / "examples"
 ROWS = 12
@@ -68,8 +72,12 @@ print(json.dumps({name: type(value).__name__ for name, value in vars(model).item
 """
 
 
-def dslc(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "dslc", *args], capture_output=True, text=True, timeout=600, cwd=cwd)
+def dslc(*args: str) -> subprocess.CompletedProcess[str]:
+    """The command run in this process (JAX is imported once, not per command), its output captured."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(args))
+    return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
 
 
 def train_and_predict(folder: Path, spec: Path, raw: np.ndarray) -> None:

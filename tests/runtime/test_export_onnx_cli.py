@@ -4,12 +4,16 @@ exported is one E808 naming it, exit 2, and no file."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+from dslc.runtime.cli import main
 
 pytest.importorskip("jax2onnx")
 pytest.importorskip("onnx")
@@ -37,7 +41,11 @@ train:
 
 
 def dslc(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "dslc", *args], capture_output=True, text=True, timeout=600)
+    """The command run in this process (JAX is imported once, not per command), its output captured."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(args))
+    return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
 
 
 def test_the_onnx_file_gives_what_dslc_predict_gives_on_the_same_raw_inputs(tmp_path: Path) -> None:

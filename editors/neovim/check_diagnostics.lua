@@ -11,7 +11,8 @@
 --   DSLC_TIMEOUT_MS   how long to wait for it (default 30000)
 --
 -- Prints one line per diagnostic (`path:line:col: severity[code] message`, 1-based) and exits 0 when one with the
--- expected code arrived (or, for `none`, an empty list), 1 when none did in time, 2 when the server could not start or exited, 3 on bad usage.
+-- expected code arrived (or, for `none`, an empty list), 1 when none did in time, 2 when the server could not
+-- start or exited, 3 on bad usage.
 
 local function say(text)
   io.stdout:write(text .. '\n')

@@ -98,6 +98,9 @@ class DepthReport:
     sentence: str
     policies: dict[str, PolicyVerdict]
     rules: tuple[RuleResult, ...]
+    # The trainable W layers of the deepest learned path, grouped by the level of the hierarchy (H) each opens or
+    # joins: what an editor shows on a layer's hover.
+    levels: tuple[tuple[str, ...], ...] = ()
 
     def rule(self, rule_id: str) -> RuleResult:
         return next(r for r in self.rules if r.rule == rule_id)
@@ -596,7 +599,8 @@ def depth_report(nodes: Sequence[DepthNode], inputs: Sequence[str], outputs: Seq
     others = [f"{p} would say {v.verdict}" for p, v in policies.items() if v.verdict != chosen.verdict]
     agree = ", ".join(others) if others else "every policy agrees"
     sentence = f"{chosen.verdict} ({'; '.join([*_policy_phrase(policy, graph, m), agree])})"
-    return DepthReport(policy, chosen.verdict, sentence, policies, tuple(_rules(graph, m)))
+    levels = tuple(map(tuple, _levels(graph.along(m.hierarchy), True))) if m.hierarchy else ()
+    return DepthReport(policy, chosen.verdict, sentence, policies, tuple(_rules(graph, m)), levels)
 
 
 def _json_value(value: Any) -> Any:

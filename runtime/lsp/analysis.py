@@ -56,29 +56,37 @@ def analyse_text(text: str, path: str, syntax: Syntax) -> DocumentAnalysis:
 
 
 class Documents:
-    """The open documents' latest analyses and, for each, the last one that was valid."""
+    """The open documents' latest analyses (one per version) and, for each, the last one that was valid."""
 
     def __init__(self) -> None:
         self._good: dict[str, Valid] = {}
-        self._current: set[str] = set()  # the documents whose text as it is now is valid
+        self._latest: dict[str, tuple[int, DocumentAnalysis]] = {}  # uri -> (version, its analysis)
 
-    def update(self, uri: str, text: str, path: str, syntax: Syntax) -> DocumentAnalysis:
+    def update(self, uri: str, version: int, text: str, path: str, syntax: Syntax) -> DocumentAnalysis:
+        """The analysis of the document's `version` (its `text`): made once, then read back."""
+        latest = self._latest.get(uri)
+        if latest is not None and latest[0] == version:
+            return latest[1]
         result = analyse_text(text, path, syntax)
+        self._latest[uri] = (version, result)
         if result.valid is not None:
             self._good[uri] = result.valid
-            self._current.add(uri)
-        else:
-            self._current.discard(uri)
         return result
+
+    def analysed_version(self, uri: str) -> int | None:
+        latest = self._latest.get(uri)
+        return latest[0] if latest else None
 
     def valid(self, uri: str) -> Valid | None:
         """The last valid analysis of the document (its spans may lag behind an edit that broke it)."""
         return self._good.get(uri)
 
-    def current(self, uri: str) -> Valid | None:
-        """The analysis of the document's text as it is now: None while the text is broken."""
-        return self._good.get(uri) if uri in self._current else None
+    def current(self, uri: str, version: int) -> Valid | None:
+        """The analysis of the document's `version` when that text is valid; None while it is broken (or not yet
+        analysed)."""
+        latest = self._latest.get(uri)
+        return latest[1].valid if latest is not None and latest[0] == version else None
 
     def close(self, uri: str) -> None:
         self._good.pop(uri, None)
-        self._current.discard(uri)
+        self._latest.pop(uri, None)

@@ -1,5 +1,6 @@
 """Completion from the text before the cursor: layer kinds and blocks, a kind's parameters, closed vocabularies'
-values, layer names inside `from` and `outputs`, a block's parameters after `$`.
+values (activations, losses, optimizers, schedules, metrics, data sources, tokenizers, initial weights), layer
+names inside `from` and `outputs`, a block's parameters after `$`.
 
 It reads the text as typed, never the parsed spec: while a name is half written the document does not parse. (The
 last valid spec only adds what the text alone does not show plainly: a YAML block's parameters, model inputs.)
@@ -17,10 +18,12 @@ from dslc.spec.ir import Spec
 from dslc.spec.layers import REGISTRY, LayerKind
 from dslc.spec.layers.activations import ACTIVATIONS
 from dslc.spec.load import Syntax
-from dslc.spec.vocab import DATA_SOURCES, LOSSES, OPTIMIZERS, Vocabulary
+from dslc.spec.vocab import DATA_SOURCES, INITS, LOSSES, METRICS, OPTIMIZERS, SCHEDULES, TOKENIZERS, Vocabulary
 
 # `activation=re`, `loss: ` or `optimizer: {ad`: a key whose value is one of a closed vocabulary's names.
-_VOCABULARY_VALUE = re.compile(r"\b(activation|loss|optimizer|data)\s*[:=]\s*\{?\s*\w*$")
+_VOCABULARY_VALUE = re.compile(
+    r"\b(activation|loss|optimizer|data|lr|tokenizer)\s*[:=]\s*\{?\s*\w*$"
+    r"|\b(metrics|init)\s*[:=]\s*\[(?:\s*\w+(?:\([^()]*\))?\s*,)*\s*\w*$")  # lists of choices
 # The start of a layer step: `  dense` or `  head: dense` in the DSL, `- dense` in YAML.
 _DSL_STEP = re.compile(r"^\s+(?:\w+\s*:\s*)?\w*$")
 _YAML_STEP = re.compile(r"^\s*-\s+\w*$")
@@ -50,7 +53,7 @@ def completions(lines: Sequence[str], line: int, character: int, syntax: Syntax,
         return [types.CompletionItem(name, kind=types.CompletionItemKind.TypeParameter, detail=f"block {graph[1]}")
                 for name in _block_params(lines, graph[1], syntax, spec)]
     if (value := _VOCABULARY_VALUE.search(before)) is not None:
-        return _vocabulary_items(value.group(1))
+        return _vocabulary_items(value.group(1) or value.group(2))
     if _NAMES_VALUE.search(before) and graph:
         return [types.CompletionItem(name, kind=types.CompletionItemKind.Variable, detail="layer")
                 for name in _graph_names(lines, line, graph, syntax, spec)]
@@ -219,6 +222,7 @@ def _vocabulary_items(key: str) -> list[types.CompletionItem]:
     if key == "activation":
         return [types.CompletionItem(name, kind=types.CompletionItemKind.EnumMember, detail="activation",
                                      documentation=entry.doc) for name, entry in ACTIVATIONS.items()]
-    vocabulary: Vocabulary = {"loss": LOSSES, "optimizer": OPTIMIZERS, "data": DATA_SOURCES}[key]
+    vocabulary: Vocabulary = {"loss": LOSSES, "optimizer": OPTIMIZERS, "data": DATA_SOURCES, "lr": SCHEDULES,
+                              "tokenizer": TOKENIZERS, "init": INITS, "metrics": METRICS}[key]
     return [types.CompletionItem(name, kind=types.CompletionItemKind.EnumMember, detail=vocabulary.noun,
                                  documentation=model.__doc__) for name, model in vocabulary.choices.items()]

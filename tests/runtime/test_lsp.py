@@ -169,6 +169,18 @@ async def test_completion_of_kinds_parameters_and_vocabularies_in_the_dsl(client
 
 
 @ON_THE_SERVER
+async def test_completion_of_schedules_metrics_tokenizers_and_initial_weights(client: LanguageClient) -> None:
+    text = ("dslc 1\n\nmodel m(x: [4]) {\n  dense(4)\n}\n\ntrain {\n  optimizer = adam(lr=co\n"
+            "  metrics = [accuracy, \n  data = text(\"t.txt\", tokenizer=b\n  init = [\n}\n")
+    uri = await open_document(client, EXAMPLES / "vocabularies.dsl", text)
+    ends = [len(line) for line in text.split("\n")]  # each line's end, where the cursor is
+    assert {"cosine", "warmup_cosine"} <= set(await complete(client, uri, 7, ends[7]))
+    assert {"top_k", "perplexity"} <= set(await complete(client, uri, 8, ends[8]))
+    assert set(await complete(client, uri, 9, ends[9])) == {"bytes", "bpe", "file"}
+    assert set(await complete(client, uri, 10, ends[10])) == {"safetensors", "checkpoint"}
+
+
+@ON_THE_SERVER
 async def test_completion_of_kinds_parameters_and_vocabularies_in_yaml(client: LanguageClient) -> None:
     text = ("dslc: 1\nmodel:\n  name: m\n  inputs: {x: [4]}\n  layers:\n    - den\n"
             "    - dense: {units: 4, \ntrain:\n  data: \n")

@@ -169,11 +169,14 @@ def _model_hover(valid: Valid) -> str:
             f"{analysis.depth.sentence}\n\nunder each policy: {verdicts}")
 
 
-def inlay_hints(valid: Valid, lines: Sequence[str]) -> list[types.InlayHint]:
-    """The output shape at the end of every layer line (a block's line: each instance's, when they differ)."""
+def inlay_hints(valid: Valid, lines: Sequence[str], with_params: bool = False) -> list[types.InlayHint]:
+    """The output shape at the end of every layer line (a block's line: each instance's, when they differ), and
+    with `with_params` the line's parameters (a block's line: summed over its instances)."""
     shapes: dict[int, list[str]] = {}
+    params: dict[int, int] = {}
     for layer in valid.analysis.layers:
         shown = shapes.setdefault(layer.span.line, [])
+        params[layer.span.line] = params.get(layer.span.line, 0) + layer.params
         text = shape_text(layer.output)
         if text not in shown:
             shown.append(text)
@@ -182,6 +185,8 @@ def inlay_hints(valid: Valid, lines: Sequence[str]) -> list[types.InlayHint]:
         if line > len(lines):  # the last valid analysis of a document that has lost lines since
             continue
         label = " | ".join(texts[:MAX_HINT_SHAPES]) + (" | …" if len(texts) > MAX_HINT_SHAPES else "")
+        if with_params and params[line]:
+            label += f" · {number(params[line])} params"
         end = types.Position(line - 1, utf16_length(lines[line - 1].rstrip()))
         hints.append(types.InlayHint(end, f"→ {label}", kind=types.InlayHintKind.Type, padding_left=True))
     return hints

@@ -36,6 +36,7 @@ class SpecServer(LanguageServer):
         super().__init__("dslc", version, text_document_sync_kind=types.TextDocumentSyncKind.Full)
         self.documents = Documents()
         self.links = CodeLinks(checkout_docs())
+        self.hint_params = False  # initializationOptions.inlayHintParameters: parameters in the inlay hints too
 
     def path_of(self, uri: str) -> str:
         return to_fs_path(uri) or uri
@@ -88,8 +89,11 @@ def build_server(version: str) -> SpecServer:
     @server.feature(types.INITIALIZE)
     def initialize(ls: SpecServer, params: types.InitializeParams) -> None:
         options: Any = params.initialization_options
-        if isinstance(options, dict) and isinstance(options.get("docsUrl"), str):
+        if not isinstance(options, dict):
+            return
+        if isinstance(options.get("docsUrl"), str):
             ls.links = CodeLinks(options["docsUrl"])
+        ls.hint_params = options.get("inlayHintParameters") is True
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: SpecServer, params: types.DidOpenTextDocumentParams) -> None:
@@ -134,7 +138,8 @@ def build_server(version: str) -> SpecServer:
             return []
         _, lines = ls.text_lines(params.text_document.uri)
         first, last = params.range.start.line, params.range.end.line
-        return [hint for hint in features.inlay_hints(valid, lines) if first <= hint.position.line <= last]
+        hints = features.inlay_hints(valid, lines, ls.hint_params)
+        return [hint for hint in hints if first <= hint.position.line <= last]
 
     @server.feature(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
     def document_symbol(ls: SpecServer, params: types.DocumentSymbolParams) -> list[types.DocumentSymbol]:

@@ -85,16 +85,40 @@ async def test_hover_on_a_resnet50_layer_and_on_the_model_name(client: LanguageC
     assert model is not None and "25,557,032 params" in str(model.contents) and "very-deep" in str(model.contents)
 
 
+@pytest.mark.parametrize(("name", "first"), [("digits_cnn.dsl", 4), ("digits_cnn.yaml", 6)])
 @ON_THE_SERVER
-async def test_inlay_hints_for_every_layer_of_digits_cnn(client: LanguageClient) -> None:
-    path = EXAMPLES / "digits_cnn.dsl"
-    uri = await open_document(client, path)
+async def test_inlay_hints_for_every_layer_of_digits_cnn(client: LanguageClient, name: str, first: int) -> None:
+    uri = await open_document(client, EXAMPLES / name)
     hints = await client.text_document_inlay_hint_async(types.InlayHintParams(
         types.TextDocumentIdentifier(uri), types.Range(types.Position(0, 0), types.Position(100, 0))))
     assert hints is not None
+    shapes = ["(8, 8, 32)", "(8, 8, 32)", "(4, 4, 32)", "(4, 4, 64)", "(64)", "(64)", "(10)"]
     assert [(hint.position.line, hint.label) for hint in hints] == [
-        (4, "→ (8, 8, 32)"), (5, "→ (8, 8, 32)"), (6, "→ (4, 4, 32)"), (7, "→ (4, 4, 64)"), (8, "→ (64)"),
-        (9, "→ (64)"), (10, "→ (10)")]
+        (first + index, f"→ {shape}") for index, shape in enumerate(shapes)]
+
+
+@pytest_lsp.fixture(config=ClientServerConfig(server_command=[sys.executable, "-m", "dslc", "lsp"]))
+async def configured_client(lsp_client: LanguageClient):
+    await lsp_client.initialize_session(types.InitializeParams(
+        capabilities=types.ClientCapabilities(),
+        initialization_options={"inlayHintParameters": True, "docsUrl": "https://example.org/dslc/docs/"}))
+    yield
+    await lsp_client.shutdown_session()
+
+
+@pytest.mark.asyncio
+async def test_initialization_options_add_parameters_to_hints_and_choose_the_docs(
+        configured_client: LanguageClient) -> None:
+    text = (EXAMPLES / "digits_cnn.dsl").read_text(encoding="utf-8").replace("maxpool(2)", "maxpol(2)")
+    uri = await open_document(configured_client, EXAMPLES / "configured.dsl", text)
+    [diagnostic] = configured_client.diagnostics[uri]
+    assert diagnostic.code_description is not None
+    assert diagnostic.code_description.href == "https://example.org/dslc/docs/errors.md#e1xx-structure"
+    await change(configured_client, uri, 2, text.replace("maxpol(2)", "maxpool(2)"))
+    hints = await configured_client.text_document_inlay_hint_async(types.InlayHintParams(
+        types.TextDocumentIdentifier(uri), types.Range(types.Position(0, 0), types.Position(100, 0))))
+    assert hints is not None
+    assert hints[0].label == "→ (8, 8, 32) · 320 params" and hints[2].label == "→ (4, 4, 32)"  # 3*3*32 + 32
 
 
 @ON_THE_SERVER
@@ -461,3 +485,18 @@ async def test_pull_diagnostics_for_a_client_that_pulls(pulling_client: Language
         types.TextDocumentIdentifier(uri), previous_result_id=report.result_id))
     assert isinstance(again, types.RelatedUnchangedDocumentDiagnosticReport)
     assert uri not in pulling_client.diagnostics  # nothing pushed to a client that pulls
+
+
+@ON_THE_SERVER
+async def test_go_to_definition_of_a_block_and_of_a_layer_in_the_dsl(client: LanguageClient) -> None:
+    path = EXAMPLES / "resnet50.dsl"
+    uri = await open_document(client, path)
+    lines = path.read_text(encoding="utf-8").split("\n")
+    call = line_of(path, "layer1: bottleneck_down")
+    location = await client.text_document_definition_async(types.DefinitionParams(
+        types.TextDocumentIdentifier(uri), types.Position(call, lines[call].index("bottleneck_down") + 1)))
+    assert isinstance(location, types.Location) and location.range.start.line == line_of(path, "block bottleneck_down")
+    add = line_of(path, "add(from=[main, shortcut])")
+    location = await client.text_document_definition_async(types.DefinitionParams(
+        types.TextDocumentIdentifier(uri), types.Position(add, lines[add].index("shortcut") + 1)))
+    assert isinstance(location, types.Location) and location.range.start.line == line_of(path, "shortcut: batchnorm")

@@ -214,16 +214,23 @@ def _restored(stored: dict[str, Any], template: TrainState) -> TrainState:
 
 @dataclass(frozen=True)
 class Stored:
-    """A state as saved: plain arrays (see `host_copy`)."""
+    """A state as saved: plain arrays (see `snapshot`)."""
 
     arrays: dict[str, Any]
 
 
-def host_copy(state: TrainState) -> Stored:
-    """A copy of `state` in host memory, to save later (the device's arrays go on changing)."""
-    from dslc.runtime.parallel import to_host
+def snapshot(state: TrainState) -> Stored:
+    """A copy of `state` to save later, made on its device(s) and not waited for.
 
-    return Stored(to_host(_storable(state)))
+    The loop donates the state's buffers to its next step, so a new best state must be copied before it goes on;
+    a copy on the device is dispatched like any step and costs no wait, where a copy to the host (`jax.device_get`)
+    stopped the loop until the device had finished and the whole state had crossed over. It holds one more state
+    in device memory until the next save writes it.
+    """
+    import jax
+
+    # A copy where each array lies (its own sharding, for arrays split over several processes): no program to compile.
+    return Stored(jax.tree.map(lambda leaf: jax.device_put(leaf, leaf.sharding, may_alias=False), _storable(state)))
 
 
 @dataclass(frozen=True)
@@ -268,7 +275,7 @@ class Checkpoints:
         return self._managers[which]
 
     def save(self, state: TrainState | Stored, record: Mapping[str, Any], *, best: bool = False) -> None:
-        """Save a state (or a `host_copy` of one) at its step; into best/ as the new best with `best`."""
+        """Save a state (or a `snapshot` of one) at its step; into best/ as the new best with `best`."""
         ocp = self._ocp
         stored = state if isinstance(state, Stored) else Stored(_storable(state))
         step = int(stored.arrays["step"])

@@ -36,7 +36,7 @@ from dslc.compiler.analysis.model import Analysis
 from dslc.compiler.checks import GEOMETRIC_METRICS, metric_mode
 from dslc.compiler.steps import Batch, Steps, TrainState
 from dslc.runtime import pipeline
-from dslc.runtime.checkpoint import Checkpoints, Restored, Stored, host_copy
+from dslc.runtime.checkpoint import Checkpoints, Restored, Stored, snapshot
 from dslc.runtime.chunks import Chunk, chunks
 from dslc.runtime.data import Dataset
 from dslc.runtime.parallel import Placement
@@ -138,7 +138,9 @@ class RunResult:
     epochs: int = 0
     test: dict[str, float] = field(default_factory=dict)
     stopped_early: bool = False
-    train_seconds: float = 0.0  # from the first dispatch's end (compilation excluded) to the last validation's
+    # From the first dispatch's end to the last validation's, less any wait for the validation step's compilation
+    # (compilation excluded, the first dispatch's as the validation step's).
+    train_seconds: float = 0.0
     timed_steps: int = 0  # the steps run in `train_seconds` (the first dispatch's are not)
     first_step_at: float | None = None  # time.time() when the first step had finished
 
@@ -209,9 +211,11 @@ def run_training(steps: Steps, state: TrainState, dataset: Dataset, plan: Plan, 
             if pending is not None:
                 epoch_losses += _host_losses(*pending)
             train = {"loss": float(np.mean(epoch_losses))}
-            if compiling is not None:
+            if compiling is not None:  # compilation, like the first dispatch's: not training time
+                waited = time.perf_counter()
                 compiling.join()
                 compiling = None
+                started += time.perf_counter() - waited
             validation = evaluate(steps, result.state, dataset, "validation", plan.batch, plan.fuse, placement)
             log.epoch(epoch, position, "train", train)
             log.epoch(epoch, position, "validation", validation)
@@ -228,7 +232,7 @@ def run_training(steps: Steps, state: TrainState, dataset: Dataset, plan: Plan, 
             if saver is not None:
                 record = _record(position, epoch_losses, best, early, plan)
                 if improved:
-                    saver.pending_best = (host_copy(result.state), record)
+                    saver.pending_best = (snapshot(result.state), record)
                 due = saver.due_at_epoch_end(position, plan.every)
                 if due or epoch == plan.epochs or result.stopped_early or interrupted():
                     saver.save(result.state, record)

@@ -178,7 +178,8 @@ def run_training(steps: Steps, state: TrainState, dataset: Dataset, plan: Plan, 
     reporter.start(plan.epochs, per_epoch, plan.batch, done=position, describe=describe)
     saver = _Saver(checkpoints, position) if checkpoints is not None else None
     stage = _Stager(dataset, placement, plan, position)
-    compiling = _compile_evaluation_early(steps, state, dataset, plan.batch, plan.fuse, placement)
+    compiling = _EarlyEvaluation(steps, state, dataset, plan.batch, plan.fuse, placement)
+    validation_step: Callable[..., Any] | None = None
     timed_until = 0.0  # the end of the last epoch's validation: the run's final save is not training time
 
     with _interrupts() as interrupted, closing(stage):
@@ -211,12 +212,12 @@ def run_training(steps: Steps, state: TrainState, dataset: Dataset, plan: Plan, 
             if pending is not None:
                 epoch_losses += _host_losses(*pending)
             train = {"loss": float(np.mean(epoch_losses))}
-            if compiling is not None:  # compilation, like the first dispatch's: not training time
+            if validation_step is None:  # compilation, like the first dispatch's: not training time
                 waited = time.perf_counter()
-                compiling.join()
-                compiling = None
+                validation_step = compiling.join("validation")
                 started += time.perf_counter() - waited
-            validation = evaluate(steps, result.state, dataset, "validation", plan.batch, plan.fuse, placement)
+            validation = evaluate(steps, result.state, dataset, "validation", plan.batch, plan.fuse, placement,
+                                  validation_step)
             log.epoch(epoch, position, "train", train)
             log.epoch(epoch, position, "validation", validation)
             timed_until = time.perf_counter()
@@ -248,7 +249,8 @@ def run_training(steps: Steps, state: TrainState, dataset: Dataset, plan: Plan, 
     if result.first_step_at is not None:
         result.train_seconds = timed_until - started
         result.timed_steps = position - timed_from
-    result.test = evaluate(steps, result.state, dataset, "test", plan.batch, plan.fuse, placement)
+    result.test = evaluate(steps, result.state, dataset, "test", plan.batch, plan.fuse, placement,
+                           compiling.join("test"))
     return result
 
 
@@ -386,15 +388,19 @@ def _interrupts() -> Iterator[Callable[[], bool]]:
 
 
 def evaluate(steps: Steps, state: TrainState, dataset: Dataset, split: str, batch_size: int,
-             fuse: int = 1, placement: Placement | None = None) -> dict[str, float]:
+             fuse: int = 1, placement: Placement | None = None,
+             compiled: Callable[..., Any] | None = None) -> dict[str, float]:
     """Metrics over a whole split: per-batch weighted means, combined by the batches' weights (perplexity, the exp
     of a mean, by a weighted geometric mean: the exp of the split's mean cross-entropy).
 
     With `fuse` > 1, batches go `fuse` at a time through one `eval_multi` call; the batch count is
-    padded with weight-0 batches to a multiple of `fuse`, so every call has the same shape.
+    padded with weight-0 batches to a multiple of `fuse`, so every call has the same shape. `compiled`: that step
+    already compiled for this split's shapes.
     """
     step, index, weight = _evaluation_calls(steps, dataset, split, batch_size, fuse)
-    per_call = [step(state, _evaluation_batch(dataset, split, rows, weights, step is steps.eval_multi, placement))
+    stacked = step is steps.eval_multi
+    call = compiled or step
+    per_call = [call(state, _evaluation_batch(dataset, split, rows, weights, stacked, placement))
                 for rows, weights in zip(index, weight, strict=True)]
     totals: dict[str, float] = {}
     batch_weights = weight.reshape(-1, batch_size).sum(axis=1)
@@ -431,27 +437,45 @@ def _evaluation_batch(dataset: Dataset, split: str, rows: np.ndarray, weights: n
     return _put(_host_batch(inputs, target, weights), stacked, placement)
 
 
-def _compile_evaluation_early(steps: Steps, state: TrainState, dataset: Dataset, batch_size: int, fuse: int,
-                              placement: Placement | None) -> threading.Thread | None:
-    """Compile the validation step in a background thread while training starts.
+class _EarlyEvaluation:
+    """The evaluation steps of the validation and test splits, compiled in a background thread while training
+    starts.
 
-    Otherwise the first validation pass compiles it inside the loop: on a GPU, where a step takes
-    milliseconds, that was most of a short run's overhead. The thread only fills JAX's compilation
-    cache; the loop joins it before its first validation so the step is never compiled twice at once.
+    Otherwise the first validation pass compiles its step inside the loop (on a GPU, where a step takes
+    milliseconds, that was most of a short run's overhead), and the test pass after the last epoch compiles its own
+    when its batch count differs. The loop calls the executables compiled here: `jax.jit`'s own cache does not hold
+    what `.lower(...).compile()` made, so calling the jitted step would compile it again.
     """
-    if not len(dataset.validation):
-        return None
-    step, index, weight = _evaluation_calls(steps, dataset, "validation", batch_size, fuse)
-    batch = _evaluation_batch(dataset, "validation", index[0], weight[0], step is steps.eval_multi, placement)
-    # Shapes and shardings only: the loop donates the state's buffers while this thread traces.
-    abstract = jax.tree.map(lambda leaf: jax.ShapeDtypeStruct(leaf.shape, leaf.dtype, sharding=leaf.sharding), state)
 
-    def compile_step() -> None:
-        try:
-            step.lower(abstract, batch).compile()
-        except Exception:  # the loop's own call compiles it again and reports the error
-            pass
+    SPLITS = ("validation", "test")
 
-    thread = threading.Thread(target=compile_step, name="dslc-compile-evaluation", daemon=True)
-    thread.start()
-    return thread
+    def __init__(self, steps: Steps, state: TrainState, dataset: Dataset, batch_size: int, fuse: int,
+                 placement: Placement | None) -> None:
+        # Shapes and shardings only: the loop donates the state's buffers while this thread traces.
+        abstract = jax.tree.map(lambda leaf: jax.ShapeDtypeStruct(leaf.shape, leaf.dtype, sharding=leaf.sharding),
+                                state)
+        calls = {}
+        for split in self.SPLITS:
+            if len(getattr(dataset, split)):
+                step, index, weight = _evaluation_calls(steps, dataset, split, batch_size, fuse)
+                calls[split] = step, _evaluation_batch(dataset, split, index[0], weight[0],
+                                                       step is steps.eval_multi, placement)
+        self.compiled: dict[str, Callable[..., Any]] = {}
+
+        def compile_steps() -> None:
+            made: dict[tuple[Any, ...], Callable[..., Any]] = {}
+            for split, (step, batch) in calls.items():
+                key = (id(step), *(leaf.shape for leaf in jax.tree.leaves(batch)))
+                try:
+                    self.compiled[split] = made.get(key) or step.lower(abstract, batch).compile()
+                except Exception:  # the loop's own call compiles it again and reports the error
+                    return
+                made[key] = self.compiled[split]
+
+        self.thread = threading.Thread(target=compile_steps, name="dslc-compile-evaluation", daemon=True)
+        self.thread.start()
+
+    def join(self, split: str) -> Callable[..., Any] | None:
+        """The split's compiled evaluation step, once compiled (None if compiling it failed)."""
+        self.thread.join()
+        return self.compiled.get(split)

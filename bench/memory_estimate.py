@@ -19,7 +19,7 @@ from pathlib import Path
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
 from dslc.compiler.analysis.analyse import analyse  # noqa: E402
-from dslc.compiler.memory import estimate, setup_of  # noqa: E402
+from dslc.compiler.memory import OVER, UNDER, estimate, setup_of  # noqa: E402
 from dslc.compiler.memory_xla import compiled_step_memory  # noqa: E402
 from dslc.spec.load import load  # noqa: E402
 
@@ -53,7 +53,7 @@ def main() -> None:
     print(f"| model | batch | estimate MiB | XLA MiB | error | params+grads+opt MiB | activations MiB | "
           f"XLA temp MiB | compile s |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-    started, worst = time.perf_counter(), 0.0
+    started, errors = time.perf_counter(), []
     for path in specs:
         loaded, train = train_for(path)
         train = train.model_copy(update={"batch": args.batch, "remat": args.remat or train.remat})
@@ -66,12 +66,14 @@ def main() -> None:
         xla = compiled_step_memory(loaded, analysis, train)
         took = time.perf_counter() - began
         error = planned.total / xla.total - 1
-        worst = max(worst, abs(error))
+        errors.append(error)
         state = planned.parameters + planned.gradients + planned.optimizer
         print(f"| {path.stem} | {args.batch} | {planned.total / MIB:,.1f} | {xla.total / MIB:,.1f} | {error:+.0%} | "
               f"{state / MIB:,.1f} | {planned.activations / MIB:,.1f} | {xla.temp / MIB:,.1f} | {took:.1f} |",
               flush=True)
-    print(f"\nlargest error {worst:.0%}; {time.perf_counter() - started:.0f} s in all", file=sys.stderr)
+    within = all(-UNDER <= error <= OVER for error in errors)
+    print(f"\nerrors from {min(errors):+.0%} to {max(errors):+.0%} ({'within' if within else 'NOT within'} "
+          f"-{UNDER:.0%} .. +{OVER:.0%}); {time.perf_counter() - started:.0f} s in all", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -19,12 +19,11 @@ from pathlib import Path
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
 from dslc.compiler.analysis.analyse import analyse  # noqa: E402
-from dslc.compiler.memory import OVER, UNDER, estimate, setup_of  # noqa: E402
+from dslc.compiler.memory import OVER, UNDER, estimate, setup_of, shown  # noqa: E402
 from dslc.compiler.memory_xla import compiled_step_memory  # noqa: E402
 from dslc.spec.load import load  # noqa: E402
 
 ZOO = Path(__file__).resolve().parent.parent / "examples" / "zoo"
-MIB = 2**20
 
 
 def zoo_specs(tiny_only: bool) -> list[Path]:
@@ -50,8 +49,8 @@ def main() -> None:
     parser.add_argument("--remat", action="store_true", help="train with remat: true")
     args = parser.parse_args()
     specs = args.specs or zoo_specs(args.tiny_only)
-    print(f"| model | batch | estimate MiB | XLA MiB | error | params+grads+opt MiB | activations MiB | "
-          f"XLA temp MiB | compile s |")
+    print("| model | batch | estimate | XLA | error | parameters + gradients + optimizer | activations | "
+          "XLA temporaries | compile s |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     started, errors = time.perf_counter(), []
     for path in specs:
@@ -68,9 +67,8 @@ def main() -> None:
         error = planned.total / xla.total - 1
         errors.append(error)
         state = planned.parameters + planned.gradients + planned.optimizer
-        print(f"| {path.stem} | {args.batch} | {planned.total / MIB:,.1f} | {xla.total / MIB:,.1f} | {error:+.0%} | "
-              f"{state / MIB:,.1f} | {planned.activations / MIB:,.1f} | {xla.temp / MIB:,.1f} | {took:.1f} |",
-              flush=True)
+        print(f"| {path.stem} | {args.batch} | {shown(planned.total)} | {shown(xla.total)} | {error:+.0%} | "
+              f"{shown(state)} | {shown(planned.activations)} | {shown(xla.temp)} | {took:.1f} |", flush=True)
     within = all(-UNDER <= error <= OVER for error in errors)
     print(f"\nerrors from {min(errors):+.0%} to {max(errors):+.0%} ({'within' if within else 'NOT within'} "
           f"-{UNDER:.0%} .. +{OVER:.0%}); {time.perf_counter() - started:.0f} s in all", file=sys.stderr)

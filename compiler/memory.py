@@ -18,9 +18,9 @@ precision), under a placement (`devices` data-parallel, the state split `shard_p
   the value before it; none for a reshape), plus the tensors a composite layer holds inside (attention scores
   and their softmax, queries, keys and values, a feed-forward's hidden units: `_internal`); plus `LOSS_BYTES`
   per output element (the loss's float32 logits, softmax and gradient). Floating activations take the compute
-  dtype's bytes (2 under `precision: bfloat16`), integer ones their own. With `remat: true` each outermost block instance keeps only
-  its output, and one instance's activations at a time are recomputed: the layers outside blocks, the
-  instances' outputs and the largest instance.
+  dtype's bytes (2 under `precision: bfloat16`), integer ones their own. With `remat: true` each outermost block
+  instance keeps only its output, and one instance's activations at a time are recomputed: the layers outside
+  blocks, the instances' outputs and the largest instance.
 - **batch**: the inputs and targets of the device's share of the batch (batch / devices examples).
 
 Against XLA's own `compiled.memory_analysis()` of the jitted train step on the CPU (argument + output - alias +

@@ -10,7 +10,7 @@ workspace); what the step holds at its peak is argument + output - alias + tempo
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import jax
 import jax.numpy as jnp
@@ -45,7 +45,8 @@ def compiled_step_memory(loaded: LoadedSpec, analysis: Analysis, train: Train) -
         return fresh
 
     shapes = jax.eval_shape(state)
-    compiled = make_steps(kept["graphdef"], task).train.lower(shapes, batch_shapes(analysis, train)).compile()
+    step = cast(Any, make_steps(kept["graphdef"], task).train)  # a jitted function: it lowers
+    compiled = step.lower(shapes, batch_shapes(analysis, train)).compile()
     memory = compiled.memory_analysis()
     return StepMemory(memory.argument_size_in_bytes, memory.output_size_in_bytes, memory.alias_size_in_bytes,
                       memory.temp_size_in_bytes)
@@ -61,4 +62,4 @@ def batch_shapes(analysis: Analysis, train: Train) -> Batch:
         target = jax.ShapeDtypeStruct((size, *output[:-1]), jnp.int32)
     else:
         target = jax.ShapeDtypeStruct((size, *output), jnp.float32)
-    return Batch(inputs, target, jax.ShapeDtypeStruct((size,), jnp.float32))
+    return Batch(*cast(Any, (inputs, target, jax.ShapeDtypeStruct((size,), jnp.float32))))  # shapes for arrays

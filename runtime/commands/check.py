@@ -29,8 +29,8 @@ from dslc.spec.errors import DslcError, DslcErrors, Span
 
 if TYPE_CHECKING:
     from dslc.compiler.analysis.model import Analysis
-    from dslc.compiler.memory import Estimate
     from dslc.compiler.check import Checked
+    from dslc.compiler.memory import Estimate
 
 VERDICT_RANK = {verdict: rank for rank, verdict in enumerate(VERDICTS)}
 REQUIREMENTS = VERDICTS  # `--require` names a verdict as the report spells it

@@ -40,6 +40,8 @@ train:
   data: digits
 """
 
+ONE = Placement()  # one device, the state whole
+
 BLOCKS = """\
 dslc: 1
 blocks:
@@ -63,7 +65,7 @@ train:
 """
 
 
-def planned(text: str, placement: Placement = Placement(), **changes: object):  # noqa: ANN201
+def planned(text: str, placement: Placement = ONE, **changes: object):  # noqa: ANN201
     loaded = load_text(text, "yaml")
     analysis = analyse(loaded)
     setup = replace(setup_of(loaded.spec.train), **changes)

@@ -42,6 +42,7 @@ class TrainOptions:
     workers: int = 0  # processes that make the train batches (runtime/pipeline.py)
     compile_cache: str | None = None
     limits: Limits = DEFAULT_LIMITS
+    device_memory: int | None = None  # bytes: a step planned to need more is E616 before anything compiles
 
 
 @dataclass
@@ -104,6 +105,13 @@ def train_and_evaluate(spec: str | Path | LoadedSpec, options: TrainOptions = Tr
         workdir.forget_data()  # a text tokenizer and token cache are trained again, from the spec as it is now
     # a text tokenizer and token cache are made in the work directory before it becomes a run's (checkpoint.DATA_FILES)
     prepared = check_for_training(loaded, train, seed, workdir.path, options.workers)
+    if options.device_memory is not None:
+        from dslc.runtime.memory_plan import memory_error
+
+        error = memory_error(loaded, prepared.analysis, train, options.device_memory, options.devices,
+                             options.shard_params)
+        if error is not None:
+            raise DslcErrors([error], loaded.source.text)
     per_epoch = steps_per_epoch(prepared.dataset, train.batch)
     epochs = options.epochs or train.epochs or math.ceil((train.steps or 1) / per_epoch)
     if options.resume:

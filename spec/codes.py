@@ -80,6 +80,7 @@ CODES: dict[str, str] = {
              "--shard-params does not divide their count"),
     "E614": "accumulate does not divide the batch",
     "E615": "metric bits_per_byte on data other than text read as bytes",
+    "E616": "a train step's planned memory per device exceeds --device-memory",
     # E7xx: data (found before training starts)
     "E701": "a data file is missing, is not a file, or cannot be read",
     "E702": "a data path leads outside the spec's folder (absolute, '~', a URL, '..', or a symlink out)",

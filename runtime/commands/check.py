@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from dslc.compiler.analysis.depth import SHALLOW, VERDICTS
+from dslc.runtime.memory_plan import add_device_memory_option
 from dslc.runtime.options import (
     add_data_root_option,
     add_limit_options,
@@ -29,6 +30,7 @@ from dslc.spec.errors import DslcError, DslcErrors, Span
 if TYPE_CHECKING:
     from dslc.compiler.analysis.model import Analysis
     from dslc.compiler.check import Checked
+    from dslc.compiler.memory import Estimate
 
 VERDICT_RANK = {verdict: rank for rank, verdict in enumerate(VERDICTS)}
 REQUIREMENTS = VERDICTS  # `--require` names a verdict as the report spells it
@@ -45,6 +47,8 @@ class FileResult:
     warnings_fail: bool = False  # `--warnings-as-errors`: the warnings fail the file like a gate
     source: str | None = None
     explain: list[str] = field(default_factory=list)  # `--explain`: the depth rules, printed in text
+    memory: Estimate | None = None  # `--memory`, `--device-memory`: a train step's planned memory per device
+    memory_text: str = ""  # the same, as text prints it
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -69,6 +73,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="a lint warning fails the run (exit 1, like a gate)")
     add_policy_option(parser)
     add_limit_options(parser)
+    add_device_memory_option(parser, placement=True)
+    parser.add_argument("--memory", action="store_true",
+                        help="show a train step's planned memory per device and its parts (no train section: "
+                             "adam, batch 1)")
     add_data_root_option(parser)
     parser.add_argument("--data-scan-bytes", type=budget, default=DATA_SCAN_BYTES, metavar="N",
                         help="scan the labels of CSV data files up to N bytes (a label the loss cannot take is an "
@@ -100,6 +108,8 @@ def run(args: argparse.Namespace) -> int:
             name_span = checked.loaded.source_map.nearest(("model", "name"))
             result.gates = _gates(args, checked.analysis, name_span)
             _lint(args, checked, result)
+            if args.memory or args.device_memory is not None:
+                _memory(args, checked, result)
             if args.explain:
                 from dslc.compiler.analysis.explain import explain_lines
 
@@ -120,6 +130,20 @@ def _lint(args: argparse.Namespace, checked: Checked, result: FileResult) -> Non
         result.warnings = lint_file(loaded, analysis, result.file, args.select, args.ignore)
     except DslcError as error:
         result.errors, result.analysis = DslcErrors([error]), None
+
+
+def _memory(args: argparse.Namespace, checked: Checked, result: FileResult) -> None:
+    """The planned memory into `result`; E616 (the file is invalid) when it exceeds `--device-memory`."""
+    from dslc.runtime.memory_plan import memory_error, memory_line, plan
+
+    loaded, analysis = checked.valid()
+    train = loaded.spec.train
+    result.memory = plan(loaded, analysis, train, args.devices, args.shard_params)
+    result.memory_text = memory_line(result.memory, args.device_memory)
+    if args.device_memory is not None:
+        error = memory_error(loaded, analysis, train, args.device_memory, args.devices, args.shard_params)
+        if error is not None:
+            result.errors, result.analysis = DslcErrors([error], result.source), None
 
 
 def _failed(result: FileResult) -> bool:
@@ -173,6 +197,8 @@ def _print_text(results: list[FileResult], max_errors: int) -> None:
               f"{analysis.totals.params:,} params; {analysis.depth.sentence}")
         for line in result.explain:
             print(f"  {line}")
+        if result.memory_text:
+            print(result.memory_text)
         report(result.gates, sys.stdout, max_errors)
         report(DslcErrors(result.warnings, result.source), sys.stdout, max_errors)
     invalid = sum(1 for r in results if r.errors)
@@ -201,6 +227,8 @@ def _print_json(results: list[FileResult], max_errors: int) -> None:
                           "frozen": analysis.totals.frozen, "batch_stats": analysis.totals.state,
                           "flops": analysis.totals.flops, "depth": analysis.depth.to_json(),
                           "gates": [e.to_json() for e in result.gates]})
+            if result.memory is not None:
+                entry["memory"] = result.memory.to_json()
         files.append(entry)
     print(json.dumps({"files": files, "summary": {
         "files": len(results), "invalid": sum(1 for r in results if r.errors),

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from dslc.runtime.memory_plan import add_device_memory_option
 from dslc.runtime.options import (
     add_data_root_option,
     add_device_option,
@@ -63,6 +64,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                              "text) in N worker processes (default: in the training process); the batches, and so "
                              "the parameters, are the same with any N")
     add_session_options(parser)
+    add_device_memory_option(parser)
     add_limit_options(parser)
     add_data_root_option(parser)
     parser.set_defaults(run=run_command)
@@ -74,7 +76,7 @@ def options_from(args: argparse.Namespace) -> TrainOptions:
     return TrainOptions(epochs=args.epochs, batch=args.batch, lr=args.lr, seed=args.seed, device=args.device,
                         workdir=args.workdir, resume=args.resume, overwrite=args.overwrite, devices=args.devices,
                         shard_params=args.shard_params, fuse=args.fuse, workers=args.workers or 0,
-                        compile_cache=args.compile_cache,
+                        compile_cache=args.compile_cache, device_memory=args.device_memory,
                         limits=limits_from(args))
 
 

@@ -42,7 +42,8 @@ def short_copy(spec: Path, folder: Path) -> Path:
         return spec
     document = yaml.safe_load(spec.read_text())
     train = document.get("train", {})
-    synthetic = (train.get("data") or {}).get("synthetic")
+    data = train.get("data")
+    synthetic = data.get("synthetic") if isinstance(data, dict) else None  # `data: digits` names a data set
     if not isinstance(synthetic, dict) or "batch" not in train:
         return spec
     synthetic["samples"] = 10 * train["batch"]

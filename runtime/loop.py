@@ -196,6 +196,8 @@ def run_training(steps: Steps, state: TrainState, dataset: Dataset, plan: Plan, 
                 if result.first_step_at is None:
                     jax.block_until_ready(losses)
                     result.first_step_at, started, timed_from = time.time(), time.perf_counter(), position
+                    if compiling is not None:
+                        compiling.start()
                 reporter.advance(chunk.size)
                 mid_epoch = position % per_epoch != 0
                 due = saver is not None and saver.due_every(position, plan.every)
@@ -210,7 +212,8 @@ def run_training(steps: Steps, state: TrainState, dataset: Dataset, plan: Plan, 
                 epoch_losses += _host_losses(*pending)
             train = {"loss": float(np.mean(epoch_losses))}
             if compiling is not None:
-                compiling.join()
+                if compiling.ident is not None:  # started
+                    compiling.join()
                 compiling = None
             validation = evaluate(steps, result.state, dataset, "validation", plan.batch, plan.fuse, placement)
             log.epoch(epoch, position, "train", train)
@@ -429,11 +432,13 @@ def _evaluation_batch(dataset: Dataset, split: str, rows: np.ndarray, weights: n
 
 def _compile_evaluation_early(steps: Steps, state: TrainState, dataset: Dataset, batch_size: int, fuse: int,
                               placement: Placement | None) -> threading.Thread | None:
-    """Compile the validation step in a background thread while training starts.
+    """A background thread, not yet started, that compiles the validation step; the loop starts it once the first
+    step has run, so that it compiles while training goes on.
 
     Otherwise the first validation pass compiles it inside the loop: on a GPU, where a step takes
-    milliseconds, that was most of a short run's overhead. The thread only fills JAX's compilation
-    cache; the loop joins it before its first validation so the step is never compiled twice at once.
+    milliseconds, that was most of a short run's overhead. Started before the first step, it took cores from
+    the train step's own compilation on a machine with few of them. The thread only fills JAX's compilation cache; the loop joins it before its first validation so the
+    step is never compiled twice at once.
     """
     if not len(dataset.validation):
         return None
@@ -448,6 +453,4 @@ def _compile_evaluation_early(steps: Steps, state: TrainState, dataset: Dataset,
         except Exception:  # the loop's own call compiles it again and reports the error
             pass
 
-    thread = threading.Thread(target=compile_step, name="dslc-compile-evaluation", daemon=True)
-    thread.start()
-    return thread
+    return threading.Thread(target=compile_step, name="dslc-compile-evaluation", daemon=True)

@@ -249,18 +249,22 @@ class Checkpoints:
     """
 
     def __init__(self, workdir: WorkDir, keep: int, *, read_only: bool = False) -> None:
-        import orbax.checkpoint as ocp
-
         # orbax logs routine choices as warnings and a failed write as errors before re-raising it in the
         # main thread, where dslc reports it once (E806)
         for name in ("absl", "asyncio"):
             logging.getLogger(name).setLevel(logging.CRITICAL)
         _quiet_orbax_threads()
-        self._ocp = ocp
         self._keep = {LATEST: keep, BEST: 1}
         self._read_only = read_only
         self.folders = {LATEST: workdir.path / LATEST, BEST: workdir.path / BEST}
         self._managers: dict[str, Any] = {}
+
+    @property
+    def _ocp(self) -> Any:
+        """orbax, imported at the first save or restore (about 0.2 s): a run's first step never waits for it."""
+        import orbax.checkpoint as ocp
+
+        return ocp
 
     def _manager(self, which: str) -> Any:
         if which not in self._managers:

@@ -35,7 +35,8 @@ LSP_EXTRA = {"pygls": "pygls", "lsprotocol": "lsprotocol"}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(_command_named(argv))
     args = parser.parse_args(argv)
     command: Callable[[argparse.Namespace], int] = args.run
     try:
@@ -77,16 +78,29 @@ def _internal_error(args: argparse.Namespace, exc: Exception) -> int:
     return EXIT_INTERNAL
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The command line's parser: with `command`, only that subcommand's (its module alone is imported)."""
     from dslc.runtime import commands
 
     parser = argparse.ArgumentParser(prog="dslc", description="Declarative model-spec compiler for deep learning.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
     parser.add_argument("--version", action="version", version=f"dslc {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for register in commands.REGISTRARS:
+    for register in commands.registrars([command] if command else commands.COMMANDS):
         register(sub)
     return parser
+
+
+def _command_named(argv: Sequence[str]) -> str | None:
+    """The subcommand `argv` runs, when it is one of dslc's; None (every subcommand is registered, for the
+    help, and for argparse's own message on an unknown one) otherwise. dslc's own options take no value, so the
+    first argument that is no option names the command."""
+    from dslc.runtime.commands import COMMANDS
+
+    at = next((i for i, arg in enumerate(argv) if not arg.startswith("-")), None)
+    if at is None or argv[at] not in COMMANDS or {"-h", "--help"} & set(argv[:at]):
+        return None
+    return argv[at]
 
 
 def _version() -> str:

@@ -199,6 +199,7 @@ def run_training(steps: Steps, state: TrainState, dataset: Dataset, plan: Plan, 
                 if result.first_step_at is None:
                     jax.block_until_ready(losses)
                     result.first_step_at, started, timed_from = time.time(), time.perf_counter(), position
+                    compiling.start()
                 reporter.advance(chunk.size)
                 mid_epoch = position % per_epoch != 0
                 due = saver is not None and saver.due_every(position, plan.every)
@@ -439,7 +440,8 @@ def _evaluation_batch(dataset: Dataset, split: str, rows: np.ndarray, weights: n
 
 class _EarlyEvaluation:
     """The evaluation steps of the validation and test splits, compiled in a background thread while training
-    starts.
+    goes on; the loop starts it once the first step has run (started before, it took cores from the train step's
+    own compilation on a machine with few of them).
 
     Otherwise the first validation pass compiles its step inside the loop (on a GPU, where a step takes
     milliseconds, that was most of a short run's overhead), and the test pass after the last epoch compiles its own
@@ -473,9 +475,13 @@ class _EarlyEvaluation:
                 made[key] = self.compiled[split]
 
         self.thread = threading.Thread(target=compile_steps, name="dslc-compile-evaluation", daemon=True)
-        self.thread.start()
+
+    def start(self) -> None:
+        if self.thread.ident is None:
+            self.thread.start()
 
     def join(self, split: str) -> Callable[..., Any] | None:
         """The split's compiled evaluation step, once compiled (None if compiling it failed)."""
+        self.start()
         self.thread.join()
         return self.compiled.get(split)

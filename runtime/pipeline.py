@@ -92,11 +92,11 @@ def first_chunk(position: int, per_epoch_steps: int, per_epoch: list[Chunk]) -> 
 def items(source: ChunkSource, workers: int) -> Iterator[Item]:
     """`source`'s items in order, made in this process (`workers` 0) or by `workers` processes; an iterator with
     `close()` when workers make them (close it when done: a run that stops early leaves items unasked for)."""
-    import grain
+    if not workers:  # in order, on demand, in this thread: what Grain does with no threads and no read-ahead
+        return (source[item] for item in range(len(source)))
+    import grain  # here: importing it costs a run's first step about 0.07 s, and only workers need it
 
     dataset = grain.MapDataset.source(source)
-    if not workers:
-        return iter(dataset.to_iter_dataset(grain.ReadOptions(num_threads=0, prefetch_buffer_size=0)))
     _parse_grain_flags()
     # One reader thread per process: more only contend for the GIL (Grain's default is 16 threads, 500 batches ahead).
     made = dataset.to_iter_dataset(grain.ReadOptions(num_threads=1, prefetch_buffer_size=READ_AHEAD))

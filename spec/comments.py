@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import yaml
-
 
 @dataclass(frozen=True)
 class Comment:
@@ -71,6 +69,8 @@ def _yaml_comment_starts(text: str, lines: list[str]) -> list[tuple[int, int]]:
 
 def _token_lines(text: str) -> dict[int, list[tuple[int, int]]]:
     """For each 0-based line, the column ranges that tokens (scalars, tags, anchors...) cover on it."""
+    import yaml  # here: checking a .dsl file needs no YAML
+
     covered: dict[int, list[tuple[int, int]]] = {}
     for token in yaml.scan(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
         start, end = token.start_mark, token.end_mark

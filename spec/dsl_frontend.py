@@ -42,7 +42,6 @@ import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from typing import TYPE_CHECKING, Any, cast
 
 from dslc.spec.errors import DslcError, ErrorSink, Span, printable
@@ -88,17 +87,29 @@ class _KeepNewlines:
 
 @cache
 def _parser(strict: bool = False) -> Lark:
-    """The LALR parser, built once per process.
+    """The LALR parser, made once per process: from the prebuilt tables (`parse_table.py`) where they fit the
+    grammar and the installed lark, else built from the grammar."""
+    from dslc.spec.parse_table import grammar_text, prebuilt
+
+    grammar = grammar_text()
+    if not strict:
+        loaded = prebuilt(grammar, _KeepNewlines())
+        if loaded is not None:
+            return loaded
+    return build_parser(grammar, strict)
+
+
+def build_parser(grammar: str, strict: bool = False) -> Lark:
+    """The LALR parser built from `grammar`.
 
     The grammar is fixed package data, so its strict build (grammar conflicts and terminal
-    collisions are errors) runs in the tests, `tests/spec/test_dsl_frontend.py`. At run time
-    the build skips lark's terminal-collision analysis, which interegular makes cost about
-    0.2 s per process whether or not strict mode is on: that would double `dslc check`'s time.
+    collisions are errors) runs in the tests, `tests/spec/test_dsl_frontend.py`. Otherwise the
+    build skips lark's terminal-collision analysis, which interegular makes cost about
+    0.2 s per process whether or not strict mode is on.
     """
     import lark.lexer
     from lark import Lark
 
-    grammar = resources.files("dslc.spec").joinpath("dslc.lark").read_text(encoding="utf-8")
     analyse = lark.lexer.has_interegular
     lark.lexer.has_interegular = strict and analyse
     try:

@@ -268,7 +268,7 @@ class Parquet(FileData):
 class Augment(BaseModel):
     """Random changes to each training image, drawn from (seed, epoch, example): a resumed run draws the same."""
 
-    model_config = ConfigDict(strict=True, extra="forbid", frozen=True, allow_inf_nan=False)
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True, allow_inf_nan=False, defer_build=True)
     flip: bool = False  # mirror left-right with probability 1/2
     crop: Annotated[int, Field(ge=0, le=64)] = 0  # pad N pixels on every side, then crop a random window back
 
@@ -331,7 +331,8 @@ class Text(FileData):
     kind: Literal["text"] = "text"
     path: RelativePath
     stride: PositiveInt | None = None  # tokens between window starts; default: the window's length (no overlap)
-    tokenizer: Tokenizer = ByteTokens()
+    # model_construct: the same value without validating it, which would build ByteTokens' validator at import
+    tokenizer: Tokenizer = ByteTokens.model_construct()
 
 
 class Synthetic(Choice):

@@ -8,7 +8,6 @@ but W104. The default selects every rule.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,6 +57,8 @@ def find_config(folder: Path, codes: Iterable[str]) -> LintConfig:
 
 
 def _table(path: Path, keys: tuple[str, ...]) -> dict[str, object] | None:
+    import tomllib  # here: most specs have no configuration file above them
+
     try:
         data: object = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:

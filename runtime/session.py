@@ -103,6 +103,7 @@ def open_session(loaded: LoadedSpec, train: Train, seed: int, device_name: str, 
     analysis, dataset = prepared.analysis, prepared.dataset
 
     import jax
+    from flax import nnx
 
     from dslc.compiler.build import build_model
     from dslc.compiler.devices import select_devices
@@ -116,8 +117,10 @@ def open_session(loaded: LoadedSpec, train: Train, seed: int, device_name: str, 
     device = where.local_device
     enable_compile_cache(compile_cache)
     with jax.default_device(where.build_device):
-        model = build_model(loaded, analysis, seed=seed, dtype=compute_dtype(train), remat=train.remat,
-                            scan=train.scan)
+        # One compiled program for every initialiser, rather than one dispatch (and one compilation) per layer
+        # shape: under a second off the time to the first step of a small model, and kept by the compile cache.
+        model = nnx.jit(lambda: build_model(loaded, analysis, seed=seed, dtype=compute_dtype(train),
+                                            remat=train.remat, scan=train.scan))()
         if initial_weights and train.init:
             from dslc.runtime.pretrained import load_initial_weights
 

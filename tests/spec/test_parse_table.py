@@ -39,11 +39,13 @@ def test_the_tables_are_current() -> None:
     assert envelope["grammar_sha256"] == parse_table.grammar_digest(parse_table.grammar_text()), \
         f"spec/dslc.lark changed since {TABLES.name} was built: {REGENERATE}"
     built_with, installed = _version(envelope["lark"]), _version(lark.__version__)
-    if installed < built_with:  # .ci/lowest-versions: the front end builds the parser from the grammar there
-        pytest.skip(f"lark {lark.__version__} is older than the {envelope['lark']} the tables were built with")
-    assert installed == built_with, \
-        f"{TABLES.name} was built with lark {envelope['lark']}, lark {lark.__version__} is installed: {REGENERATE}"
     assert envelope["format"] == parse_table.FORMAT
+    # Another lark (.ci/lowest-versions' older one, or a release newer than the tables) makes the front end build
+    # the parser from the grammar: slower, never wrong. A fresh machine must not fail for a lark release, so this
+    # is a skip that says what to do, not a failure.
+    if installed != built_with:
+        pytest.skip(f"lark {lark.__version__} is installed, the tables were built with {envelope['lark']}: "
+                    f"{REGENERATE}")
 
 
 def _version(text: str) -> tuple[int, ...]:

@@ -135,8 +135,12 @@ def measure_peer(side: str, workload: Workload, steps: int, limit: float) -> dic
     return result
 
 
+# As on a user's machine, the front end's modules are imported from bytecode that an earlier run wrote.
+WITH_BYTECODE = {"PYTHONDONTWRITEBYTECODE": ""}
+
+
 def time_check(command: list[str]) -> float:
-    child = run_child(command)
+    child = run_child(command, env=WITH_BYTECODE)
     if child.returncode != 0:
         sys.exit(f"{' '.join(command)} exited {child.returncode}:\n{child.stderr[-1500:]}")
     return child.wall
@@ -223,9 +227,9 @@ def loop_costs(runs: dict[str, dict[str, Runs]], key: str, epochs: int) -> str:
                 f"loop ({scan / flax:.2f}x the reference); ")
     else:
         head = "dslc runs one step a dispatch, like the reference; "
-    return (head + f"its {epochs}-epoch timed window also holds, at each epoch's end, a validation pass, a wait "
-            "for the device and, when validation improved, a host copy of the state for the best checkpoint, which "
-            "the bare loops do not run; short windows and a loaded machine weigh these more")
+    return (head + f"its {epochs}-epoch timed window also holds, at each epoch's end, a validation pass and a wait "
+            "for the device (for the epoch's mean loss), which the bare loops do not run; short windows and a "
+            "loaded machine weigh these more")
 
 
 def ratio_target(name: str, runs: dict[str, dict[str, Runs]], key: str, peer: str, goal: float,
@@ -257,8 +261,8 @@ def targets(runs: dict[str, dict[str, Runs]], plan: Plan, checks: dict[str, list
             first_step: list[tuple[dict, dict, int]]) -> list[Target]:
     costs = {key: loop_costs(runs, key, plan.epochs[key]) for key in WORKLOADS}
     found = [
-        ratio_target("W1 >= 0.98x Flax per-step", runs, "w1", "flax", 0.98, costs["w1"]),
-        ratio_target("W2 >= 0.98x Flax per-step", runs, "w2", "flax", 0.98, costs["w2"]),
+        ratio_target("W1 >= 1.0x Flax per-step", runs, "w1", "flax", 1.0, costs["w1"]),
+        ratio_target("W2 >= 1.0x Flax per-step", runs, "w2", "flax", 1.0, costs["w2"]),
         ratio_target("W3 >= 2.5x Flax per-step", runs, "w3", "flax", 2.5, costs["w3"]),
         ratio_target("W1 >= 1.1x Keras fit", runs, "w1", "keras", 1.1, costs["w1"]),
         ratio_target("W3 >= 5x Keras fit", runs, "w3", "keras", 5.0, costs["w3"]),
@@ -268,6 +272,13 @@ def targets(runs: dict[str, dict[str, Runs]], plan: Plan, checks: dict[str, list
                      "(docs/performance.md#cpu-convolutions), and dslc does not yet lower convolutions differently "
                      "on the CPU"),
     ]
+    first_dslc = runs["w1"]["dslc"].median("first_step")
+    first_flax = runs["w1"]["flax"].median("first_step")
+    if first_dslc == first_dslc and first_flax == first_flax:
+        found.append(Target("W1 time to first step <= 1.0x Flax per-step", f"{first_dslc / first_flax:.2f}x "
+                            f"({first_dslc:.2f} s / {first_flax:.2f} s)", first_dslc <= first_flax,
+                            "dslc also reads and checks the spec, loads the data set and builds the model from the "
+                            "analysis before it compiles the step"))
     jax_import = statistics.median(checks["import jax"])
     medians = {name: statistics.median(checks[name]) for name in examples}
     worst = max(medians, key=medians.__getitem__)
@@ -279,6 +290,9 @@ def targets(runs: dict[str, dict[str, Runs]], plan: Plan, checks: dict[str, list
                         f"slowest {medians[worst]:.3f} s ({worst})", fast == len(medians),
                         "the .dsl files also load the grammar and parse it with Lark; interpreter start is in "
                         "every figure, and other processes' load inflates them all"))
+    found.append(Target("`dslc check` <= 0.2 s median, each syntax", kinds,
+                        max(by_kind.values()) <= 0.2,
+                        "interpreter start, pydantic's import and the spec models' validators are in every figure"))
     half = sum(value <= 0.5 * jax_import for value in medians.values())
     found.append(Target("`dslc check` <= 50% of `import jax`", f"{half} of {len(medians)} examples; slowest "
                         f"{medians[worst] / jax_import:.0%} (import jax {jax_import:.3f} s)", half == len(medians),
@@ -357,6 +371,8 @@ def main() -> None:
         commands = {"import jax": [sys.executable, "-c", "import jax"],
                     **{path.name: [*check, "check", str(path)] for path in examples},
                     **{name: [*check, "check", str(path)] for name, path in chains.items()}}
+        for command in commands.values():  # a warm-up: the first run writes the bytecode the others read
+            time_check(command)
         for _ in range(plan.check_rounds):
             for name, command in commands.items():  # interleaved rounds
                 checks.setdefault(name, []).append(time_check(command))

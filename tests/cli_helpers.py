@@ -33,5 +33,10 @@ def dslc(*args: str, input: bytes | None = None) -> subprocess.CompletedProcess[
 
     out, err = io.StringIO(), io.StringIO()
     with _stdin(input), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(list(args))
+        try:
+            code = main(list(args))
+        except SystemExit as exit:  # argparse's usage errors and --help: the exit status a process would have
+            code = exit.code if isinstance(exit.code, int) else 0 if exit.code is None else 1
+            if exit.code is not None and not isinstance(exit.code, int):
+                print(exit.code, file=sys.stderr)  # as Python prints a message it exits with
     return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())

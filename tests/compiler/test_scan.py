@@ -7,8 +7,6 @@ Tiny models throughout, so that each test compiles in a few seconds.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +20,7 @@ from dslc.compiler.build import Run, build_model
 from dslc.compiler.scan import Scan
 from dslc.compiler.steps import Batch, init_state, make_steps
 from dslc.spec.load import LoadedSpec, load_text
+from tests.cli_helpers import dslc
 
 DECODER = """\
 dslc: 1
@@ -161,14 +160,14 @@ def test_the_cli_trains_with_scan_and_saves_the_unscanned_names(tmp_path: Path) 
     spec.write_text(DECODER.replace("vocab: 32", "vocab: 256").replace("units: 32", "units: 256")
                     + "  scan: true\n")
 
-    def dslc(*args: str) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run([sys.executable, "-m", "dslc", *args], capture_output=True, text=True, timeout=600)
+    def run(*args: str) -> str:
+        result = dslc(*args)  # in this process: JAX is already imported
         assert result.returncode == 0, result.stderr
-        return result
+        return result.stdout
 
-    dslc("train", str(spec), "--workdir", str(tmp_path / "run"))
-    dslc("weights", str(spec), "--checkpoint", str(tmp_path / "run"), "--save", str(tmp_path / "w.safetensors"))
-    listed = dslc("weights", str(spec)).stdout  # the unscanned model's names, nothing allocated
+    run("train", str(spec), "--workdir", str(tmp_path / "run"))
+    run("weights", str(spec), "--checkpoint", str(tmp_path / "run"), "--save", str(tmp_path / "w.safetensors"))
+    listed = run("weights", str(spec))  # the unscanned model's names, nothing allocated
     names = {line.split()[0] for line in listed.splitlines() if line.startswith("layers.")}
     saved = load_file(tmp_path / "w.safetensors")
     assert set(saved) == names and "layers.layer_1.4/decoder_block_1.mlp.mlp_in.kernel" in names

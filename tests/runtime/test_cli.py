@@ -1,4 +1,5 @@
-"""The `dslc` command line, driven the way a user drives it."""
+"""The `dslc` command line, driven the way a user drives it: in the test's process (tests/cli_helpers.py), and in a
+process of its own where its CPU time or a closed pipe is what is tested."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from dslc.runtime.cli import main
+from tests.cli_helpers import dslc
 
 EXAMPLES = Path(__file__).resolve().parent.parent.parent / "examples"
 BAD = """dslc: 1
@@ -23,7 +25,7 @@ model:
 """
 
 
-def dslc(*args: str) -> subprocess.CompletedProcess[str]:
+def dslc_process(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "dslc", *args], capture_output=True, text=True, timeout=60)
 
 
@@ -219,7 +221,7 @@ def test_check_rejects_a_model_over_a_budget_fast_and_the_flag_lets_it_through(t
     spec = tmp_path / "big.yaml"
     spec.write_text(text)
     started = cpu_of_children()
-    result = dslc("check", str(spec))
+    result = dslc_process("check", str(spec))
     elapsed = cpu_of_children() - started
     assert result.returncode == 2, result.stdout + result.stderr
     assert f"{spec}:6:7: error[{code}]: " in result.stdout and f"(raise it with {flag})" in result.stdout

@@ -1,4 +1,8 @@
-"""`dslc compile` end to end: files, reproducible hashes, programs that run, an ejected model that needs no dslc."""
+"""`dslc compile` end to end: files, reproducible hashes, programs that run, an ejected model that needs no dslc.
+
+The compiles whose hashes are compared run as `dslc` processes, as a user's would (a program compiled inside
+another Python program may carry that program's source locations); the commands that stop with an error run in the
+test's process (tests/cli_helpers.py)."""
 
 from __future__ import annotations
 
@@ -19,18 +23,19 @@ from dslc.compiler.build import build_model
 from dslc.compiler.eject import eject_source
 from dslc.compiler.steps import compute_dtype
 from dslc.spec.load import load
+from tests.cli_helpers import dslc
 
 EXAMPLES = Path(__file__).resolve().parent.parent.parent / "examples"
 
 
-def dslc(*args: str) -> subprocess.CompletedProcess[str]:
+def dslc_process(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "dslc", *args], capture_output=True, text=True, timeout=300)
 
 
 @pytest.fixture(scope="module")
 def compiled(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("compiled")
-    result = dslc("compile", str(EXAMPLES / "digits_cnn.yaml"), "-o", str(out), "--target", "cpu,cuda,tpu")
+    result = dslc_process("compile", str(EXAMPLES / "digits_cnn.yaml"), "-o", str(out), "--target", "cpu,cuda,tpu")
     assert result.returncode == 0, result.stdout + result.stderr
     assert [line.split("]")[0] for line in result.stdout.splitlines()] == [f"[{i}/5" for i in range(1, 6)]
     return out
@@ -48,8 +53,8 @@ def test_compile_writes_every_artefact(compiled: Path) -> None:
 
 def test_hashes_are_reproducible(compiled: Path, tmp_path: Path) -> None:
     again = tmp_path / "again"
-    assert dslc("compile", str(EXAMPLES / "digits_cnn.yaml"), "-o", str(again), "--target", "cpu,cuda,tpu"
-                ).returncode == 0
+    assert dslc_process("compile", str(EXAMPLES / "digits_cnn.yaml"), "-o", str(again), "--target", "cpu,cuda,tpu"
+                        ).returncode == 0
     first = json.loads((compiled / "manifest.json").read_text())
     second = json.loads((again / "manifest.json").read_text())
     assert first["programs"] == second["programs"] and first["ir_sha256"] == second["ir_sha256"]

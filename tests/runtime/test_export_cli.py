@@ -3,27 +3,16 @@ training code, against `dslc predict --raw` on the same raw inputs."""
 
 from __future__ import annotations
 
-import contextlib
-import io
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from dslc.runtime.cli import main
+from tests.cli_helpers import dslc
 
 EXAMPLES = Path(__file__).resolve().parent.parent.parent / "examples"
 SPEC = EXAMPLES / "digits_mlp.yaml"
 ROWS = 12
-
-
-def dslc(*args: str) -> subprocess.CompletedProcess[str]:
-    """The command run in this process (JAX is imported once, not per command), its output captured."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(list(args))
-    return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
 
 
 @pytest.fixture(scope="module")

@@ -4,8 +4,6 @@ and targets, and the digits MLP classifier."""
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import os
 import subprocess
@@ -15,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dslc.runtime.cli import main
+from tests.cli_helpers import dslc
 
 EXAMPLES = Path(__file__).resolve().parent.parent.parent / "examples"
 ROWS = 12
@@ -70,14 +68,6 @@ result = mymodel.predict(np.load(sys.argv[1]), model=model)
 np.savez(sys.argv[2], **result)
 print(json.dumps({name: type(value).__name__ for name, value in vars(model).items() if not name.startswith("_")}))
 """
-
-
-def dslc(*args: str) -> subprocess.CompletedProcess[str]:
-    """The command run in this process (JAX is imported once, not per command), its output captured."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(list(args))
-    return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
 
 
 def train_and_predict(folder: Path, spec: Path, raw: np.ndarray) -> None:

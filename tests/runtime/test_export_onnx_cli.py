@@ -4,9 +4,6 @@ exported is one E808 naming it, exit 2, and no file."""
 
 from __future__ import annotations
 
-import contextlib
-import io
-import subprocess
 import sys
 from pathlib import Path
 
@@ -14,6 +11,7 @@ import numpy as np
 import pytest
 
 from dslc.runtime.cli import main
+from tests.cli_helpers import dslc
 
 pytest.importorskip("jax2onnx")
 pytest.importorskip("onnx")
@@ -38,14 +36,6 @@ train:
   epochs: 1
   data: digits
 """
-
-
-def dslc(*args: str) -> subprocess.CompletedProcess[str]:
-    """The command run in this process (JAX is imported once, not per command), its output captured."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(list(args))
-    return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
 
 
 def test_the_onnx_file_gives_what_dslc_predict_gives_on_the_same_raw_inputs(tmp_path: Path) -> None:
@@ -87,7 +77,6 @@ def test_without_the_export_extra_one_line_says_which_to_install(monkeypatch: py
                                                                  capsys: pytest.CaptureFixture[str],
                                                                  tmp_path: Path) -> None:
     import dslc.runtime.trained
-    from dslc.runtime.cli import main
 
     monkeypatch.setattr(dslc.runtime.trained, "open_trained_model", lambda *args: None)  # no run needed to get there
     monkeypatch.setitem(sys.modules, "jax2onnx", None)  # as if not installed: importing it fails

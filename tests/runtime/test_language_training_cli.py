@@ -1,18 +1,18 @@
 """`dslc train` of a byte-level language model with accumulation, remat, z-loss, perplexity and bits per byte;
-tokens/s and MFU in the progress line and run.json; the peak FLOP/s table and MFU arithmetic."""
+tokens/s and MFU in the progress line and run.json; the peak FLOP/s table and MFU arithmetic. `dslc` runs in the
+test's process (tests/cli_helpers.py)."""
 
 from __future__ import annotations
 
 import json
 import math
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from dslc.compiler.devices_peak import peak_flops
 from dslc.runtime.throughput import Throughput
+from tests.cli_helpers import dslc
 
 LENGTH = 16
 SPEC = f"""\
@@ -39,10 +39,6 @@ train:
   accumulate: 2
   remat: true
 """
-
-
-def dslc(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "dslc", *args], capture_output=True, text=True, timeout=600)
 
 
 @pytest.fixture

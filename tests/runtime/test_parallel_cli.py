@@ -1,7 +1,9 @@
 """Data parallelism over local devices: 8 CPU devices (XLA's host-platform device count) against one,
 with the state replicated or sharded (`--shard-params`).
 
-JAX reads XLA_FLAGS when it starts, so every run is a `dslc train` subprocess with its own flags.
+JAX reads XLA_FLAGS when it starts, so every run on 8 devices is a `dslc train` subprocess with its own flags (the
+suite's compile-time flags from tests/conftest.py and the device count); one-device runs are `dslc` in the test's
+process (tests/cli_helpers.py), which has one CPU device.
 """
 
 from __future__ import annotations
@@ -18,13 +20,23 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.cli_helpers import dslc as in_process
+
 EXAMPLES = Path(__file__).resolve().parent.parent.parent / "examples"
 EIGHT = "--xla_force_host_platform_device_count=8"
 
 
+def flags(devices: int) -> dict[str, str]:
+    """The environment of a `dslc` subprocess on `devices` CPU devices (1 or 8)."""
+    given = [flag for flag in os.environ.get("XLA_FLAGS", "").split() if "device_count" not in flag]
+    return {**os.environ, "XLA_FLAGS": " ".join(given + ([EIGHT] if devices == 8 else []))}
+
+
 def dslc(*args: str, devices: int = 1) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "XLA_FLAGS": EIGHT if devices == 8 else ""}
-    return subprocess.run([sys.executable, "-m", "dslc", *args], capture_output=True, text=True, timeout=600, env=env)
+    if devices == 1:
+        return in_process(*args)
+    return subprocess.run([sys.executable, "-m", "dslc", *args], capture_output=True, text=True, timeout=600,
+                          env=flags(devices))
 
 
 def values(workdir: Path) -> list[tuple[str, float]]:
@@ -178,9 +190,8 @@ print(json.dumps({
 
 
 def test_the_state_stays_sharded_through_the_jitted_steps() -> None:
-    env = {**os.environ, "XLA_FLAGS": EIGHT}
     result = subprocess.run([sys.executable, "-c", LAYOUT_AFTER_STEPS, str(EXAMPLES / "digits_cnn.yaml")],
-                            capture_output=True, text=True, timeout=600, env=env)
+                            capture_output=True, text=True, timeout=600, env=flags(8))
     assert result.returncode == 0, result.stderr
     layout = json.loads(result.stdout)
     assert layout["moved"] == []  # every leaf still where `Placement.sharding` put it
@@ -212,7 +223,7 @@ def test_two_processes_train_one_model_and_a_single_process_resumes_it(tmp_path:
     single = dslc("train", spec, *run, "--workdir", str(tmp_path / "single"))
     assert single.returncode == 0, single.stderr
     coordinator = f"127.0.0.1:{free_port()}"
-    env = {**os.environ, "XLA_FLAGS": ""}
+    env = flags(1)
     processes = [subprocess.Popen([sys.executable, "-m", "dslc", "train", spec, *run, "--workdir",
                                    str(tmp_path / "pair"), "--coordinator", coordinator, "--num-processes", "2",
                                    "--process-id", str(rank)],

@@ -1,10 +1,11 @@
-"""`dslc predict` end to end (one digits MLP trained once per module), and `prepare_inputs` against training."""
+"""`dslc predict` end to end (one digits MLP trained once per module), and `prepare_inputs` against training.
+
+`dslc` runs in the test's process (tests/cli_helpers.py): JAX is imported once, not once per command."""
 
 from __future__ import annotations
 
 import csv
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,14 +16,11 @@ from dslc.runtime.data import Dataset, feature_columns, load_dataset, prepare_in
 from dslc.runtime.predictions import Predictions, kind_of
 from dslc.spec.errors import DslcError
 from dslc.spec.load import load
+from tests.cli_helpers import dslc
 
 EXAMPLES = Path(__file__).resolve().parent.parent.parent / "examples"
 SPEC = EXAMPLES / "digits_mlp.yaml"
 ROWS = 20
-
-
-def dslc(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "dslc", *args], capture_output=True, text=True, timeout=600)
 
 
 def digits() -> tuple[np.ndarray, np.ndarray]:
@@ -49,25 +47,19 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def predict_args(run: Path, input: str, *options: str) -> list[str]:
-    return [sys.executable, "-m", "dslc", "predict", str(SPEC), "--checkpoint", str(run / "run"),
-            "--input", str(run / input), "--compile-cache", str(run / "cache"), *options]
+    return ["predict", str(SPEC), "--checkpoint", str(run / "run"), "--input", str(run / input), "--compile-cache",
+            str(run / "cache"), *options]
 
 
 @pytest.fixture(scope="module")
 def results(run: Path) -> dict[str, subprocess.CompletedProcess[str]]:
-    """The predictions that restore the model, run side by side (each takes seconds, mostly JAX's start)."""
+    """The predictions that restore the model, each a `dslc predict` command of its own."""
     commands = {"csv": predict_args(run, "x.npy", "--output", str(run / "preds.csv")),
                 "npz": predict_args(run, "x.npz", "--output", str(run / "preds.npy")),
                 "raw": predict_args(run, "x.npy", "--output", str(run / "raw.npy"), "--raw"),
                 "empty": predict_args(run, "empty.npy"),
                 "shape": predict_args(run, "x63.npy")}
-    started = {name: subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-               for name, command in commands.items()}
-    finished = {}
-    for name, process in started.items():
-        stdout, stderr = process.communicate(timeout=600)
-        finished[name] = subprocess.CompletedProcess(commands[name], process.returncode, stdout, stderr)
-    return finished
+    return {name: dslc(*command) for name, command in commands.items()}
 
 
 @pytest.fixture(scope="module")
@@ -129,10 +121,10 @@ def test_input_errors_exit_2_with_one_line(run: Path, results: dict[str, subproc
     assert "error[E704]" in result.stderr and "x63.npy" in result.stderr
     assert "'image'" in result.stderr and "(8, 8, 1)" in result.stderr and "63 values" in result.stderr
 
-    result = dslc(*predict_args(run, "missing.npy")[3:])
+    result = dslc(*predict_args(run, "missing.npy"))
     assert result.returncode == 2 and "error[E701]" in result.stderr and "missing.npy" in result.stderr
 
-    result = dslc(*predict_args(run, "x.npy", "--output", str(run / "preds.txt"))[3:])
+    result = dslc(*predict_args(run, "x.npy", "--output", str(run / "preds.txt")))
     assert result.returncode == 2 and "must end in .npy or .csv" in result.stderr
     assert not (run / "preds.txt").exists()
 
@@ -197,27 +189,26 @@ def test_float_values_for_an_integer_input_are_refused(tmp_path: Path) -> None:
 def test_standard_input_takes_npy_bytes_or_csv_text(run: Path, table: tuple[list[str], np.ndarray]) -> None:
     pixels, _ = digits()
     header, values = table
-    command = [sys.executable, "-m", "dslc", "predict", str(SPEC), "--checkpoint", str(run / "run"), "--input", "-",
-               "--compile-cache", str(run / "cache")]
+    command = ["predict", str(SPEC), "--checkpoint", str(run / "run"), "--input", "-", "--compile-cache",
+               str(run / "cache")]
     for given in ((run / "x.npy").read_bytes(),
                   ("".join(f"c{i}," for i in range(63)) + "c63\n"
                    + "".join(",".join(str(v) for v in row) + "\n" for row in pixels[:ROWS])).encode()):
-        result = subprocess.run(command, input=given, capture_output=True, timeout=600)
+        result = dslc(*command, input=given)
         assert result.returncode == 0, result.stderr
-        rows = list(csv.reader(result.stdout.decode().splitlines()))
+        rows = list(csv.reader(result.stdout.splitlines()))
         assert rows[0] == header
         assert np.array(rows[1:], np.float64) == pytest.approx(values)
-    broken = subprocess.run(command, input=b"\xff\xfe", capture_output=True, timeout=600)
-    assert broken.returncode == 2 and b"standard input" in broken.stderr
+    broken = dslc(*command, input=b"\xff\xfe")
+    assert broken.returncode == 2 and "standard input" in broken.stderr
 
 
 def test_weights_export_gives_what_predict_computes(run: Path, table: tuple[list[str], np.ndarray]) -> None:
     """`dslc weights --save` writes the checkpoint's weights: loaded into a fresh model, they predict the CSV."""
     from dslc.compiler.build import build_model
     from dslc.compiler.weights import load_weights
-    from dslc.runtime.cli import main
-
-    assert main(["weights", str(SPEC), "--checkpoint", str(run / "run"), "--save", str(run / "w.safetensors")]) == 0
+    result = dslc("weights", str(SPEC), "--checkpoint", str(run / "run"), "--save", str(run / "w.safetensors"))
+    assert result.returncode == 0, result.stderr
     loaded = load(SPEC)
     analysis = analyse(loaded)
     model = build_model(loaded, analysis, seed=1)
@@ -260,11 +251,9 @@ def test_a_sigmoid_classifier_predicts_labels_from_the_cli(tmp_path: Path) -> No
     spec.write_text("dslc 1\nmodel b(x: [4]) {\n  dense(1)\n}\ntrain {\n  loss = sigmoid_binary_cross_entropy\n"
                     "  optimizer = adam(0.05)\n  batch = 20\n  epochs = 5\n  data = npy(x=\"x.npy\", y=\"y.npy\")\n}\n")
     run = tmp_path / "run"
-    trained = subprocess.run([sys.executable, "-m", "dslc", "train", str(spec), "--workdir", str(run), "--quiet"],
-                             capture_output=True, text=True, timeout=600)
+    trained = dslc("train", str(spec), "--workdir", str(run), "--quiet")
     assert trained.returncode == 0, trained.stderr
-    result = subprocess.run([sys.executable, "-m", "dslc", "predict", str(spec), "--checkpoint", str(run), "--input",
-                             str(tmp_path / "x.npy")], capture_output=True, text=True, timeout=600)
+    result = dslc("predict", str(spec), "--checkpoint", str(run), "--input", str(tmp_path / "x.npy"))
     assert result.returncode == 0, result.stderr
     rows = list(csv.reader(result.stdout.splitlines()))
     assert rows[0] == ["prediction", "p"] and len(rows) == 201

@@ -1,7 +1,8 @@
 """Checkpoints, resume after SIGKILL and Ctrl-C, fault injection, work-directory safety, eval, early stopping,
 TensorBoard.
 
-Every test drives `dslc` as a user would, in a subprocess, on scikit-learn's bundled digits.
+Every test drives `dslc` as a user would, on scikit-learn's bundled digits: runs that are killed, interrupted or
+limited by the shell in subprocesses, every other command in the test's process (tests/cli_helpers.py).
 """
 
 from __future__ import annotations
@@ -20,14 +21,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.cli_helpers import dslc
+
 EXAMPLES = Path(__file__).resolve().parent.parent.parent / "examples"
 # digits_mlp: 20 steps per epoch. Fused 4 at a time, a checkpoint every 30 steps falls both in
 # the middle of epochs (step 32, 92, ...) and on their ends (60, 120, ...).
 RUN = ("--epochs", "30", "--fuse", "4", "--seed", "3")
-
-
-def dslc(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "dslc", *args], capture_output=True, text=True, timeout=600)
 
 
 def start(*args: str) -> subprocess.Popen[str]:

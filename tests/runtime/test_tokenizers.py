@@ -18,6 +18,7 @@ from dslc.runtime.cli import main
 from dslc.runtime.data import load_dataset
 from dslc.runtime.tokenizers import END_OF_TEXT, FileTokenizer, train_bpe
 from dslc.spec.load import load
+from tests.cli_helpers import dslc
 
 SPEC = """dslc 1
 
@@ -138,11 +139,12 @@ def test_a_run_killed_at_a_random_moment_resumes_bit_for_bit_with_its_tokenizer_
     tokenizer.json and token cache that the first run made reused unchanged (a bpe trained again would differ)."""
     corpus(tmp_path, documents=6)
     path = spec(tmp_path, SPEC.replace("epochs = 1", "epochs = 3\n  checkpoint = {every = 10}"))
-    run = [sys.executable, "-m", "dslc", "train", str(path), "--quiet", "--workdir"]
-    whole = subprocess.run([*run, str(tmp_path / "whole")], capture_output=True, text=True, timeout=600)
+    run = ["train", str(path), "--quiet", "--workdir"]
+    whole = dslc(*run, str(tmp_path / "whole"))  # in this process; the run to kill is a process of its own
     assert whole.returncode == 0, whole.stderr
     killed = tmp_path / "killed"
-    process = subprocess.Popen([*run, str(killed)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = subprocess.Popen([sys.executable, "-m", "dslc", *run, str(killed)], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
     while not list((killed / "checkpoints").glob("*/commit_success.txt")) and process.poll() is None:
         time.sleep(0.01)
     process.kill()
@@ -150,7 +152,7 @@ def test_a_run_killed_at_a_random_moment_resumes_bit_for_bit_with_its_tokenizer_
     assert process.returncode == -9, "the run ended before it could be killed"
     made = made_files(killed)
     assert len(made) == 3  # tokenizer.json, the tokens and their document offsets
-    resumed = subprocess.run([*run, str(killed), "--resume"], capture_output=True, text=True, timeout=600)
+    resumed = dslc(*run, str(killed), "--resume")
     assert resumed.returncode == 0, resumed.stderr
     assert made_files(killed) == made
     assert (killed / "tokenizer.json").read_bytes() == (tmp_path / "whole" / "tokenizer.json").read_bytes()

@@ -1,4 +1,5 @@
-"""`dslc train` end to end on real data (scikit-learn's bundled digits)."""
+"""`dslc train` end to end on real data (scikit-learn's bundled digits), `dslc` run in the test's process
+(tests/cli_helpers.py) but where a second process is the point."""
 
 from __future__ import annotations
 
@@ -9,12 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli_helpers import dslc
+
 EXAMPLES = Path(__file__).resolve().parent.parent.parent / "examples"
 
 
-def dslc(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "dslc", *args], capture_output=True, text=True, timeout=600,
-                          cwd=cwd)
+def dslc_process(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "dslc", *args], capture_output=True, text=True, timeout=600)
 
 
 def records(workdir: Path) -> list[dict]:
@@ -39,9 +41,10 @@ def test_training_the_mlp_learns_the_digits(tmp_path: Path) -> None:
 
 
 def test_same_seed_same_losses_bitwise(tmp_path: Path) -> None:
-    for name in ("a", "b"):
-        assert dslc("train", str(EXAMPLES / "digits_mlp.dsl"), "--epochs", "2", "--seed", "7",
-                    "--workdir", str(tmp_path / name)).returncode == 0
+    """One run in this process, the other in a fresh one: nothing but the seed carries over."""
+    for name, run in (("a", dslc), ("b", dslc_process)):
+        assert run("train", str(EXAMPLES / "digits_mlp.dsl"), "--epochs", "2", "--seed", "7",
+                   "--workdir", str(tmp_path / name)).returncode == 0
     assert records(tmp_path / "a") == records(tmp_path / "b")
 
 

@@ -1,7 +1,8 @@
 """`dslc train --workers N`: batches made in worker processes (an image folder's, a memory-mapped .npy file's, a
 text folder's) train the same parameters as the loop's own, and a run with workers killed at a random moment
-(SIGKILL) resumes to them bit for bit, its workers gone with it. Driven as a user would: `dslc` in subprocesses, on
-examples/digits_folder.yaml's folder and small files written by the tests."""
+(SIGKILL) resumes to them bit for bit, its workers gone with it. Driven as a user would, on
+examples/digits_folder.yaml's folder and small files written by the tests: `dslc` in subprocesses wherever workers
+start or a run is killed, in the test's process (tests/cli_helpers.py) for runs without workers."""
 
 from __future__ import annotations
 
@@ -18,12 +19,15 @@ from types import ModuleType
 import numpy as np
 import pytest
 
+from tests.cli_helpers import dslc
+
 EXAMPLES = Path(__file__).resolve().parent.parent.parent / "examples"
 RUN = ("--epochs", "3", "--seed", "3")  # 20 steps an epoch, a checkpoint every 5 (mid-epoch and at its end)
 TRIALS = int(os.environ.get("DSLC_FAULT_TRIALS", "10"))
 
 
-def dslc(*args: str) -> subprocess.CompletedProcess[str]:
+def dslc_process(*args: str) -> subprocess.CompletedProcess[str]:
+    """`dslc` in a process of its own: its workers are that process' children, as a user's would be."""
     return subprocess.run([sys.executable, "-m", "dslc", *args], capture_output=True, text=True, timeout=600)
 
 
@@ -70,7 +74,7 @@ def children(pid: int) -> list[int]:
 
 
 def test_workers_make_the_same_batches(spec: Path, baseline: Path, tmp_path: Path) -> None:
-    result = dslc("train", str(spec), *RUN, "--workdir", str(tmp_path / "run"), "--quiet", "--workers", "2")
+    result = dslc_process("train", str(spec), *RUN, "--workdir", str(tmp_path / "run"), "--quiet", "--workers", "2")
     assert result.returncode == 0, result.stderr
     assert outcome(tmp_path / "run") == outcome(baseline)
 
@@ -89,16 +93,16 @@ def kill_and_resume(spec: Path, baseline: Path, workdir: Path, rng: random.Rando
     while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.1)  # each worker checks every second that its parent still runs
     assert not any(Path(f"/proc/{pid}").exists() for pid in workers), "a worker outlived the killed run"
-    result = dslc("train", str(spec), *RUN, "--workdir", str(workdir), "--quiet", "--workers", "2", "--resume")
+    result = dslc_process("train", str(spec), *RUN, "--workdir", str(workdir), "--quiet", "--workers", "2",
+                          "--resume")
     assert result.returncode == 0, result.stderr
     assert outcome(workdir)[0] == outcome(baseline)[0]
 
 
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux's /proc")
 def test_a_run_with_workers_killed_at_random_resumes_exactly(spec: Path, baseline: Path, tmp_path: Path) -> None:
-    rng = random.Random(0)
-    for trial in range(2):
-        kill_and_resume(spec, baseline, tmp_path / str(trial), rng)
+    """One kill at a random moment after the first checkpoint; `pytest -m fuzz` runs many (below)."""
+    kill_and_resume(spec, baseline, tmp_path / "killed", random.Random(0))
 
 
 @pytest.mark.fuzz
@@ -136,14 +140,14 @@ def test_workers_read_text_folders_alike(tmp_path: Path) -> None:
         (tmp_path / "corpus" / name).write_bytes(rng.integers(97, 123, 900, np.uint8).tobytes())
     spec = tmp_path / "spec.dsl"
     spec.write_text(TEXT_SPEC)
-    runs = {workers: subprocess.Popen([sys.executable, "-m", "dslc", "train", str(spec), "--workdir",
-                                       str(tmp_path / str(workers)), "--quiet", *(("--workers", "2") * workers)],
-                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-            for workers in (0, 1)}  # without workers, and with 2
-    for process in runs.values():
-        _, stderr = process.communicate(timeout=300)
-        assert process.returncode == 0, stderr
-        assert "--workers applies" not in stderr
+    with_workers = subprocess.Popen([sys.executable, "-m", "dslc", "train", str(spec), "--workdir",
+                                     str(tmp_path / "1"), "--quiet", "--workers", "2"],
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    without = dslc("train", str(spec), "--workdir", str(tmp_path / "0"), "--quiet")  # meanwhile, in this process
+    _, stderr = with_workers.communicate(timeout=300)
+    for returncode, errors in ((with_workers.returncode, stderr), (without.returncode, without.stderr)):
+        assert returncode == 0, errors
+        assert "--workers applies" not in errors
     assert outcome(tmp_path / "1") == outcome(tmp_path / "0")
 
 

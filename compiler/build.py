@@ -235,6 +235,15 @@ def conv_lowerings(graph: Graph, analysis: Analysis, made: dict[str, Construct] 
     return lowering_rule.choices(made, inputs, mode, platform), mode, platform
 
 
+def with_xla_convolutions(model: SpecModel) -> SpecModel:
+    """`model` with XLA's convolution in every convolution layer (in place; the parameters are untouched): what
+    exported programs and ONNX files hold, which run on other platforms and runtimes than the one that built it."""
+    for layer in model.layers.values():
+        if hasattr(layer, "lowering") and layer.lowering != "xla":
+            layer.lower("xla")
+    return model
+
+
 def build_model(loaded: LoadedSpec, analysis: Analysis, *, seed: int = 0, dtype: str = "float32",
                 remat: bool = False, scan: bool = False, conv_lowering: str | None = None,
                 platform: str | None = None) -> SpecModel:

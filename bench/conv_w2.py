@@ -1,10 +1,10 @@
 """W2 end to end per convolution lowering: `dslc train bench/specs/w2_cnn.yaml --conv-lowering MODE` against
 PyTorch eager (bench/peers.py), fresh processes, interleaved rounds (docs/performance.md).
 
-    python bench/conv_w2.py [ROUNDS] [EPOCHS] [--torch PYTHON] [--modes xla,auto,im2col]
+    python bench/conv_w2.py [ROUNDS] [EPOCHS] [--torch PYTHON] [--modes xla,auto,im2col] [--spec SPEC]
 
 Prints each side's median steps/s (min-max) and the ratios of medians. PYTHON runs bench/peers.py's `torch` side
-(default: this interpreter, if it has torch).
+(default: none). `--spec` times another spec's `dslc train` instead of W2's (no PyTorch side).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
+from pathlib import Path
 
 from common import HERE, WORKLOADS, dslc_train, load_average, run_child, spread
 
@@ -22,12 +23,14 @@ def main() -> None:
     parser.add_argument("epochs", type=int, nargs="?", default=1)
     parser.add_argument("--torch", metavar="PYTHON", default=None)
     parser.add_argument("--modes", default="xla,auto")
+    parser.add_argument("--spec", type=Path, help="a spec to train instead of W2's")
     args = parser.parse_args()
     workload = WORKLOADS["w2"]
-    sides = [f"dslc {mode}" for mode in args.modes.split(",")] + (["torch"] if args.torch else [])
+    spec = args.spec or workload.spec
+    sides = [f"dslc {mode}" for mode in args.modes.split(",")] + (["torch"] if args.torch and not args.spec else [])
     rates: dict[str, list[float]] = {side: [] for side in sides}
     losses: dict[str, list[float]] = {side: [] for side in sides}
-    print(f"W2, {args.rounds} rounds, dslc {args.epochs} epoch(s) a round; load {load_average():.1f}", flush=True)
+    print(f"{spec.stem}, {args.rounds} rounds, dslc {args.epochs} epoch(s) a round; load {load_average():.1f}", flush=True)
     for round_ in range(args.rounds):
         for side in sides[round_ % len(sides):] + sides[:round_ % len(sides)]:
             if side == "torch":
@@ -37,7 +40,7 @@ def main() -> None:
                 rates[side].append(result["steps_per_s"])
                 losses[side].append(result["last_loss"])
             else:
-                run = dslc_train(workload.spec, args.epochs, extra=("--conv-lowering", side.split()[1]))
+                run = dslc_train(spec, args.epochs, extra=("--conv-lowering", side.split()[1]))
                 rates[side].append(run["steps_per_s"])
                 losses[side].append(run["losses"][-1])
             print(f"  round {round_ + 1} {side}: {rates[side][-1]:.1f} steps/s", flush=True)

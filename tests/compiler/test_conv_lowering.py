@@ -15,7 +15,7 @@ import pytest
 from flax import nnx
 
 from dslc.compiler import conv_lowering
-from dslc.compiler.build import build_model, conv_lowerings
+from dslc.compiler.build import build_model, conv_lowerings, with_xla_convolutions
 from dslc.compiler.weights import parameter_names
 from dslc.runtime.cli import main
 from dslc.spec.layers._flax import Conv, ConvTranspose
@@ -163,6 +163,15 @@ def test_every_lowering_builds_the_same_parameters_and_outputs() -> None:
     found = outputs(state, *inputs)
     for mode in ("im2col", "auto"):
         np.testing.assert_allclose(found[mode], found["xla"], **TOLERANCE)
+
+
+def test_exports_keep_xla_convolutions() -> None:
+    loaded, analysis = _spec()
+    model = nnx.eval_shape(lambda: build_model(loaded, analysis, conv_lowering="im2col", platform="cpu"))
+    lowered = {name: layer.lowering for name, layer in model.layers.items() if hasattr(layer, "lowering")}
+    assert "im2col" in lowered.values() and "matmul" in lowered.values()
+    with_xla_convolutions(model)
+    assert {layer.lowering for layer in model.layers.values() if hasattr(layer, "lowering")} == {"xla"}
 
 
 def test_the_rule_per_mode_and_platform() -> None:

@@ -1,8 +1,9 @@
 """Forward + backward time of one convolution per lowering, for representative shapes (docs/performance.md).
 
-    python bench/conv_lowering.py [--reps R] [--only NAME,...] [--flags] [--torch PYTHON] [--json]
+    python bench/conv_lowering.py [--reps R] [--shapes S,...] [--only NAME,...] [--flags [S,...]] [--rounds N]
+                                  [--torch PYTHON] [--json]
 
-Each shape is timed as `jax.jit(jax.value_and_grad(sum of the layer's output, (input, kernel)))` for:
+Each shape is timed as `jax.jit(jax.value_and_grad(sum(tanh(output)), (input, kernel)))` for:
 
 - `xla`: XLA's convolution (`lax.conv_general_dilated` / `lax.conv_transpose`, what `nnx.Conv` calls);
 - `im2col`: strided slices into a patch matrix, one `dot_general` (`_flax.im2col_conv_general_dilated`);
@@ -12,14 +13,16 @@ Each shape is timed as `jax.jit(jax.value_and_grad(sum of the layer's output, (i
 The lowerings of a shape run interleaved (A, B, C, A, B, C, ...), each figure the median over R rounds of the
 mean of a few calls; ratios are to `xla` in the same process. `--flags` reruns `xla` and `im2col` (`matmul`) for
 a few shapes in fresh processes under XLA_FLAGS variants (oneDNN, its custom call, XNNPACK fusions, none), the
-variants interleaved over `--rounds`, and reports them against the flagless child's `xla`. `--torch PYTHON` times PyTorch's eager
-`conv{1,2,3}d` / `conv_transpose2d` forward + backward (NCHW, its default threads) in PYTHON, for reference.
+variants interleaved over `--rounds`, and reports them against the flagless child's `xla`. `--torch PYTHON`
+times PyTorch's eager `conv{1,2,3}d` / `conv_transpose{1,2,3}d` forward + backward (NCHW, its default threads) in
+PYTHON, for reference (shapes PyTorch's padding strings cannot state are left out).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import statistics
 import subprocess
@@ -92,6 +95,7 @@ def lowerings(shape: Shape) -> dict:
 
     stride, dilation = shape.geometry()
     n = len(shape.kernel)
+    len_window = math.prod(shape.kernel)
     letters = "DHW"[3 - n:]
     numbers = (f"N{letters}C", f"{letters}IO", f"N{letters}C")
     if shape.transpose:
@@ -120,8 +124,6 @@ def lowerings(shape: Shape) -> dict:
         y = jax.numpy.einsum("...gk,gko->...go", p, w)
         return y.reshape(*y.shape[:-2], shape.filters)
 
-    import math
-    len_window = math.prod(shape.kernel)
     return {"xla": xla, "im2col": im2col, "patches": patches}
 
 

@@ -1,5 +1,6 @@
 """W2 end to end per convolution lowering: `dslc train bench/specs/w2_cnn.yaml --conv-lowering MODE` against
-PyTorch eager (bench/peers.py), fresh processes, interleaved rounds (docs/performance.md).
+PyTorch eager (bench/peers.py: its default threads and one thread), fresh processes, interleaved rounds
+(docs/performance.md).
 
     python bench/conv_w2.py [ROUNDS] [EPOCHS] [--torch PYTHON] [--modes xla,auto,im2col] [--spec SPEC]
 
@@ -27,16 +28,18 @@ def main() -> None:
     args = parser.parse_args()
     workload = WORKLOADS["w2"]
     spec = args.spec or workload.spec
-    sides = [f"dslc {mode}" for mode in args.modes.split(",")] + (["torch"] if args.torch and not args.spec else [])
+    peers = ["torch", "torch-1"] if args.torch and not args.spec else []  # torch-1: one thread, for context
+    sides = [f"dslc {mode}" for mode in args.modes.split(",")] + peers
     rates: dict[str, list[float]] = {side: [] for side in sides}
     losses: dict[str, list[float]] = {side: [] for side in sides}
-    print(f"{spec.stem}, {args.rounds} rounds, dslc {args.epochs} epoch(s) a round; load {load_average():.1f}", flush=True)
+    print(f"{spec.stem}, {args.rounds} rounds, dslc {args.epochs} epoch(s) a round; load {load_average():.1f}",
+          flush=True)
     for round_ in range(args.rounds):
         for side in sides[round_ % len(sides):] + sides[:round_ % len(sides)]:
-            if side == "torch":
+            if side in peers:
                 steps = args.epochs * workload.steps_per_epoch
-                child = run_child([args.torch, str(HERE / "peers.py"), "torch", "w2", str(steps)])
-                result = child.check("torch on w2").last_json()
+                child = run_child([args.torch, str(HERE / "peers.py"), side, "w2", str(steps)])
+                result = child.check(f"{side} on w2").last_json()
                 rates[side].append(result["steps_per_s"])
                 losses[side].append(result["last_loss"])
             else:
@@ -53,9 +56,9 @@ def main() -> None:
     first = sides[0]
     for side in sides[1:]:
         print(f"{side} / {first}: {medians[side] / medians[first]:.2f}")
-    if "torch" in medians:
-        for side in sides[:-1]:
-            print(f"{side} / torch: {medians[side] / medians['torch']:.2f}")
+    for peer in peers:
+        for side in sides[:len(sides) - len(peers)]:
+            print(f"{side} / {peer}: {medians[side] / medians[peer]:.2f}")
 
 
 if __name__ == "__main__":

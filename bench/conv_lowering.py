@@ -14,8 +14,8 @@ The lowerings of a shape run interleaved (A, B, C, A, B, C, ...), each figure th
 mean of a few calls; ratios are to `xla` in the same process. `--flags` reruns `xla` and `im2col` (`matmul`) for
 a few shapes in fresh processes under XLA_FLAGS variants (oneDNN, its custom call, XNNPACK fusions, none), the
 variants interleaved over `--rounds`, and reports them against the flagless child's `xla`. `--torch PYTHON`
-times PyTorch's eager `conv{1,2,3}d` / `conv_transpose{1,2,3}d` forward + backward (NCHW, its default threads) in
-PYTHON, for reference (shapes PyTorch's padding strings cannot state are left out).
+times PyTorch's eager `conv{1,2,3}d` / `conv_transpose{1,2,3}d` forward + backward (NCHW, its default threads or
+`--torch-threads`) in PYTHON, for reference (shapes PyTorch's padding strings cannot state are left out).
 """
 
 from __future__ import annotations
@@ -163,10 +163,10 @@ def time_shape(shape: Shape, reps: int, only: set[str] | None) -> dict[str, floa
     return {name: statistics.median(values) for name, values in times.items()}
 
 
-def torch_times(python: str, reps: int) -> dict[str, float]:
-    """PyTorch eager forward + backward per shape, in its own process (`python`)."""
+def torch_times(python: str, reps: int, threads: int) -> dict[str, float]:
+    """PyTorch eager forward + backward per shape, in its own process (`python`; `threads` 0: its default)."""
     code = TORCH_CHILD
-    out = subprocess.run([python, "-c", code, json.dumps([asdict(s) for s in SHAPES]), str(reps)],
+    out = subprocess.run([python, "-c", code, json.dumps([asdict(s) for s in SHAPES]), str(reps), str(threads)],
                          capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -175,6 +175,8 @@ TORCH_CHILD = r"""
 import json, statistics, sys, time
 import torch
 shapes, reps = json.loads(sys.argv[1]), int(sys.argv[2])
+if int(sys.argv[3]):
+    torch.set_num_threads(int(sys.argv[3]))
 result = {}
 for s in shapes:
     n = len(s["kernel"]); stride = tuple(s["stride"]) or (1,) * n; dilation = tuple(s["dilation"]) or (1,) * n
@@ -245,6 +247,7 @@ def main() -> None:
                              "under XLA_FLAGS variants, each in a fresh process")
     parser.add_argument("--rounds", type=int, default=2, help="rounds of --flags' children (interleaved)")
     parser.add_argument("--torch", metavar="PYTHON", help="an interpreter with torch, for a reference column")
+    parser.add_argument("--torch-threads", type=int, default=0, help="PyTorch's threads (default: its own choice)")
     parser.add_argument("--json", action="store_true", help="print one JSON object (for --flags' children)")
     args = parser.parse_args()
     only = set(args.only.split(",")) if args.only else None
@@ -258,7 +261,7 @@ def main() -> None:
     import jax
     print(f"jax {jax.__version__}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}, medians of {args.reps}, "
           f"ms per forward + backward; ratios to xla (< 1: faster)")
-    torch = torch_times(args.torch, args.reps) if args.torch else {}
+    torch = torch_times(args.torch, args.reps, args.torch_threads) if args.torch else {}
     columns = ["xla", "im2col", "patches", "matmul"]
     head = "| shape | " + " | ".join(columns) + " | best/xla |" + (" torch | xla/torch | best/torch |" if torch else "")
     print(head)

@@ -41,11 +41,12 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from dslc.compiler import conv_lowering as lowering_rule
 from dslc.compiler.analysis.model import Analysis
 from dslc.compiler.scan import Scan, run_scan, scans_of
 from dslc.spec.expand import Graph, GraphNode
 from dslc.spec.layers import REGISTRY
-from dslc.spec.layers._flax import CONSTRUCTORS
+from dslc.spec.layers._flax import CONSTRUCTORS, Conv, ConvTranspose
 from dslc.spec.layers.base import Construct, Tensor
 from dslc.spec.load import LoadedSpec
 
@@ -222,11 +223,34 @@ def constructs(graph: Graph, analysis: Analysis, dtype: str = "float32") -> dict
     return {node.name: _construct(node, tensors, dtype) for node in graph.nodes}
 
 
+def conv_lowerings(graph: Graph, analysis: Analysis, made: dict[str, Construct] | None = None,
+                   mode: str | None = None, platform: str | None = None) -> tuple[dict[str, str], str, str]:
+    """Each convolution layer's lowering by name (`dslc.compiler.conv_lowering`), and the mode and platform it was
+    chosen for: `mode` None reads `$DSLC_CONV_LOWERING` (default 'auto'); `platform` None: JAX's default backend."""
+    mode = mode or lowering_rule.mode_from_env()
+    platform = platform or jax.default_backend()
+    tensors = tensors_of(analysis)
+    inputs = {node.name: tensors[node.inputs[0]] for node in graph.nodes if node.inputs}
+    made = made if made is not None else constructs(graph, analysis)
+    return lowering_rule.choices(made, inputs, mode, platform), mode, platform
+
+
+def with_xla_convolutions(model: nnx.Module) -> nnx.Module:
+    """`model` with XLA's convolution in every convolution layer (in place; the parameters are untouched): what
+    exported programs and ONNX files hold, which run on other platforms and runtimes than the one that built it."""
+    for _, node in nnx.iter_graph(model):
+        if isinstance(node, Conv | ConvTranspose) and node.lowering != "xla":
+            node.lower("xla")
+    return model
+
+
 def build_model(loaded: LoadedSpec, analysis: Analysis, *, seed: int = 0, dtype: str = "float32",
-                remat: bool = False, scan: bool = False) -> SpecModel:
+                remat: bool = False, scan: bool = False, conv_lowering: str | None = None,
+                platform: str | None = None) -> SpecModel:
     """The spec's model with freshly initialised parameters (deterministic in `seed`); `remat`: recompute each
     block instance's activations in the backward pass (activation checkpointing); `scan`: run consecutive
-    interchangeable instances of a repeated block as one `lax.scan` (`dslc.compiler.scan`; same parameters).
+    interchangeable instances of a repeated block as one `lax.scan` (`dslc.compiler.scan`; same parameters);
+    `conv_lowering` and `platform`: how convolutions are computed (`conv_lowerings`; the parameters are the same).
 
     This allocates every parameter; for shapes alone wrap it: `nnx.eval_shape(lambda: build_model(...))`.
     `nnx.jit(lambda: build_model(...))()` builds the same model as one compiled program (which the
@@ -238,6 +262,10 @@ def build_model(loaded: LoadedSpec, analysis: Analysis, *, seed: int = 0, dtype:
     rngs = nnx.Rngs(seed)
     made = constructs(graph, analysis, dtype)
     layers = {name: _module(construct, rngs) for name, construct in made.items()}
+    for name, lowering in conv_lowerings(graph, analysis, made, conv_lowering, platform)[0].items():
+        layer = layers[name]
+        assert isinstance(layer, Conv | ConvTranspose)
+        layer.lower(lowering)
     runs: tuple[Run | Scan, ...] | None = None
     if scan:
         runs = scans_of(runs_of(graph), graph, made, tensors_of(analysis), layers)

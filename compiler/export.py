@@ -19,7 +19,7 @@ from flax import nnx
 from jax import export
 
 from dslc.compiler.analysis.model import Analysis
-from dslc.compiler.build import SpecModel
+from dslc.compiler.build import SpecModel, with_xla_convolutions
 from dslc.compiler.steps import Batch, init_state, make_task, train_step
 from dslc.spec.load import LoadedSpec
 from dslc.spec.vocab import CLASS_LOSSES, LossKind
@@ -57,7 +57,7 @@ def export_programs(loaded: LoadedSpec, analysis: Analysis, model: SpecModel,
     """The forward pass (inference mode) and, when the spec has a `train` section, one train step."""
     (batch,) = export.symbolic_shape("batch")
     inputs = tuple(_batched(tensor.shape, tensor.dtype, batch) for _, tensor in analysis.inputs)
-    graphdef, state = nnx.split(model)
+    graphdef, state = nnx.split(with_xla_convolutions(model))  # portable programs: the CPU's lowerings stay here
     pure = nnx.to_pure_dict(state)
 
     def forward(state, *xs):
@@ -104,7 +104,7 @@ def write_bound_forward(loaded: LoadedSpec, analysis: Analysis, model: nnx.Modul
     folder `out`: it takes the model's inputs only (symbolic batch axis). Returns the files' names."""
     (batch,) = export.symbolic_shape("batch")
     inputs = tuple(_batched(tensor.shape, tensor.dtype, batch) for _, tensor in analysis.inputs)
-    graphdef, state = nnx.split(model)
+    graphdef, state = nnx.split(with_xla_convolutions(model))  # portable programs: the CPU's lowerings stay here
 
     def forward(*xs):
         return nnx.merge(graphdef, state)(*xs, train=False)

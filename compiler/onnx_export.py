@@ -29,6 +29,7 @@ import onnx  # the export extra: imported here, so that without it the writer's 
 from jax2onnx import to_onnx  # type: ignore[import-untyped]  # ships no type information
 
 from dslc.compiler.analysis.model import Analysis, LayerReport
+from dslc.compiler.build import with_xla_convolutions
 from dslc.spec.errors import DslcError, DslcErrors
 from dslc.spec.layers.base import Tensor
 
@@ -38,6 +39,7 @@ BATCH = "batch"  # the symbolic batch axis' name in the file
 
 def write_onnx(model: Any, analysis: Analysis, out: Path) -> None:
     """Write `model` (a `SpecModel`) as an ONNX file at `out`; E808 naming the layers ONNX cannot express."""
+    with_xla_convolutions(model)  # ONNX's Conv and ConvTranspose, not the CPU's im2col or matmul lowerings
 
     def forward(*xs: jax.Array) -> Any:
         return model(*xs, train=False)

@@ -34,6 +34,7 @@ class Session:
     state: Any  # TrainState, freshly initialised (on `placement`'s mesh: replicated or sharded)
     steps: Any  # Steps
     placement: Any  # dslc.runtime.parallel.Placement: the devices, how batches and the state split
+    conv_lowering: str | None = None  # which lowering each convolution got (conv_lowering.describe), if any
 
     @property
     def steps_per_epoch(self) -> int:
@@ -93,11 +94,12 @@ def check_for_training(loaded: LoadedSpec, train: Train, seed: int, workdir: Pat
 
 def open_session(loaded: LoadedSpec, train: Train, seed: int, device_name: str, compile_cache: str | None,
                  devices: int | None = 1, shard_params: int = 1, prepared: Prepared | None = None,
-                 initial_weights: bool = False) -> Session:
+                 initial_weights: bool = False, conv_lowering: str | None = None) -> Session:
     """`devices`: how many devices of the chosen platform to train on (None: all of them); `shard_params`:
     how many ways to split the parameters and optimiser state among them (1: replicated); `prepared`:
     `check_for_training`'s result where the caller already has it; `initial_weights`: load `train.init` into the
-    new model (a run that starts, not one that resumes or is evaluated)."""
+    new model (a run that starts, not one that resumes or is evaluated); `conv_lowering`: how convolutions are
+    computed (`dslc.compiler.conv_lowering`'s modes; None: $DSLC_CONV_LOWERING or 'auto')."""
     # Everything a spec or its data can get wrong is found before `import jax` (about 1 s)
     prepared = prepared or check_for_training(loaded, train, seed)
     analysis, dataset = prepared.analysis, prepared.dataset
@@ -105,7 +107,8 @@ def open_session(loaded: LoadedSpec, train: Train, seed: int, device_name: str, 
     import jax
     from flax import nnx
 
-    from dslc.compiler.build import build_model
+    from dslc.compiler.build import build_model, conv_lowerings
+    from dslc.compiler.conv_lowering import describe
     from dslc.compiler.devices import select_devices
     from dslc.compiler.steps import compute_dtype, init_state, make_steps, make_task
     from dslc.runtime.parallel import placement
@@ -117,10 +120,13 @@ def open_session(loaded: LoadedSpec, train: Train, seed: int, device_name: str, 
     device = where.local_device
     enable_compile_cache(compile_cache)
     with jax.default_device(where.build_device):
+        chosen, mode, platform = conv_lowerings(loaded.graph, analysis, mode=conv_lowering,
+                                                platform=where.build_device.platform)
         # One compiled program for every initialiser, rather than one dispatch (and one compilation) per layer
         # shape: under a second off the time to the first step of a small model, and kept by the compile cache.
         model = nnx.jit(lambda: build_model(loaded, analysis, seed=seed, dtype=compute_dtype(train),
-                                            remat=train.remat, scan=train.scan))()
+                                            remat=train.remat, scan=train.scan, conv_lowering=mode,
+                                            platform=platform))()
         if initial_weights and train.init:
             from dslc.runtime.pretrained import load_initial_weights
 
@@ -129,7 +135,8 @@ def open_session(loaded: LoadedSpec, train: Train, seed: int, device_name: str, 
         graphdef, state = init_state(model, task)
     state = where.place(state)
     steps = make_steps(graphdef, task, state_shardings=where.state_shardings(state) if where.shards > 1 else None)
-    return Session(loaded, train, seed, analysis, dataset, device, graphdef, state, steps, where)
+    return Session(loaded, train, seed, analysis, dataset, device, graphdef, state, steps, where,
+                   describe(chosen, mode, platform))
 
 
 def in_target_units(task: Any, target: Any) -> Any:

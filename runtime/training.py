@@ -43,6 +43,7 @@ class TrainOptions:
     compile_cache: str | None = None
     limits: Limits = DEFAULT_LIMITS
     device_memory: int | None = None  # bytes: a step planned to need more is E616 before anything compiles
+    conv_lowering: str | None = None  # auto, xla, im2col (dslc.compiler.conv_lowering); None: $DSLC_CONV_LOWERING
 
 
 @dataclass
@@ -124,7 +125,8 @@ def train_and_evaluate(spec: str | Path | LoadedSpec, options: TrainOptions = Tr
 
     session = open_session(loaded, train, seed, options.device, options.compile_cache,  # imports JAX
                            devices=options.devices, shard_params=options.shard_params, prepared=prepared,
-                           initial_weights=not (options.resume and workdir.latest_step() is not None))
+                           initial_weights=not (options.resume and workdir.latest_step() is not None),
+                           conv_lowering=options.conv_lowering)
     return _run(session, workdir, identity, ir, epochs, options, reporter or PlainReporter(), started)
 
 
@@ -210,6 +212,7 @@ def _starting(session: Any, plan: Any, resumed_at: int | None) -> str:
             f"{plural(len(session.dataset.train), 'training example')}, "
             f"batch {plan.batch}, {plural(plan.epochs, 'epoch')} of {plural(per_epoch, 'step')}, "
             f"{plan.fuse} per dispatch"
+            + (f"\n{session.conv_lowering}" if session.conv_lowering else "")
             + (f"\n{TARGET_UNITS}" if session.dataset.statistics.target is not None else ""))
 
 

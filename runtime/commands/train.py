@@ -63,6 +63,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="make the train batches of data read or decoded per batch (image folders, .npy files, "
                              "text) in N worker processes (default: in the training process); the batches, and so "
                              "the parameters, are the same with any N")
+    parser.add_argument("--conv-lowering", choices=("auto", "xla", "im2col"),
+                        help="how convolutions are computed: auto (default, or $DSLC_CONV_LOWERING): chosen per "
+                             "shape on the CPU, XLA's elsewhere; xla: XLA's convolutions; im2col: im2col and one "
+                             "matrix product (transposed ones with stride == kernel: one matrix product); the same "
+                             "parameters and results within float rounding")
     add_session_options(parser)
     add_device_memory_option(parser)
     add_limit_options(parser)
@@ -77,6 +82,7 @@ def options_from(args: argparse.Namespace) -> TrainOptions:
                         workdir=args.workdir, resume=args.resume, overwrite=args.overwrite, devices=args.devices,
                         shard_params=args.shard_params, fuse=args.fuse, workers=args.workers or 0,
                         compile_cache=args.compile_cache, device_memory=args.device_memory,
+                        conv_lowering=args.conv_lowering,
                         limits=limits_from(args))
 
 

@@ -19,8 +19,10 @@ The registry never imports it (its name starts with `_`); `dslc.compiler.build` 
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 import operator
+from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 import jax
@@ -80,45 +82,149 @@ class Dense(nnx.Linear):
         return activate(super().__call__(x), self.activation)
 
 
+def _pairs(padding: Any, shape: tuple[int, ...], window: tuple[int, ...], stride: tuple[int, ...]) -> list:
+    """'SAME' / 'VALID' or explicit pairs as (low, high) per spatial axis (`lax.padtype_to_pads`)."""
+    if isinstance(padding, str):
+        return list(jax.lax.padtype_to_pads(shape, window, stride, padding))
+    return [tuple(pair) for pair in padding]
+
+
+def im2col_conv_general_dilated(lhs: jax.Array, rhs: jax.Array, window_strides: tuple[int, ...], padding: Any,
+                                lhs_dilation: tuple[int, ...] | None = None,
+                                rhs_dilation: tuple[int, ...] | None = None, dimension_numbers: Any = None,
+                                feature_group_count: int = 1, precision: Any = None,
+                                preferred_element_type: Any = None, out_sharding: Any = None) -> jax.Array:
+    """`lax.conv_general_dilated` for a channels-last input `(N, *spatial, C)` and kernel `(*window, C/G, O)`
+    (`nnx.Conv`'s layout, which it passes as `dimension_numbers`) as one matrix product: the input's windows are
+    gathered by strided slices into `(N, *out, window positions * C)` (im2col), then multiplied by the kernel
+    reshaped to `(window positions * C, O)` (per group for `feature_group_count` > 1). Its gradient is slices,
+    pads and sums plus two matrix products, all cheap on XLA's CPU backend where its convolutions are not.
+    The same result as XLA's convolution within float rounding; the kernel is the same parameter."""
+    del dimension_numbers, out_sharding  # always nnx.Conv's channels-last layout
+    if lhs_dilation is not None and any(d != 1 for d in lhs_dilation):
+        raise ValueError("im2col_conv_general_dilated does not dilate its input")
+    spatial = lhs.ndim - 2
+    window = rhs.shape[:spatial]
+    dilation = tuple(rhs_dilation or (1,) * spatial)
+    reach = tuple((k - 1) * d + 1 for k, d in zip(window, dilation, strict=True))
+    pads = _pairs(padding, lhs.shape[1:-1], reach, tuple(window_strides))
+    x = jnp.pad(lhs, ((0, 0), *pads, (0, 0)))
+    out = tuple((size - r) // s + 1 for size, r, s in zip(x.shape[1:-1], reach, window_strides, strict=True))
+    columns = []
+    for offset in itertools.product(*(range(k) for k in window)):
+        start = (0, *(o * d for o, d in zip(offset, dilation, strict=True)), 0)
+        limit = (x.shape[0], *(b + (n - 1) * s + 1 for b, n, s in zip(start[1:-1], out, window_strides,
+                                                                         strict=True)), x.shape[-1])
+        columns.append(jax.lax.slice(x, start, limit, (1, *window_strides, 1)))
+    patches = jnp.stack(columns, axis=-2)  # (N, *out, K, C)
+    positions, (cg, filters) = len(columns), rhs.shape[-2:]
+    groups = feature_group_count
+    kernel = rhs.reshape(positions, cg, groups, filters // groups)
+    patches = patches.reshape(*patches.shape[:-1], groups, cg)  # C = G * C/G, group outermost
+    if groups == 1:
+        return jax.lax.dot_general(patches.reshape(*patches.shape[:-3], positions * cg),
+                                   kernel.reshape(positions * cg, filters), (((spatial + 1,), (0,)), ((), ())),
+                                   precision=precision, preferred_element_type=preferred_element_type)
+    y = jnp.einsum("...kgc,kcgo->...go", patches, kernel, precision=precision,
+                   preferred_element_type=preferred_element_type)
+    return y.reshape(*y.shape[:-2], filters)
+
+
+def transpose_by_matmul(x: jax.Array, kernel: jax.Array, precision: Any = None) -> jax.Array:
+    """`lax.conv_transpose(x, kernel, stride=window, 'VALID' or 'SAME')` (dilation 1, kernel not transposed)
+    where the stride equals the window: the windows do not overlap, so each input position writes its own
+    `window` block of outputs, one matrix product `(N * positions, C) x (C, window * O)` and a depth-to-space
+    reshape. (Both paddings give the same output when the stride equals the window.)"""
+    spatial = x.ndim - 2
+    window, (channels, filters) = kernel.shape[:spatial], kernel.shape[-2:]
+    flipped = kernel[(slice(None, None, -1),) * spatial]  # lax.conv_transpose meets the window reversed
+    y = jax.lax.dot_general(x, jnp.moveaxis(flipped, -2, 0).reshape(channels, -1),
+                            (((spatial + 1,), (0,)), ((), ())), precision=precision)
+    y = y.reshape(*x.shape[:-1], *window, filters)  # (N, *in, *window, O)
+    order = (0, *(a for axis in range(1, spatial + 1) for a in (axis, axis + spatial)), 2 * spatial + 1)
+    return y.transpose(order).reshape(x.shape[0], *(n * k for n, k in zip(x.shape[1:-1], window, strict=True)),
+                                      filters)
+
+
+# How each convolution may be computed (`Conv.lower` / `ConvTranspose.lower`): 'xla' is XLA's convolution.
+CONV_LOWERINGS: dict[str, Callable[..., Any]] = {"xla": jax.lax.conv_general_dilated,
+                                                 "im2col": im2col_conv_general_dilated}
+TRANSPOSE_LOWERINGS = ("xla", "matmul")
+
+
 class Conv(nnx.Conv):
     """`(*spatial, in_features) -> (*spatial', filters)`, 1 to 3 spatial axes.
 
     `kernel`, `stride` and `dilation` hold one size per spatial axis; `padding` is always
     explicit (Flax defaults to SAME, dslc to valid). `groups` is Flax's
     `feature_group_count` (a depthwise convolution passes the input channels).
+    `lowering` (`CONV_LOWERINGS`): XLA's convolution or im2col and one matrix product; the same
+    parameters and, within float rounding, the same results either way.
     """
 
     def __init__(self, in_features: int, filters: int, kernel: tuple[int, ...], *, stride: tuple[int, ...],
                  dilation: tuple[int, ...], padding: Padding, groups: int = 1, use_bias: bool = True,
                  activation: str | None = None, dtype: str = "float32", kernel_init: Init = None,
-                 bias_init: Init = None, rngs: nnx.Rngs) -> None:
+                 bias_init: Init = None, lowering: str = "xla", rngs: nnx.Rngs) -> None:
         super().__init__(in_features, filters, tuple(kernel), tuple(stride), padding=_padding(padding),
                          kernel_dilation=tuple(dilation), feature_group_count=groups, use_bias=use_bias,
                          dtype=jnp.dtype(dtype), rngs=rngs,
                          **initializers(kernel_init=kernel_init, bias_init=bias_init))
         self.activation = activation
+        self.lower(lowering)
+
+    def lower(self, lowering: str) -> None:
+        """Compute this convolution with `CONV_LOWERINGS[lowering]` from now on."""
+        self.lowering = lowering
+        self.conv_general_dilated = CONV_LOWERINGS[lowering]
 
     def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:  # type: ignore[override]
         return activate(super().__call__(x), self.activation)
+
+
+def _sizes(value: int | Sequence[int] | None) -> tuple[int, ...]:
+    """A Flax size argument (one int, one per axis, or None for 1) as a tuple."""
+    if value is None:
+        return (1,)
+    return (value,) if isinstance(value, int) else tuple(value)
 
 
 class ConvTranspose(nnx.ConvTranspose):
     """`(*spatial, in_features) -> (*spatial', filters)` as `jax.lax.conv_transpose` computes it.
 
     Arguments as `Conv` (no groups); the kernel is `(*kernel, in_features, filters)`.
+    `lowering` 'matmul' (`transpose_by_matmul`) needs the stride equal to the kernel, dilation 1 and
+    'same' or 'valid' padding.
     """
 
     def __init__(self, in_features: int, filters: int, kernel: tuple[int, ...], *, stride: tuple[int, ...],
                  dilation: tuple[int, ...], padding: Padding, use_bias: bool = True,
                  activation: str | None = None, dtype: str = "float32", kernel_init: Init = None,
-                 bias_init: Init = None, rngs: nnx.Rngs) -> None:
+                 bias_init: Init = None, lowering: str = "xla", rngs: nnx.Rngs) -> None:
         super().__init__(in_features, filters, tuple(kernel), tuple(stride), padding=_padding(padding),
                          kernel_dilation=tuple(dilation), use_bias=use_bias, dtype=jnp.dtype(dtype), rngs=rngs,
                          **initializers(kernel_init=kernel_init, bias_init=bias_init))
         self.activation = activation
+        self.lower(lowering)
+
+    def lower(self, lowering: str) -> None:
+        """Compute this transposed convolution with XLA's or, where the stride equals the kernel, one matrix
+        product (`transpose_by_matmul`)."""
+        if lowering not in TRANSPOSE_LOWERINGS:
+            raise ValueError(f"a transposed convolution's lowering is one of {TRANSPOSE_LOWERINGS}, not {lowering!r}")
+        if lowering == "matmul" and (_sizes(self.strides) != _sizes(self.kernel_size)
+                                     or any(d != 1 for d in _sizes(self.kernel_dilation))
+                                     or self.padding not in ("SAME", "VALID")):
+            raise ValueError("the matmul lowering needs stride == kernel, dilation 1 and 'same' or 'valid' padding")
+        self.lowering = lowering
 
     def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:
-        return activate(super().__call__(x), self.activation)
+        if self.lowering != "matmul" or x.ndim != len(self.kernel_size) + 2:
+            return activate(super().__call__(x), self.activation)
+        kernel, bias = self.kernel[...], self.bias[...] if self.bias is not None else None
+        x, kernel, bias = self.promote_dtype((x, kernel, bias), dtype=self.dtype)
+        y = transpose_by_matmul(x, kernel, self.precision)
+        return activate(y if bias is None else y + bias, self.activation)
 
 
 class Pool(nnx.Module):

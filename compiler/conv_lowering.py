@@ -1,0 +1,100 @@
+"""How each convolution is computed: XLA's convolution, or a lowering that XLA's CPU backend runs faster.
+
+On the CPU, XLA's transposed convolutions are far slower than one matrix product (jax issue 23783), and some
+convolution shapes are faster as im2col and one matrix product (`_flax.im2col_conv_general_dilated`); on GPUs and
+TPUs XLA's convolutions are left alone. `choose` holds the rule, measured with `bench/conv_lowering.py`
+(docs/performance.md#cpu-convolutions). Every lowering computes the same function of the same parameters (names
+and shapes unchanged: checkpoints and weights load either way), equal within float rounding.
+
+Modes (`dslc train --conv-lowering`, or `$DSLC_CONV_LOWERING` for every command that builds a model):
+
+- `auto` (default): the rule, on the CPU only;
+- `xla`: XLA's convolution everywhere;
+- `im2col`: every convolution as im2col and one matrix product, and every transposed convolution that has a
+  matrix-product form (stride equal to the kernel, dilation 1, 'same' or 'valid' padding) as that, on any backend.
+
+No JAX here: the rule reads the layers' `Construct`s and input tensors.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+
+from dslc.spec.layers.base import Construct, Tensor
+
+MODES = ("auto", "xla", "im2col")
+ENV = "DSLC_CONV_LOWERING"
+
+
+def mode_from_env() -> str:
+    """`$DSLC_CONV_LOWERING` (one of MODES), or 'auto' when unset or empty."""
+    mode = os.environ.get(ENV, "").strip() or "auto"
+    if mode not in MODES:
+        raise ValueError(f"${ENV} must be one of {', '.join(MODES)}, got {mode!r}")
+    return mode
+
+
+def _transpose_matmul_fits(arguments: Mapping) -> bool:
+    return (tuple(arguments["stride"]) == tuple(arguments["kernel"]) and set(arguments["dilation"]) <= {1}
+            and arguments["padding"] in ("same", "valid"))
+
+
+def choose(construct: Construct, x: Tensor, mode: str, platform: str) -> str | None:
+    """The lowering of one layer ('xla', 'im2col' or 'matmul'); None for a layer that is no convolution."""
+    arguments = construct.arguments
+    if construct.module == "ConvTranspose":
+        if mode == "xla" or (mode == "auto" and platform != "cpu") or not _transpose_matmul_fits(arguments):
+            return "xla"
+        return "matmul"  # no overlap: one matrix product and a depth-to-space reshape, far faster on the CPU
+    if construct.module != "Conv":
+        return None
+    if mode != "auto":
+        return mode
+    if platform != "cpu":
+        return "xla"
+    return "im2col" if im2col_pays(arguments) else "xla"
+
+
+def im2col_pays(arguments: Mapping) -> bool:
+    """The measured rule for a convolution on the CPU (bench/conv_lowering.py, 2 cores, jaxlib 0.10.2, forward
+    and backward): im2col where XLA's CPU convolution is slow, XLA's elsewhere.
+
+    - grouped, not depthwise (more than one channel per group): XLA runs it about 4x slower than im2col;
+    - three spatial axes: XLA's 3D convolutions about 4x slower;
+    - a 1x1 window with stride 1: im2col is the matrix product itself, about 0.5-0.8x XLA's time;
+    - otherwise XLA's: on dense 2D and 1D 3x3 convolutions (W2's, ResNet's) and depthwise ones XLA's is as fast
+      or faster (im2col 1.1x-2.2x its time).
+    """
+    groups = arguments.get("groups", 1)
+    if groups > 1:
+        return arguments["in_features"] // groups > 1
+    if len(arguments["kernel"]) == 3:
+        return True
+    return math.prod(arguments["kernel"]) == 1 and set(arguments["stride"]) == {1}
+
+
+def choices(made: Mapping[str, Construct], inputs: Mapping[str, Tensor], mode: str, platform: str) -> dict[str, str]:
+    """Each convolution layer's lowering, by name, in the order of `made` (`inputs`: each layer's input)."""
+    found = {}
+    for name, construct in made.items():
+        chosen = choose(construct, inputs[name], mode, platform) if name in inputs else None
+        if chosen is not None:
+            found[name] = chosen
+    return found
+
+
+def describe(chosen: Mapping[str, str], mode: str, platform: str, most: int = 6) -> str | None:
+    """One line: which lowering each convolution got, e.g. 'conv lowering: im2col for conv2d_1, conv2d_2; xla
+    for conv2d_3 (auto, cpu)'; None without convolutions. At most `most` names per lowering, then a count."""
+    if not chosen:
+        return None
+    by: dict[str, list[str]] = {}
+    for name, lowering in chosen.items():
+        by.setdefault(lowering, []).append(name)
+    parts = []
+    for lowering, names in by.items():
+        shown = ", ".join(names[:most]) + (f" and {len(names) - most} more" if len(names) > most else "")
+        parts.append(f"{lowering} for {shown}")
+    return f"conv lowering: {'; '.join(parts)} ({mode}, {platform})"

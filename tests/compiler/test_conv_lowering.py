@@ -1,0 +1,222 @@
+"""Convolution lowerings (compiler/conv_lowering.py, _flax.im2col_conv_general_dilated, _flax.transpose_by_matmul):
+every kind, padding, stride, dilation and grouping computes what XLA's convolution computes, forward and gradients,
+with the same parameters; the rule and its line; `dslc train --conv-lowering` trains to the same losses."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from flax import nnx
+
+from dslc.compiler import conv_lowering
+from dslc.compiler.build import build_model, conv_lowerings, with_xla_convolutions
+from dslc.compiler.weights import parameter_names
+from dslc.runtime.cli import main
+from dslc.spec.layers._flax import Conv, ConvTranspose
+from dslc.spec.layers.base import Construct, Tensor
+from dslc.spec.load import load_text
+
+EXAMPLES = Path(__file__).resolve().parent.parent.parent / "examples"
+TOLERANCE = {"rtol": 1e-5, "atol": 1e-5}
+
+# (input shape without the batch, Conv arguments): conv1d, conv2d and conv3d; valid, same and explicit pairs;
+# strides, dilations, grouped and depthwise (with a channel multiplier); windows wider than they are tall.
+CONVS = [
+    ((11, 3), dict(filters=4, kernel=(3,), stride=(1,), dilation=(1,), padding="valid")),
+    ((11, 3), dict(filters=5, kernel=(4,), stride=(3,), dilation=(1,), padding="same")),
+    ((12, 4), dict(filters=4, kernel=(3,), stride=(2,), dilation=(2,), padding=((2, 1),), groups=2)),
+    ((9, 10, 3), dict(filters=4, kernel=(3, 3), stride=(1, 1), dilation=(1, 1), padding="valid")),
+    ((9, 10, 3), dict(filters=4, kernel=(3, 3), stride=(1, 1), dilation=(1, 1), padding="same")),
+    ((9, 10, 3), dict(filters=4, kernel=(3, 2), stride=(2, 1), dilation=(1, 2), padding="same")),
+    ((9, 10, 3), dict(filters=4, kernel=(2, 3), stride=(2, 3), dilation=(1, 1), padding="valid")),
+    ((9, 10, 4), dict(filters=8, kernel=(3, 3), stride=(1, 2), dilation=(2, 1), padding=((1, 2), (0, 1)), groups=2)),
+    ((9, 10, 4), dict(filters=8, kernel=(3, 3), stride=(1, 1), dilation=(1, 1), padding="same", groups=4)),
+    ((9, 10, 4), dict(filters=4, kernel=(3, 3), stride=(2, 2), dilation=(1, 1), padding=((0, 0), (3, 0)), groups=4)),
+    ((9, 10, 4), dict(filters=6, kernel=(1, 1), stride=(1, 1), dilation=(1, 1), padding="valid")),
+    ((8, 8, 1), dict(filters=5, kernel=(3, 3), stride=(1, 1), dilation=(1, 1), padding="valid")),
+    ((5, 6, 7, 3), dict(filters=5, kernel=(2, 3, 2), stride=(1, 2, 1), dilation=(1, 1, 2), padding="valid")),
+    ((5, 6, 5, 2), dict(filters=2, kernel=(3, 3, 3), stride=(1, 1, 1), dilation=(1, 1, 1), padding="same")),
+]
+
+# transposed convolutions with a matrix-product form: stride == kernel, dilation 1, 'same' or 'valid'
+TRANSPOSES = [
+    ((5, 3), dict(filters=4, kernel=(2,), stride=(2,), dilation=(1,), padding="valid")),
+    ((5, 6, 3), dict(filters=5, kernel=(2, 2), stride=(2, 2), dilation=(1, 1), padding="valid")),
+    ((5, 6, 3), dict(filters=5, kernel=(2, 2), stride=(2, 2), dilation=(1, 1), padding="same")),
+    ((4, 5, 3), dict(filters=2, kernel=(3, 2), stride=(3, 2), dilation=(1, 1), padding="same")),
+    ((3, 4, 2, 3), dict(filters=4, kernel=(2, 2, 2), stride=(2, 2, 2), dilation=(1, 1, 1), padding="valid")),
+]
+
+
+def _both(module: Any, lowering: str, x: jax.Array) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    """(output, gradients of a non-linear loss by parameters and input) with XLA's and with `lowering`, computed
+    in one compiled program."""
+    graphdefs = []
+    for name in ("xla", lowering):
+        module.lower(name)
+        graphdef, state = nnx.split(module)
+        graphdefs.append(graphdef)
+
+    @jax.jit
+    def both(state: Any, x: jax.Array) -> list[tuple[Any, ...]]:
+        results = []
+        for graphdef in graphdefs:
+            def loss(state: Any, x: jax.Array, graphdef: Any = graphdef) -> jax.Array:
+                return jnp.sum(jnp.sin(nnx.merge(graphdef, state)(x)))
+
+            grads = jax.grad(loss, argnums=(0, 1))(state, x)
+            results.append((nnx.merge(graphdef, state)(x), *jax.tree.leaves(grads)))
+        return results
+
+    xla, other = both(state, x)
+    return xla, other
+
+
+@pytest.mark.parametrize(("shape", "arguments"), CONVS, ids=lambda value: str(value))
+def test_im2col_computes_xla_convolution_and_its_gradients(shape: tuple[int, ...], arguments: dict) -> None:
+    module = Conv(shape[-1], rngs=nnx.Rngs(0), **arguments)
+    x = jax.random.normal(jax.random.key(1), (2, *shape))
+    xla, im2col = _both(module, "im2col", x)
+    assert len(xla) == len(im2col) == 4  # output, bias and kernel gradients, input gradient
+    for expected, got in zip(xla, im2col, strict=True):
+        assert got.shape == expected.shape
+        np.testing.assert_allclose(got, expected, **TOLERANCE)
+
+
+@pytest.mark.parametrize(("shape", "arguments"), TRANSPOSES, ids=lambda value: str(value))
+def test_transpose_matmul_computes_xla_transposed_convolution(shape: tuple[int, ...], arguments: dict) -> None:
+    module = ConvTranspose(shape[-1], rngs=nnx.Rngs(0), **arguments)
+    x = jax.random.normal(jax.random.key(1), (2, *shape))
+    xla, matmul = _both(module, "matmul", x)
+    for expected, got in zip(xla, matmul, strict=True):
+        assert got.shape == expected.shape
+        np.testing.assert_allclose(got, expected, **TOLERANCE)
+
+
+def test_transpose_matmul_refuses_overlapping_windows() -> None:
+    module = ConvTranspose(3, 4, (3, 3), stride=(2, 2), dilation=(1, 1), padding="same", rngs=nnx.Rngs(0))
+    with pytest.raises(ValueError, match="stride == kernel"):
+        module.lower("matmul")
+
+
+SPEC = """dslc: 1
+model:
+  name: every_conv
+  inputs: {image: [12, 12, 4], sequence: [16, 3], volume: [6, 6, 6, 2]}
+  layers:
+    - conv2d: {filters: 8, kernel: 3, padding: same, activation: relu}
+      from: image
+    - conv2d: {filters: 8, kernel: 3, groups: depthwise, stride: 2}
+    - conv2d: {filters: 8, kernel: 1}
+    - conv2d: {filters: 4, kernel: 3, groups: 2, padding: same}
+    - conv2d_transpose: {filters: 4, kernel: 2, stride: 2}
+    - conv2d_transpose: {filters: 4, kernel: 3, stride: 2, padding: same}
+    - flatten: {}
+      name: image_out
+    - conv1d: {filters: 4, kernel: 3, dilation: 2, padding: [[1, 3]]}
+      from: sequence
+    - conv1d_transpose: {filters: 2, kernel: 2, stride: 2}
+    - flatten: {}
+      name: sequence_out
+    - conv3d: {filters: 3, kernel: 2, padding: valid}
+      from: volume
+    - flatten: {}
+      name: volume_out
+    - concat: {}
+      from: [image_out, sequence_out, volume_out]
+    - dense: {units: 3}
+"""
+
+
+def _spec() -> tuple[Any, Any]:
+    from dslc.compiler.check import check_loaded
+
+    return check_loaded(load_text(SPEC, "yaml", "every_conv.yaml")).valid()
+
+
+def test_every_lowering_builds_the_same_parameters_and_outputs() -> None:
+    loaded, analysis = _spec()
+    inputs = [jax.random.normal(jax.random.key(i), (2, *shape))
+              for i, shape in enumerate(((12, 12, 4), (16, 3), (6, 6, 6, 2)))]
+    model = build_model(loaded, analysis, seed=3, conv_lowering="xla", platform="cpu")
+    graphdefs, names = {}, {"xla": parameter_names(model)}
+    for mode in ("im2col", "auto"):  # the same parameters: the model's state fits the other lowerings' graphs
+        shaped = nnx.eval_shape(lambda mode=mode: build_model(loaded, analysis, seed=3, conv_lowering=mode,
+                                                               platform="cpu"))
+        names[mode] = parameter_names(shaped)
+        graphdefs[mode] = nnx.split(shaped)[0]
+        assert {name: layer.lowering for name, layer in shaped.layers.items() if hasattr(layer, "lowering")} == \
+            conv_lowerings(loaded.graph, analysis, mode=mode, platform="cpu")[0]
+    assert names["xla"] == names["im2col"] == names["auto"]
+    xla_graph, state = nnx.split(model)
+
+    @jax.jit
+    def outputs(state: Any, *inputs: jax.Array) -> dict[str, jax.Array]:
+        return {mode: nnx.merge(graph, state)(*inputs) for mode, graph in (("xla", xla_graph), *graphdefs.items())}
+
+    found = outputs(state, *inputs)
+    for mode in ("im2col", "auto"):
+        np.testing.assert_allclose(found[mode], found["xla"], **TOLERANCE)
+
+
+def test_exports_keep_xla_convolutions() -> None:
+    loaded, analysis = _spec()
+    model = nnx.eval_shape(lambda: build_model(loaded, analysis, conv_lowering="im2col", platform="cpu"))
+    lowered = {name: layer.lowering for name, layer in model.layers.items() if hasattr(layer, "lowering")}
+    assert "im2col" in lowered.values() and "matmul" in lowered.values()
+    with_xla_convolutions(model)
+    assert {layer.lowering for layer in model.layers.values() if hasattr(layer, "lowering")} == {"xla"}
+
+
+def test_the_rule_per_mode_and_platform() -> None:
+    loaded, analysis = _spec()
+    forced, mode, platform = conv_lowerings(loaded.graph, analysis, mode="im2col", platform="cpu")
+    assert (mode, platform) == ("im2col", "cpu")
+    assert forced == {"conv2d_1": "im2col", "conv2d_2": "im2col", "conv2d_3": "im2col", "conv2d_4": "im2col",
+                      "conv2d_transpose_1": "matmul", "conv2d_transpose_2": "xla", "conv1d_1": "im2col",
+                      "conv1d_transpose_1": "matmul", "conv3d_1": "im2col"}
+    assert set(conv_lowerings(loaded.graph, analysis, mode="xla", platform="cpu")[0].values()) == {"xla"}
+    assert set(conv_lowerings(loaded.graph, analysis, mode="auto", platform="gpu")[0].values()) == {"xla"}
+    # the CPU's rule (bench/conv_lowering.py): XLA's for dense 3x3 and depthwise convolutions; im2col for 1x1,
+    # grouped and 3D ones; one matrix product for transposed ones without overlap
+    assert conv_lowerings(loaded.graph, analysis, mode="auto", platform="cpu")[0] == {
+        "conv2d_1": "xla", "conv2d_2": "xla", "conv2d_3": "im2col", "conv2d_4": "im2col",
+        "conv2d_transpose_1": "matmul", "conv2d_transpose_2": "xla", "conv1d_1": "xla",
+        "conv1d_transpose_1": "matmul", "conv3d_1": "im2col"}
+    assert conv_lowering.describe({"a": "im2col", "b": "xla", "c": "im2col"}, "auto", "cpu") == \
+        "conv lowering: im2col for a, c; xla for b (auto, cpu)"
+    assert conv_lowering.describe({}, "auto", "cpu") is None
+
+
+def test_the_mode_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(conv_lowering.ENV, raising=False)
+    assert conv_lowering.mode_from_env() == "auto"
+    monkeypatch.setenv(conv_lowering.ENV, "im2col")
+    assert conv_lowering.mode_from_env() == "im2col"
+    monkeypatch.setenv(conv_lowering.ENV, "fast")
+    with pytest.raises(ValueError, match="DSLC_CONV_LOWERING"):
+        conv_lowering.mode_from_env()
+
+
+def test_choose_ignores_other_layers() -> None:
+    assert conv_lowering.choose(Construct("Dense", {}), Tensor((4,), "float32"), "im2col", "cpu") is None
+
+
+def test_train_trains_to_the_same_losses_with_either_lowering(tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    losses = {}
+    for mode in ("xla", "im2col"):
+        workdir = tmp_path / mode
+        assert main(["train", str(EXAMPLES / "digits_cnn.yaml"), "--epochs", "1", "--workdir", str(workdir),
+                     "--conv-lowering", mode]) == 0
+        captured = capsys.readouterr()
+        assert f"conv lowering: {mode} for conv2d_1, conv2d_2, conv2d_3 ({mode}, cpu)" in captured.out + captured.err
+        records = [json.loads(line) for line in (workdir / "metrics.jsonl").read_text().splitlines()]
+        losses[mode] = [record["loss"] for record in records]
+    np.testing.assert_allclose(losses["im2col"], losses["xla"], rtol=1e-4)

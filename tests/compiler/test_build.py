@@ -375,7 +375,8 @@ def test_flax_modules_file_is_self_contained() -> None:
                 for alias in node.names}
     imported |= {node.module.split(".")[0] for node in ast.walk(tree)
                  if isinstance(node, ast.ImportFrom) and node.module}
-    assert imported <= {"__future__", "functools", "math", "operator", "typing", "jax", "flax", "numpy"}
+    assert imported <= {"__future__", "collections", "functools", "itertools", "math", "operator", "typing", "jax",
+                        "flax", "numpy"}
 
 
 def one_layer(kind: str, params: str, shape: list[int], **options: object) -> SpecModel:

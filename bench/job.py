@@ -47,6 +47,7 @@ SIDES = ("dslc", *PEERS)
 PEER_MODULES = {"flax": "flax", "keras": "keras", "torch": "torch"}
 TARGET = 0.8  # dslc's wall time over the fastest peer's, at most
 ACCURACY_TOLERANCE = 0.01  # "equal" test accuracy: at most this far below (absolute)
+PACKAGES = ("jax", "jaxlib", "flax", "optax", "keras", "torch", "numpy", "dslc")
 PLANS = {"quick": (2, "quick_epochs"), "default": (3, "epochs")}  # rounds, the Row field giving the epochs
 LABELS = {"dslc": "dslc train (CLI)", "flax": "Flax NNX + optax, jitted steps", "keras": "Keras 3 (JAX) fit",
           "torch": "PyTorch eager"}
@@ -155,14 +156,12 @@ def row_report(key: str, epochs: int, runs: dict[str, list[dict[str, Any] | None
 def report(args: argparse.Namespace, keys: list[str], rounds: int, epochs: dict[str, int],
            runs: dict[str, dict[str, list]], skipped: dict[str, str], params_problems: list[str],
            loads: tuple[float, float], seconds: float) -> str:
-    packages = ("jax", "jaxlib", "flax", "optax", "keras", "torch", "numpy", "dslc")
-    versions = ", ".join([f"python {platform.python_version()}"] +
-                         [f"{name} {package_version(name)}" for name in packages])
+    versions = ", ".join(f"{name} {package_version(name)}" for name in PACKAGES)
     command = " ".join(["python bench/job.py", *sys.argv[1:]])
     lines = ["# The whole job, side by side", "",
              f"Written by `{command}`, {datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}, "
              f"{seconds / 60:.1f} minutes.", "",
-             f"- Machine: {machine()}.", f"- Versions: {versions}.",
+             f"- Machine: {machine()}.", f"- Versions: python {platform.python_version()}, {versions}.",
              f"- Load average (1 minute) at the start {loads[0]:.2f}, at the end {loads[1]:.2f}"
              + (": **other processes were loading the machine**; the figures are noisier and slower than on an idle "
                 "one (the interleaving spreads the noise over every side)." if max(loads) > 1.5 else "."),

@@ -265,15 +265,15 @@ def keras_model(row: str, shape: tuple[int, ...]) -> Any:
 
 
 def run_keras(row: Row, key: str, data: dict[str, Any], epochs: int) -> dict[str, Any]:
-    os.environ.setdefault("KERAS_BACKEND", "jax")
+    os.environ["KERAS_BACKEND"] = os.environ.get("KERAS_BACKEND", "jax")  # before Keras is imported
     import keras
 
-    if keras.backend.backend() != "jax":
-        sys.exit(f"Keras runs on the {keras.backend.backend()} backend, not JAX (set KERAS_BACKEND=jax)")
+    if (backend := keras.config.backend()) != "jax":
+        raise SystemExit(f"this side is Keras on JAX, but KERAS_BACKEND chose {backend}")
     keras.utils.set_random_seed(0)
     model = keras_model(key, data["x_train"].shape[1:])
-    optimizer = (keras.optimizers.AdamW(row.lr, weight_decay=row.weight_decay) if row.weight_decay
-                 else keras.optimizers.Adam(row.lr))
+    optimizer = (keras.optimizers.AdamW(row.lr, weight_decay=row.weight_decay, epsilon=1e-8) if row.weight_decay
+                 else keras.optimizers.Adam(row.lr, epsilon=1e-8))  # optax and PyTorch: 1e-8
     model.compile(optimizer=optimizer, loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"])
     history = model.fit(data["x_train"], data["y_train"], validation_data=(data["x_validation"],

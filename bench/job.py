@@ -100,7 +100,8 @@ def run_side(side: str, key: str, prepared: dict[str, Any], epochs: int) -> dict
             print(f"  dslc on {key} failed: {failure}", file=sys.stderr)
             return None
         return {"wall": run["wall"], "test_accuracy": run["test"]["accuracy"], "params": prepared["params"],
-                "epochs": run["epochs"], "last_loss": run["losses"][-1]}
+                "epochs": run["epochs"], "last_loss": run["losses"][-1], "first_step": run["wall_to_first_step"],
+                "train_seconds": run["train_seconds"]}
     child = run_child([sys.executable, str(HERE / "job_peers.py"), side, key, str(prepared["npz"]), str(epochs)],
                       env={"KERAS_BACKEND": "jax"})
     if child.returncode != 0:
@@ -141,15 +142,22 @@ def row_report(key: str, epochs: int, runs: dict[str, list[dict[str, Any] | None
             continue
         failed = len(runs[side]) - len(results)
         walls = [r["wall"] for r in results]
+        ratio = f"{statistics.median(walls) / best:.2f}x" if fastest else "no peer"
         params = {r["params"] for r in results}
         lines.append(f"| {label}{' (fastest peer)' if side == fastest else ''} | "
                      f"{', '.join(f'{p:,}' for p in sorted(params))} | {spread(walls)}"
-                     f"{f' ({failed} failed)' if failed else ''} | {statistics.median(walls) / best:.2f}x | "
+                     f"{f' ({failed} failed)' if failed else ''} | {ratio} | "
                      f"{spread([r['test_accuracy'] for r in results], '', 3)} |")
     dslc_wall, dslc_accuracy = median(good["dslc"], "wall"), median(good["dslc"], "test_accuracy")
     goal = f"target <= {TARGET}x the fastest peer at equal or better accuracy"
     if fastest is None or not good["dslc"]:
         return lines + [""], f"{goal}: not measured (a side failed or was skipped)"
+    first, window = median(good["dslc"], "first_step"), median(good["dslc"], "train_seconds")
+    rest = statistics.median(r["wall"] - r["first_step"] - r["train_seconds"] for r in good["dslc"])
+    lines.append("")
+    lines.append(f"dslc's wall time, medians: {first:.2f} s to the end of its first dispatch (interpreter, imports, "
+                 f"data, compilation), {window:.2f} s of training after it (validation and checkpoints in), "
+                 f"{rest:.2f} s for the rest (test evaluation, last checkpoint, exit).")
     ratio, peer_accuracy = dslc_wall / best, median(good[fastest], "test_accuracy")
     fast, accurate = ratio <= TARGET, dslc_accuracy >= peer_accuracy - ACCURACY_TOLERANCE
     why = [] if fast else [f"slower than {TARGET}x"]

@@ -1,7 +1,7 @@
 """Benchmark: the whole job, side by side (docs/performance.md#the-whole-job).
 
-    python bench/job.py --quick      # a smoke test, about 2 minutes on 2 idle cores: 1 round, a few epochs
-    python bench/job.py              # about 7 minutes: 3 rounds, the specs' epochs (the CNN: 20 of its 40)
+    python bench/job.py --quick      # a smoke test, meant for <= 3 minutes on 2 idle cores: 1 round, few epochs
+    python bench/job.py              # meant for <= 8 minutes: 3 rounds, the specs' epochs (the CNN: 20 of 40)
     python bench/job.py --rows mlp,csv --rounds 1 --out job.md
 
 For each row, the same model, data, split, epochs and per-epoch validation on every side, each side one fresh
@@ -195,7 +195,7 @@ def report(args: argparse.Namespace, keys: list[str], rounds: int, epochs: dict[
 # -- the run --------------------------------------------------------------------------------------------------
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="1 round, a few epochs (about 2 minutes)")
+    parser.add_argument("--quick", action="store_true", help="1 round, a few epochs: a smoke test")
     parser.add_argument("--rounds", type=int, help="rounds (default: 1 with --quick, else 3)")
     parser.add_argument("--rows", default=",".join(ROWS), help=f"comma-separated rows (default: {','.join(ROWS)})")
     parser.add_argument("--out", type=Path, help="also write the tables to this file")

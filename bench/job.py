@@ -8,11 +8,13 @@ For each row, the same model, data, split, epochs and per-epoch validation on ev
 process a round, timed by this process from spawn to exit (interpreter start, imports, data, compilation,
 training, validation, checkpoints and the final test evaluation are all in):
 
-- dslc: `dslc train SPEC --epochs E --seed 0 --quiet --compile-cache off` in a fresh work directory; its test
-  accuracy is run.json's `test.accuracy` (the final parameters).
+- dslc: `dslc train SPEC --epochs E --seed R --quiet --compile-cache off` in a fresh work directory, R the
+  round's number from 0; its test accuracy is run.json's `test.accuracy` (the final parameters).
 - flax, keras, torch: bench/job_peers.py (hand-written Flax NNX + optax; Keras 3 `fit(validation_data=...)` on
-  JAX; PyTorch eager), trained on the same train/validation/test arrays, which dslc's own loader made before the
-  rounds (untimed) and saved to an .npz file the peers load.
+  JAX; PyTorch eager), trained on the same train/validation/test arrays, which dslc's own loader made for seed R
+  before the rounds (untimed) and saved to an .npz file the peers load; they draw their initial weights, shuffles
+  and dropout masks from R too. So each round is another split and initialisation on every side, and the median
+  test accuracy is over seeds, not one draw repeated.
 
 Rows: the digits MLP (examples/digits_mlp.yaml), the digits CNN (examples/digits_cnn.yaml), a tabular CSV model
 (examples/breast_cancer.yaml; the CSV is written from scikit-learn's bundled copy into a temporary folder) and a
@@ -65,8 +67,9 @@ def check_spec(key: str, row: Row, spec: Any) -> None:
                  f"bench/job_peers.py's ROWS says {wanted}")
 
 
-def prepare(keys: list[str], folder: Path) -> dict[str, dict[str, Any]]:
-    """For each row: the spec's copy to train (no early stopping), its split as an .npz and its parameter count."""
+def prepare(keys: list[str], folder: Path, rounds: int) -> dict[str, dict[str, Any]]:
+    """For each row: the spec's copy to train (no early stopping), a folder with its split for each round's seed
+    (<seed>.npz) and its parameter count."""
     import yaml
 
     from dslc import api
@@ -83,26 +86,28 @@ def prepare(keys: list[str], folder: Path) -> dict[str, dict[str, Any]]:
         document["train"].pop("early_stopping", None)
         spec = folder / f"{key}.yaml"  # data paths resolve in `folder`, where data/breast_cancer.csv is
         spec.write_text(yaml.safe_dump(document, sort_keys=False))
-        npz = folder / f"{key}.npz"
-        run_child([sys.executable, str(HERE / "job_peers.py"), "export", str(spec), str(npz)]).check(
-            f"exporting {key}'s split")
-        prepared[key] = {"spec": spec, "npz": npz, "params": api.analyse(spec).totals.params}
+        splits = folder / key
+        splits.mkdir()
+        run_child([sys.executable, str(HERE / "job_peers.py"), "export", str(spec), str(splits),
+                   *map(str, range(rounds))]).check(f"exporting {key}'s splits")
+        prepared[key] = {"spec": spec, "splits": splits, "params": api.analyse(spec).totals.params}
     return prepared
 
 
 # -- one run --------------------------------------------------------------------------------------------------
-def run_side(side: str, key: str, prepared: dict[str, Any], epochs: int) -> dict[str, Any] | None:
+def run_side(side: str, key: str, prepared: dict[str, Any], epochs: int, seed: int) -> dict[str, Any] | None:
     """{wall, test_accuracy, validation_accuracy (last epoch), params} of one fresh process; None if it failed."""
     if side == "dslc":
         try:
-            run = dslc_train(prepared["spec"], epochs, extra=("--seed", "0", "--quiet"))
+            run = dslc_train(prepared["spec"], epochs, extra=("--seed", str(seed), "--quiet"))
         except SystemExit as failure:  # dslc_train exits with the child's stderr: one failed run, not the bench
             print(f"  dslc on {key} failed: {failure}", file=sys.stderr)
             return None
         return {"wall": run["wall"], "test_accuracy": run["test"]["accuracy"], "params": prepared["params"],
                 "epochs": run["epochs"], "last_loss": run["losses"][-1], "first_step": run["wall_to_first_step"],
                 "train_seconds": run["train_seconds"]}
-    child = run_child([sys.executable, str(HERE / "job_peers.py"), side, key, str(prepared["npz"]), str(epochs)],
+    npz = prepared["splits"] / f"{seed}.npz"
+    child = run_child([sys.executable, str(HERE / "job_peers.py"), side, key, str(npz), str(epochs), str(seed)],
                       env={"KERAS_BACKEND": "jax"})
     if child.returncode != 0:
         print(f"  {side} on {key} exited {child.returncode}:\n{child.stderr[-1500:]}", file=sys.stderr)
@@ -129,7 +134,7 @@ def row_report(key: str, epochs: int, runs: dict[str, list[dict[str, Any] | None
     fastest = min(peers, key=lambda side: median(good[side], "wall")) if peers else None
     best = median(good[fastest], "wall") if fastest else math.nan
     lines = [f"### {row.title}, batch {row.batch}, {epochs} epochs (`{row.spec}`)", "",
-             "| side | params | wall time s, median (min-max) | x fastest peer | test accuracy, median (min-max) |",
+             "| side | params | wall time s, median (min-max) | x fastest peer | test accuracy over the seeds |",
              "|---|---:|---:|---:|---:|"]
     for side in SIDES:
         label = LABELS[side] + (f", {good[side][0]['threads']} threads" if side == "torch" and good[side] else "")
@@ -181,7 +186,8 @@ def report(args: argparse.Namespace, keys: list[str], rounds: int, epochs: dict[
                 "one (the interleaving spreads the noise over every side)." if max(loads) > 1.5 else "."),
              f"- {plural(rounds, 'round')}, each side a fresh process a round, the order rotating. Wall time: from "
              "spawn to exit, measured by the parent. Test accuracy: of the final parameters on the test split, after "
-             "validation on the validation split every epoch; every side trains dslc's own split (seed 0).", ""]
+             "validation on the validation split every epoch. Seeds: in round R (from 0) every side trains dslc's "
+             "own split for seed R and draws its initial weights, shuffles and dropout masks from R.", ""]
     targets = []
     for key in keys:
         table, target = row_report(key, epochs[key], runs[key], skipped)
@@ -219,14 +225,14 @@ def main() -> None:
 
     runs: dict[str, dict[str, list]] = {key: {side: [] for side in SIDES} for key in keys}
     with tempfile.TemporaryDirectory(prefix="dslc-job-") as folder:
-        prepared = prepare(keys, Path(folder))
+        prepared = prepare(keys, Path(folder), rounds)
         for number in range(rounds):
             order = SIDES[number % len(SIDES):] + SIDES[:number % len(SIDES)]
             for key in keys:
                 for side in order:  # interleaved, the order rotating: machine noise hits every side alike
                     if side in skipped:
                         continue
-                    result = run_side(side, key, prepared[key], epochs[key])
+                    result = run_side(side, key, prepared[key], epochs[key], seed=number)
                     runs[key][side].append(result)
                     shown = (f"{result['wall']:6.2f} s, test accuracy {result['test_accuracy']:.3f}" if result
                              else "failed")

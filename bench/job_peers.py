@@ -1,12 +1,13 @@
 """The whole job's peers (docs/performance.md#the-whole-job): each trains one row's model on the split that
 dslc makes, validates every epoch and reports its test accuracy, one fresh process a run.
 
-    python bench/job_peers.py export SPEC NPZ [DATA_ROOT]   # untimed: dslc's own split of SPEC's data, seed 0
-    python bench/job_peers.py SIDE ROW NPZ EPOCHS           # prints one JSON line
+    python bench/job_peers.py export SPEC FOLDER SEED...   # untimed: dslc's own splits, FOLDER/<SEED>.npz
+    python bench/job_peers.py SIDE ROW NPZ EPOCHS SEED     # prints one JSON line
 
-`export` loads the spec's data with dslc's loader (`dslc.runtime.data.load_dataset`, seed 0, as `dslc train
---seed 0` does) and saves the train, validation and test splits, already shaped and normalised, so every side
-trains the same examples. A peer loads that file; it never imports dslc.
+`export` loads the spec's data with dslc's loader (`dslc.runtime.data.load_dataset`) for each SEED, as `dslc train
+--seed SEED` splits it, and saves the train, validation and test splits, already shaped and normalised, so every
+side trains the same examples. A peer loads that file (it never imports dslc) and draws its initial weights,
+shuffles and dropout masks from SEED.
 
 SIDE is one of SIDES, ROW a key of ROWS. Every side builds the row's model by hand (the spec's layers, sizes,
 activations and dropout; kernels LeCun-normal and biases zero, as Flax's defaults that dslc keeps), trains it
@@ -67,23 +68,24 @@ def classes(row: str) -> int:
 
 
 # -- the split, from dslc's own loader ------------------------------------------------------------------------
-def export(spec: str, out: str, data_root: str | None = None) -> None:
-    from dataclasses import replace
+def export(spec: str, folder: str, *seeds: str) -> None:
+    from pathlib import Path
 
     import numpy as np
 
     from dslc import api
     from dslc.runtime.data import load_dataset
-    from dslc.spec.limits import DEFAULT_LIMITS
 
-    loaded = api.load(spec, replace(DEFAULT_LIMITS, data_root=data_root))
-    dataset = load_dataset(loaded, api.analyse(loaded), seed=0)
-    arrays = {}
-    for name in ("train", "validation", "test"):
-        split = dataset.split(name)
-        (x,) = split.inputs
-        arrays[f"x_{name}"], arrays[f"y_{name}"] = np.asarray(x, np.float32), np.asarray(split.target, np.int32)
-    np.savez(out, **arrays)
+    loaded = api.load(spec)
+    analysis = api.analyse(loaded)
+    for seed in seeds:
+        dataset = load_dataset(loaded, analysis, seed=int(seed))
+        arrays = {}
+        for name in ("train", "validation", "test"):
+            split = dataset.split(name)
+            (x,) = split.inputs
+            arrays[f"x_{name}"], arrays[f"y_{name}"] = np.asarray(x, np.float32), np.asarray(split.target, np.int32)
+        np.savez(Path(folder) / f"{seed}.npz", **arrays)
 
 
 def load(npz: str) -> dict[str, Any]:
@@ -173,14 +175,14 @@ def flax_model(row: str, shape: tuple[int, ...], seed: int = 0) -> Any:
     return {"mlp": MLP, "cnn": CNN, "csv": Tabular, "transformer": Transformer}[row]()
 
 
-def run_flax(row: Row, key: str, data: dict[str, Any], epochs: int) -> dict[str, Any]:
+def run_flax(row: Row, key: str, data: dict[str, Any], epochs: int, seed: int) -> dict[str, Any]:
     import jax
     import jax.numpy as jnp
     import numpy as np
     import optax
     from flax import nnx
 
-    model = flax_model(key, data["x_train"].shape[1:])
+    model = flax_model(key, data["x_train"].shape[1:], seed)
     graph, params = nnx.split(model, nnx.Param)
     optimizer = (optax.adamw(row.lr, weight_decay=row.weight_decay) if row.weight_decay
                  else optax.adam(row.lr))
@@ -219,9 +221,9 @@ def run_flax(row: Row, key: str, data: dict[str, Any], epochs: int) -> dict[str,
         correct = sum(eval_jit(params, x[r], y[r], w) for r, w in zip(rows, weights, strict=True))
         return float(correct) / len(y)
 
-    state = (params, optimizer.init(params), jax.random.key(1))
+    state = (params, optimizer.init(params), jax.random.key(seed + 1))
     x, y = data["x_train"], data["y_train"]
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(seed)
     validation, losses = [], []
     for _ in range(epochs):
         rows, weights = padded(rng.permutation(len(y)))
@@ -266,13 +268,13 @@ def keras_model(row: str, shape: tuple[int, ...]) -> Any:
     return keras.Model(inputs, layers.Dense(classes(row), **init)(x))
 
 
-def run_keras(row: Row, key: str, data: dict[str, Any], epochs: int) -> dict[str, Any]:
+def run_keras(row: Row, key: str, data: dict[str, Any], epochs: int, seed: int) -> dict[str, Any]:
     os.environ["KERAS_BACKEND"] = os.environ.get("KERAS_BACKEND", "jax")  # before Keras is imported
     import keras
 
     if (backend := keras.config.backend()) != "jax":
         raise SystemExit(f"this side is Keras on JAX, but KERAS_BACKEND chose {backend}")
-    keras.utils.set_random_seed(0)
+    keras.utils.set_random_seed(seed)
     model = keras_model(key, data["x_train"].shape[1:])
     optimizer = (keras.optimizers.AdamW(row.lr, weight_decay=row.weight_decay, epsilon=1e-8) if row.weight_decay
                  else keras.optimizers.Adam(row.lr, epsilon=1e-8))  # optax and PyTorch: 1e-8
@@ -328,11 +330,11 @@ def torch_model(row: str, shape: tuple[int, ...]) -> Any:
     return model
 
 
-def run_torch(row: Row, key: str, data: dict[str, Any], epochs: int) -> dict[str, Any]:
+def run_torch(row: Row, key: str, data: dict[str, Any], epochs: int, seed: int) -> dict[str, Any]:
     import torch
     import torch.nn.functional as F
 
-    torch.manual_seed(0)
+    torch.manual_seed(seed)
     tensors = {}
     for name, array in data.items():
         if name.startswith("x_") and array.ndim == 4:
@@ -369,14 +371,14 @@ RUNNERS = {"flax": run_flax, "keras": run_keras, "torch": run_torch}
 
 
 def main() -> None:
-    if len(sys.argv) in (4, 5) and sys.argv[1] == "export":
+    if len(sys.argv) >= 5 and sys.argv[1] == "export":
         export(*sys.argv[2:])
         return
-    if len(sys.argv) != 5 or sys.argv[1] not in RUNNERS or sys.argv[2] not in ROWS:
+    if len(sys.argv) != 6 or sys.argv[1] not in RUNNERS or sys.argv[2] not in ROWS:
         sys.exit(__doc__)
-    side, key, npz, epochs = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-    result = RUNNERS[side](ROWS[key], key, load(npz), epochs)
-    print(json.dumps({**result, "side": side, "row": key, "epochs": epochs}))
+    side, key, npz, epochs, seed = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+    result = RUNNERS[side](ROWS[key], key, load(npz), epochs, seed)
+    print(json.dumps({**result, "side": side, "row": key, "epochs": epochs, "seed": seed}))
 
 
 if __name__ == "__main__":

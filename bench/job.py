@@ -96,7 +96,8 @@ def prepare(keys: list[str], folder: Path, rounds: int) -> dict[str, dict[str, A
 
 # -- one run --------------------------------------------------------------------------------------------------
 def run_side(side: str, key: str, prepared: dict[str, Any], epochs: int, seed: int) -> dict[str, Any] | None:
-    """{wall, test_accuracy, validation_accuracy (last epoch), params} of one fresh process; None if it failed."""
+    """One fresh process's {wall, test_accuracy, params, epochs, ...}: dslc's adds its time to the first step and
+    its training window, a peer's its validation accuracy after each epoch. None if it failed."""
     if side == "dslc":
         try:
             run = dslc_train(prepared["spec"], epochs, extra=("--seed", str(seed), "--quiet"))

@@ -123,8 +123,9 @@ def run_child(command: list[str], env: dict[str, str] | None = None, cwd: Path =
 def dslc_train(spec: Path, epochs: int, cache: Path | str = "off", extra: tuple[str, ...] = ()) -> dict[str, Any]:
     """`dslc train SPEC --epochs E --compile-cache CACHE [EXTRA...]` in a fresh process and a fresh work directory.
 
-    Returns run.json plus: `steps_per_s` (run.json's `timed_steps` over `train_seconds`: both start when the
-    first dispatch ends, so its `fuse` steps and the compilation are left out), the train losses of each epoch,
+    Returns run.json plus: `wall` (seconds from spawn to exit), `steps_per_s` (run.json's `timed_steps` over
+    `train_seconds`: both start when the first dispatch ends, so its `fuse` steps and the compilation are left
+    out), the train losses of each epoch,
     `wall_to_first_step` (from the moment before the process was spawned, so interpreter start and imports are
     in) and `peak_bytes`.
     """
@@ -138,6 +139,7 @@ def dslc_train(spec: Path, epochs: int, cache: Path | str = "off", extra: tuple[
     run["losses"] = [record["loss"] for record in records if record["split"] == "train"]
     run["steps_per_s"] = run["timed_steps"] / run["train_seconds"] if run["train_seconds"] else math.nan
     run["wall_to_first_step"] = run["first_step_at"] - child.started
+    run["wall"] = child.wall
     run["peak_bytes"] = child.peak_bytes
     return run
 

@@ -147,7 +147,8 @@ def time_shape(shape: Shape, reps: int, only: set[str] | None) -> dict[str, floa
             reference = (value, grads)
         else:  # a lowering that computes something else is a bug, not a figure
             scale = float(jnp.max(jnp.abs(reference[1][1]))) + 1.0
-            assert all(float(jnp.max(jnp.abs(a - b))) <= 1e-3 * scale for a, b in zip(reference[1], grads)), name
+            pairs = zip(reference[1], grads, strict=True)
+            assert all(float(jnp.max(jnp.abs(a - b))) <= 1e-3 * scale for a, b in pairs), name
         start = time.perf_counter()
         jax.block_until_ready(step(x, kernel))
         once = time.perf_counter() - start
@@ -280,11 +281,11 @@ def main() -> None:
               "child's xla)", flush=True)
         print("| shape | " + " | ".join(f"{f} xla | {f} alt" for f in flagged) + " |")
         print("|---|" + "---|---|" * len(flagged))
-        for name, row in table.items():
+        for name in table:
             if not any(name in result for result in flagged.values()):
                 continue
             cells = []
-            for f, result in flagged.items():
+            for result in flagged.values():
                 if "error" in result:
                     cells += [result["error"][:40], ""]
                     continue

@@ -225,12 +225,16 @@ def snapshot(state: TrainState) -> Stored:
     The loop donates the state's buffers to its next step, so a new best state must be copied before it goes on;
     a copy on the device is dispatched like any step and costs no wait, where a copy to the host (`jax.device_get`)
     stopped the loop until the device had finished and the whole state had crossed over. It holds one more state
-    in device memory until the next save writes it.
+    in device memory until the next save writes it. With several processes the copy is gathered to the host, as it
+    always was there: the multi-process path keeps the saves it was tested with.
     """
     import jax
 
-    # A copy where each array lies (its own sharding, for arrays split over several processes): no program to compile.
-    return Stored(jax.tree.map(lambda leaf: jax.device_put(leaf, leaf.sharding, may_alias=False), _storable(state)))
+    if jax.process_count() > 1:  # several processes: a host copy, gathered from all (they save it together)
+        from dslc.runtime.parallel import to_host
+
+        return Stored(to_host(_storable(state)))
+    return Stored(jax.tree.map(lambda leaf: jax.device_put(leaf, may_alias=False), _storable(state)))
 
 
 @dataclass(frozen=True)

@@ -277,10 +277,17 @@ class _Saver:
         return every is not None and position // every > self.last_saved // every
 
     def due_at_epoch_end(self, position: int, every: int | None) -> bool:
-        """Without `checkpoint.every`: `SAVE_SECONDS` have passed since the last save."""
-        if every is None:
-            return time.perf_counter() - self.saved_at >= SAVE_SECONDS
-        return self.due_every(position, every)
+        """Without `checkpoint.every`: `SAVE_SECONDS` have passed since the last save (by the first process's clock:
+        the processes save together, and a save that only some of them start leaves the others waiting at orbax's
+        barrier, which a busy machine once did when one process's first epoch took longer)."""
+        if every is not None:
+            return self.due_every(position, every)
+        due = time.perf_counter() - self.saved_at >= SAVE_SECONDS
+        if jax.process_count() > 1:
+            from jax.experimental import multihost_utils
+
+            due = bool(multihost_utils.broadcast_one_to_all(np.int32(due)))
+        return due
 
     def save(self, state: TrainState, record: dict[str, Any]) -> None:
         if self.pending_best is not None:

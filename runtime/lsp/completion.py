@@ -186,10 +186,7 @@ def _open_call(before: str) -> tuple[str, str] | None:
 
 def _section(lines: Sequence[str], line: int) -> str:
     """The top-level line (no indentation, no comment) that the 0-based line lies under."""
-    for text in reversed(lines[:line + 1]):
-        if text and not text[0].isspace() and not text.startswith("#"):
-            return text
-    return ""
+    return next((text for text in reversed(lines[:line + 1]) if _top_level(text)), "")
 
 
 def _kind_item(kind: LayerKind) -> types.CompletionItem:

@@ -14,6 +14,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from dslc.runtime.lsp.positions import span_text
 from dslc.spec.errors import DslcError, Span
 from dslc.spec.ir import Step
 from dslc.spec.load import LoadedSpec
@@ -36,7 +37,7 @@ def fix_for(warning: DslcError, lines: Sequence[str], loaded: LoadedSpec) -> Fix
     """The fix of a lint warning on the spec `loaded` from the document's `lines`, or None."""
     if warning.code not in ("W105", *_REMOVABLE) or warning.span is None:
         return None
-    if warning.code == "W105" and warning.span.line <= len(lines) and _text(lines, warning.span) == "true":
+    if warning.code == "W105" and span_text(lines, warning.span) == "true":
         return Fix(_NO_BIAS, ((warning.span, "false"),))  # `use_bias` written as true: the span is its value
     found = _step_at(loaded, warning.span)
     if found is None:
@@ -46,7 +47,7 @@ def fix_for(warning: DslcError, lines: Sequence[str], loaded: LoadedSpec) -> Fix
         return None
     if warning.code == "W105":
         closing, argument = (")", ", use_bias=false") if loaded.syntax == "dsl" else ("}", ", use_bias: false")
-        if not _text(lines, whole).endswith(closing):
+        if not span_text(lines, whole).endswith(closing):
             return None
         end = Span(whole.file, whole.line, whole.end_col - 1, whole.line, whole.end_col - 1)
         return Fix(_NO_BIAS, ((end, argument),))
@@ -69,7 +70,3 @@ def _step_at(loaded: LoadedSpec, span: Span) -> tuple[Step, Span] | None:
                 value = located.value
                 return step, Span(span.file, span.line, span.col, value.end_line, value.end_col)
     return None
-
-
-def _text(lines: Sequence[str], span: Span) -> str:
-    return lines[span.line - 1][span.col - 1:(span.end_col or span.col) - 1] if span.end_line == span.line else ""

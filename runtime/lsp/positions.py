@@ -36,6 +36,12 @@ def to_range(span: Span | None, lines: Sequence[str]) -> types.Range:
     return types.Range(start, position(lines, span.line, end_col))
 
 
+def span_text(lines: Sequence[str], span: Span) -> str:
+    """The text a one-line span covers ('' for a span over several lines or past the text)."""
+    text = lines[span.line - 1] if span.line <= len(lines) else ""
+    return text[span.col - 1:(span.end_col or span.col) - 1] if span.end_line == span.line else ""
+
+
 def character_column(lines: Sequence[str], pos: types.Position) -> int:
     """The 1-based character column of an LSP position (UTF-16 units counted back to characters)."""
     text = lines[pos.line] if pos.line < len(lines) else ""

@@ -10,6 +10,7 @@ import re
 from collections.abc import Sequence
 
 from dslc.runtime.lsp.names import Symbol, occurrences, spans_of, step_names, symbol_at
+from dslc.runtime.lsp.positions import span_text
 from dslc.spec.errors import Span
 from dslc.spec.layers import REGISTRY
 from dslc.spec.load import LoadedSpec
@@ -32,7 +33,7 @@ def rename(loaded: LoadedSpec, lines: Sequence[str], line: int, col: int, new_na
     if new_name in _taken(loaded, symbol):
         raise RenameRefused(f"'{new_name}' is already a name here")
     spans = spans_of(found, symbol)
-    if any(_text(lines, span) != symbol[-1] for span in spans):  # a quoted name: its span is not the bare name
+    if any(span_text(lines, span) != symbol[-1] for span in spans):  # a quoted name: its span is not the bare name
         raise RenameRefused(f"'{symbol[-1]}' is written quoted somewhere; rename it by hand")
     return spans
 
@@ -49,8 +50,3 @@ def _taken(loaded: LoadedSpec, symbol: Symbol) -> set[str]:
         return step_names(spec.model.layers) | {model_input.name for model_input in spec.model.inputs}
     block = spec.blocks[int(symbol[1].split("/")[1])]
     return step_names(block.layers) | {param.name for param in block.params} | {"input"}
-
-
-def _text(lines: Sequence[str], span: Span) -> str:
-    text = lines[span.line - 1] if span.line <= len(lines) else ""
-    return text[span.col - 1:(span.end_col or span.col) - 1] if span.end_line == span.line else ""

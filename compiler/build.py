@@ -244,10 +244,11 @@ def with_xla_convolutions(model: nnx.Module) -> nnx.Module:
     return model
 
 
-def build_model(loaded: LoadedSpec, analysis: Analysis, *, seed: int = 0, dtype: str = "float32",
+def build_model(loaded: LoadedSpec, analysis: Analysis, *, seed: int | jax.Array = 0, dtype: str = "float32",
                 remat: bool = False, scan: bool = False, conv_lowering: str | None = None,
                 platform: str | None = None) -> SpecModel:
-    """The spec's model with freshly initialised parameters (deterministic in `seed`); `remat`: recompute each
+    """The spec's model with freshly initialised parameters (deterministic in `seed`, an int or its
+    `jax.random.key`, which gives the same parameters); `remat`: recompute each
     block instance's activations in the backward pass (activation checkpointing); `scan`: run consecutive
     interchangeable instances of a repeated block as one `lax.scan` (`dslc.compiler.scan`; same parameters);
     `conv_lowering` and `platform`: how convolutions are computed (`conv_lowerings`; the parameters are the same).

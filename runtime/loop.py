@@ -41,6 +41,7 @@ from dslc.runtime.checkpoint import Checkpoints, Restored, Stored, snapshot
 from dslc.runtime.chunks import Chunk, chunks
 from dslc.runtime.data import Dataset
 from dslc.runtime.parallel import Placement
+from dslc.runtime.programs import ProgramCache
 from dslc.runtime.progress import PlainReporter, Reporter, examples_per_second, plural
 from dslc.runtime.runlog import RunLog
 from dslc.runtime.session import steps_per_epoch
@@ -165,9 +166,11 @@ def fuse_factor(requested: int | None, analysis: Analysis, dataset: Dataset, bat
 def run_training(steps: Steps, state: TrainState, dataset: Dataset, plan: Plan, *, log: RunLog,
                  checkpoints: Checkpoints | None = None, resumed: Restored | None = None,
                  reporter: Reporter | None = None, placement: Placement | None = None,
-                 describe: Callable[[float], str] = examples_per_second) -> RunResult:
+                 describe: Callable[[float], str] = examples_per_second,
+                 programs: ProgramCache | None = None) -> RunResult:
     """`placement`: the devices to split batches over (default: the default device); `describe`: examples/s as the
-    progress shows it (`Throughput.line`: tokens/s and MFU too)."""
+    progress shows it (`Throughput.line`: tokens/s and MFU too); `programs`: where compiled steps are kept between
+    runs (default: compiled for this run alone)."""
     reporter = reporter or PlainReporter()
     per_epoch = steps_per_epoch(dataset, plan.batch)
     record = resumed.record if resumed else {}
@@ -179,7 +182,9 @@ def run_training(steps: Steps, state: TrainState, dataset: Dataset, plan: Plan, 
     reporter.start(plan.epochs, per_epoch, plan.batch, done=position, describe=describe)
     saver = _Saver(checkpoints, position) if checkpoints is not None else None
     stage = _Stager(dataset, placement, plan, position)
-    compiling = _EarlyEvaluation(steps, state, dataset, plan.batch, plan.fuse, placement)
+    programs = programs or ProgramCache(None)
+    update = _Updates(steps, programs)
+    compiling = _EarlyEvaluation(steps, state, dataset, plan.batch, plan.fuse, placement, programs)
     compiling.start()
     validation_step: Callable[..., Any] | None = None
     timed_until = 0.0  # the end of the last epoch's validation: the run's final save is not training time
@@ -191,7 +196,7 @@ def run_training(steps: Steps, state: TrainState, dataset: Dataset, plan: Plan, 
             pending: tuple[jax.Array, int] | None = None
             staged = stage(todo[0], epoch)  # never empty: a run stops or saves only at a chunk's end
             for number, chunk in enumerate(todo):
-                result.state, losses = _dispatch(steps, result.state, staged, chunk.size)
+                result.state, losses = update(result.state, staged, chunk.size)
                 if number + 1 < len(todo):  # gathered and sent while the chunk just dispatched runs
                     staged = stage(todo[number + 1], epoch)
                 if pending is not None:
@@ -201,6 +206,8 @@ def run_training(steps: Steps, state: TrainState, dataset: Dataset, plan: Plan, 
                 if result.first_step_at is None:
                     jax.block_until_ready(losses)
                     result.first_step_at, started, timed_from = time.time(), time.perf_counter(), position
+                    if checkpoints is not None:
+                        checkpoints.import_early()
                 reporter.advance(chunk.size)
                 mid_epoch = position % per_epoch != 0
                 due = saver is not None and saver.due_every(position, plan.every)
@@ -361,10 +368,23 @@ def _put(batch: Any, stacked: bool, placement: Placement | None) -> Any:
     return placement.batch(batch, stacked) if placement is not None else jax.device_put(batch)
 
 
-def _dispatch(steps: Steps, state: TrainState, batch: Batch, size: int) -> tuple[TrainState, jax.Array]:
-    """Run one chunk; its losses, with NaN where a step was not applied (the guard found it non-finite)."""
-    state, metrics = (steps.train if size == 1 else steps.multi)(state, batch)
-    return state, jnp.where(metrics["finite"], metrics["loss"], jnp.nan)
+class _Updates:
+    """Runs a chunk: the train step for one batch, the fused step for K, each compiled once per chunk size (or loaded
+    from the program cache) and then called as an executable (`jax.jit`'s cache does not hold those)."""
+
+    def __init__(self, steps: Steps, programs: ProgramCache) -> None:
+        self.steps, self.programs = steps, programs
+        self.by_size: dict[int, Callable[..., Any]] = {}
+
+    def __call__(self, state: TrainState, batch: Batch, size: int) -> tuple[TrainState, jax.Array]:
+        """The state after the chunk, and its losses, NaN where a step was not applied (the guard found it
+        non-finite)."""
+        program = self.by_size.get(size)
+        if program is None:
+            name, step = ("train", self.steps.train) if size == 1 else ("multi", self.steps.multi)
+            program = self.by_size[size] = self.programs.compiled(name, step, state, batch, donate=True)
+        state, metrics = program(state, batch)
+        return state, jnp.where(metrics["finite"], metrics["loss"], jnp.nan)
 
 
 def _host_losses(losses: jax.Array, first_step: int) -> list[float]:
@@ -470,7 +490,7 @@ class _EarlyEvaluation:
     SPLITS = ("validation", "test")
 
     def __init__(self, steps: Steps, state: TrainState, dataset: Dataset, batch_size: int, fuse: int,
-                 placement: Placement | None) -> None:
+                 placement: Placement | None, programs: ProgramCache) -> None:
         # Shapes and shardings only: the loop donates the state's buffers while this thread traces.
         abstract = jax.tree.map(lambda leaf: jax.ShapeDtypeStruct(leaf.shape, leaf.dtype, sharding=leaf.sharding),
                                 state)
@@ -488,7 +508,8 @@ class _EarlyEvaluation:
             for split, (step, batch) in calls.items():
                 key = (id(step), *(leaf.shape for leaf in jax.tree.leaves(batch)))
                 try:
-                    self.compiled[split] = made.get(key) or step.lower(abstract, batch).compile()
+                    name = "eval_multi" if step is steps.eval_multi else "eval"
+                    self.compiled[split] = made.get(key) or programs.compiled(name, step, abstract, batch)
                 except Exception:  # the loop's own call compiles it again and reports the error
                     return
                 made[key] = self.compiled[split]

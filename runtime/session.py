@@ -35,6 +35,7 @@ class Session:
     steps: Any  # Steps
     placement: Any  # dslc.runtime.parallel.Placement: the devices, how batches and the state split
     conv_lowering: str | None = None  # which lowering each convolution got (conv_lowering.describe), if any
+    programs: Any = None  # dslc.runtime.programs.ProgramCache: compiled programs kept between runs
 
     @property
     def steps_per_epoch(self) -> int:
@@ -111,32 +112,60 @@ def open_session(loaded: LoadedSpec, train: Train, seed: int, device_name: str, 
     from dslc.compiler.conv_lowering import describe
     from dslc.compiler.devices import select_devices
     from dslc.compiler.steps import compute_dtype, init_state, make_steps, make_task
+    from dslc.runtime.checkpoint import canonical_ir
     from dslc.runtime.parallel import placement
+    from dslc.runtime.programs import ProgramCache
 
     try:
         where = placement(select_devices(device_name), devices, train.batch, shard_params)
     except DslcError as error:
         raise DslcErrors([error]) from None
     device = where.local_device
-    enable_compile_cache(compile_cache)
+    programs = ProgramCache.open(enable_compile_cache(compile_cache), {
+        "spec": canonical_ir(loaded.spec, train),  # the target's scaling is closed over; the inputs' is applied before
+        "target_scaling": dataset.statistics.target and dataset.statistics.target.to_json(),
+        "conv_lowering": conv_lowering or os.environ.get("DSLC_CONV_LOWERING"), "shards": where.shards,
+        "mesh": [d.id for d in where.mesh.devices.flat], "build_device": where.build_device.id})
     with jax.default_device(where.build_device):
         chosen, mode, platform = conv_lowerings(loaded.graph, analysis, mode=conv_lowering,
                                                 platform=where.build_device.platform)
-        # One compiled program for every initialiser, rather than one dispatch (and one compilation) per layer
-        # shape: under a second off the time to the first step of a small model, and kept by the compile cache.
-        model = nnx.jit(lambda: build_model(loaded, analysis, seed=seed, dtype=compute_dtype(train),
-                                            remat=train.remat, scan=train.scan, conv_lowering=mode,
-                                            platform=platform))()
+        task = in_target_units(make_task(train), dataset.statistics.target)
+
+        def build(key: jax.Array) -> nnx.Module:
+            return build_model(loaded, analysis, seed=key, dtype=compute_dtype(train), remat=train.remat,
+                               scan=train.scan, conv_lowering=mode, platform=platform)
+
         if initial_weights and train.init:
             from dslc.runtime.pretrained import load_initial_weights
 
+            model = nnx.jit(build)(jax.random.key(seed))
             load_initial_weights(model, train, loaded, analysis)
-        task = in_target_units(make_task(train), dataset.statistics.target)
-        graphdef, state = init_state(model, task)
+            graphdef, state = init_state(model, task)
+        else:
+            graphdef, state = _initial_state(programs, build, task, jax.random.key(seed))
     state = where.place(state)
     steps = make_steps(graphdef, task, state_shardings=where.state_shardings(state) if where.shards > 1 else None)
     return Session(loaded, train, seed, analysis, dataset, device, graphdef, state, steps, where,
-                   describe(chosen, mode, platform))
+                   describe(chosen, mode, platform), programs)
+
+
+def _initial_state(programs: Any, build: Callable[[Any], Any], task: Any, key: Any) -> tuple[Any, Any]:
+    """The model's graph definition and its fresh training state, made by one compiled program whose argument is
+    the seed's key: one program (and one cache entry) for every seed, rather than one dispatch and compilation per
+    initialiser."""
+    import jax
+
+    from dslc.compiler.steps import init_state
+
+    made: dict[str, Any] = {}
+
+    def initial(key: jax.Array) -> Any:
+        made["graphdef"], state = init_state(build(key), task)
+        return state
+
+    program = jax.jit(initial)
+    program.trace(key)  # the graph definition (a loaded program skips only the lowering and the compilation)
+    return made["graphdef"], programs.compiled("init", program, key)(key)
 
 
 def in_target_units(task: Any, target: Any) -> Any:

@@ -175,7 +175,8 @@ def _run(session: Any, workdir: Any, identity: dict[str, Any], ir: dict[str, Any
             try:
                 result = run_training(session.steps, resumed.state if resumed else session.state, session.dataset,
                                       plan, log=log, checkpoints=checkpoints, resumed=resumed, reporter=reporter,
-                                      placement=session.placement, describe=throughput.line)
+                                      placement=session.placement, describe=throughput.line,
+                                      programs=session.programs)
             except Interrupted as stop:
                 stop.workdir = workdir.path
                 raise
@@ -190,7 +191,8 @@ def _run(session: Any, workdir: Any, identity: dict[str, Any], ir: dict[str, Any
                    "fuse": plan.fuse,
                    "examples_per_second": speed, **throughput.summary(speed),
                    "first_step_at": result.first_step_at,
-                   "time_to_first_step": (result.first_step_at - started) if result.first_step_at else None}
+                   "time_to_first_step": (result.first_step_at - started) if result.first_step_at else None,
+                   "programs_loaded": sorted(session.programs.loaded)}
         log.summary(summary)
     except OSError as exc:  # metrics.jsonl, TensorBoard events, run.json: a full disk, a folder gone read-only
         raise write_error(workdir.path, exc, workdir.latest_step()) from None

@@ -84,7 +84,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(prog="dslc", description="Declarative model-spec compiler for deep learning.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
-    parser.add_argument("--version", action="version", version=f"dslc {_version()}")
+    parser.add_argument("--version", action=_VersionAction)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for register in commands.registrars([command] if command else commands.COMMANDS):
         register(sub)
@@ -101,6 +101,20 @@ def _command_named(argv: Sequence[str]) -> str | None:
     if at is None or argv[at] not in COMMANDS or {"-h", "--help"} & set(argv[:at]):
         return None
     return argv[at]
+
+
+class _VersionAction(argparse.Action):
+    """`--version`: prints `dslc <version>` and exits. The version is looked up only then: importlib.metadata
+    costs every other run about 30 ms."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS,
+                 default: str = argparse.SUPPRESS, help: str = "show the installed version and exit") -> None:
+        super().__init__(option_strings, dest, nargs=0, default=default, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> None:
+        print(f"dslc {_version()}")
+        parser.exit()
 
 
 def _version() -> str:

@@ -6,10 +6,17 @@ kind comes with its tests.
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
+from dslc.spec import layers
 from dslc.spec.errors import DslcErrors
-from dslc.spec.layers import REGISTRY
+from dslc.spec.layers import REGISTRY, LayerKind, kinds_of
 from dslc.spec.layers.base import Arity
 from dslc.spec.load import load_text
 from dslc.spec.printer import print_spec
@@ -49,6 +56,34 @@ def spec_text(kind: str, params: str) -> str:
 
 def test_every_kind_has_a_sample() -> None:
     assert set(SAMPLES) == set(REGISTRY)
+
+
+def test_the_registry_lists_every_module_s_kinds_in_the_order_they_are_found() -> None:
+    """The registry's static index against a full discovery: every module of the package imported, its kinds read."""
+    found: dict[str, LayerKind] = {}
+    for module_info in sorted(pkgutil.iter_modules(layers.__path__), key=lambda m: m.name):
+        if module_info.name.startswith("_") or module_info.name == "base":
+            continue
+        for kind in kinds_of(importlib.import_module(f"{layers.__name__}.{module_info.name}")):
+            assert kind.name not in found, f"layer kind '{kind.name}' is registered twice"
+            found[kind.name] = kind
+    assert list(REGISTRY) == list(found) and len(REGISTRY) == len(found)
+    assert all(REGISTRY[name] is kind for name, kind in found.items())  # each looked up in the module that has it
+    assert "dnse" not in REGISTRY and REGISTRY.get("dnse") is None
+
+
+def test_check_imports_only_the_layer_modules_its_spec_uses() -> None:
+    """The registry is lazy: a spec of dense layers loads no convolution, recurrence or attention module."""
+    spec = Path(__file__).resolve().parents[2] / "examples" / "digits_mlp.yaml"
+    code = ("import sys; from dslc.runtime.cli import main; code = main(['check', " + repr(str(spec)) + "]); "
+            "print(sorted(m.rpartition('.')[2] for m in sys.modules if m.startswith('dslc.spec.layers.'))); "
+            "sys.exit(code)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    loaded = set(result.stdout.splitlines()[-1].strip("[]").replace("'", "").split(", "))
+    assert {"dense", "dropout", "flatten"} <= loaded
+    assert not loaded & {"conv1d", "conv2d", "conv3d", "_conv", "lstm", "gru", "_recurrent", "attention",
+                         "_attention", "transformer_encoder", "decoder_block", "moe"}
 
 
 @pytest.mark.parametrize("kind", sorted(REGISTRY))

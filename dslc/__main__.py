@@ -1,5 +1,5 @@
 """`python -m dslc` runs the command-line interface."""
 
-from dslc.runtime.cli import main
+from dslc.runtime.cli import run
 
-raise SystemExit(main())
+run()

@@ -14,6 +14,7 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 from dslc.runtime.options import DEFAULT_MAX_ERRORS, report
 from dslc.spec.errors import DslcError, DslcErrors
@@ -69,6 +70,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 141
     except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback for users
         return _internal_error(args, exc)
+
+
+def run() -> NoReturn:
+    """The `dslc` executable: `main`, then the process ends without Python's teardown of its modules.
+
+    After a command that imported JAX, Flax and orbax that teardown (their exit handlers, then every module's
+    objects freed one by one) took 0.4-0.5 s of a 4 s `dslc train` on the 2-core machine, with nothing left to
+    do: every file is closed and every checkpoint committed before `main` returns. So the output is flushed and
+    the process exits at once; but where JAX is distributed over several processes, which shut down together
+    through its exit handler.
+    """
+    code = main()
+    if _distributed():
+        sys.exit(code)
+    if "logging" in sys.modules:  # its handlers flushed and closed, as its own exit handler does
+        sys.modules["logging"].shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe or stream: nothing more can reach it
+            pass
+    os._exit(code)
+
+
+def _distributed() -> bool:
+    jax = sys.modules.get("jax")
+    return jax is not None and jax.process_count() > 1
 
 
 def _internal_error(args: argparse.Namespace, exc: Exception) -> int:
@@ -127,4 +155,4 @@ def _version() -> str:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    run()

@@ -10,9 +10,9 @@ folder of the compilation cache's folder, under a key made of everything a progr
 
 - the run's context (`ProgramCache.open`): the spec's IR with the train section as this run trains it, the
   target's normalisation (which the steps close over), how the convolutions are lowered, the devices;
-- what no spec says but the tracing reads: the versions of Python, JAX, jaxlib, Flax, optax and NumPy, the
-  contents of dslc's own source files, JAX's configuration (but its cache and logging settings) and the
-  environment's `XLA_FLAGS` and the like;
+- what no spec says but the tracing and the compilation read: the CPU's instruction set, the versions of
+  Python, JAX, jaxlib, Flax, optax and NumPy, the contents of dslc's own source files, JAX's configuration (but
+  its cache and logging settings) and the environment's `XLA_FLAGS` and the like;
 - the program's name and its arguments' structure, shapes, dtypes and shardings.
 
 A change to any of them is another key, so an entry is never used for a program it was not compiled from; an
@@ -159,9 +159,20 @@ def _software() -> dict[str, str]:
     import numpy
     import optax
 
-    return {"python": sys.version, "machine": platform.machine(), "jax": jax.__version__,
+    return {"python": sys.version, "machine": platform.machine(), "cpu": _cpu_features(), "jax": jax.__version__,
             "jaxlib": jaxlib.__version__, "flax": flax.__version__, "optax": optax.__version__,
             "numpy": numpy.__version__, "dslc_source": _dslc_source_digest()}
+
+
+def _cpu_features() -> str:
+    """The CPU's instruction-set flags (Linux): XLA compiles CPU code for the host's, so a cache folder shared with
+    another kind of machine (a network home) must not hand it this one's code."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            return next((line.split(":", 1)[1].strip() for line in info if line.startswith(("flags", "Features"))),
+                        platform.processor())
+    except OSError:
+        return platform.processor()
 
 
 @functools.cache

@@ -112,7 +112,6 @@ def open_session(loaded: LoadedSpec, train: Train, seed: int, device_name: str, 
     from dslc.compiler.conv_lowering import describe
     from dslc.compiler.devices import select_devices
     from dslc.compiler.steps import compute_dtype, init_state, make_steps, make_task
-    from dslc.runtime.checkpoint import canonical_ir
     from dslc.runtime.parallel import placement
     from dslc.runtime.programs import ProgramCache
 
@@ -122,7 +121,7 @@ def open_session(loaded: LoadedSpec, train: Train, seed: int, device_name: str, 
         raise DslcErrors([error]) from None
     device = where.local_device
     programs = ProgramCache.open(enable_compile_cache(compile_cache), {
-        "spec": canonical_ir(loaded.spec, train),  # the target's scaling is closed over; the inputs' is applied before
+        "spec": _program_ir(loaded, train),  # the target's scaling is closed over; the inputs' is applied before
         "target_scaling": dataset.statistics.target and dataset.statistics.target.to_json(),
         "conv_lowering": conv_lowering or os.environ.get("DSLC_CONV_LOWERING"), "shards": where.shards,
         "mesh": [d.id for d in where.mesh.devices.flat], "build_device": where.build_device.id})
@@ -147,6 +146,17 @@ def open_session(loaded: LoadedSpec, train: Train, seed: int, device_name: str, 
     steps = make_steps(graphdef, task, state_shardings=where.state_shardings(state) if where.shards > 1 else None)
     return Session(loaded, train, seed, analysis, dataset, device, graphdef, state, steps, where,
                    describe(chosen, mode, platform), programs)
+
+
+def _program_ir(loaded: LoadedSpec, train: Train) -> dict[str, Any]:
+    """The spec's IR as the program cache keys it: without the train fields that no program reads (how long the run
+    is, when it saves and stops, the spec's seed, which the initialisation takes as an argument), so that another
+    `--epochs` loads the same programs rather than compiling them all again."""
+    from dslc.runtime.checkpoint import RUN_LENGTH_FIELDS, canonical_ir
+
+    ir = canonical_ir(loaded.spec, train)
+    ir["train"] = {key: value for key, value in ir["train"].items() if key not in (*RUN_LENGTH_FIELDS, "seed")}
+    return ir
 
 
 def _initial_state(programs: Any, build: Callable[[Any], Any], task: Any, key: Any) -> tuple[Any, Any]:

@@ -26,7 +26,8 @@ def kept(cache: Path) -> list[str]:
 
 
 def train(spec: Path, workdir: Path, cache: str, *extra: str) -> dict:
-    result = dslc("train", str(spec), "--epochs", "2", "--quiet", "--workdir", str(workdir), "--compile-cache", cache,
+    epochs = () if "--epochs" in extra else ("--epochs", "2")
+    result = dslc("train", str(spec), *epochs, "--quiet", "--workdir", str(workdir), "--compile-cache", cache,
                   *extra)
     assert result.returncode == 0, result.stderr
     return json.loads((workdir / "run.json").read_text())
@@ -64,6 +65,8 @@ def test_a_second_run_with_another_seed_loads_its_programs_and_trains_what_no_ca
     assert "lr: 0.001" in changed.read_text()
     relearned = train(changed, tmp_path / "lr", str(cache))
     assert "multi" not in relearned["programs_loaded"]  # the learning rate is in the step: another program
+    longer = train(spec, tmp_path / "longer", str(cache), "--epochs", "3")
+    assert sorted(set(longer["programs_loaded"])) == kept(cache)  # how long a run is, is in no program
 
 
 def test_a_damaged_entry_is_compiled_again_and_programs_compiled_after_others_were_loaded_are_whole(

@@ -507,8 +507,8 @@ class _EarlyEvaluation:
             made: dict[tuple[Any, ...], Callable[..., Any]] = {}
             for split, (step, batch) in calls.items():
                 key = (id(step), *(leaf.shape for leaf in jax.tree.leaves(batch)))
+                name = "eval_multi" if step is steps.eval_multi else "eval"
                 try:
-                    name = "eval_multi" if step is steps.eval_multi else "eval"
                     self.compiled[split] = made.get(key) or programs.compiled(name, step, abstract, batch)
                 except Exception:  # the loop's own call compiles it again and reports the error
                     return

@@ -43,9 +43,9 @@ FORMAT = 1  # bump when an entry's layout changes
 MAX_BYTES = 2 * 2**30
 # JAX's own JAX_* variables are in its configuration, which the key holds but for what changes no program
 ENVIRONMENT_PREFIXES = ("XLA_", "DSLC_CONV", "LIBTPU_", "TPU_", "CUDA_VISIBLE", "NVIDIA_")
-_IN_PROCESS: dict[Path, Callable[..., Any]] = {}
 UNKEYED_CONFIG = ("jax_compilation_cache_dir", "jax_enable_compilation_cache", "jax_persistent_cache_",
                   "jax_log_compiles", "jax_explain_cache_misses", "jax_logging_level", "jax_debug_log_modules")
+_IN_PROCESS: dict[Path, Callable[..., Any]] = {}  # the entries this process has compiled or loaded, by path
 
 
 class ProgramCache:
@@ -65,8 +65,7 @@ class ProgramCache:
         whole = {"format": FORMAT, "run": context, "software": _software(), "config": _jax_config(),
                  "environment": {name: value for name, value in sorted(os.environ.items())
                                  if name.startswith(ENVIRONMENT_PREFIXES)},
-                 "devices": [(d.id, d.platform, d.device_kind, d.process_index) for d in jax.devices()],
-                 "processes": jax.process_count()}
+                 "devices": [(d.id, d.platform, d.device_kind, d.process_index) for d in jax.devices()]}
         return cls(compile_cache / "programs", json.dumps(whole, sort_keys=True, default=repr))
 
     def compiled(self, name: str, jitted: Any, *args: Any, donate: bool = False) -> Callable[..., Any]:

@@ -43,6 +43,7 @@ from flax import nnx
 
 from dslc.compiler import conv_lowering as lowering_rule
 from dslc.compiler.analysis.model import Analysis
+from dslc.compiler.random_draws import as_threefry, flat_drawing
 from dslc.compiler.scan import Scan, run_scan, scans_of
 from dslc.spec.expand import Graph, GraphNode
 from dslc.spec.layers import REGISTRY
@@ -260,7 +261,7 @@ def build_model(loaded: LoadedSpec, analysis: Analysis, *, seed: int | jax.Array
     if dtype not in DTYPES:
         raise ValueError(f"compute dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
     graph = loaded.graph
-    rngs = nnx.Rngs(seed)
+    rngs = nnx.Rngs(flat_drawing(seed))  # the same draws, compiled faster (dslc.compiler.random_draws)
     made = constructs(graph, analysis, dtype)
     layers = {name: _module(construct, rngs) for name, construct in made.items()}
     for name, lowering in conv_lowerings(graph, analysis, made, conv_lowering, platform)[0].items():
@@ -272,10 +273,12 @@ def build_model(loaded: LoadedSpec, analysis: Analysis, *, seed: int | jax.Array
         runs = scans_of(runs_of(graph), graph, made, tensors_of(analysis), layers)
     elif remat:
         runs = runs_of(graph)
-    return SpecModel(layers, tuple((node.name, node.inputs) for node in graph.nodes),
-                     tuple(i.name for i in graph.inputs), graph.outputs,
-                     frozenset(node.name for node in graph.nodes if not node.trainable), dtype,
-                     tuple((node.name, node.tied_to) for node in graph.nodes if node.tied_to), runs, remat)
+    model = SpecModel(layers, tuple((node.name, node.inputs) for node in graph.nodes),
+                      tuple(i.name for i in graph.inputs), graph.outputs,
+                      frozenset(node.name for node in graph.nodes if not node.trainable), dtype,
+                      tuple((node.name, node.tied_to) for node in graph.nodes if node.tied_to), runs, remat)
+    as_threefry(model)
+    return model
 
 
 def _module(construct: Construct, rngs: nnx.Rngs) -> nnx.Module:

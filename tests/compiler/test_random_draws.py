@@ -1,0 +1,64 @@
+"""Flat draws (dslc.compiler.random_draws) give threefry's values bit for bit, and a built model's streams stay
+threefry keys."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import numpy as np
+import pytest
+from flax import nnx
+
+from dslc.compiler import build
+from dslc.compiler.analysis.analyse import analyse
+from dslc.compiler.random_draws import flat_drawing
+from dslc.spec.load import load_text
+
+DRAWS = {
+    "bits": lambda key, shape: jax.random.bits(key, shape),
+    "uniform": lambda key, shape: jax.random.uniform(key, shape),
+    "normal": lambda key, shape: jax.random.normal(key, shape),
+    "truncated_normal": lambda key, shape: jax.random.truncated_normal(key, -2.0, 2.0, shape),
+    "bernoulli": lambda key, shape: jax.random.bernoulli(key, 0.3, shape),
+    "orthogonal": lambda key, shape: jax.nn.initializers.orthogonal()(key, (*shape, 4)),
+}
+
+
+@pytest.mark.parametrize("shape", [(512, 10), (3, 3, 1, 32), (7,), (5, 3, 6)])
+def test_flat_draws_equal_threefry_draws(shape: tuple[int, ...]) -> None:
+    every = jax.jit(lambda key: {name: draw(jax.random.fold_in(jax.random.split(key)[1], 5), shape)
+                                 for name, draw in DRAWS.items()})
+    flat, threefry = every(flat_drawing(7)), every(jax.random.key(7))
+    for name in DRAWS:
+        np.testing.assert_array_equal(flat[name], threefry[name], err_msg=name)
+
+
+SPEC = """dslc: 1
+model:
+  name: drawn
+  inputs: {x: [6, 6, 1]}
+  layers:
+    - conv2d: {filters: 5, kernel: 3}
+    - flatten
+    - dropout: {rate: 0.5}
+    - dense: {units: 10, kernel_init: truncated_normal, kernel_std: 0.1, bias_init: normal, bias_std: 0.5}
+    - dense: {units: 3}
+"""
+
+
+def _values(state: Any) -> list[np.ndarray]:
+    return [np.asarray(jax.random.key_data(leaf) if jax.dtypes.issubdtype(leaf.dtype, jax.dtypes.prng_key) else leaf)
+            for leaf in jax.tree.leaves(state)]
+
+
+def test_a_model_built_with_flat_draws_is_the_threefry_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    loaded = load_text(SPEC, "yaml")
+    analysis = analyse(loaded)
+    made = jax.jit(lambda key: nnx.state(build.build_model(loaded, analysis, seed=key)))(jax.random.key(3))
+    monkeypatch.setattr(build, "flat_drawing", lambda key: key)
+    plain = jax.jit(lambda key: nnx.state(build.build_model(loaded, analysis, seed=key)))(jax.random.key(3))
+    streams = jax.tree.leaves(nnx.filter_state(made, nnx.RngKey))
+    assert streams and all(jax.random.key_impl(key) == jax.random.key_impl(jax.random.key(0)) for key in streams)
+    for ours, theirs in zip(_values(made), _values(plain), strict=True):
+        np.testing.assert_array_equal(ours, theirs)

@@ -1,26 +1,29 @@
-"""Initialisation's random draws in a form XLA's CPU backend compiles fast, with the same values.
+"""Random draws in a form XLA's CPU backend compiles fast, with the same values: initialisation and dropout.
 
 XLA's CPU compiler takes about a second to compile one draw of random bits shaped like a small 2-D kernel whose
-last axis is not a multiple of 8 (a (512, 10) or (64, 10) classifier head: its threefry loop is vectorised over
-the odd inner axis), against about 0.25 s for the same number of bits drawn as one flat vector. A 3-layer MLP's
-initialisation took 1.9 s to compile, most of it in its 10-unit head. Threefry's bits are a function of each
-element's flat index, so drawing them flat and reshaping gives the same bits, and so the same parameters, bit
-for bit (`tests/compiler/test_random_draws.py`).
+last axis is not a multiple of 8 (a (512, 10) or (64, 10) classifier head, a dropout mask over 100 features),
+against about 0.25 s for the same number of bits drawn as one flat vector. A 3-layer MLP's initialisation took
+1.9 s to compile, most of it in its 10-unit head. Threefry's bits are a function of each element's flat index,
+so drawing them flat and reshaping gives the same bits, and so the same parameters and dropout masks, bit for bit
+(`tests/compiler/test_random_draws.py`).
 
 The model is built from a key of `FLAT_THREEFRY` (threefry in every respect but the shape it draws in), and its
-random streams are handed back as ordinary threefry keys, so nothing after the build (the train step, checkpoints,
-the program cache) sees the difference. docs/performance.md#initialisation says what it saves.
+random streams are handed back as ordinary threefry keys; a train step's forward pass does the same with the
+state's keys. So what the state holds, checkpoints and the program cache see no difference.
+docs/performance.md#initialisation says what it saves.
 """
 
 from __future__ import annotations
 
 import math
+from typing import Any, TypeVar
 
 import jax
 from flax import nnx
 from jax.extend import random as jax_random
 
 _THREEFRY = jax_random.threefry_prng_impl
+T = TypeVar("T")
 
 
 def _flat_bits(key: jax.Array, bit_width: int, shape: tuple[int, ...]) -> jax.Array:
@@ -38,8 +41,24 @@ def flat_drawing(seed: int | jax.Array) -> jax.Array:
     return jax.random.wrap_key_data(jax.random.key_data(key), impl=FLAT_THREEFRY)
 
 
+def _with_impl(tree: T, impl: Any) -> T:
+    def rewrapped(leaf: Any) -> Any:
+        if hasattr(leaf, "dtype") and jax.dtypes.issubdtype(leaf.dtype, jax.dtypes.prng_key):
+            return jax.random.wrap_key_data(jax.random.key_data(leaf), impl=impl)
+        return leaf
+    return jax.tree.map(rewrapped, tree)
+
+
+def drawing_flat(tree: T) -> T:
+    """`tree` with its keys made `FLAT_THREEFRY` keys (a train step's dropout then compiles faster)."""
+    return _with_impl(tree, FLAT_THREEFRY)
+
+
+def drawing_threefry(tree: T) -> T:
+    """`tree` with its keys made threefry keys again: what the state holds, checkpoints and the program cache see."""
+    return _with_impl(tree, "threefry2x32")
+
+
 def as_threefry(model: nnx.Module) -> None:
     """Turn the model's random streams (dropout's, ...) back into threefry keys of the same data."""
-    keys = nnx.state(model, nnx.RngKey)
-    nnx.update(model, jax.tree.map(
-        lambda key: jax.random.wrap_key_data(jax.random.key_data(key), impl="threefry2x32"), keys))
+    nnx.update(model, drawing_threefry(nnx.state(model, nnx.RngKey)))

@@ -53,6 +53,7 @@ from flax import nnx
 
 from dslc.compiler.build import SpecModel, trainable_filter
 from dslc.compiler.checks import GEOMETRIC_METRICS, metric_name
+from dslc.compiler.random_draws import drawing_flat, drawing_threefry
 from dslc.spec.ir import Train
 from dslc.spec.layers._flax import AuxiliaryLoss
 from dslc.spec.vocab import (
@@ -346,13 +347,14 @@ class Forward(NamedTuple):
 
 
 def _forward(graphdef: nnx.GraphDef, params: dict, rest: dict, batch: Batch, train: bool) -> Forward:
-    model = nnx.merge(graphdef, params, rest)
+    model = nnx.merge(graphdef, params, drawing_flat(rest))  # the same dropout masks, compiled faster
     outputs, sown_state = nnx.capture(model, AuxiliaryLoss)(*batch.inputs, train=train)
     if isinstance(outputs, tuple):  # `dslc check` rejects several outputs for training (E602)
         raise ValueError("training supports models with one output only")
     sown = jax.tree.leaves(sown_state)  # whether there are any is known when tracing
     aux_loss = jnp.sum(jnp.stack([jnp.asarray(term, jnp.float32) for term in sown])) if sown else None
-    return Forward(outputs.astype(jnp.float32), _subset(rest, nnx.to_pure_dict(nnx.state(model))), aux_loss)
+    kept = drawing_threefry(_subset(rest, nnx.to_pure_dict(nnx.state(model))))
+    return Forward(outputs.astype(jnp.float32), kept, aux_loss)
 
 
 def _finish(name: str, mean: jax.Array) -> jax.Array:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from dslc.compiler import build
+from dslc.compiler import build, steps
 from dslc.compiler.analysis.analyse import analyse
 from dslc.compiler.random_draws import flat_drawing
 from dslc.spec.load import load_text
@@ -44,6 +44,12 @@ model:
     - dropout: {rate: 0.5}
     - dense: {units: 10, kernel_init: truncated_normal, kernel_std: 0.1, bias_init: normal, bias_std: 0.5}
     - dense: {units: 3}
+train:
+  loss: softmax_cross_entropy
+  optimizer: {adam: {lr: 0.01}}
+  batch: 4
+  epochs: 1
+  data: {synthetic: {task: random}}
 """
 
 
@@ -61,4 +67,23 @@ def test_a_model_built_with_flat_draws_is_the_threefry_model(monkeypatch: pytest
     streams = jax.tree.leaves(nnx.filter_state(made, nnx.RngKey))
     assert streams and all(jax.random.key_impl(key) == jax.random.key_impl(jax.random.key(0)) for key in streams)
     for ours, theirs in zip(_values(made), _values(plain), strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+
+
+def test_a_train_step_draws_threefry_dropout_masks(monkeypatch: pytest.MonkeyPatch) -> None:
+    loaded = load_text(SPEC, "yaml")
+    analysis = analyse(loaded)
+    assert loaded.spec.train is not None
+    batch = steps.Batch((jax.random.normal(jax.random.key(2), (4, 6, 6, 1)),), np.array([0, 1, 2, 1], np.int32))
+
+    def stepped() -> tuple[Any, Any]:
+        graphdef, state = steps.init_state(build.build_model(loaded, analysis, seed=1), loaded.spec.train)
+        return steps.make_steps(graphdef, loaded.spec.train).train(state, batch)
+
+    flat = stepped()
+    monkeypatch.setattr(steps, "drawing_flat", lambda tree: tree)
+    plain = stepped()
+    assert all(jax.random.key_impl(key) == jax.random.key_impl(jax.random.key(0))
+               for key in jax.tree.leaves(flat[0].rest) if jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key))
+    for ours, theirs in zip(_values(flat), _values(plain), strict=True):
         np.testing.assert_array_equal(ours, theirs)

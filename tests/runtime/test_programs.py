@@ -54,6 +54,8 @@ def test_a_second_run_with_another_seed_loads_its_programs_and_trains_what_no_ca
     cache = tmp_path / "cache"
     first = train(spec, tmp_path / "first", str(cache))
     assert first["programs_loaded"] == [] and {"init", "multi"} < set(kept(cache))
+    # the validation split (one batch) and the test split (two) are evaluated by one program
+    assert len(list((cache / "programs").glob("eval*.bin"))) == 1
     # the seed is the initialisation program's argument, not a constant in it: one entry serves every seed
     second = train(spec, tmp_path / "second", str(cache), "--seed", "7")
     uncached = train(spec, tmp_path / "off", "off", "--seed", "7")

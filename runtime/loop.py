@@ -493,8 +493,8 @@ class _EarlyEvaluation:
     about 8 % on 2 cores, and beside the train step's compilation it delayed the first step).
 
     Otherwise the first validation pass compiles its step inside the loop (on a GPU, where a step takes
-    milliseconds, that was most of a short run's overhead), and the test pass after the last epoch compiles its own
-    when its batch count differs. The loop calls the executables compiled here: `jax.jit`'s own cache does not hold
+    milliseconds, that was most of a short run's overhead); the test pass after the last epoch calls the same
+    program (`_evaluation_fuse`). The loop calls the executables compiled here: `jax.jit`'s own cache does not hold
     what `.lower(...).compile()` made, so calling the jitted step would compile it again.
     """
 

@@ -43,8 +43,16 @@ WITH_STD = ("normal", "truncated_normal")
 WITH_VALUE = ("constant",)
 
 
+# The initialisers that need no fan-in or fan-out; the others scale by them, which a vector (a bias) has not.
+UNSCALED = ("zeros", "ones", "constant", "normal", "truncated_normal")
+VECTORS = ("bias",)  # the `<p>` that are one-dimensional
+
+
 def _problem(params: LayerParams, prefix: str) -> str | None:
     name, std, value = (getattr(params, f"{prefix}_{suffix}") for suffix in ("init", "std", "value"))
+    if prefix in VECTORS and name is not None and name not in UNSCALED:
+        return (f"{prefix}_init {name} scales by fan-in and fan-out, which a {prefix} vector does not have; use "
+                f"{', '.join(UNSCALED)}")
     if name in WITH_STD and std is None:
         return f"{prefix}_init {name} needs {prefix}_std (the standard deviation)"
     if name in WITH_VALUE and value is None:

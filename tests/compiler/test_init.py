@@ -109,6 +109,8 @@ def test_both_syntaxes_give_the_same_options() -> None:
     ("bias_init: ones, bias_value: 2", "dense: bias_value applies to bias_init constant"),
     ("kernel_init: normal, kernel_std: 0", "dense: kernel_std must be > 0.0, got 0"),
     ("kernel_init: kaiming", "did you mean 'kaiming_normal'?"),
+    ("bias_init: he_uniform", "dense: bias_init he_uniform scales by fan-in and fan-out, which a bias vector does "
+                              "not have"),
 ])
 def test_incomplete_or_misplaced_options_are_spec_errors(options: str, message: str) -> None:
     text = f"dslc: 1\nmodel:\n  name: m\n  inputs: {{x: [4]}}\n  layers:\n    - dense: {{units: 2, {options}}}\n"

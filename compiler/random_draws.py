@@ -41,12 +41,15 @@ def flat_drawing(seed: int | jax.Array) -> jax.Array:
     return jax.random.wrap_key_data(jax.random.key_data(key), impl=FLAT_THREEFRY)
 
 
+def is_key(leaf: Any) -> bool:
+    """Whether `leaf` is a typed PRNG key array (which orbax, device transfers across processes and these
+    functions handle as its key data)."""
+    return hasattr(leaf, "dtype") and jax.dtypes.issubdtype(leaf.dtype, jax.dtypes.prng_key)
+
+
 def _with_impl(tree: T, impl: Any) -> T:
-    def rewrapped(leaf: Any) -> Any:
-        if hasattr(leaf, "dtype") and jax.dtypes.issubdtype(leaf.dtype, jax.dtypes.prng_key):
-            return jax.random.wrap_key_data(jax.random.key_data(leaf), impl=impl)
-        return leaf
-    return jax.tree.map(rewrapped, tree)
+    return jax.tree.map(
+        lambda leaf: jax.random.wrap_key_data(jax.random.key_data(leaf), impl=impl) if is_key(leaf) else leaf, tree)
 
 
 def drawing_flat(tree: T) -> T:

@@ -188,26 +188,23 @@ def _committed_steps(folder: Path) -> list[int]:
 
 
 # -- checkpoints --------------------------------------------------------------------------------
-def _is_key(leaf: Any) -> bool:
-    import jax
-
-    return hasattr(leaf, "dtype") and jax.dtypes.issubdtype(leaf.dtype, jax.dtypes.prng_key)
-
-
 def _storable(state: TrainState) -> dict[str, Any]:
     """The state as plain arrays: orbax stores numbers, so typed PRNG keys become their key data."""
     import jax
 
-    return jax.tree.map(lambda leaf: jax.random.key_data(leaf) if _is_key(leaf) else leaf, state._asdict())
+    from dslc.compiler.random_draws import is_key
+
+    return jax.tree.map(lambda leaf: jax.random.key_data(leaf) if is_key(leaf) else leaf, state._asdict())
 
 
 def _restored(stored: dict[str, Any], template: TrainState) -> TrainState:
     import jax
 
+    from dslc.compiler.random_draws import is_key
     from dslc.compiler.steps import TrainState
 
     def back(raw: Any, like: Any) -> Any:
-        return jax.random.wrap_key_data(raw, impl=jax.random.key_impl(like)) if _is_key(like) else raw
+        return jax.random.wrap_key_data(raw, impl=jax.random.key_impl(like)) if is_key(like) else raw
 
     return TrainState(**jax.tree.map(back, stored, template._asdict()))
 

@@ -34,6 +34,7 @@ import numpy as np
 from jax.experimental import multihost_utils
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+from dslc.compiler.random_draws import is_key
 from dslc.spec.errors import DslcError
 
 AXIS = "data"
@@ -75,7 +76,7 @@ class Placement:
 
     def sharding(self, leaf: Any) -> NamedSharding:
         """Where a state leaf lives: split along its largest dimension that `shards` divides, else on every device."""
-        keep_whole = self.shards == 1 or jax.dtypes.issubdtype(leaf.dtype, jax.dtypes.prng_key)
+        keep_whole = self.shards == 1 or is_key(leaf)
         shape = () if keep_whole else leaf.shape
         splittable = [dim for dim, size in enumerate(shape) if size >= self.shards and size % self.shards == 0]
         if not splittable:
@@ -92,7 +93,7 @@ class Placement:
         """The training state on the mesh: every leaf whole on every device, or split as `sharding` says."""
         def put(leaf: Any) -> Any:
             where = self.sharding(leaf)
-            key = jax.dtypes.issubdtype(leaf.dtype, jax.dtypes.prng_key)  # typed keys cross processes as key data
+            key = is_key(leaf)  # typed keys cross processes as key data
             data = jax.random.key_data(leaf) if key else leaf
             if not where.is_fully_addressable:  # other processes' devices too: each gives its own (equal) copy
                 data = np.asarray(data)

@@ -12,7 +12,7 @@ from flax import nnx
 
 from dslc.compiler import build, steps
 from dslc.compiler.analysis.analyse import analyse
-from dslc.compiler.random_draws import flat_drawing
+from dslc.compiler.random_draws import flat_drawing, is_key
 from dslc.spec.load import load_text
 
 DRAWS = {
@@ -54,8 +54,11 @@ train:
 
 
 def _values(state: Any) -> list[np.ndarray]:
-    return [np.asarray(jax.random.key_data(leaf) if jax.dtypes.issubdtype(leaf.dtype, jax.dtypes.prng_key) else leaf)
-            for leaf in jax.tree.leaves(state)]
+    return [np.asarray(jax.random.key_data(leaf) if is_key(leaf) else leaf) for leaf in jax.tree.leaves(state)]
+
+
+def _threefry(keys: list[Any]) -> bool:
+    return all(jax.random.key_impl(key) == jax.random.key_impl(jax.random.key(0)) for key in keys)
 
 
 def test_a_model_built_with_flat_draws_is_the_threefry_model(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -65,7 +68,7 @@ def test_a_model_built_with_flat_draws_is_the_threefry_model(monkeypatch: pytest
     monkeypatch.setattr(build, "flat_drawing", lambda key: key)
     plain = jax.jit(lambda key: nnx.state(build.build_model(loaded, analysis, seed=key)))(jax.random.key(3))
     streams = jax.tree.leaves(nnx.filter_state(made, nnx.RngKey))
-    assert streams and all(jax.random.key_impl(key) == jax.random.key_impl(jax.random.key(0)) for key in streams)
+    assert streams and _threefry(streams)
     for ours, theirs in zip(_values(made), _values(plain), strict=True):
         np.testing.assert_array_equal(ours, theirs)
 
@@ -83,7 +86,6 @@ def test_a_train_step_draws_threefry_dropout_masks(monkeypatch: pytest.MonkeyPat
     flat = stepped()
     monkeypatch.setattr(steps, "drawing_flat", lambda tree: tree)
     plain = stepped()
-    assert all(jax.random.key_impl(key) == jax.random.key_impl(jax.random.key(0))
-               for key in jax.tree.leaves(flat[0].rest) if jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key))
+    assert _threefry([key for key in jax.tree.leaves(flat[0].rest) if is_key(key)])
     for ours, theirs in zip(_values(flat), _values(plain), strict=True):
         np.testing.assert_array_equal(ours, theirs)

@@ -42,6 +42,7 @@ from dslc.runtime.checkpoint import Checkpoints, Restored, Stored, snapshot
 from dslc.runtime.chunks import Chunk, chunks
 from dslc.runtime.data import Dataset
 from dslc.runtime.parallel import Placement
+from dslc.runtime.pending import PendingState, abstract_state, ready
 from dslc.runtime.programs import ProgramCache
 from dslc.runtime.progress import PlainReporter, Reporter, examples_per_second, plural
 from dslc.runtime.runlog import RunLog
@@ -136,7 +137,7 @@ class Plan:
 
 @dataclass
 class RunResult:
-    state: TrainState
+    state: Any  # TrainState (a PendingState until the first chunk has waited for it)
     steps: int = 0
     epochs: int = 0
     test: dict[str, float] = field(default_factory=dict)
@@ -164,14 +165,15 @@ def fuse_factor(requested: int | None, analysis: Analysis, dataset: Dataset, bat
     return dividing if dividing * 2 > largest else largest
 
 
-def run_training(steps: Steps, state: TrainState, dataset: Dataset, plan: Plan, *, log: RunLog,
+def run_training(steps: Steps, state: TrainState | PendingState, dataset: Dataset, plan: Plan, *, log: RunLog,
                  checkpoints: Checkpoints | None = None, resumed: Restored | None = None,
                  reporter: Reporter | None = None, placement: Placement | None = None,
                  describe: Callable[[float], str] = examples_per_second,
                  programs: ProgramCache | None = None) -> RunResult:
-    """`placement`: the devices to split batches over (default: the default device); `describe`: examples/s as the
-    progress shows it (`Throughput.line`: tokens/s and MFU too); `programs`: where compiled steps are kept between
-    runs (default: compiled for this run alone)."""
+    """`state`: the state to start from, or a fresh one still being made (the first chunk's and the evaluation
+    steps compile meanwhile); `placement`: the devices to split batches over (default: the default device);
+    `describe`: examples/s as the progress shows it (`Throughput.line`: tokens/s and MFU too); `programs`: where
+    compiled steps are kept between runs (default: compiled for this run alone)."""
     reporter = reporter or PlainReporter()
     per_epoch = steps_per_epoch(dataset, plan.batch)
     record = resumed.record if resumed else {}
@@ -256,6 +258,7 @@ def run_training(steps: Steps, state: TrainState, dataset: Dataset, plan: Plan, 
                                  f"(best {early.best:.4f} at epoch {early.best_epoch})")
                 break
     reporter.close()
+    result.state = ready(result.state)  # a run with no steps left to take has not waited for it
     result.steps = position
     if result.first_step_at is not None:
         result.train_seconds = timed_until - started
@@ -378,15 +381,16 @@ class _Updates:
         self.steps, self.programs = steps, programs
         self.by_size: dict[int, Callable[..., Any]] = {}
 
-    def __call__(self, state: TrainState, batch: Batch, size: int) -> tuple[TrainState, jax.Array]:
+    def __call__(self, state: TrainState | PendingState, batch: Batch, size: int) -> tuple[TrainState, jax.Array]:
         """The state after the chunk, and its losses, NaN where a step was not applied (the guard found it
-        non-finite)."""
+        non-finite). A pending state is waited for once the chunk's program is compiled."""
         program = self.by_size.get(size)
         if program is None:
             name, step = ("train", self.steps.train) if size == 1 else ("multi", self.steps.multi)
-            program = self.by_size[size] = self.programs.compiled(name, step, state, batch, donate=True)
-        state, metrics = program(state, batch)
-        return state, jnp.where(metrics["finite"], metrics["loss"], jnp.nan)
+            program = self.by_size[size] = self.programs.compiled(name, step, abstract_state(state), batch,
+                                                                  donate=True)
+        after, metrics = program(ready(state), batch)
+        return after, jnp.where(metrics["finite"], metrics["loss"], jnp.nan)
 
 
 def _host_losses(losses: jax.Array, first_step: int) -> list[float]:
@@ -490,7 +494,10 @@ class _EarlyEvaluation:
     """The evaluation steps of the validation and test splits, compiled in a background thread at the lowest
     scheduling priority while the train step compiles and training goes on: it takes only the CPU time they leave
     (XLA compiles on one core; started after the first step at normal priority instead, it slowed W2's steps by
-    about 8 % on 2 cores, and beside the train step's compilation it delayed the first step).
+    about 8 % on 2 cores, and beside the train step's compilation it delayed the first step). Where the state is
+    still being made (`dslc.runtime.pending`), the thread starts once it is: the initialisation takes the other
+    core first, and the evaluation steps' tracing would otherwise compete with the train step's for the interpreter
+    lock (on the small transformer it tripled the train step's lowering).
 
     Otherwise the first validation pass compiles its step inside the loop (on a GPU, where a step takes
     milliseconds, that was most of a short run's overhead); the test pass after the last epoch calls the same
@@ -500,11 +507,10 @@ class _EarlyEvaluation:
 
     SPLITS = ("validation", "test")
 
-    def __init__(self, steps: Steps, state: TrainState, dataset: Dataset, batch_size: int, fuse: int,
+    def __init__(self, steps: Steps, state: TrainState | PendingState, dataset: Dataset, batch_size: int, fuse: int,
                  placement: Placement | None, programs: ProgramCache) -> None:
         # Shapes and shardings only: the loop donates the state's buffers while this thread traces.
-        abstract = jax.tree.map(lambda leaf: jax.ShapeDtypeStruct(leaf.shape, leaf.dtype, sharding=leaf.sharding),
-                                state)
+        abstract = abstract_state(state)
         calls = {}
         for split in self.SPLITS:
             if len(getattr(dataset, split)):
@@ -515,6 +521,8 @@ class _EarlyEvaluation:
 
         def compile_steps() -> None:
             _lowest_priority()
+            if isinstance(state, PendingState):  # its thread compiles the initialisation: then the other core is free
+                state.wait()
             made: dict[tuple[Any, ...], Callable[..., Any]] = {}
             for split, (step, batch) in calls.items():
                 key = (id(step), *(leaf.shape for leaf in jax.tree.leaves(batch)))

@@ -2,7 +2,8 @@
 
 `open_session` loads and checks the spec (every error before `import jax` where it can be),
 loads its data, turns on the persistent compilation cache, builds the model and jits its
-steps. The caller restores a checkpoint into `session.state` where it has one.
+steps. The caller restores a checkpoint into `session.state` where it has one; a fresh state may still be in the
+making (`session.fresh`, a `dslc.runtime.pending.PendingState`) while the caller compiles the steps.
 """
 
 from __future__ import annotations
@@ -31,11 +32,19 @@ class Session:
     dataset: Any  # dslc.runtime.data.Dataset
     device: Any  # jax.Device
     graphdef: Any  # nnx.GraphDef
-    state: Any  # TrainState, freshly initialised (on `placement`'s mesh: replicated or sharded)
+    # The freshly initialised TrainState (on `placement`'s mesh: replicated or sharded), or a PendingState whose
+    # thread still makes it: `state` waits for it, `dslc.runtime.pending.abstract_state` does not.
+    fresh: Any
     steps: Any  # Steps
     placement: Any  # dslc.runtime.parallel.Placement: the devices, how batches and the state split
     conv_lowering: str | None = None  # which lowering each convolution got (conv_lowering.describe), if any
     programs: Any = None  # dslc.runtime.programs.ProgramCache: compiled programs kept between runs
+
+    @property
+    def state(self) -> Any:
+        from dslc.runtime.pending import ready
+
+        return ready(self.fresh)
 
     @property
     def steps_per_epoch(self) -> int:
@@ -113,6 +122,7 @@ def open_session(loaded: LoadedSpec, train: Train, seed: int, device_name: str, 
     from dslc.compiler.devices import select_devices
     from dslc.compiler.steps import compute_dtype, init_state, make_steps, make_task
     from dslc.runtime.parallel import placement
+    from dslc.runtime.pending import abstract_state
     from dslc.runtime.programs import ProgramCache
 
     try:
@@ -139,11 +149,12 @@ def open_session(loaded: LoadedSpec, train: Train, seed: int, device_name: str, 
 
             model = nnx.jit(build)(jax.random.key(seed))
             load_initial_weights(model, train, loaded, analysis)
-            graphdef, state = init_state(model, task)
+            graphdef, made = init_state(model, task)
+            state = where.place(made)
         else:
-            graphdef, state = _initial_state(programs, build, task, jax.random.key(seed))
-    state = where.place(state)
-    steps = make_steps(graphdef, task, state_shardings=where.state_shardings(state) if where.shards > 1 else None)
+            graphdef, state = _initial_state(programs, build, task, jax.random.key(seed), where)
+    shardings = where.state_shardings(abstract_state(state)) if where.shards > 1 else None
+    steps = make_steps(graphdef, task, state_shardings=shardings)
     return Session(loaded, train, seed, analysis, dataset, device, graphdef, state, steps, where,
                    describe(chosen, mode, platform), programs)
 
@@ -159,13 +170,19 @@ def _program_ir(loaded: LoadedSpec, train: Train) -> dict[str, Any]:
     return ir
 
 
-def _initial_state(programs: Any, build: Callable[[Any], Any], task: Any, key: Any) -> tuple[Any, Any]:
-    """The model's graph definition and its fresh training state, made by one compiled program whose argument is
-    the seed's key: one program (and one cache entry) for every seed, rather than one dispatch and compilation per
-    initialiser."""
+def _initial_state(programs: Any, build: Callable[[Any], Any], task: Any, key: Any,
+                   where: Any) -> tuple[Any, Any]:
+    """The model's graph definition and its fresh training state on `where`'s mesh, made by one compiled program
+    whose argument is the seed's key: one program (and one cache entry) for every seed, rather than one dispatch and
+    compilation per initialiser.
+
+    The program is traced here, which gives the graph definition and the state's shapes; it is compiled (or loaded)
+    and run on a thread of its own, a `PendingState`, so that the caller compiles the train and evaluation steps
+    meanwhile. With several processes it runs here: placing the state is a step they take together."""
     import jax
 
     from dslc.compiler.steps import init_state
+    from dslc.runtime.pending import PendingState
 
     made: dict[str, Any] = {}
 
@@ -174,8 +191,16 @@ def _initial_state(programs: Any, build: Callable[[Any], Any], task: Any, key: A
         return state
 
     program = jax.jit(initial)
-    program.trace(key)  # the graph definition (a loaded program skips only the lowering and the compilation)
-    return made["graphdef"], programs.compiled("init", program, key)(key)
+    shapes = program.trace(key).out_info  # the graph definition too (a loaded program skips only the compilation)
+
+    def make() -> Any:
+        return where.place(programs.compiled("init", program, key)(key))
+
+    if jax.process_count() > 1:
+        return made["graphdef"], make()
+    abstract = jax.tree.map(lambda leaf: jax.ShapeDtypeStruct(leaf.shape, leaf.dtype, sharding=where.sharding(leaf),
+                                                              weak_type=leaf.weak_type), shapes)
+    return made["graphdef"], PendingState(abstract, make, where.build_device)
 
 
 def in_target_units(task: Any, target: Any) -> Any:

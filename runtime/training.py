@@ -173,7 +173,7 @@ def _run(session: Any, workdir: Any, identity: dict[str, Any], ir: dict[str, Any
             reporter.message(_starting(session, plan, resumed.record["position"] if resumed else None))
             log = RunLog(workdir.path, resumed_at=resumed.record["position"] if resumed else None, write=primary)
             try:
-                result = run_training(session.steps, resumed.state if resumed else session.state, session.dataset,
+                result = run_training(session.steps, resumed.state if resumed else session.fresh, session.dataset,
                                       plan, log=log, checkpoints=checkpoints, resumed=resumed, reporter=reporter,
                                       placement=session.placement, describe=throughput.line,
                                       programs=session.programs)
@@ -204,13 +204,14 @@ def _run(session: Any, workdir: Any, identity: dict[str, Any], ir: dict[str, Any
 
 
 def _starting(session: Any, plan: Any, resumed_at: int | None) -> str:
+    from dslc.runtime.pending import abstract_state
     from dslc.runtime.session import steps_per_epoch
 
     where = f"resuming at step {resumed_at} of " if resumed_at is not None else ""
     per_epoch = steps_per_epoch(session.dataset, plan.batch)
     return (f"{where}training '{session.loaded.spec.model.name}' "
             f"({plural(session.analysis.totals.trainable, 'trainable parameter')}) on "
-            f"{_devices(session.placement, session.state)}: "
+            f"{_devices(session.placement, abstract_state(session.fresh))}: "
             f"{plural(len(session.dataset.train), 'training example')}, "
             f"batch {plan.batch}, {plural(plan.epochs, 'epoch')} of {plural(per_epoch, 'step')}, "
             f"{plan.fuse} per dispatch"

@@ -27,7 +27,7 @@ TRAIN_EXTRA = {"jax": "jax", "jaxlib": "jaxlib", "flax": "flax", "optax": "optax
                "rich": "rich", "flatbuffers": "flatbuffers", "orbax-checkpoint": "orbax",
                "tensorboardX": "tensorboardX", "safetensors": "safetensors",
                "pillow": "PIL", "pyarrow": "pyarrow", "grain": "grain",
-               "tokenizers": "tokenizers"}
+               "tokenizers": "tokenizers", "ml_dtypes": "ml_dtypes"}
 _TRAIN_MODULES = frozenset(TRAIN_EXTRA.values()) | {"numpy"}  # numpy comes with jax
 # The `export` extra (distribution -> module): `dslc export --format onnx` imports these, on top of the train extra.
 EXPORT_EXTRA = {"jax2onnx": "jax2onnx", "onnx": "onnx"}

@@ -199,7 +199,8 @@ def run_training(steps: Steps, state: TrainState | PendingState, dataset: Datase
             offset = position - (epoch - 1) * per_epoch
             todo = [chunk for chunk in chunks(per_epoch, plan.fuse) if chunk.start >= offset]
             pending: tuple[jax.Array, int] | None = None
-            staged = ahead if ahead is not None else stage(todo[0], epoch)  # a run stops or saves at a chunk's end
+            # `todo` is never empty: a run stops and saves only at a chunk's end
+            staged = ahead if ahead is not None else stage(todo[0], epoch)
             for number, chunk in enumerate(todo):
                 result.state, losses = update(result.state, staged, chunk.size)
                 # The next chunk is gathered and sent while the one just dispatched runs; after the epoch's last, the

@@ -193,11 +193,12 @@ def run_training(steps: Steps, state: TrainState | PendingState, dataset: Datase
     validation_step: Callable[..., Any] | None = None
     timed_until = 0.0  # the end of the last epoch's validation: the run's final save is not training time
 
+    epoch_chunks = chunks(per_epoch, plan.fuse)
     ahead: Batch | None = None  # the next epoch's first chunk, staged while the epoch's last one ran
     with _interrupts() as interrupted, closing(stage):
         for epoch in range(position // per_epoch + 1, plan.epochs + 1):
             offset = position - (epoch - 1) * per_epoch
-            todo = [chunk for chunk in chunks(per_epoch, plan.fuse) if chunk.start >= offset]
+            todo = [chunk for chunk in epoch_chunks if chunk.start >= offset]
             pending: tuple[jax.Array, int] | None = None
             # `todo` is never empty: a run stops and saves only at a chunk's end
             staged = ahead if ahead is not None else stage(todo[0], epoch)
@@ -208,7 +209,7 @@ def run_training(steps: Steps, state: TrainState | PendingState, dataset: Datase
                 if number + 1 < len(todo):
                     staged = stage(todo[number + 1], epoch)
                 elif epoch < plan.epochs:
-                    ahead = stage(chunks(per_epoch, plan.fuse)[0], epoch + 1)
+                    ahead = stage(epoch_chunks[0], epoch + 1)
                 if pending is not None:
                     epoch_losses += _host_losses(*pending)
                 pending = (losses, position + 1)

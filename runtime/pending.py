@@ -55,5 +55,10 @@ def abstract_state(state: Any) -> Any:
     take it without waiting for (or holding on to) its buffers."""
     if isinstance(state, PendingState):
         return state.abstract
-    return jax.tree.map(lambda leaf: jax.ShapeDtypeStruct(leaf.shape, leaf.dtype, sharding=leaf.sharding,
-                                                          weak_type=getattr(leaf, "weak_type", False)), state)
+    return shapes_of(state, lambda leaf: leaf.sharding)
+
+
+def shapes_of(tree: Any, sharding: Callable[[Any], Any]) -> Any:
+    """`tree`'s leaves (arrays or shapes) as shapes and dtypes, each with the sharding `sharding(leaf)` gives."""
+    return jax.tree.map(lambda leaf: jax.ShapeDtypeStruct(leaf.shape, leaf.dtype, sharding=sharding(leaf),
+                                                          weak_type=getattr(leaf, "weak_type", False)), tree)

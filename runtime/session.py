@@ -182,7 +182,7 @@ def _initial_state(programs: Any, build: Callable[[Any], Any], task: Any, key: A
     import jax
 
     from dslc.compiler.steps import init_state
-    from dslc.runtime.pending import PendingState
+    from dslc.runtime.pending import PendingState, shapes_of
 
     made: dict[str, Any] = {}
 
@@ -198,9 +198,7 @@ def _initial_state(programs: Any, build: Callable[[Any], Any], task: Any, key: A
 
     if jax.process_count() > 1:
         return made["graphdef"], make()
-    abstract = jax.tree.map(lambda leaf: jax.ShapeDtypeStruct(leaf.shape, leaf.dtype, sharding=where.sharding(leaf),
-                                                              weak_type=leaf.weak_type), shapes)
-    return made["graphdef"], PendingState(abstract, make, where.build_device)
+    return made["graphdef"], PendingState(shapes_of(shapes, where.sharding), make, where.build_device)
 
 
 def in_target_units(task: Any, target: Any) -> Any:

@@ -11,6 +11,7 @@ import jax
 import numpy as np
 import pytest
 
+from dslc.compiler.random_draws import is_key
 from dslc.runtime import loop
 from dslc.runtime.pending import PendingState, abstract_state, ready
 from dslc.runtime.programs import ProgramCache
@@ -34,8 +35,7 @@ def _trained(session: Session, state: Any, workdir: Path) -> list[np.ndarray]:
     plan = loop.Plan(epochs=2, batch=session.train.batch, seed=0, fuse=2)
     result = loop.run_training(session.steps, state, session.dataset, plan, log=RunLog(workdir, write=False),
                                placement=session.placement)
-    return [np.asarray(jax.random.key_data(leaf) if jax.dtypes.issubdtype(leaf.dtype, jax.dtypes.prng_key) else leaf)
-            for leaf in jax.tree.leaves(result.state)]
+    return [np.asarray(jax.random.key_data(leaf) if is_key(leaf) else leaf) for leaf in jax.tree.leaves(result.state)]
 
 
 def test_training_from_a_state_still_being_made_is_training_from_the_made_state(tmp_path: Path) -> None:

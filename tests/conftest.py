@@ -10,12 +10,6 @@ from types import ModuleType
 
 import pytest
 
-# The suite's models are tiny and run a few steps: XLA's compile time, not the compiled code's speed, is what
-# they wait on, and LLVM's optimisation passes halve it when left out (the tiny zoo trainings: 49 -> 22 s of CPU).
-# Set before any test imports JAX; `dslc` subprocesses inherit it. What is computed does not change.
-os.environ["XLA_FLAGS"] = " ".join(filter(None, (os.environ.get("XLA_FLAGS"), "--xla_backend_optimization_level=0",
-                                                  "--xla_llvm_disable_expensive_passes=true")))
-
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 

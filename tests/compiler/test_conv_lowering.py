@@ -5,6 +5,7 @@ with the same parameters; the rule and its line; `dslc train --conv-lowering` tr
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,9 @@ from dslc.spec.load import load_text
 
 EXAMPLES = Path(__file__).resolve().parent.parent.parent / "examples"
 TOLERANCE = {"rtol": 1e-5, "atol": 1e-5}
+# The comparisons below compile dozens of small programs that run once: without LLVM's optimisation passes they
+# compile in about half the time. The CLI test at the end compiles as users' runs do.
+COMPILE_FAST = {"xla_backend_optimization_level": 0, "xla_llvm_disable_expensive_passes": True}
 
 # (input shape without the batch, Conv arguments): conv1d, conv2d and conv3d; valid, same and explicit pairs;
 # strides, dilations, grouped and depthwise (with a channel multiplier); windows wider than they are tall.
@@ -63,7 +67,7 @@ def _both(module: Any, lowering: str, x: jax.Array) -> tuple[tuple[Any, ...], tu
         graphdef, state = nnx.split(module)
         graphdefs.append(graphdef)
 
-    @jax.jit
+    @partial(jax.jit, compiler_options=COMPILE_FAST)
     def both(state: Any, x: jax.Array) -> list[tuple[Any, ...]]:
         results = []
         for graphdef in graphdefs:
@@ -156,7 +160,7 @@ def test_every_lowering_builds_the_same_parameters_and_outputs() -> None:
     assert names["xla"] == names["im2col"] == names["auto"]
     xla_graph, state = nnx.split(model)
 
-    @jax.jit
+    @partial(jax.jit, compiler_options=COMPILE_FAST)
     def outputs(state: Any, *inputs: jax.Array) -> dict[str, jax.Array]:
         return {mode: nnx.merge(graph, state)(*inputs) for mode, graph in (("xla", xla_graph), *graphdefs.items())}
 

@@ -22,12 +22,10 @@ from dslc.runtime.cli import main
 from dslc.spec.layers._flax import Conv, ConvTranspose
 from dslc.spec.layers.base import Construct, Tensor
 from dslc.spec.load import load_text
+from tests.compile_helpers import COMPILE_FAST
 
 EXAMPLES = Path(__file__).resolve().parent.parent.parent / "examples"
 TOLERANCE = {"rtol": 1e-5, "atol": 1e-5}
-# The comparisons below compile dozens of small programs that run once: without LLVM's optimisation passes they
-# compile in about half the time. The CLI test at the end compiles as users' runs do.
-COMPILE_FAST = {"xla_backend_optimization_level": 0, "xla_llvm_disable_expensive_passes": True}
 
 # (input shape without the batch, Conv arguments): conv1d, conv2d and conv3d; valid, same and explicit pairs;
 # strides, dilations, grouped and depthwise (with a channel multiplier); windows wider than they are tall.

@@ -26,6 +26,7 @@ from flax import nnx
 
 from dslc.compiler.analysis.model import Analysis
 from dslc.compiler.build import SpecModel
+from dslc.compiler.random_draws import seed_key
 from dslc.spec.errors import DslcError, DslcErrors
 from dslc.spec.layers._flax import decode_problem
 from dslc.spec.layers._shapes import INTEGER_DTYPES
@@ -176,7 +177,7 @@ class Generator:
             raise ValueError("the prompt holds no token")
         if max_tokens <= 0:
             return
-        length, key = self.decoder.length, jax.random.key(seed)
+        length, key = self.decoder.length, seed_key(seed)
         tokens = list(prompt)
         token, cache = self._filled(tokens[-length:], key, 0)
         filled = min(len(tokens), length)  # positions in the cache: where the next token goes

@@ -35,9 +35,15 @@ FLAT_THREEFRY = jax_random.define_prng_impl(
     fold_in=_THREEFRY.fold_in, name="threefry2x32_flat", tag="fry_flat")
 
 
+def seed_key(seed: int) -> jax.Array:
+    """The threefry key of `seed`, whatever JAX's default generator (`JAX_DEFAULT_PRNG_IMPL`): a run's draws,
+    checkpoints and cached programs are threefry's, so a seed means the same parameters everywhere."""
+    return jax.random.key(seed, impl="threefry2x32")
+
+
 def flat_drawing(seed: int | jax.Array) -> jax.Array:
     """The key of `seed` (an int, or a threefry key) that draws flat: the same draws as threefry's, compiled faster."""
-    key = seed if isinstance(seed, jax.Array) else jax.random.key(seed)
+    key = seed if isinstance(seed, jax.Array) else seed_key(seed)
     return jax.random.wrap_key_data(jax.random.key_data(key), impl=FLAT_THREEFRY)
 
 

@@ -120,6 +120,7 @@ def open_session(loaded: LoadedSpec, train: Train, seed: int, device_name: str, 
     from dslc.compiler.build import build_model, conv_lowerings
     from dslc.compiler.conv_lowering import describe
     from dslc.compiler.devices import select_devices
+    from dslc.compiler.random_draws import seed_key
     from dslc.compiler.steps import compute_dtype, init_state, make_steps, make_task
     from dslc.runtime.parallel import placement
     from dslc.runtime.pending import abstract_state
@@ -147,12 +148,12 @@ def open_session(loaded: LoadedSpec, train: Train, seed: int, device_name: str, 
         if initial_weights and train.init:
             from dslc.runtime.pretrained import load_initial_weights
 
-            model = nnx.jit(build)(jax.random.key(seed))
+            model = nnx.jit(build)(seed_key(seed))
             load_initial_weights(model, train, loaded, analysis)
             graphdef, made = init_state(model, task)
             state = where.place(made)
         else:
-            graphdef, state = _initial_state(programs, build, task, jax.random.key(seed), where)
+            graphdef, state = _initial_state(programs, build, task, seed_key(seed), where)
     shardings = where.state_shardings(abstract_state(state)) if where.shards > 1 else None
     steps = make_steps(graphdef, task, state_shardings=shardings)
     return Session(loaded, train, seed, analysis, dataset, device, graphdef, state, steps, where,

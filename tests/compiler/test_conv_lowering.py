@@ -17,6 +17,7 @@ from flax import nnx
 
 from dslc.compiler import conv_lowering
 from dslc.compiler.build import build_model, conv_lowerings, with_xla_convolutions
+from dslc.compiler.random_draws import flat_drawing
 from dslc.compiler.weights import parameter_names
 from dslc.runtime.cli import main
 from dslc.spec.layers._flax import Conv, ConvTranspose
@@ -25,6 +26,8 @@ from dslc.spec.load import load_text
 from tests.compile_helpers import COMPILE_FAST
 
 EXAMPLES = Path(__file__).resolve().parent.parent.parent / "examples"
+# Modules and inputs draw from `flat_drawing` keys: threefry's values, in programs XLA compiles in a fraction of
+# the time (dslc.compiler.random_draws); each shape here is drawn once, so its draw's compile is the test's cost.
 TOLERANCE = {"rtol": 1e-5, "atol": 1e-5}
 
 # (input shape without the batch, Conv arguments): conv1d, conv2d and conv3d; valid, same and explicit pairs;
@@ -82,8 +85,8 @@ def _both(module: Any, lowering: str, x: jax.Array) -> tuple[tuple[Any, ...], tu
 
 @pytest.mark.parametrize(("shape", "arguments"), CONVS, ids=lambda value: str(value))
 def test_im2col_computes_xla_convolution_and_its_gradients(shape: tuple[int, ...], arguments: dict) -> None:
-    module = Conv(shape[-1], rngs=nnx.Rngs(0), **arguments)
-    x = jax.random.normal(jax.random.key(1), (2, *shape))
+    module = Conv(shape[-1], rngs=nnx.Rngs(flat_drawing(0)), **arguments)
+    x = jax.random.normal(flat_drawing(1), (2, *shape))
     xla, im2col = _both(module, "im2col", x)
     assert len(xla) == len(im2col) == 4  # output, bias and kernel gradients, input gradient
     for expected, got in zip(xla, im2col, strict=True):
@@ -93,8 +96,8 @@ def test_im2col_computes_xla_convolution_and_its_gradients(shape: tuple[int, ...
 
 @pytest.mark.parametrize(("shape", "arguments"), TRANSPOSES, ids=lambda value: str(value))
 def test_transpose_matmul_computes_xla_transposed_convolution(shape: tuple[int, ...], arguments: dict) -> None:
-    module = ConvTranspose(shape[-1], rngs=nnx.Rngs(0), **arguments)
-    x = jax.random.normal(jax.random.key(1), (2, *shape))
+    module = ConvTranspose(shape[-1], rngs=nnx.Rngs(flat_drawing(0)), **arguments)
+    x = jax.random.normal(flat_drawing(1), (2, *shape))
     xla, matmul = _both(module, "matmul", x)
     for expected, got in zip(xla, matmul, strict=True):
         assert got.shape == expected.shape
@@ -102,7 +105,7 @@ def test_transpose_matmul_computes_xla_transposed_convolution(shape: tuple[int, 
 
 
 def test_transpose_matmul_refuses_overlapping_windows() -> None:
-    module = ConvTranspose(3, 4, (3, 3), stride=(2, 2), dilation=(1, 1), padding="same", rngs=nnx.Rngs(0))
+    module = ConvTranspose(3, 4, (3, 3), stride=(2, 2), dilation=(1, 1), padding="same", rngs=nnx.Rngs(flat_drawing(0)))
     with pytest.raises(ValueError, match="stride == kernel"):
         module.lower("matmul")
 
@@ -144,7 +147,7 @@ def _spec() -> tuple[Any, Any]:
 
 def test_every_lowering_builds_the_same_parameters_and_outputs() -> None:
     loaded, analysis = _spec()
-    inputs = [jax.random.normal(jax.random.key(i), (2, *shape))
+    inputs = [jax.random.normal(flat_drawing(i), (2, *shape))
               for i, shape in enumerate(((12, 12, 4), (16, 3), (6, 6, 6, 2)))]
     model = build_model(loaded, analysis, seed=3, conv_lowering="xla", platform="cpu")
     graphdefs, names = {}, {"xla": parameter_names(model)}

@@ -3,6 +3,8 @@ threefry keys."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import jax
@@ -13,7 +15,10 @@ from flax import nnx
 from dslc.compiler import build, steps
 from dslc.compiler.analysis.analyse import analyse
 from dslc.compiler.random_draws import flat_drawing, is_key
+from dslc.runtime.cli import main
 from dslc.spec.load import load_text
+
+ROOT = Path(__file__).resolve().parent.parent.parent
 
 DRAWS = {
     "bits": lambda key, shape: jax.random.bits(key, shape),
@@ -89,3 +94,20 @@ def test_a_train_step_draws_threefry_dropout_masks(monkeypatch: pytest.MonkeyPat
     assert _threefry([key for key in jax.tree.leaves(flat[0].rest) if is_key(key)])
     for ours, theirs in zip(_values(flat), _values(plain), strict=True):
         np.testing.assert_array_equal(ours, theirs)
+
+
+def test_a_seed_gives_the_same_run_whatever_jaxs_default_generator(tmp_path: Path) -> None:
+    """`JAX_DEFAULT_PRNG_IMPL=rbg` in a user's environment once made `dslc train` fail (an internal error: a key of
+    the wrong generator); a run's keys are threefry's, so the seed gives the same parameters under any default."""
+    spec = ROOT / "examples" / "digits_mlp.yaml"
+    hashes = {}
+    for impl in ("threefry2x32", "rbg"):
+        default = jax.config.jax_default_prng_impl
+        jax.config.update("jax_default_prng_impl", impl)
+        try:
+            assert main(["train", str(spec), "--epochs", "1", "--workdir", str(tmp_path / impl), "--quiet",
+                         "--compile-cache", "off"]) == 0
+        finally:
+            jax.config.update("jax_default_prng_impl", default)
+        hashes[impl] = json.loads((tmp_path / impl / "run.json").read_text())["parameters_sha256"]
+    assert hashes["rbg"] == hashes["threefry2x32"]

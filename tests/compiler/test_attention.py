@@ -8,6 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
+from dslc.compiler.random_draws import flat_drawing
 from dslc.spec.layers._flax import Attention, _visible
 
 RNG = np.random.default_rng(0)
@@ -28,7 +29,7 @@ def softmax(scores: np.ndarray) -> np.ndarray:
 
 def test_cross_attention_with_shared_key_heads_is_the_textbook_formula() -> None:
     """4 query heads of 3 attend to a memory through 2 key/value heads (query heads 0, 1 share key head 0)."""
-    attention = Attention(8, 4, 3, kv_heads=2, memory_features=5, rngs=nnx.Rngs(0))
+    attention = Attention(8, 4, 3, kv_heads=2, memory_features=5, rngs=nnx.Rngs(flat_drawing(0)))
     x, memory = RNG.standard_normal((2, 6, 8)), RNG.standard_normal((2, 7, 5))
     q = (x @ kernel(attention.query) + bias(attention.query)).reshape(2, 6, 4, 3)
     k = (memory @ kernel(attention.key) + bias(attention.key)).reshape(2, 7, 2, 3)
@@ -42,7 +43,7 @@ def test_cross_attention_with_shared_key_heads_is_the_textbook_formula() -> None
 
 
 def test_a_window_hides_positions_further_back() -> None:
-    attention = Attention(8, 2, 4, causal=True, window=3, rngs=nnx.Rngs(0))
+    attention = Attention(8, 2, 4, causal=True, window=3, rngs=nnx.Rngs(flat_drawing(0)))
     x = jnp.asarray(RNG.standard_normal((1, 8, 8)), jnp.float32)
     changed = attention(x.at[:, 0].add(1.0)) - attention(x)
     assert np.abs(np.asarray(changed[:, :3])).min() > 0  # positions 0-2 see position 0
@@ -58,7 +59,7 @@ def test_visible_keys() -> None:
 
 def test_written_out_attention_equals_the_fused_one_when_nothing_drops() -> None:
     attention = Attention(8, 4, 2, kv_heads=2, causal=True, rope=(10000.0, 2, "halves"), dropout=0.5,
-                          rngs=nnx.Rngs(0))
+                          rngs=nnx.Rngs(flat_drawing(0)))
     x = jnp.asarray(RNG.standard_normal((2, 5, 8)), jnp.float32)
     fused = attention(x, train=False)
     attention.dropout.rate = 0.0  # the written-out path, dropping nothing

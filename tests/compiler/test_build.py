@@ -22,6 +22,7 @@ from flax import nnx
 from dslc.compiler.analysis.analyse import analyse
 from dslc.compiler.analysis.model import Analysis
 from dslc.compiler.build import SpecModel, build_model, construct_of, constructs, frozen_filter, trainable_filter
+from dslc.compiler.random_draws import flat_drawing
 from dslc.spec.layers import REGISTRY, _flax
 from dslc.spec.layers.activations import ACTIVATIONS, Activation
 from dslc.spec.load import LoadedSpec, load, load_text
@@ -256,7 +257,7 @@ def batch_stats(model: SpecModel, layer: str) -> list[np.ndarray]:
 
 def test_train_mode_drops_and_uses_batch_statistics() -> None:
     model, _ = real_model(SMALL)
-    x = jax.random.normal(jax.random.key(1), (8, 6)) * 3 + 2
+    x = jax.random.normal(flat_drawing(1), (8, 6)) * 3 + 2
     before = batch_stats(model, "bn")
     evaluated = model(x)
     np.testing.assert_array_equal(evaluated, model(x))  # eval is deterministic and leaves the statistics alone
@@ -387,7 +388,7 @@ def one_layer(kind: str, params: str, shape: list[int], **options: object) -> Sp
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
 def test_recurrent_last_state_is_the_end_of_each_direction(cell: str) -> None:
     """Without `return_sequences`: the forward direction's last step and the backward direction's first."""
-    x = jax.random.normal(jax.random.key(0), (2, 5, 3))
+    x = jax.random.normal(flat_drawing(0), (2, 5, 3))
     for bidirectional in ("false", "true"):
         params = f"units: 4, bidirectional: {bidirectional}"
         sequence = one_layer(cell, f"{{{params}, return_sequences: true}}", [5, 3])(x)
@@ -401,14 +402,14 @@ def test_causal_attention_ignores_later_positions() -> None:
     for kind in ("attention", "transformer_encoder"):
         model = one_layer(kind, "{heads: 2, causal: true}" if kind == "attention" else
                           "{heads: 2, mlp_dim: 8, causal: true}", [5, 4])
-        x = jax.random.normal(jax.random.key(0), (1, 5, 4))
+        x = jax.random.normal(flat_drawing(0), (1, 5, 4))
         changed = x.at[:, -1].set(7.0)
         np.testing.assert_allclose(model(x)[:, :-1], model(changed)[:, :-1], rtol=1e-5, atol=1e-6)
         assert not np.allclose(model(x)[:, -1], model(changed)[:, -1])
 
 
 def test_softmax_axis_counts_after_the_batch_axis() -> None:
-    out = one_layer("softmax", "{axis: 0}", [4, 6])(jax.random.normal(jax.random.key(0), (2, 4, 6)))
+    out = one_layer("softmax", "{axis: 0}", [4, 6])(jax.random.normal(flat_drawing(0), (2, 4, 6)))
     np.testing.assert_allclose(out.sum(axis=1), np.ones((2, 6)), rtol=1e-5)
 
 
@@ -422,7 +423,7 @@ def test_average_pooling_does_not_count_padding() -> None:
 def test_pooling_is_differentiable(kind: str, params: str) -> None:
     """Max pooling must lower to `reduce_window_max` (a Python scalar init), which JAX can differentiate."""
     model = one_layer(kind, params, [5, 5, 2])
-    grad = jax.grad(lambda x: model(x).sum())(jax.random.normal(jax.random.key(0), (1, 5, 5, 2)))
+    grad = jax.grad(lambda x: model(x).sum())(jax.random.normal(flat_drawing(0), (1, 5, 5, 2)))
     assert grad.shape == (1, 5, 5, 2) and bool(jnp.isfinite(grad).all())
 
 

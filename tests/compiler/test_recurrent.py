@@ -10,6 +10,7 @@ import pytest
 
 from dslc.compiler.analysis.analyse import analyse
 from dslc.compiler.build import SpecModel, build_model
+from dslc.compiler.random_draws import flat_drawing
 from dslc.spec.load import load_text
 
 TIME, FEATURES, UNITS, BATCH, RATE = 8, 3, 4, 5, 0.5
@@ -42,7 +43,7 @@ def assert_dropout_mask(mask: np.ndarray) -> None:
 
 @pytest.fixture(scope="module")
 def x() -> np.ndarray:
-    return np.asarray(jax.random.normal(jax.random.key(1), (BATCH, TIME, FEATURES)), np.float64)
+    return np.asarray(jax.random.normal(flat_drawing(1), (BATCH, TIME, FEATURES)), np.float64)
 
 
 def test_recurrent_dropout_drops_state_units_with_one_mask_per_sequence(x: np.ndarray) -> None:

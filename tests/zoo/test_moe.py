@@ -16,6 +16,7 @@ from flax import nnx
 from dslc.compiler.analysis.model import Analysis
 from dslc.compiler.build import build_model
 from dslc.compiler.check import check_spec
+from dslc.compiler.random_draws import flat_drawing
 from dslc.compiler.steps import Batch, init_state, make_steps
 from dslc.runtime.data import load_dataset
 from dslc.spec.layers._flax import AuxiliaryLoss, MixtureOfExperts
@@ -54,8 +55,8 @@ def numpy_moe(layer: MixtureOfExperts, x: np.ndarray) -> tuple[np.ndarray, float
 
 
 def test_output_and_balance_loss_equal_a_numpy_computation() -> None:
-    layer = MixtureOfExperts(6, 5, 7, top_k=2, aux_weight=0.03, rngs=nnx.Rngs(3))
-    x = np.asarray(jax.random.normal(jax.random.key(4), (3, 4, 6)))
+    layer = MixtureOfExperts(6, 5, 7, top_k=2, aux_weight=0.03, rngs=nnx.Rngs(flat_drawing(3)))
+    x = np.asarray(jax.random.normal(flat_drawing(4), (3, 4, 6)))
     expected, balance = numpy_moe(layer, x)
     output, sown = nnx.capture(layer, AuxiliaryLoss)(jnp.asarray(x), train=True)
     np.testing.assert_allclose(np.asarray(output), expected, rtol=1e-5, atol=1e-5)

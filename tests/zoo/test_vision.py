@@ -17,6 +17,7 @@ from flax import nnx
 
 from dslc.compiler.build import build_model
 from dslc.compiler.check import check_spec
+from dslc.compiler.random_draws import flat_drawing
 from dslc.compiler.steps import Batch, init_state, make_steps
 from dslc.runtime.data import load_dataset
 from dslc.spec.layers import _flax
@@ -120,5 +121,5 @@ def test_adaptive_average_pooling_averages_overlapping_windows() -> None:
 
 
 def test_layer_scale_starts_at_its_init() -> None:
-    layer = _flax.LayerScale(3, init=0.5, rngs=nnx.Rngs(0))
+    layer = _flax.LayerScale(3, init=0.5, rngs=nnx.Rngs(flat_drawing(0)))
     assert np.allclose(layer(jnp.ones((2, 4, 3))), 0.5)

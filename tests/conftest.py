@@ -27,9 +27,11 @@ def _byte_compile_dslc() -> None:
     """
     if "PYTEST_XDIST_WORKER" in os.environ:
         return
-    for package in ("dslc", "dslc.spec", "dslc.compiler", "dslc.runtime"):  # sub-packages are compiled with these
+    for package in ("dslc", "dslc.spec", "dslc.compiler", "dslc.runtime"):  # compile_dir takes sub-packages too
         found = importlib.util.find_spec(package)
-        for folder in (found.submodule_search_locations or []) if found else []:
+        if found is None:
+            continue
+        for folder in found.submodule_search_locations or ():
             compileall.compile_dir(folder, quiet=2)  # a folder it cannot write to (an installed copy) is left as is
 
 

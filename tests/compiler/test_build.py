@@ -26,7 +26,6 @@ from dslc.compiler.random_draws import flat_drawing
 from dslc.spec.layers import REGISTRY, _flax
 from dslc.spec.layers.activations import ACTIVATIONS, Activation
 from dslc.spec.load import LoadedSpec, load, load_text
-from tests.compile_helpers import COMPILE_FAST
 
 EXAMPLES = Path(__file__).resolve().parent.parent.parent / "examples"
 BATCH = 2
@@ -306,7 +305,7 @@ def test_bfloat16_model_runs_in_bfloat16() -> None:
         model = build_model(loaded, analysis, dtype="bfloat16")
         return model(x, train=True), nnx.state(model, nnx.Param)
 
-    out, params = jax.jit(forward, compiler_options=COMPILE_FAST)(jnp.ones((2, 8, 8)))
+    out, params = jax.jit(forward)(jnp.ones((2, 8, 8)))
     assert out.dtype == jnp.bfloat16 and bool(jnp.isfinite(out.astype(jnp.float32)).all())
     assert {leaf.dtype for leaf in jax.tree.leaves(params)} == {jnp.dtype("float32")}
 

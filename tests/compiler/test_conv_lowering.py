@@ -5,7 +5,6 @@ with the same parameters; the rule and its line; `dslc train --conv-lowering` tr
 from __future__ import annotations
 
 import json
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,6 @@ from dslc.runtime.cli import main
 from dslc.spec.layers._flax import Conv, ConvTranspose
 from dslc.spec.layers.base import Construct, Tensor
 from dslc.spec.load import load_text
-from tests.compile_helpers import COMPILE_FAST
 
 EXAMPLES = Path(__file__).resolve().parent.parent.parent / "examples"
 # Modules and inputs draw from `flat_drawing` keys: threefry's values, in programs XLA compiles in a fraction of
@@ -68,7 +66,7 @@ def _both(module: Any, lowering: str, x: jax.Array) -> tuple[tuple[Any, ...], tu
         graphdef, state = nnx.split(module)
         graphdefs.append(graphdef)
 
-    @partial(jax.jit, compiler_options=COMPILE_FAST)
+    @jax.jit
     def both(state: Any, x: jax.Array) -> list[tuple[Any, ...]]:
         results = []
         for graphdef in graphdefs:
@@ -161,7 +159,7 @@ def test_every_lowering_builds_the_same_parameters_and_outputs() -> None:
     assert names["xla"] == names["im2col"] == names["auto"]
     xla_graph, state = nnx.split(model)
 
-    @partial(jax.jit, compiler_options=COMPILE_FAST)
+    @jax.jit
     def outputs(state: Any, *inputs: jax.Array) -> dict[str, jax.Array]:
         return {mode: nnx.merge(graph, state)(*inputs) for mode, graph in (("xla", xla_graph), *graphdefs.items())}
 

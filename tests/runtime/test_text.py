@@ -143,6 +143,7 @@ def test_a_file_shorter_than_a_window_is_located(tmp_path: Path, capsys: pytest.
             "next-token target need 5") in capsys.readouterr().err
 
 
+@pytest.mark.optimized  # three epochs of a transformer: optimised steps pay for their compilation
 def test_the_example_predicts_better_than_byte_frequencies(tmp_path: Path,
                                                            example_data: Callable[[str], Path]) -> None:
     corpus = example_data("descriptions").read_bytes()

@@ -227,9 +227,14 @@ class ConvTranspose(nnx.ConvTranspose):
         return activate(y if bias is None else y + bias, self.activation)
 
 
+def _covered(x: jax.Array, window: tuple[int, ...]) -> tuple[int, ...]:
+    """The spatial sizes of `x` (batch, *spatial, c) that whole windows cover."""
+    return tuple(n // k * k for n, k in zip(x.shape[1:-1], window, strict=True))
+
+
 def _tiles(x: jax.Array, window: tuple[int, ...]) -> jax.Array:
     """`x` (batch, *spatial, c) cropped to whole windows and split: (batch, n1 // k1, k1, n2 // k2, k2, ..., c)."""
-    kept = tuple(n // k * k for n, k in zip(x.shape[1:-1], window, strict=True))
+    kept = _covered(x, window)
     x = x[(slice(None), *(slice(0, n) for n in kept), slice(None))]
     split = itertools.chain.from_iterable((n // k, k) for n, k in zip(kept, window, strict=True))
     return x.reshape((x.shape[0], *split, x.shape[-1]))
@@ -255,14 +260,13 @@ def _tiled_max_pool_backward(window: tuple[int, ...], saved: tuple[jax.Array, ja
     tiles = _tiles(x, window)
     inner = tuple(2 + 2 * axis for axis in range(len(window)))  # the within-window axes of `tiles`
     best, upstream = jnp.expand_dims(y, inner), jnp.expand_dims(g, inner)
-    taken, parts = None, {}
+    taken, parts = jnp.zeros(best.shape, bool), {}  # windows whose maximum has had its gradient
     for offset in itertools.product(*(range(k) for k in window)):  # row-major: the first maximum takes it
         index: list[Any] = [slice(None)] * tiles.ndim
         for axis, at in zip(inner, offset, strict=True):
             index[axis] = slice(at, at + 1)
-        hit = tiles[tuple(index)] == best
-        hit = hit if taken is None else hit & ~taken
-        taken = hit if taken is None else taken | hit
+        hit = (tiles[tuple(index)] == best) & ~taken
+        taken = taken | hit
         parts[offset] = jnp.where(hit, upstream, jnp.zeros((), g.dtype))
 
     def joined(prefix: tuple[int, ...]) -> jax.Array:  # the parts put back in place, one window axis at a time
@@ -271,7 +275,7 @@ def _tiled_max_pool_backward(window: tuple[int, ...], saved: tuple[jax.Array, ja
             return parts[prefix]
         return jnp.concatenate([joined((*prefix, at)) for at in range(window[level])], axis=inner[level])
 
-    kept = tuple(n // k * k for n, k in zip(x.shape[1:-1], window, strict=True))
+    kept = _covered(x, window)
     grad = joined(()).reshape((x.shape[0], *kept, x.shape[-1]))
     return (jnp.pad(grad, [(0, 0), *((0, n - k) for n, k in zip(x.shape[1:-1], kept, strict=True)), (0, 0)]),)
 

@@ -58,21 +58,31 @@ def choose(construct: Construct, x: Tensor, mode: str, platform: str) -> str | N
 
 
 def im2col_pays(arguments: Mapping) -> bool:
-    """The measured rule for a convolution on the CPU (bench/conv_lowering.py, 2 cores, jaxlib 0.10.2, forward
-    and backward): im2col where XLA's CPU convolution is slow, XLA's elsewhere.
+    """The measured rule for a convolution on the CPU (bench/conv_lowering.py on 2 idle cores, forward and
+    backward, jaxlib 0.10.2; end to end, `dslc train` on W2 and the digits CNNs; docs/performance.md#cpu-
+    convolutions): im2col where XLA's CPU convolution is slow, XLA's elsewhere.
 
-    - grouped, not depthwise (more than one channel per group): XLA runs it about 4x slower than im2col;
-    - three spatial axes: XLA's 3D convolutions about 4x slower;
-    - a 1x1 window with stride 1: im2col is the matrix product itself, about 0.5-0.8x XLA's time;
-    - otherwise XLA's: on dense 2D and 1D 3x3 convolutions (W2's, ResNet's) and depthwise ones XLA's is as fast
-      or faster (im2col 1.1x-2.2x its time).
+    - grouped, not depthwise (more than one channel per group): XLA's takes about 2.5x im2col's time;
+    - three spatial axes: XLA's about 2.5x;
+    - a 1x1 window with stride 1: im2col is the matrix product itself, about 0.5x XLA's time;
+    - 2D without padding, stride 1, dilation 1: XLA's unpadded 2D convolutions take longer than the same ones
+      padded (28x28x32 -> 32: 224 ms against 139), im2col 0.5-0.7x XLA's time, W2's training step 0.75x;
+    - otherwise XLA's: padded dense 2D convolutions (the digits CNNs' and ResNet's: im2col's training steps 2x
+      XLA's time), 1D ones (im2col 1.3-1.9x) and depthwise ones.
     """
     groups = arguments.get("groups", 1)
     if groups > 1:
         return arguments["in_features"] // groups > 1
-    if len(arguments["kernel"]) == 3:
+    kernel = arguments["kernel"]
+    if len(kernel) == 3 or (math.prod(kernel) == 1 and set(arguments["stride"]) == {1}):
         return True
-    return math.prod(arguments["kernel"]) == 1 and set(arguments["stride"]) == {1}
+    return (len(kernel) == 2 and _unpadded(arguments["padding"]) and set(arguments["stride"]) == {1}
+            and set(arguments["dilation"]) == {1})
+
+
+def _unpadded(padding: object) -> bool:
+    """'valid', or explicit pairs that are all (0, 0)."""
+    return padding == "valid" or (isinstance(padding, list | tuple) and all(tuple(pair) == (0, 0) for pair in padding))
 
 
 def choices(made: Mapping[str, Construct], inputs: Mapping[str, Tensor], mode: str, platform: str) -> dict[str, str]:

@@ -118,6 +118,7 @@ model:
     - conv2d: {filters: 8, kernel: 3, groups: depthwise, stride: 2}
     - conv2d: {filters: 8, kernel: 1}
     - conv2d: {filters: 4, kernel: 3, groups: 2, padding: same}
+    - conv2d: {filters: 4, kernel: 3}
     - conv2d_transpose: {filters: 4, kernel: 2, stride: 2}
     - conv2d_transpose: {filters: 4, kernel: 3, stride: 2, padding: same}
     - flatten: {}
@@ -182,14 +183,14 @@ def test_the_rule_per_mode_and_platform() -> None:
     forced, mode, platform = conv_lowerings(loaded.graph, analysis, mode="im2col", platform="cpu")
     assert (mode, platform) == ("im2col", "cpu")
     assert forced == {"conv2d_1": "im2col", "conv2d_2": "im2col", "conv2d_3": "im2col", "conv2d_4": "im2col",
-                      "conv2d_transpose_1": "matmul", "conv2d_transpose_2": "xla", "conv1d_1": "im2col",
-                      "conv1d_transpose_1": "matmul", "conv3d_1": "im2col"}
+                      "conv2d_5": "im2col", "conv2d_transpose_1": "matmul", "conv2d_transpose_2": "xla",
+                      "conv1d_1": "im2col", "conv1d_transpose_1": "matmul", "conv3d_1": "im2col"}
     assert set(conv_lowerings(loaded.graph, analysis, mode="xla", platform="cpu")[0].values()) == {"xla"}
     assert set(conv_lowerings(loaded.graph, analysis, mode="auto", platform="gpu")[0].values()) == {"xla"}
-    # the CPU's rule (bench/conv_lowering.py): XLA's for dense 3x3 and depthwise convolutions; im2col for 1x1,
-    # grouped and 3D ones; one matrix product for transposed ones without overlap
+    # the CPU's rule (bench/conv_lowering.py): XLA's for padded dense 3x3, strided, 1D and depthwise convolutions;
+    # im2col for unpadded 2D 3x3, 1x1, grouped and 3D ones; one matrix product for transposed ones without overlap
     assert conv_lowerings(loaded.graph, analysis, mode="auto", platform="cpu")[0] == {
-        "conv2d_1": "xla", "conv2d_2": "xla", "conv2d_3": "im2col", "conv2d_4": "im2col",
+        "conv2d_1": "xla", "conv2d_2": "xla", "conv2d_3": "im2col", "conv2d_4": "im2col", "conv2d_5": "im2col",
         "conv2d_transpose_1": "matmul", "conv2d_transpose_2": "xla", "conv1d_1": "xla",
         "conv1d_transpose_1": "matmul", "conv3d_1": "im2col"}
     assert conv_lowering.describe({"a": "im2col", "b": "xla", "c": "im2col"}, "auto", "cpu") == \
@@ -205,6 +206,19 @@ def test_the_mode_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(conv_lowering.ENV, "fast")
     with pytest.raises(ValueError, match="DSLC_CONV_LOWERING"):
         conv_lowering.mode_from_env()
+
+
+@pytest.mark.parametrize(("padding", "stride", "dilation", "lowering"), [
+    ("valid", (1, 1), (1, 1), "im2col"), (((0, 0), (0, 0)), (1, 1), (1, 1), "im2col"),
+    (((0, 0), (1, 0)), (1, 1), (1, 1), "xla"), ("same", (1, 1), (1, 1), "xla"),
+    ("valid", (2, 2), (1, 1), "xla"), ("valid", (1, 1), (2, 2), "xla")])
+def test_the_cpu_rule_for_dense_2d_convolutions(padding: Any, stride: tuple[int, int], dilation: tuple[int, int],
+                                                 lowering: str) -> None:
+    """XLA's unpadded 2D convolutions are its slow ones on the CPU: only those (stride 1, no dilation) take im2col."""
+    construct = Construct("Conv", {"in_features": 32, "filters": 64, "kernel": (3, 3), "stride": stride,
+                                   "dilation": dilation, "padding": padding})
+    assert conv_lowering.choose(construct, Tensor((13, 13, 32), "float32"), "auto", "cpu") == lowering
+    assert conv_lowering.choose(construct, Tensor((13, 13, 32), "float32"), "auto", "gpu") == "xla"
 
 
 def test_choose_ignores_other_layers() -> None:

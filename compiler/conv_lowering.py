@@ -58,9 +58,9 @@ def choose(construct: Construct, x: Tensor, mode: str, platform: str) -> str | N
 
 
 def im2col_pays(arguments: Mapping) -> bool:
-    """The measured rule for a convolution on the CPU (bench/conv_lowering.py on 2 idle cores, forward and
-    backward, jaxlib 0.10.2; end to end, `dslc train` on W2 and the digits CNNs; docs/performance.md#cpu-
-    convolutions): im2col where XLA's CPU convolution is slow, XLA's elsewhere.
+    """The measured rule for a convolution on the CPU (docs/performance.md#cpu-convolutions: bench/conv_lowering.py
+    on 2 idle cores, forward and backward, jaxlib 0.10.2; end to end, `dslc train` on W2 and the digits CNNs):
+    im2col where XLA's CPU convolution is slow, XLA's elsewhere.
 
     - grouped, not depthwise (more than one channel per group): XLA's takes about 2.5x im2col's time;
     - three spatial axes: XLA's about 2.5x;

@@ -99,12 +99,42 @@ def full_optimization(request: pytest.FixtureRequest, monkeypatch: pytest.Monkey
         jax.config.update("jax_disable_most_optimizations", before)
 
 
+# The longest test files (seconds on 2 idle cores, summed over a file's tests: `--junitxml` of a whole run), handed
+# to the workers first, longest first. pytest-xdist's `--dist loadfile` runs each file whole on one worker, and by
+# default hands the files out by their number of tests, most first: the few long end-to-end files then came last,
+# and one worker ran the last of them alone while the other sat idle. `--no-loadscope-reorder` (pyproject.toml)
+# keeps the collection's order, which `pytest_collection_modifyitems` makes this one; other files follow in their
+# usual order. A file missing here is only scheduled later, never skipped.
+LONGEST_FIRST = (
+    "tests/runtime/test_parallel_cli.py",  # 45 s
+    "tests/runtime/test_resume_cli.py",  # 41 s
+    "tests/compiler/test_build.py",  # 35 s
+    "tests/runtime/test_workers.py",  # 30 s
+    "tests/compiler/test_scan.py",  # 28 s
+    "tests/compiler/test_steps.py",  # 26 s
+    "tests/runtime/test_fine_tuning.py",  # 24 s
+    "tests/compiler/test_conv_lowering.py",  # 23 s
+    "tests/spec/test_hostile_corpus.py",  # 23 s
+    "tests/zoo/test_vision.py",  # 22 s
+    "tests/compiler/test_generate.py",  # 20 s
+    "tests/runtime/test_pretrained.py",  # 19 s
+    "tests/runtime/test_compile_cli.py",  # 18 s
+    "tests/compiler/test_onnx_export.py",  # 17 s
+    "tests/runtime/test_programs.py",  # 17 s
+    "tests/spec/test_properties.py",  # 17 s
+    "tests/runtime/test_arrays.py",  # 15 s
+)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Equivalence tests against reference implementations (`@pytest.mark.reference`) run on demand only.
+    """The longest files first (`LONGEST_FIRST`; a stable sort keeps each file's own order). Equivalence tests
+    against reference implementations (`@pytest.mark.reference`) run on demand only.
 
     They need PyTorch and transformers, which dslc never imports: `pip install torch==2.13.0 -e '.[reference]'`,
     then `python -m pytest -m reference`.
     """
+    rank = {path: place for place, path in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.partition("::")[0], len(rank)))
     expression = config.getoption("markexpr") or ""
     if "reference" in expression and "not reference" not in expression:
         return

@@ -8,6 +8,7 @@ Each shape is timed as `jax.jit(jax.value_and_grad(sum(tanh(output)), (input, ke
 - `xla`: XLA's convolution (`lax.conv_general_dilated` / `lax.conv_transpose`, what `nnx.Conv` calls);
 - `im2col`: strided slices into a patch matrix, one `dot_general` (`_flax.im2col_conv_general_dilated`);
 - `patches`: `lax.conv_general_dilated_patches` (itself a depthwise convolution) and one `dot_general`;
+- `shifts` (depthwise convolutions): the weighted sum of the input's shifted copies (`_flax.shifted_depthwise_conv`);
 - `matmul` (transposed convolutions whose stride equals the kernel): `_flax.transpose_by_matmul`.
 
 The lowerings of a shape run interleaved (A, B, C, A, B, C, ...), each figure the median over R rounds of the
@@ -69,6 +70,11 @@ SHAPES = (
     Shape("1x1 28x28x64->64", 128, (28, 28), 64, 64, (1, 1)),
     Shape("1x1 28x28x64->256", 32, (28, 28), 64, 256, (1, 1)),
     Shape("depthwise 28x28x64 3x3", 128, (28, 28), 64, 64, (3, 3), padding="SAME", groups=64),
+    Shape("depthwise 16x16x96 3x3 b64", 64, (16, 16), 96, 96, (3, 3), padding="SAME", groups=96),
+    Shape("depthwise s2 28x28x64 3x3 b32", 32, (28, 28), 64, 64, (3, 3), stride=(2, 2), padding="SAME", groups=64),
+    Shape("depthwise x2 14x14x32 3x3 b64", 64, (14, 14), 32, 64, (3, 3), padding="SAME", groups=32),
+    Shape("depthwise 14x14x96 7x7 b32 (ConvNeXt)", 32, (14, 14), 96, 96, (7, 7), padding="SAME", groups=96),
+    Shape("depthwise conv1d 128x64 k5", 128, (128,), 64, 64, (5,), padding="SAME", groups=64),
     Shape("grouped(4) 28x28x64->64 3x3", 128, (28, 28), 64, 64, (3, 3), padding="SAME", groups=4),
     Shape("strided 28x28x32->64 3x3 s2", 128, (28, 28), 32, 64, (3, 3), stride=(2, 2), padding="SAME"),
     Shape("dilated 28x28x32->32 3x3 d2", 128, (28, 28), 32, 32, (3, 3), dilation=(2, 2), padding="SAME"),
@@ -97,7 +103,7 @@ def lowerings(shape: Shape) -> dict:
     import jax
     from jax import lax
 
-    from dslc.spec.layers._flax import im2col_conv_general_dilated, transpose_by_matmul
+    from dslc.spec.layers._flax import im2col_conv_general_dilated, shifted_depthwise_conv, transpose_by_matmul
 
     stride, dilation = shape.geometry()
     n = len(shape.kernel)
@@ -130,7 +136,14 @@ def lowerings(shape: Shape) -> dict:
         y = jax.numpy.einsum("...gk,gko->...go", p, w)
         return y.reshape(*y.shape[:-2], shape.filters)
 
-    return {"xla": xla, "im2col": im2col, "patches": patches}
+    def shifts(x, k):
+        return shifted_depthwise_conv(x, k, stride, shape.padding, rhs_dilation=dilation,
+                                      feature_group_count=shape.groups)
+
+    found = {"xla": xla, "im2col": im2col, "patches": patches}
+    if shape.groups == shape.channels > 1:
+        found["shifts"] = shifts
+    return found
 
 
 def time_shape(shape: Shape, reps: int, only: set[str] | None) -> dict[str, float]:
@@ -269,7 +282,7 @@ def main() -> None:
     print(f"jax {jax.__version__}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}, medians of {args.reps}, "
           f"ms per forward + backward; ratios to xla (< 1: faster)")
     torch = torch_times(args.torch, args.reps, args.torch_threads) if args.torch else {}
-    columns = ["xla", "im2col", "patches", "matmul"]
+    columns = ["xla", "im2col", "patches", "shifts", "matmul"]
     head = "| shape | " + " | ".join(columns) + " | best/xla |" + (" torch | xla/torch | best/torch |" if torch else "")
     print(head)
     print("|" + "---|" * (head.count("|") - 1))

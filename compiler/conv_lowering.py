@@ -1,6 +1,7 @@
 """How each convolution is computed: XLA's convolution, or a lowering that XLA's CPU backend runs faster.
 
-On the CPU, XLA's transposed convolutions are far slower than one matrix product (jax issue 23783), and some
+On the CPU, XLA's transposed convolutions are far slower than one matrix product (jax issue 23783), its depthwise
+convolutions far slower than a sum of the input's shifted copies (`_flax.shifted_depthwise_conv`), and some
 convolution shapes are faster as im2col and one matrix product (`_flax.im2col_conv_general_dilated`); on GPUs and
 TPUs XLA's convolutions are left alone. `choose` holds the rule, measured with `bench/conv_lowering.py`
 (docs/performance.md#cpu-convolutions). Every lowering computes the same function of the same parameters (names
@@ -8,7 +9,7 @@ and shapes unchanged: checkpoints and weights load either way), equal within flo
 
 Modes (`dslc train --conv-lowering`, or `$DSLC_CONV_LOWERING` for every command that builds a model):
 
-- `auto` (default): the rule, on the CPU only;
+- `auto` (default): the rule, on the CPU only (the only mode that gives depthwise convolutions `shifts`);
 - `xla`: XLA's convolution everywhere;
 - `im2col`: every convolution as im2col and one matrix product, and every transposed convolution that has a
   matrix-product form (stride equal to the kernel, dilation 1, 'same' or 'valid' padding) as that, on any backend.
@@ -42,7 +43,8 @@ def _transpose_matmul_fits(arguments: Mapping) -> bool:
 
 
 def choose(construct: Construct, x: Tensor, mode: str, platform: str) -> str | None:
-    """The lowering of one layer ('xla', 'im2col' or 'matmul'); None for a layer that is no convolution."""
+    """The lowering of one layer ('xla', 'im2col', 'shifts' or 'matmul'); None for a layer that is no
+    convolution."""
     arguments = construct.arguments
     if construct.module == "ConvTranspose":
         if mode == "xla" or (mode == "auto" and platform != "cpu") or not _transpose_matmul_fits(arguments):
@@ -54,7 +56,15 @@ def choose(construct: Construct, x: Tensor, mode: str, platform: str) -> str | N
         return mode
     if platform != "cpu":
         return "xla"
+    if depthwise(arguments):
+        return "shifts"  # element-wise: a fifth to a tenth of XLA's time on the CPU (docs/performance.md)
     return "im2col" if im2col_pays(arguments) else "xla"
+
+
+def depthwise(arguments: Mapping) -> bool:
+    """One group per input channel (`groups: depthwise`), which `_flax.shifted_depthwise_conv` computes."""
+    groups = arguments.get("groups", 1)
+    return groups > 1 and groups == arguments["in_features"]
 
 
 def im2col_pays(arguments: Mapping) -> bool:
@@ -68,7 +78,7 @@ def im2col_pays(arguments: Mapping) -> bool:
     - 2D without padding, stride 1, dilation 1: XLA's unpadded 2D convolutions take longer than the same ones
       padded (28x28x32 -> 32: 224 ms against 139), im2col 0.5-0.7x XLA's time, W2's training step 0.75x;
     - otherwise XLA's: padded dense 2D convolutions (the digits CNNs' and ResNet's: im2col's training steps 2x
-      XLA's time), 1D ones (im2col 1.3-1.9x) and depthwise ones.
+      XLA's time) and 1D ones (im2col 1.3-1.9x). (Depthwise ones take `shifts`, before this rule.)
     """
     groups = arguments.get("groups", 1)
     if groups > 1:

@@ -89,6 +89,31 @@ def _pairs(padding: Any, shape: tuple[int, ...], window: tuple[int, ...], stride
     return [tuple(pair) for pair in padding]
 
 
+def _window_slices(lhs: jax.Array, window: tuple[int, ...], strides: tuple[int, ...], padding: Any,
+                   dilation: tuple[int, ...]) -> list[jax.Array]:
+    """The input `(N, *spatial, C)` as seen by each position of the window, in row-major order (a kernel's
+    `(*window, ...)` order): strided slices of the padded input, each `(N, *out, C)`."""
+    reach = tuple((k - 1) * d + 1 for k, d in zip(window, dilation, strict=True))
+    pads = _pairs(padding, lhs.shape[1:-1], reach, strides)
+    x = jnp.pad(lhs, ((0, 0), *pads, (0, 0)))
+    out = tuple((size - r) // s + 1 for size, r, s in zip(x.shape[1:-1], reach, strides, strict=True))
+    slices = []
+    for offset in itertools.product(*(range(k) for k in window)):
+        start = (0, *(o * d for o, d in zip(offset, dilation, strict=True)), 0)
+        limit = (x.shape[0], *(b + (n - 1) * s + 1 for b, n, s in zip(start[1:-1], out, strides, strict=True)),
+                 x.shape[-1])
+        slices.append(jax.lax.slice(x, start, limit, (1, *strides, 1)))
+    return slices
+
+
+def _geometry(spatial: int, window_strides: Sequence[int], lhs_dilation: Sequence[int] | None,
+              rhs_dilation: Sequence[int] | None, name: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """(strides, kernel dilation) of a channels-last convolution a lowering computes (no input dilation)."""
+    if lhs_dilation is not None and any(d != 1 for d in lhs_dilation):
+        raise ValueError(f"{name} does not dilate its input")
+    return tuple(window_strides), tuple(rhs_dilation or (1,) * spatial)
+
+
 def im2col_conv_general_dilated(lhs: jax.Array, rhs: jax.Array, window_strides: tuple[int, ...], padding: Any,
                                 lhs_dilation: tuple[int, ...] | None = None,
                                 rhs_dilation: tuple[int, ...] | None = None, dimension_numbers: Any = None,
@@ -101,21 +126,9 @@ def im2col_conv_general_dilated(lhs: jax.Array, rhs: jax.Array, window_strides: 
     pads and sums plus two matrix products, all cheap on XLA's CPU backend where its convolutions are not.
     The same result as XLA's convolution within float rounding; the kernel is the same parameter."""
     del dimension_numbers, out_sharding  # always nnx.Conv's channels-last layout
-    if lhs_dilation is not None and any(d != 1 for d in lhs_dilation):
-        raise ValueError("im2col_conv_general_dilated does not dilate its input")
     spatial = lhs.ndim - 2
-    window = rhs.shape[:spatial]
-    dilation = tuple(rhs_dilation or (1,) * spatial)
-    reach = tuple((k - 1) * d + 1 for k, d in zip(window, dilation, strict=True))
-    pads = _pairs(padding, lhs.shape[1:-1], reach, tuple(window_strides))
-    x = jnp.pad(lhs, ((0, 0), *pads, (0, 0)))
-    out = tuple((size - r) // s + 1 for size, r, s in zip(x.shape[1:-1], reach, window_strides, strict=True))
-    columns = []
-    for offset in itertools.product(*(range(k) for k in window)):
-        start = (0, *(o * d for o, d in zip(offset, dilation, strict=True)), 0)
-        limit = (x.shape[0], *(b + (n - 1) * s + 1 for b, n, s in zip(start[1:-1], out, window_strides,
-                                                                         strict=True)), x.shape[-1])
-        columns.append(jax.lax.slice(x, start, limit, (1, *window_strides, 1)))
+    strides, dilation = _geometry(spatial, window_strides, lhs_dilation, rhs_dilation, "im2col")
+    columns = _window_slices(lhs, rhs.shape[:spatial], strides, padding, dilation)
     patches = jnp.stack(columns, axis=-2)  # (N, *out, K, C)
     positions, (cg, filters) = len(columns), rhs.shape[-2:]
     groups = feature_group_count
@@ -128,6 +141,108 @@ def im2col_conv_general_dilated(lhs: jax.Array, rhs: jax.Array, window_strides: 
     y = jnp.einsum("...kgc,kcgo->...go", patches, kernel, precision=precision,
                    preferred_element_type=preferred_element_type)
     return y.reshape(*y.shape[:-2], filters)
+
+
+def shifted_depthwise_conv(lhs: jax.Array, rhs: jax.Array, window_strides: tuple[int, ...], padding: Any,
+                           lhs_dilation: tuple[int, ...] | None = None, rhs_dilation: tuple[int, ...] | None = None,
+                           dimension_numbers: Any = None, feature_group_count: int = 1, precision: Any = None,
+                           preferred_element_type: Any = None, out_sharding: Any = None) -> jax.Array:
+    """A depthwise `lax.conv_general_dilated` (`feature_group_count` = the input's channels C, kernel
+    `(*window, 1, C * M)` for a channel multiplier M) as the weighted sum of the input's shifted copies: output
+    channel `c * M + j` is the sum over window positions of input channel c there times that position's weight.
+    Element-wise work that XLA fuses into one loop where its CPU backend runs depthwise convolutions far slower
+    (forward and backward 5x to 15x faster, docs/performance.md#cpu-convolutions). Its kernel gradient is one
+    reduction per window position, in a loop (`_depthwise_kernel_gradient`). Sums in float32 at least; the same
+    result as XLA's convolution within float rounding."""
+    del dimension_numbers, precision, out_sharding
+    spatial, channels = lhs.ndim - 2, lhs.shape[-1]
+    if feature_group_count != channels or rhs.shape[-2] != 1:
+        raise ValueError("shifted_depthwise_conv computes depthwise convolutions only")
+    strides, dilation = _geometry(spatial, window_strides, lhs_dilation, rhs_dilation, "shifted_depthwise_conv")
+    pads = padding if isinstance(padding, str) else tuple(tuple(pair) for pair in padding)
+    output = jnp.dtype(preferred_element_type or jnp.result_type(lhs.dtype, rhs.dtype))
+    return _shifted(lhs, rhs, (strides, pads, dilation, output))
+
+
+def _shift_sum(lhs: jax.Array, rhs: jax.Array, geometry: tuple) -> jax.Array:
+    strides, padding, dilation, output = geometry
+    slices = _window_slices(_repeated(lhs, rhs), rhs.shape[:-2], strides, padding, dilation)
+    return _weighted_sum(slices, rhs, output)
+
+
+def _weighted_sum(slices: list[jax.Array], rhs: jax.Array, output: Any) -> jax.Array:
+    """Σ slice_k * rhs[k]: one fused loop, summed in float32 at least."""
+    total = jnp.promote_types(output, jnp.float32)
+    weights = rhs.reshape(-1, rhs.shape[-1]).astype(total)  # (window positions, C * M)
+    y = sum((part.astype(total) * weight for part, weight in zip(slices, weights, strict=True)),
+            start=jnp.zeros((), total))
+    return y.astype(output)
+
+
+def _shift_sum_input_gradient(g: jax.Array, rhs: jax.Array, shape: tuple[int, ...], geometry: tuple) -> jax.Array:
+    """The input's gradient of `_shift_sum` as a shift sum itself: the output's gradient spread to its strides
+    and padded (G), summed over the window with the kernel flipped, then cropped to the input. Autodiff's form, a
+    padded copy of the gradient per window position, left XLA a temporary per position on small inputs."""
+    strides, padding, dilation, output = geometry
+    window, spatial = rhs.shape[:-2], g.ndim - 2
+    reach = tuple((k - 1) * d + 1 for k, d in zip(window, dilation, strict=True))
+    pads = _pairs(padding, shape[1:-1], reach, strides)
+    padded = tuple(n + low + high for n, (low, high) in zip(shape[1:-1], pads, strict=True))
+    span = tuple((n - 1) * s + 1 for n, s in zip(g.shape[1:-1], strides, strict=True))
+    spread = jax.lax.pad(g, jnp.zeros((), g.dtype), [(0, 0, 0), *((r - 1, p - n, s - 1) for r, p, n, s in
+                                                                   zip(reach, padded, span, strides, strict=True)),
+                                                      (0, 0, 0)])
+    flipped = rhs[(slice(None, None, -1),) * spatial]
+    total = _weighted_sum(_window_slices(spread, window, (1,) * spatial, "VALID", dilation), flipped, output)
+    total = total[(slice(None), *(slice(low, low + n) for (low, _), n in zip(pads, shape[1:-1], strict=True)),
+                   slice(None))]
+    multiplier = rhs.shape[-1] // shape[-1]
+    return total.reshape(*total.shape[:-1], shape[-1], multiplier).sum(-1) if multiplier > 1 else total
+
+
+def _repeated(lhs: jax.Array, rhs: jax.Array) -> jax.Array:
+    """The input with each channel repeated by the kernel's channel multiplier: channel c * M + j reads c."""
+    multiplier = rhs.shape[-1] // lhs.shape[-1]
+    return lhs if multiplier == 1 else jnp.repeat(lhs, multiplier, axis=-1)
+
+
+def _depthwise_kernel_gradient(lhs: jax.Array, g: jax.Array, window: tuple[int, ...], geometry: tuple) -> jax.Array:
+    """`(window positions, C * M)`: each position's input window times the output's gradient, summed over the
+    batch and the output's positions. One position at a time (`lax.map`): unrolled, XLA kept every position's
+    product alive at once (a temporary of the window's size times the activation's: 49x for a 7x7 window)."""
+    strides, padding, dilation, _ = geometry
+    reach = tuple((k - 1) * d + 1 for k, d in zip(window, dilation, strict=True))
+    x = jnp.pad(lhs, ((0, 0), *_pairs(padding, lhs.shape[1:-1], reach, strides), (0, 0)))
+    span = tuple((n - 1) * s + 1 for n, s in zip(g.shape[1:-1], strides, strict=True))
+    offsets = jnp.array([[o * d for o, d in zip(offset, dilation, strict=True)]
+                         for offset in itertools.product(*(range(k) for k in window))], jnp.int32)
+    total = jnp.promote_types(g.dtype, jnp.float32)
+
+    def at(offset: jax.Array) -> jax.Array:
+        part = jax.lax.dynamic_slice(x, (0, *offset, 0), (x.shape[0], *span, x.shape[-1]))
+        part = part[(slice(None), *(slice(None, None, s) for s in strides), slice(None))]
+        return jnp.sum(part.astype(total) * g.astype(total), axis=tuple(range(g.ndim - 1)))
+
+    return jax.lax.map(at, offsets)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
+def _shifted(lhs: jax.Array, rhs: jax.Array, geometry: tuple) -> jax.Array:
+    return _shift_sum(lhs, rhs, geometry)
+
+
+def _shifted_forward(lhs: jax.Array, rhs: jax.Array, geometry: tuple) -> tuple[jax.Array, tuple[jax.Array, jax.Array]]:
+    return _shift_sum(lhs, rhs, geometry), (lhs, rhs)
+
+
+def _shifted_backward(geometry: tuple, saved: tuple[jax.Array, jax.Array], g: jax.Array) -> tuple[jax.Array, jax.Array]:
+    lhs, rhs = saved
+    d_lhs = _shift_sum_input_gradient(g, rhs, lhs.shape, geometry).astype(lhs.dtype)
+    d_rhs = _depthwise_kernel_gradient(_repeated(lhs, rhs), g, rhs.shape[:-2], geometry)
+    return d_lhs, d_rhs.reshape(rhs.shape).astype(rhs.dtype)
+
+
+_shifted.defvjp(_shifted_forward, _shifted_backward)
 
 
 def transpose_by_matmul(x: jax.Array, kernel: jax.Array, precision: Any = None) -> jax.Array:
@@ -148,7 +263,8 @@ def transpose_by_matmul(x: jax.Array, kernel: jax.Array, precision: Any = None) 
 
 # How each convolution may be computed (`Conv.lower` / `ConvTranspose.lower`): 'xla' is XLA's convolution.
 CONV_LOWERINGS: dict[str, Callable[..., Any]] = {"xla": jax.lax.conv_general_dilated,
-                                                 "im2col": im2col_conv_general_dilated}
+                                                 "im2col": im2col_conv_general_dilated,
+                                                 "shifts": shifted_depthwise_conv}
 TRANSPOSE_LOWERINGS = ("xla", "matmul")
 
 
@@ -158,8 +274,8 @@ class Conv(nnx.Conv):
     `kernel`, `stride` and `dilation` hold one size per spatial axis; `padding` is always
     explicit (Flax defaults to SAME, dslc to valid). `groups` is Flax's
     `feature_group_count` (a depthwise convolution passes the input channels).
-    `lowering` (`CONV_LOWERINGS`): XLA's convolution or im2col and one matrix product; the same
-    parameters and, within float rounding, the same results either way.
+    `lowering` (`CONV_LOWERINGS`): XLA's convolution, im2col and one matrix product, or (depthwise ones) a sum
+    of shifted copies; the same parameters and, within float rounding, the same results either way.
     """
 
     def __init__(self, in_features: int, filters: int, kernel: tuple[int, ...], *, stride: tuple[int, ...],
@@ -175,6 +291,8 @@ class Conv(nnx.Conv):
 
     def lower(self, lowering: str) -> None:
         """Compute this convolution with `CONV_LOWERINGS[lowering]` from now on."""
+        if lowering == "shifts" and self.feature_group_count != _sizes(self.in_features)[0]:
+            raise ValueError("the shifts lowering computes depthwise convolutions only")
         self.lowering = lowering
         self.conv_general_dilated = CONV_LOWERINGS[lowering]
 

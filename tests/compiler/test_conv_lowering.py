@@ -1,4 +1,5 @@
-"""Convolution lowerings (compiler/conv_lowering.py, _flax.im2col_conv_general_dilated, _flax.transpose_by_matmul):
+"""Convolution lowerings (compiler/conv_lowering.py, _flax.im2col_conv_general_dilated, _flax.shifted_depthwise_conv,
+_flax.transpose_by_matmul):
 every kind, padding, stride, dilation and grouping computes what XLA's convolution computes, forward and gradients,
 with the same parameters; the rule and its line; `dslc train --conv-lowering` trains to the same losses."""
 
@@ -47,6 +48,15 @@ CONVS = [
     ((5, 6, 5, 2), dict(filters=2, kernel=(3, 3, 3), stride=(1, 1, 1), dilation=(1, 1, 1), padding="same")),
 ]
 
+# depthwise convolutions (one group per input channel): those of CONVS, and 1D and 3D ones with a multiplier,
+# strides and dilations
+DEPTHWISE = [conv for conv in CONVS if conv[1].get("groups") == conv[0][-1]] + [
+    ((13, 3), dict(filters=6, kernel=(5,), stride=(2,), dilation=(2,), padding="same", groups=3)),
+    ((12, 2), dict(filters=2, kernel=(3,), stride=(1,), dilation=(1,), padding=((2, 0),), groups=2)),
+    ((5, 6, 5, 2), dict(filters=4, kernel=(3, 2, 3), stride=(1, 2, 1), dilation=(1, 1, 2), padding="valid", groups=2)),
+    ((10, 9, 6), dict(filters=6, kernel=(7, 7), stride=(1, 1), dilation=(1, 1), padding="same", groups=6)),
+]
+
 # transposed convolutions with a matrix-product form: stride == kernel, dilation 1, 'same' or 'valid'
 TRANSPOSES = [
     ((5, 3), dict(filters=4, kernel=(2,), stride=(2,), dilation=(1,), padding="valid")),
@@ -90,6 +100,33 @@ def test_im2col_computes_xla_convolution_and_its_gradients(shape: tuple[int, ...
     for expected, got in zip(xla, im2col, strict=True):
         assert got.shape == expected.shape
         np.testing.assert_allclose(got, expected, **TOLERANCE)
+
+
+@pytest.mark.parametrize(("shape", "arguments"), DEPTHWISE, ids=lambda value: str(value))
+def test_shifts_computes_xla_depthwise_convolution_and_its_gradients(shape: tuple[int, ...], arguments: dict) -> None:
+    module = Conv(shape[-1], rngs=nnx.Rngs(flat_drawing(0)), **arguments)
+    x = jax.random.normal(flat_drawing(1), (2, *shape))
+    xla, shifts = _both(module, "shifts", x)
+    assert len(xla) == len(shifts) == 4
+    for expected, got in zip(xla, shifts, strict=True):
+        assert got.shape == expected.shape and got.dtype == expected.dtype
+        np.testing.assert_allclose(got, expected, **TOLERANCE)
+
+
+def test_shifts_in_bfloat16_sums_in_float32() -> None:
+    arguments = dict(filters=8, kernel=(3, 3), stride=(1, 1), dilation=(1, 1), padding="same", groups=8)
+    module = Conv(8, dtype="bfloat16", rngs=nnx.Rngs(flat_drawing(0)), **arguments)
+    x = jax.random.normal(flat_drawing(1), (2, 6, 6, 8)).astype(jnp.bfloat16)
+    xla, shifts = _both(module, "shifts", x)
+    assert shifts[0].dtype == jnp.bfloat16
+    np.testing.assert_allclose(np.asarray(shifts[0], np.float32), np.asarray(xla[0], np.float32), rtol=2e-2, atol=2e-2)
+
+
+def test_shifts_refuses_a_convolution_that_is_not_depthwise() -> None:
+    module = Conv(4, 4, (3, 3), stride=(1, 1), dilation=(1, 1), padding="same", groups=2,
+                  rngs=nnx.Rngs(flat_drawing(0)))
+    with pytest.raises(ValueError, match="depthwise"):
+        module.lower("shifts")
 
 
 @pytest.mark.parametrize(("shape", "arguments"), TRANSPOSES, ids=lambda value: str(value))
@@ -187,10 +224,11 @@ def test_the_rule_per_mode_and_platform() -> None:
                       "conv1d_1": "im2col", "conv1d_transpose_1": "matmul", "conv3d_1": "im2col"}
     assert set(conv_lowerings(loaded.graph, analysis, mode="xla", platform="cpu")[0].values()) == {"xla"}
     assert set(conv_lowerings(loaded.graph, analysis, mode="auto", platform="gpu")[0].values()) == {"xla"}
-    # the CPU's rule (bench/conv_lowering.py): XLA's for padded dense 3x3, strided, 1D and depthwise convolutions;
-    # im2col for unpadded 2D 3x3, 1x1, grouped and 3D ones; one matrix product for transposed ones without overlap
+    # the CPU's rule (bench/conv_lowering.py): shifted copies for depthwise convolutions; XLA's for padded dense 3x3,
+    # strided and 1D ones; im2col for unpadded 2D 3x3, 1x1, grouped and 3D ones; one matrix product for transposed
+    # ones without overlap
     assert conv_lowerings(loaded.graph, analysis, mode="auto", platform="cpu")[0] == {
-        "conv2d_1": "xla", "conv2d_2": "xla", "conv2d_3": "im2col", "conv2d_4": "im2col", "conv2d_5": "im2col",
+        "conv2d_1": "xla", "conv2d_2": "shifts", "conv2d_3": "im2col", "conv2d_4": "im2col", "conv2d_5": "im2col",
         "conv2d_transpose_1": "matmul", "conv2d_transpose_2": "xla", "conv1d_1": "xla",
         "conv1d_transpose_1": "matmul", "conv3d_1": "im2col"}
     assert conv_lowering.describe({"a": "im2col", "b": "xla", "c": "im2col"}, "auto", "cpu") == \

@@ -89,19 +89,35 @@ def _pairs(padding: Any, shape: tuple[int, ...], window: tuple[int, ...], stride
     return [tuple(pair) for pair in padding]
 
 
+def _reach(window: tuple[int, ...], dilation: tuple[int, ...]) -> tuple[int, ...]:
+    """The input positions a dilated window spans, per spatial axis."""
+    return tuple((k - 1) * d + 1 for k, d in zip(window, dilation, strict=True))
+
+
+def _span(out: tuple[int, ...], strides: tuple[int, ...]) -> tuple[int, ...]:
+    """The input positions from a window's first output position to its last, per spatial axis."""
+    return tuple((n - 1) * s + 1 for n, s in zip(out, strides, strict=True))
+
+
+def _padded(lhs: jax.Array, window: tuple[int, ...], strides: tuple[int, ...], padding: Any,
+            dilation: tuple[int, ...]) -> jax.Array:
+    """The input `(N, *spatial, C)` with its padding written out."""
+    pads = _pairs(padding, lhs.shape[1:-1], _reach(window, dilation), strides)
+    return jnp.pad(lhs, ((0, 0), *pads, (0, 0)))
+
+
 def _window_slices(lhs: jax.Array, window: tuple[int, ...], strides: tuple[int, ...], padding: Any,
                    dilation: tuple[int, ...]) -> list[jax.Array]:
     """The input `(N, *spatial, C)` as seen by each position of the window, in row-major order (a kernel's
     `(*window, ...)` order): strided slices of the padded input, each `(N, *out, C)`."""
-    reach = tuple((k - 1) * d + 1 for k, d in zip(window, dilation, strict=True))
-    pads = _pairs(padding, lhs.shape[1:-1], reach, strides)
-    x = jnp.pad(lhs, ((0, 0), *pads, (0, 0)))
-    out = tuple((size - r) // s + 1 for size, r, s in zip(x.shape[1:-1], reach, strides, strict=True))
+    x = _padded(lhs, window, strides, padding, dilation)
+    reach = _reach(window, dilation)
+    span = _span(tuple((size - r) // s + 1 for size, r, s in zip(x.shape[1:-1], reach, strides, strict=True)),
+                 strides)
     slices = []
     for offset in itertools.product(*(range(k) for k in window)):
         start = (0, *(o * d for o, d in zip(offset, dilation, strict=True)), 0)
-        limit = (x.shape[0], *(b + (n - 1) * s + 1 for b, n, s in zip(start[1:-1], out, strides, strict=True)),
-                 x.shape[-1])
+        limit = (x.shape[0], *(b + n for b, n in zip(start[1:-1], span, strict=True)), x.shape[-1])
         slices.append(jax.lax.slice(x, start, limit, (1, *strides, 1)))
     return slices
 
@@ -185,10 +201,10 @@ def _shift_sum_input_gradient(g: jax.Array, rhs: jax.Array, shape: tuple[int, ..
     padded copy of the gradient per window position, left XLA a temporary per position on small inputs."""
     strides, padding, dilation, output = geometry
     window, spatial = rhs.shape[:-2], g.ndim - 2
-    reach = tuple((k - 1) * d + 1 for k, d in zip(window, dilation, strict=True))
+    reach = _reach(window, dilation)
     pads = _pairs(padding, shape[1:-1], reach, strides)
     padded = tuple(n + low + high for n, (low, high) in zip(shape[1:-1], pads, strict=True))
-    span = tuple((n - 1) * s + 1 for n, s in zip(g.shape[1:-1], strides, strict=True))
+    span = _span(g.shape[1:-1], strides)
     spread = jax.lax.pad(g, jnp.zeros((), g.dtype), [(0, 0, 0), *((r - 1, p - n, s - 1) for r, p, n, s in
                                                                    zip(reach, padded, span, strides, strict=True)),
                                                       (0, 0, 0)])
@@ -211,9 +227,8 @@ def _depthwise_kernel_gradient(lhs: jax.Array, g: jax.Array, window: tuple[int, 
     batch and the output's positions. One position at a time (`lax.map`): unrolled, XLA kept every position's
     product alive at once (a temporary of the window's size times the activation's: 49x for a 7x7 window)."""
     strides, padding, dilation, _ = geometry
-    reach = tuple((k - 1) * d + 1 for k, d in zip(window, dilation, strict=True))
-    x = jnp.pad(lhs, ((0, 0), *_pairs(padding, lhs.shape[1:-1], reach, strides), (0, 0)))
-    span = tuple((n - 1) * s + 1 for n, s in zip(g.shape[1:-1], strides, strict=True))
+    x = _padded(lhs, window, strides, padding, dilation)
+    span = _span(g.shape[1:-1], strides)
     offsets = jnp.array([[o * d for o, d in zip(offset, dilation, strict=True)]
                          for offset in itertools.product(*(range(k) for k in window))], jnp.int32)
     total = jnp.promote_types(g.dtype, jnp.float32)

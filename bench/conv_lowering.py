@@ -8,6 +8,8 @@ Each shape is timed as `jax.jit(jax.value_and_grad(sum(tanh(output)), (input, ke
 - `xla`: XLA's convolution (`lax.conv_general_dilated` / `lax.conv_transpose`, what `nnx.Conv` calls);
 - `im2col`: strided slices into a patch matrix, one `dot_general` (`_flax.im2col_conv_general_dilated`);
 - `patches`: `lax.conv_general_dilated_patches` (itself a depthwise convolution) and one `dot_general`;
+- `chunks`: XLA's convolution, the kernel's gradient (and an unpadded one's output) over parts of the batch
+  (`_flax.chunked_conv_general_dilated`; a batch too small to split is XLA's convolution itself);
 - `shifts` (depthwise convolutions): the weighted sum of the input's shifted copies (`_flax.shifted_depthwise_conv`);
 - `matmul` (transposed convolutions whose stride equals the kernel): `_flax.transpose_by_matmul`.
 
@@ -64,6 +66,8 @@ SHAPES = (
     Shape("28x28x32->32 3x3 valid", 128, (28, 28), 32, 32, (3, 3)),
     Shape("28x28x64->64 3x3 valid", 128, (28, 28), 64, 64, (3, 3)),
     Shape("28x28x32->32 3x3 same", 128, (28, 28), 32, 32, (3, 3), padding="SAME"),
+    Shape("CIFAR-like 32x32x3->32 3x3 same", 128, (32, 32), 3, 32, (3, 3), padding="SAME"),
+    Shape("CIFAR-like 16x16x32->64 3x3 same", 128, (16, 16), 32, 64, (3, 3), padding="SAME"),
     Shape("28x28x64->64 3x3 same", 128, (28, 28), 64, 64, (3, 3), padding="SAME"),
     Shape("resnet 56x56x64->64 3x3 b8", 8, (56, 56), 64, 64, (3, 3), padding="SAME"),
     Shape("56x56x64->64 3x3 valid b8", 8, (56, 56), 64, 64, (3, 3)),
@@ -103,7 +107,12 @@ def lowerings(shape: Shape) -> dict:
     import jax
     from jax import lax
 
-    from dslc.spec.layers._flax import im2col_conv_general_dilated, shifted_depthwise_conv, transpose_by_matmul
+    from dslc.spec.layers._flax import (
+        chunked_conv_general_dilated,
+        im2col_conv_general_dilated,
+        shifted_depthwise_conv,
+        transpose_by_matmul,
+    )
 
     stride, dilation = shape.geometry()
     n = len(shape.kernel)
@@ -136,11 +145,15 @@ def lowerings(shape: Shape) -> dict:
         y = jax.numpy.einsum("...gk,gko->...go", p, w)
         return y.reshape(*y.shape[:-2], shape.filters)
 
+    def chunks(x, k):
+        return chunked_conv_general_dilated(x, k, stride, shape.padding, rhs_dilation=dilation,
+                                            dimension_numbers=numbers, feature_group_count=shape.groups)
+
     def shifts(x, k):
         return shifted_depthwise_conv(x, k, stride, shape.padding, rhs_dilation=dilation,
                                       feature_group_count=shape.groups)
 
-    found = {"xla": xla, "im2col": im2col, "patches": patches}
+    found = {"xla": xla, "im2col": im2col, "patches": patches, "chunks": chunks}
     if shape.groups == shape.channels > 1:
         found["shifts"] = shifts
     return found
@@ -282,7 +295,7 @@ def main() -> None:
     print(f"jax {jax.__version__}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}, medians of {args.reps}, "
           f"ms per forward + backward; ratios to xla (< 1: faster)")
     torch = torch_times(args.torch, args.reps, args.torch_threads) if args.torch else {}
-    columns = ["xla", "im2col", "patches", "shifts", "matmul"]
+    columns = ["xla", "im2col", "patches", "chunks", "shifts", "matmul"]
     head = "| shape | " + " | ".join(columns) + " | best/xla |" + (" torch | xla/torch | best/torch |" if torch else "")
     print(head)
     print("|" + "---|" * (head.count("|") - 1))

@@ -225,15 +225,17 @@ def constructs(graph: Graph, analysis: Analysis, dtype: str = "float32") -> dict
 
 
 def conv_lowerings(graph: Graph, analysis: Analysis, made: dict[str, Construct] | None = None,
-                   mode: str | None = None, platform: str | None = None) -> tuple[dict[str, str], str, str]:
+                   mode: str | None = None, platform: str | None = None,
+                   batch: int | None = None) -> tuple[dict[str, str], str, str]:
     """Each convolution layer's lowering by name (`dslc.compiler.conv_lowering`), and the mode and platform it was
-    chosen for: `mode` None reads `$DSLC_CONV_LOWERING` (default 'auto'); `platform` None: JAX's default backend."""
+    chosen for: `mode` None reads `$DSLC_CONV_LOWERING` (default 'auto'); `platform` None: JAX's default backend;
+    `batch`: the examples a device trains on per step (None: a model that is not trained)."""
     mode = mode or lowering_rule.mode_from_env()
     platform = platform or jax.default_backend()
     tensors = tensors_of(analysis)
     inputs = {node.name: tensors[node.inputs[0]] for node in graph.nodes if node.inputs}
     made = made if made is not None else constructs(graph, analysis)
-    return lowering_rule.choices(made, inputs, mode, platform), mode, platform
+    return lowering_rule.choices(made, inputs, mode, platform, batch), mode, platform
 
 
 def with_xla_convolutions(model: nnx.Module) -> nnx.Module:
@@ -247,12 +249,13 @@ def with_xla_convolutions(model: nnx.Module) -> nnx.Module:
 
 def build_model(loaded: LoadedSpec, analysis: Analysis, *, seed: int | jax.Array = 0, dtype: str = "float32",
                 remat: bool = False, scan: bool = False, conv_lowering: str | None = None,
-                platform: str | None = None) -> SpecModel:
+                platform: str | None = None, batch: int | None = None) -> SpecModel:
     """The spec's model with freshly initialised parameters (deterministic in `seed`, an int or its
     `jax.random.key`, which gives the same parameters); `remat`: recompute each
     block instance's activations in the backward pass (activation checkpointing); `scan`: run consecutive
     interchangeable instances of a repeated block as one `lax.scan` (`dslc.compiler.scan`; same parameters);
-    `conv_lowering` and `platform`: how convolutions are computed (`conv_lowerings`; the parameters are the same).
+    `conv_lowering`, `platform` and `batch`: how convolutions are computed (`conv_lowerings`; the parameters are the
+    same).
 
     This allocates every parameter; for shapes alone wrap it: `nnx.eval_shape(lambda: build_model(...))`.
     `nnx.jit(lambda: build_model(...))()` builds the same model as one compiled program (which the
@@ -264,7 +267,7 @@ def build_model(loaded: LoadedSpec, analysis: Analysis, *, seed: int | jax.Array
     rngs = nnx.Rngs(flat_drawing(seed))  # the same draws, compiled faster (dslc.compiler.random_draws)
     made = constructs(graph, analysis, dtype)
     layers = {name: _module(construct, rngs) for name, construct in made.items()}
-    for name, lowering in conv_lowerings(graph, analysis, made, conv_lowering, platform)[0].items():
+    for name, lowering in conv_lowerings(graph, analysis, made, conv_lowering, platform, batch)[0].items():
         layer = layers[name]
         assert isinstance(layer, Conv | ConvTranspose)
         layer.lower(lowering)

@@ -2,8 +2,9 @@
 
 On the CPU, XLA's transposed convolutions are far slower than one matrix product (jax issue 23783), its depthwise
 convolutions far slower than a sum of the input's shifted copies (`_flax.shifted_depthwise_conv`), and some
-convolution shapes are faster as im2col and one matrix product (`_flax.im2col_conv_general_dilated`); on GPUs and
-TPUs XLA's convolutions are left alone. `choose` holds the rule, measured with `bench/conv_lowering.py`
+convolution shapes are faster as im2col and one matrix product (`_flax.im2col_conv_general_dilated`) or, for a
+large batch, with the kernel's gradient computed over parts of it (`_flax.chunked_conv_general_dilated`); on GPUs
+and TPUs XLA's convolutions are left alone. `choose` holds the rule, measured with `bench/conv_lowering.py`
 (docs/performance.md#cpu-convolutions). Every lowering computes the same function of the same parameters (names
 and shapes unchanged: checkpoints and weights load either way), equal within float rounding.
 
@@ -12,9 +13,12 @@ Modes (`dslc train --conv-lowering`, or `$DSLC_CONV_LOWERING` for every command 
 - `auto` (default): the rule, on the CPU only (the only mode that gives depthwise convolutions `shifts`);
 - `xla`: XLA's convolution everywhere;
 - `im2col`: every convolution as im2col and one matrix product, and every transposed convolution that has a
-  matrix-product form (stride equal to the kernel, dilation 1, 'same' or 'valid' padding) as that, on any backend.
+  matrix-product form (stride equal to the kernel, dilation 1, 'same' or 'valid' padding) as that, on any backend;
+- `chunks`: every convolution by XLA's, the kernel's gradient (and an unpadded convolution's output) computed over
+  parts of the batch (`_flax.chunked_conv_general_dilated`), on any backend.
 
-No JAX here: the rule reads the layers' `Construct`s and input tensors.
+No JAX at import: the rule reads the layers' `Construct`s and input tensors (and, for a model being trained,
+`_flax.batch_parts`, which the chunks lowering splits its batch by).
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from collections.abc import Mapping
 
 from dslc.spec.layers.base import Construct, Tensor
 
-MODES = ("auto", "xla", "im2col")
+MODES = ("auto", "xla", "im2col", "chunks")
 ENV = "DSLC_CONV_LOWERING"
 
 
@@ -42,9 +46,9 @@ def _transpose_matmul_fits(arguments: Mapping) -> bool:
             and arguments["padding"] in ("same", "valid"))
 
 
-def choose(construct: Construct, x: Tensor, mode: str, platform: str) -> str | None:
-    """The lowering of one layer ('xla', 'im2col', 'shifts' or 'matmul'); None for a layer that is no
-    convolution."""
+def choose(construct: Construct, x: Tensor, mode: str, platform: str, batch: int | None = None) -> str | None:
+    """The lowering of one layer ('xla', 'im2col', 'chunks', 'shifts' or 'matmul'); None for a layer that is no
+    convolution. `batch`: the examples a device trains on per step (None: not training)."""
     arguments = construct.arguments
     if construct.module == "ConvTranspose":
         if mode == "xla" or (mode == "auto" and platform != "cpu") or not _transpose_matmul_fits(arguments):
@@ -58,7 +62,9 @@ def choose(construct: Construct, x: Tensor, mode: str, platform: str) -> str | N
         return "xla"
     if depthwise(arguments):
         return "shifts"  # element-wise: 0.06-0.16x XLA's time on the CPU (docs/performance.md)
-    return "im2col" if im2col_pays(arguments) else "xla"
+    if im2col_pays(arguments):
+        return "im2col"
+    return "chunks" if chunks_pay(arguments, x, batch) else "xla"
 
 
 def depthwise(arguments: Mapping) -> bool:
@@ -70,15 +76,15 @@ def depthwise(arguments: Mapping) -> bool:
 def im2col_pays(arguments: Mapping) -> bool:
     """The measured rule for a convolution on the CPU (docs/performance.md#cpu-convolutions: bench/conv_lowering.py
     on 2 idle cores, forward and backward, jaxlib 0.10.2; end to end, `dslc train` on W2 and the digits CNNs):
-    im2col where XLA's CPU convolution is slow, XLA's elsewhere.
+    im2col where XLA's CPU convolution is slow and im2col is not.
 
     - grouped, not depthwise (more than one channel per group): XLA's takes about 2.5x im2col's time;
     - three spatial axes: XLA's about 2.5x;
     - a 1x1 window with stride 1: im2col is the matrix product itself, about 0.5x XLA's time;
     - 2D without padding, stride 1, dilation 1: XLA's unpadded 2D convolutions take longer than the same ones
       padded (28x28x32 -> 32: 224 ms against 139), im2col 0.5-0.7x XLA's time, W2's training step 0.75x;
-    - otherwise XLA's: padded dense 2D convolutions (the digits CNNs' and ResNet's: im2col's training steps 2x
-      XLA's time) and 1D ones (im2col 1.3-1.9x). (Depthwise ones take `shifts`, before this rule.)
+    - not padded dense 2D convolutions (the digits CNNs' and ResNet's: im2col's training steps 2x XLA's time;
+      `chunks_pay` decides those) nor 1D ones (im2col 1.3-1.9x). (Depthwise ones take `shifts`, before this rule.)
     """
     groups = arguments.get("groups", 1)
     if groups > 1:
@@ -95,11 +101,42 @@ def _unpadded(padding: object) -> bool:
     return padding == "valid" or (isinstance(padding, list | tuple) and all(tuple(pair) == (0, 0) for pair in padding))
 
 
-def choices(made: Mapping[str, Construct], inputs: Mapping[str, Tensor], mode: str, platform: str) -> dict[str, str]:
-    """Each convolution layer's lowering, by name, in the order of `made` (`inputs`: each layer's input)."""
+def chunks_pay(arguments: Mapping, x: Tensor, batch: int | None) -> bool:
+    """Padded dense 2D convolutions take `chunks` in training on the CPU where the batch splits
+    (`_flax.batch_parts`): XLA's convolutions with the kernel's gradient summed over parts of the batch, 0.6-0.9x
+    XLA's time forward and backward from 16x16x32 at batch 128 up (strided and dilated ones alike), CIFAR-like
+    CNNs' training steps about 1.5x faster (docs/performance.md#cpu-convolutions). The digits CNNs' batches are
+    too small to split; unpadded ones keep im2col (the same speed in W2's step)."""
+    if arguments.get("groups", 1) != 1 or len(arguments["kernel"]) != 2 or _unpadded(arguments["padding"]):
+        return False
+    per_example = _output_elements(arguments, x)
+    if batch is None or per_example is None:
+        return False
+    from dslc.spec.layers._flax import batch_parts  # only where a model is built: JAX is loaded already
+
+    return batch_parts(batch, per_example) > 1
+
+
+def _output_elements(arguments: Mapping, x: Tensor) -> int | None:
+    """A convolution's output elements per example; None where an input size is unknown."""
+    if None in x.shape[:-1]:
+        return None
+    spatial = [n for n in x.shape[:-1] if n is not None]
+    padding, kernel = arguments["padding"], arguments["kernel"]
+    sizes = [-(-n // s) if padding == "same" else (n + low + high - ((k - 1) * d + 1)) // s + 1
+             for n, k, s, d, (low, high) in zip(spatial, kernel, arguments["stride"], arguments["dilation"],
+                                                 [(0, 0)] * len(kernel) if isinstance(padding, str) else padding,
+                                                 strict=True)]
+    return math.prod(sizes) * arguments["filters"]
+
+
+def choices(made: Mapping[str, Construct], inputs: Mapping[str, Tensor], mode: str, platform: str,
+            batch: int | None = None) -> dict[str, str]:
+    """Each convolution layer's lowering, by name, in the order of `made` (`inputs`: each layer's input; `batch`:
+    as for `choose`)."""
     found = {}
     for name, construct in made.items():
-        chosen = choose(construct, inputs[name], mode, platform) if name in inputs else None
+        chosen = choose(construct, inputs[name], mode, platform, batch) if name in inputs else None
         if chosen is not None:
             found[name] = chosen
     return found

@@ -137,13 +137,14 @@ def open_session(loaded: LoadedSpec, train: Train, seed: int, device_name: str, 
         "conv_lowering": conv_lowering or os.environ.get("DSLC_CONV_LOWERING"), "shards": where.shards,
         "mesh": [d.id for d in where.mesh.devices.flat], "build_device": where.build_device.id})
     with jax.default_device(where.build_device):
+        per_device = train.batch // where.size  # each device trains on its share of a batch
         chosen, mode, platform = conv_lowerings(loaded.graph, analysis, mode=conv_lowering,
-                                                platform=where.build_device.platform)
+                                                platform=where.build_device.platform, batch=per_device)
         task = in_target_units(make_task(train), dataset.statistics.target)
 
         def build(key: jax.Array) -> nnx.Module:
             return build_model(loaded, analysis, seed=key, dtype=compute_dtype(train), remat=train.remat,
-                               scan=train.scan, conv_lowering=mode, platform=platform)
+                               scan=train.scan, conv_lowering=mode, platform=platform, batch=per_device)
 
         if initial_weights and train.init:
             from dslc.runtime.pretrained import load_initial_weights

@@ -63,10 +63,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="make the train batches of data read or decoded per batch (image folders, .npy files, "
                              "text) in N worker processes (default: in the training process); the batches, and so "
                              "the parameters, are the same with any N")
-    parser.add_argument("--conv-lowering", choices=("auto", "xla", "im2col"),
+    parser.add_argument("--conv-lowering", choices=("auto", "xla", "im2col", "chunks"),
                         help="how convolutions are computed: auto (default, or $DSLC_CONV_LOWERING): chosen per "
                              "shape on the CPU, XLA's elsewhere; xla: XLA's convolutions; im2col: im2col and one "
-                             "matrix product (transposed ones with stride == kernel: one matrix product); the same "
+                             "matrix product (transposed ones with stride == kernel: one matrix product); chunks: "
+                             "XLA's, the kernel's gradient computed over parts of a large batch; the same "
                              "parameters and results within float rounding")
     add_session_options(parser)
     add_device_memory_option(parser)

@@ -276,9 +276,89 @@ def transpose_by_matmul(x: jax.Array, kernel: jax.Array, precision: Any = None) 
                                       filters)
 
 
+# XLA's CPU convolutions compute a kernel gradient (and an unpadded convolution) several times faster over a few
+# examples at a time than over a whole batch (docs/performance.md#cpu-convolutions), the `chunks` lowering. Each
+# part is one more convolution to compile (about 30 ms), and a part whose output is small gains nothing, so a
+# batch is split into at most BATCH_PARTS parts of at least PART_ELEMENTS output elements each.
+BATCH_PARTS = 8
+PART_ELEMENTS = 2**17
+
+
+def batch_parts(examples: int, per_example: int) -> int:
+    """The most equal parts, at most BATCH_PARTS, that a batch of `examples` splits into with PART_ELEMENTS output
+    elements in each, for `per_example` output elements an example (1: too small to split)."""
+    return max(parts for parts in range(1, BATCH_PARTS + 1)
+               if examples % parts == 0 and (parts == 1 or examples // parts * per_example >= PART_ELEMENTS))
+
+
+def chunked_conv_general_dilated(lhs: jax.Array, rhs: jax.Array, window_strides: tuple[int, ...], padding: Any,
+                                 lhs_dilation: tuple[int, ...] | None = None,
+                                 rhs_dilation: tuple[int, ...] | None = None, dimension_numbers: Any = None,
+                                 feature_group_count: int = 1, precision: Any = None,
+                                 preferred_element_type: Any = None, out_sharding: Any = None) -> jax.Array:
+    """`lax.conv_general_dilated` by XLA's convolutions, its kernel's gradient summed over parts of the batch
+    (`_batch_parts`) and, for an unpadded convolution, its output computed part by part too; the input's gradient
+    is XLA's own. The parts are separate convolutions, not a loop: inside a loop XLA's CPU convolutions ran 10x to
+    100x slower. A batch too small to split is XLA's convolution itself. The same result as XLA's convolution
+    within float rounding."""
+    del out_sharding
+    pads = padding if isinstance(padding, str) else tuple(tuple(pair) for pair in padding)
+    options = (tuple(window_strides), pads, None if lhs_dilation is None else tuple(lhs_dilation),
+               None if rhs_dilation is None else tuple(rhs_dilation), dimension_numbers, feature_group_count,
+               precision, preferred_element_type)
+    if _batch_parts(lhs, rhs, options) == 1:
+        return _xla_conv(lhs, rhs, options)
+    return _chunked(lhs, rhs, options)
+
+
+def _xla_conv(lhs: jax.Array, rhs: jax.Array, options: tuple) -> jax.Array:
+    strides, padding, lhs_dilation, rhs_dilation, numbers, groups, precision, element = options
+    return jax.lax.conv_general_dilated(lhs, rhs, strides, padding, lhs_dilation, rhs_dilation, numbers, groups,
+                                        precision=precision, preferred_element_type=element)
+
+
+def _batch_parts(lhs: jax.Array, rhs: jax.Array, options: tuple) -> int:
+    """`batch_parts` for this convolution's batch."""
+    return batch_parts(lhs.shape[0], math.prod(jax.eval_shape(lambda: _xla_conv(lhs[:1], rhs, options)).shape))
+
+
+def _unpadded(padding: Any) -> bool:
+    """'VALID', or explicit pairs that are all (0, 0)."""
+    return padding == "VALID" or (not isinstance(padding, str) and all(tuple(pair) == (0, 0) for pair in padding))
+
+
+def _parts(x: jax.Array, parts: int) -> list[jax.Array]:
+    size = x.shape[0] // parts
+    return [x[start:start + size] for start in range(0, x.shape[0], size)]
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
+def _chunked(lhs: jax.Array, rhs: jax.Array, options: tuple) -> jax.Array:
+    if not _unpadded(options[1]):
+        return _xla_conv(lhs, rhs, options)
+    return jnp.concatenate([_xla_conv(part, rhs, options) for part in _parts(lhs, _batch_parts(lhs, rhs, options))])
+
+
+def _chunked_forward(lhs: jax.Array, rhs: jax.Array, options: tuple) -> tuple[jax.Array, tuple[jax.Array, jax.Array]]:
+    return _chunked(lhs, rhs, options), (lhs, rhs)
+
+
+def _chunked_backward(options: tuple, saved: tuple[jax.Array, jax.Array], g: jax.Array) -> tuple[jax.Array, jax.Array]:
+    lhs, rhs = saved
+    (d_lhs,) = jax.vjp(lambda x: _xla_conv(x, rhs, options), lhs)[1](g)
+    parts, total = _batch_parts(lhs, rhs, options), jnp.promote_types(rhs.dtype, jnp.float32)
+    d_rhs = sum((jax.vjp(lambda w, x=x: _xla_conv(x, w, options), rhs)[1](part)[0].astype(total)
+                 for x, part in zip(_parts(lhs, parts), _parts(g, parts), strict=True)), start=jnp.zeros((), total))
+    return d_lhs, d_rhs.astype(rhs.dtype)
+
+
+_chunked.defvjp(_chunked_forward, _chunked_backward)
+
+
 # How each convolution may be computed (`Conv.lower` / `ConvTranspose.lower`): 'xla' is XLA's convolution.
 CONV_LOWERINGS: dict[str, Callable[..., Any]] = {"xla": jax.lax.conv_general_dilated,
                                                  "im2col": im2col_conv_general_dilated,
+                                                 "chunks": chunked_conv_general_dilated,
                                                  "shifts": shifted_depthwise_conv}
 TRANSPOSE_LOWERINGS = ("xla", "matmul")
 

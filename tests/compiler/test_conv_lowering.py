@@ -1,11 +1,12 @@
 """Convolution lowerings (compiler/conv_lowering.py, _flax.im2col_conv_general_dilated, _flax.shifted_depthwise_conv,
-_flax.transpose_by_matmul):
+_flax.chunked_conv_general_dilated, _flax.transpose_by_matmul):
 every kind, padding, stride, dilation and grouping computes what XLA's convolution computes, forward and gradients,
 with the same parameters; the rule and its line; `dslc train --conv-lowering` trains to the same losses."""
 
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +17,11 @@ import pytest
 from flax import nnx
 
 from dslc.compiler import conv_lowering
-from dslc.compiler.build import build_model, conv_lowerings, with_xla_convolutions
+from dslc.compiler.build import build_model, constructs, conv_lowerings, tensors_of, with_xla_convolutions
 from dslc.compiler.random_draws import flat_drawing
 from dslc.compiler.weights import parameter_names
 from dslc.runtime.cli import main
+from dslc.spec.layers import _flax
 from dslc.spec.layers._flax import Conv, ConvTranspose
 from dslc.spec.layers.base import Construct, Tensor
 from dslc.spec.load import load_text
@@ -113,6 +115,38 @@ def test_shifts_computes_xla_depthwise_convolution_and_its_gradients(shape: tupl
         np.testing.assert_allclose(got, expected, **TOLERANCE)
 
 
+@pytest.mark.parametrize(("shape", "arguments"), [CONVS[i] for i in (2, 3, 4, 7, 13)], ids=lambda value: str(value))
+def test_chunks_computes_xla_convolution_and_its_gradients(shape: tuple[int, ...], arguments: dict,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_flax, "PART_ELEMENTS", 1)  # so that a batch of 4 splits into 4 parts
+    module = Conv(shape[-1], rngs=nnx.Rngs(flat_drawing(0)), **arguments)
+    x = jax.random.normal(flat_drawing(1), (4, *shape))
+    xla, chunks = _both(module, "chunks", x)
+    assert len(xla) == len(chunks) == 4
+    for expected, got in zip(xla, chunks, strict=True):
+        assert got.shape == expected.shape and got.dtype == expected.dtype
+        np.testing.assert_allclose(got, expected, **TOLERANCE)
+    module.lower("chunks")
+    graphdef, state = nnx.split(module)
+    gradients = jax.grad(lambda state, x: jnp.sum(jnp.sin(nnx.merge(graphdef, state)(x))), argnums=(0, 1))
+    convolutions = jax.jit(gradients).lower(state, x).as_text().count("stablehlo.convolution")
+    padded = arguments["padding"] != "valid"
+    # forward (4 parts where unpadded), the input's gradient, the kernel's gradient in 4 parts
+    assert convolutions == (1 if padded else 4) + 1 + 4
+
+
+def test_chunks_keeps_a_small_batch_whole() -> None:
+    """Parts of fewer than PART_ELEMENTS output elements gain nothing: the batch stays one XLA convolution."""
+    module = Conv(3, 4, (3, 3), stride=(1, 1), dilation=(1, 1), padding="same", lowering="chunks",
+                  rngs=nnx.Rngs(flat_drawing(0)))
+    graphdef, state = nnx.split(module)
+    gradients = jax.grad(lambda state, x: jnp.sum(jnp.sin(nnx.merge(graphdef, state)(x))), argnums=(0, 1))
+    program = jax.jit(gradients).lower(state, jnp.ones((8, 9, 10, 3))).as_text()
+    assert program.count("stablehlo.convolution") == 3  # forward, the input's and the kernel's gradients
+    assert _flax.batch_parts(128, 11 * 11 * 64) == 4 and _flax.batch_parts(64, 8 * 8 * 32) == 1
+    assert _flax.batch_parts(128, 32 * 32 * 32) == 8 and _flax.batch_parts(7, 2**17) == 7
+
+
 def test_shifts_in_bfloat16_sums_in_float32() -> None:
     arguments = dict(filters=8, kernel=(3, 3), stride=(1, 1), dilation=(1, 1), padding="same", groups=8)
     module = Conv(8, dtype="bfloat16", rngs=nnx.Rngs(flat_drawing(0)), **arguments)
@@ -176,9 +210,13 @@ model:
 
 
 def _spec() -> tuple[Any, Any]:
+    return _checked(SPEC)
+
+
+def _checked(text: str) -> tuple[Any, Any]:
     from dslc.compiler.check import check_loaded
 
-    return check_loaded(load_text(SPEC, "yaml", "every_conv.yaml")).valid()
+    return check_loaded(load_text(text, "yaml", "every_conv.yaml")).valid()
 
 
 def test_every_lowering_builds_the_same_parameters_and_outputs() -> None:
@@ -187,14 +225,14 @@ def test_every_lowering_builds_the_same_parameters_and_outputs() -> None:
               for i, shape in enumerate(((12, 12, 4), (16, 3), (6, 6, 6, 2)))]
     model = build_model(loaded, analysis, seed=3, conv_lowering="xla", platform="cpu")
     graphdefs, names = {}, {"xla": parameter_names(model)}
-    for mode in ("im2col", "auto"):  # the same parameters: the model's state fits the other lowerings' graphs
+    for mode in ("im2col", "chunks", "auto"):  # the same parameters: the model's state fits the other lowerings' graphs
         shaped = nnx.eval_shape(lambda mode=mode: build_model(loaded, analysis, seed=3, conv_lowering=mode,
                                                                platform="cpu"))
         names[mode] = parameter_names(shaped)
         graphdefs[mode] = nnx.split(shaped)[0]
         assert {name: layer.lowering for name, layer in shaped.layers.items() if hasattr(layer, "lowering")} == \
             conv_lowerings(loaded.graph, analysis, mode=mode, platform="cpu")[0]
-    assert names["xla"] == names["im2col"] == names["auto"]
+    assert names["xla"] == names["im2col"] == names["chunks"] == names["auto"]
     xla_graph, state = nnx.split(model)
 
     @jax.jit
@@ -202,7 +240,7 @@ def test_every_lowering_builds_the_same_parameters_and_outputs() -> None:
         return {mode: nnx.merge(graph, state)(*inputs) for mode, graph in (("xla", xla_graph), *graphdefs.items())}
 
     found = outputs(state, *inputs)
-    for mode in ("im2col", "auto"):
+    for mode in ("im2col", "chunks", "auto"):
         np.testing.assert_allclose(found[mode], found["xla"], **TOLERANCE)
 
 
@@ -249,24 +287,48 @@ def test_the_mode_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize(("padding", "stride", "dilation", "lowering"), [
     ("valid", (1, 1), (1, 1), "im2col"), (((0, 0), (0, 0)), (1, 1), (1, 1), "im2col"),
     (((0, 0), (1, 0)), (1, 1), (1, 1), "xla"), ("same", (1, 1), (1, 1), "xla"),
-    ("valid", (2, 2), (1, 1), "xla"), ("valid", (1, 1), (2, 2), "xla")])
+    ("valid", (2, 2), (1, 1), "xla"), ("valid", (1, 1), (2, 2), "xla"), ("same", (2, 2), (1, 1), "xla")])
 def test_the_cpu_rule_for_dense_2d_convolutions(padding: Any, stride: tuple[int, int], dilation: tuple[int, int],
                                                  lowering: str) -> None:
-    """XLA's unpadded 2D convolutions are its slow ones on the CPU: only those (stride 1, no dilation) take im2col."""
+    """XLA's unpadded 2D convolutions are its slow ones on the CPU: only those (stride 1, no dilation) take im2col;
+    padded ones take chunks where the training batch splits."""
     construct = Construct("Conv", {"in_features": 32, "filters": 64, "kernel": (3, 3), "stride": stride,
                                    "dilation": dilation, "padding": padding})
-    assert conv_lowering.choose(construct, Tensor((13, 13, 32), "float32"), "auto", "cpu") == lowering
-    assert conv_lowering.choose(construct, Tensor((13, 13, 32), "float32"), "auto", "gpu") == "xla"
+    x = Tensor((13, 13, 32), "float32")
+    assert conv_lowering.choose(construct, x, "auto", "cpu") == lowering
+    assert conv_lowering.choose(construct, x, "auto", "gpu", batch=128) == "xla"
+    split = lowering == "xla" and padding in ("same", ((0, 0), (1, 0)))
+    assert conv_lowering.choose(construct, x, "auto", "cpu", batch=128) == ("chunks" if split else lowering)
+    assert conv_lowering.choose(construct, x, "auto", "cpu", batch=8) == lowering  # too small to split
+    unknown = Tensor((None, 13, 32), "float32")
+    assert conv_lowering.choose(construct, unknown, "auto", "cpu", batch=128) == lowering
+
+
+@pytest.mark.parametrize(("shape", "arguments"), [conv for conv in CONVS if len(conv[0]) == 3],
+                         ids=lambda value: str(value))
+def test_the_rule_counts_a_convolutions_output_as_the_analysis_does(shape: tuple[int, ...], arguments: dict) -> None:
+    """The output elements per example that decide whether a batch splits (chunks): the analysis's output shape."""
+    text = (f"dslc: 1\nmodel:\n  name: one_conv\n  inputs: {{x: {list(shape)}}}\n  layers:\n    - conv2d: "
+            f"{json.dumps({**arguments, 'padding': _spec_padding(arguments['padding'])})}\n")
+    loaded, analysis = _checked(text)
+    output = tensors_of(analysis)[loaded.graph.nodes[0].name]
+    construct = constructs(loaded.graph, analysis)[loaded.graph.nodes[0].name]
+    assert conv_lowering._output_elements(construct.arguments, Tensor(shape, "float32")) == math.prod(output.shape)
+
+
+def _spec_padding(padding: Any) -> Any:
+    return padding if isinstance(padding, str) else [list(pair) for pair in padding]
 
 
 def test_choose_ignores_other_layers() -> None:
     assert conv_lowering.choose(Construct("Dense", {}), Tensor((4,), "float32"), "im2col", "cpu") is None
 
 
-def test_train_trains_to_the_same_losses_with_either_lowering(tmp_path: Path,
-                                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_train_trains_to_the_same_losses_with_either_lowering(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_flax, "PART_ELEMENTS", 2**12)  # the digits CNN's batch of 64 in 8 parts with chunks
     losses = {}
-    for mode in ("xla", "im2col"):
+    for mode in ("xla", "im2col", "chunks"):
         workdir = tmp_path / mode
         assert main(["train", str(EXAMPLES / "digits_cnn.yaml"), "--epochs", "1", "--workdir", str(workdir),
                      "--conv-lowering", mode]) == 0
@@ -274,4 +336,4 @@ def test_train_trains_to_the_same_losses_with_either_lowering(tmp_path: Path,
         assert f"conv lowering: {mode} for conv2d_1, conv2d_2, conv2d_3 ({mode}, cpu)" in captured.out + captured.err
         records = [json.loads(line) for line in (workdir / "metrics.jsonl").read_text().splitlines()]
         losses[mode] = [record["loss"] for record in records]
-    np.testing.assert_allclose(losses["im2col"], losses["xla"], rtol=1e-4)
+        np.testing.assert_allclose(losses[mode], losses["xla"], rtol=1e-4)

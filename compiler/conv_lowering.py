@@ -62,9 +62,9 @@ def choose(construct: Construct, x: Tensor, mode: str, platform: str, batch: int
         return "xla"
     if depthwise(arguments):
         return "shifts"  # element-wise: 0.06-0.16x XLA's time on the CPU (docs/performance.md)
-    if im2col_pays(arguments):
-        return "im2col"
-    return "chunks" if chunks_pay(arguments, x, batch) else "xla"
+    if chunks_pay(arguments, x, batch):
+        return "chunks"
+    return "im2col" if im2col_pays(arguments) else "xla"
 
 
 def depthwise(arguments: Mapping) -> bool:
@@ -81,10 +81,11 @@ def im2col_pays(arguments: Mapping) -> bool:
     - grouped, not depthwise (more than one channel per group): XLA's takes about 2.5x im2col's time;
     - three spatial axes: XLA's about 2.5x;
     - a 1x1 window with stride 1: im2col is the matrix product itself, about 0.5x XLA's time;
-    - 2D without padding, stride 1, dilation 1: XLA's unpadded 2D convolutions take longer than the same ones
-      padded (28x28x32 -> 32: 224 ms against 139), im2col 0.5-0.7x XLA's time, W2's training step 0.75x;
-    - not padded dense 2D convolutions (the digits CNNs' and ResNet's: im2col's training steps 2x XLA's time;
-      `chunks_pay` decides those) nor 1D ones (im2col 1.3-1.9x). (Depthwise ones take `shifts`, before this rule.)
+    - 2D without padding, stride 1, dilation 1, where the batch does not split for `chunks`: XLA's unpadded 2D
+      convolutions take longer than the same ones padded (28x28x32 -> 32: 224 ms against 139), im2col 0.5-0.7x
+      XLA's time, W2's training step 0.75x;
+    - not padded dense 2D convolutions (the digits CNNs' and ResNet's: im2col's training steps 2x XLA's time) nor
+      1D ones (im2col 1.3-1.9x). (Depthwise ones take `shifts`, and dense 2D ones `chunks` where it pays, first.)
     """
     groups = arguments.get("groups", 1)
     if groups > 1:
@@ -102,12 +103,14 @@ def _unpadded(padding: object) -> bool:
 
 
 def chunks_pay(arguments: Mapping, x: Tensor, batch: int | None) -> bool:
-    """Padded dense 2D convolutions take `chunks` in training on the CPU where the batch splits
-    (`_flax.batch_parts`): XLA's convolutions with the kernel's gradient summed over parts of the batch, 0.6-0.9x
-    XLA's time forward and backward from 16x16x32 at batch 128 up (strided and dilated ones alike), CIFAR-like
-    CNNs' training steps about 1.5x faster (docs/performance.md#cpu-convolutions). The digits CNNs' batches are
-    too small to split; unpadded ones keep im2col (the same speed in W2's step)."""
-    if arguments.get("groups", 1) != 1 or len(arguments["kernel"]) != 2 or _unpadded(arguments["padding"]):
+    """Dense 2D convolutions (not 1x1 with stride 1, which im2col computes as the matrix product itself) take
+    `chunks` in training on the CPU where the batch splits (`_flax.batch_parts`): XLA's convolutions with the
+    kernel's gradient (and an unpadded one's output) summed over parts of the batch, 0.46-0.87x XLA's time forward
+    and backward from 16x16x32 at batch 128 up, padded or not, strided or dilated, below im2col's on every such
+    shape; end to end the CIFAR-sized CNNs' steps 1.4-1.5x faster than XLA's, W2's 1.08x im2col's
+    (docs/performance.md#cpu-convolutions). The digits CNNs' batches are too small to split."""
+    kernel, pointwise = arguments["kernel"], math.prod(arguments["kernel"]) == 1 and set(arguments["stride"]) == {1}
+    if arguments.get("groups", 1) != 1 or len(kernel) != 2 or pointwise:
         return False
     per_example = _output_elements(arguments, x)
     if batch is None or per_example is None:

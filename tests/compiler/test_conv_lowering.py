@@ -290,18 +290,19 @@ def test_the_mode_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     ("valid", (2, 2), (1, 1), "xla"), ("valid", (1, 1), (2, 2), "xla"), ("same", (2, 2), (1, 1), "xla")])
 def test_the_cpu_rule_for_dense_2d_convolutions(padding: Any, stride: tuple[int, int], dilation: tuple[int, int],
                                                  lowering: str) -> None:
-    """XLA's unpadded 2D convolutions are its slow ones on the CPU: only those (stride 1, no dilation) take im2col;
-    padded ones take chunks where the training batch splits."""
+    """Dense 2D convolutions take chunks where the training batch splits; otherwise XLA's unpadded 2D convolutions
+    are its slow ones on the CPU: only those (stride 1, no dilation) take im2col."""
     construct = Construct("Conv", {"in_features": 32, "filters": 64, "kernel": (3, 3), "stride": stride,
                                    "dilation": dilation, "padding": padding})
     x = Tensor((13, 13, 32), "float32")
     assert conv_lowering.choose(construct, x, "auto", "cpu") == lowering
     assert conv_lowering.choose(construct, x, "auto", "gpu", batch=128) == "xla"
-    split = lowering == "xla" and padding in ("same", ((0, 0), (1, 0)))
-    assert conv_lowering.choose(construct, x, "auto", "cpu", batch=128) == ("chunks" if split else lowering)
+    assert conv_lowering.choose(construct, x, "auto", "cpu", batch=128) == "chunks"  # the batch splits
     assert conv_lowering.choose(construct, x, "auto", "cpu", batch=8) == lowering  # too small to split
     unknown = Tensor((None, 13, 32), "float32")
     assert conv_lowering.choose(construct, unknown, "auto", "cpu", batch=128) == lowering
+    pointwise = Construct("Conv", {**construct.arguments, "kernel": (1, 1), "stride": (1, 1)})
+    assert conv_lowering.choose(pointwise, x, "auto", "cpu", batch=128) == "im2col"  # the matrix product itself
 
 
 @pytest.mark.parametrize(("shape", "arguments"), [conv for conv in CONVS if len(conv[0]) == 3],

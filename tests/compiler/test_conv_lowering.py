@@ -95,37 +95,33 @@ def _both(module: Any, lowering: str, x: jax.Array) -> tuple[tuple[Any, ...], tu
 
 @pytest.mark.parametrize(("shape", "arguments"), CONVS, ids=lambda value: str(value))
 def test_im2col_computes_xla_convolution_and_its_gradients(shape: tuple[int, ...], arguments: dict) -> None:
+    _agrees_with_xla(shape, arguments, "im2col")
+
+
+def _agrees_with_xla(shape: tuple[int, ...], arguments: dict, lowering: str,
+                     examples: int = 2) -> tuple[Conv, jax.Array]:
+    """A convolution of `arguments` on a batch of `shape` computed by `lowering`: the same output, bias and kernel
+    gradients and input gradient as XLA's (dtypes included); the module and its input."""
     module = Conv(shape[-1], rngs=nnx.Rngs(flat_drawing(0)), **arguments)
-    x = jax.random.normal(flat_drawing(1), (2, *shape))
-    xla, im2col = _both(module, "im2col", x)
-    assert len(xla) == len(im2col) == 4  # output, bias and kernel gradients, input gradient
-    for expected, got in zip(xla, im2col, strict=True):
-        assert got.shape == expected.shape
+    x = jax.random.normal(flat_drawing(1), (examples, *shape))
+    xla, other = _both(module, lowering, x)
+    assert len(xla) == len(other) == 4  # output, bias and kernel gradients, input gradient
+    for expected, got in zip(xla, other, strict=True):
+        assert got.shape == expected.shape and got.dtype == expected.dtype
         np.testing.assert_allclose(got, expected, **TOLERANCE)
+    return module, x
 
 
 @pytest.mark.parametrize(("shape", "arguments"), DEPTHWISE, ids=lambda value: str(value))
 def test_shifts_computes_xla_depthwise_convolution_and_its_gradients(shape: tuple[int, ...], arguments: dict) -> None:
-    module = Conv(shape[-1], rngs=nnx.Rngs(flat_drawing(0)), **arguments)
-    x = jax.random.normal(flat_drawing(1), (2, *shape))
-    xla, shifts = _both(module, "shifts", x)
-    assert len(xla) == len(shifts) == 4
-    for expected, got in zip(xla, shifts, strict=True):
-        assert got.shape == expected.shape and got.dtype == expected.dtype
-        np.testing.assert_allclose(got, expected, **TOLERANCE)
+    _agrees_with_xla(shape, arguments, "shifts")
 
 
 @pytest.mark.parametrize(("shape", "arguments"), [CONVS[i] for i in (2, 3, 4, 7, 13)], ids=lambda value: str(value))
 def test_chunks_computes_xla_convolution_and_its_gradients(shape: tuple[int, ...], arguments: dict,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_flax, "PART_ELEMENTS", 1)  # so that a batch of 4 splits into 4 parts
-    module = Conv(shape[-1], rngs=nnx.Rngs(flat_drawing(0)), **arguments)
-    x = jax.random.normal(flat_drawing(1), (4, *shape))
-    xla, chunks = _both(module, "chunks", x)
-    assert len(xla) == len(chunks) == 4
-    for expected, got in zip(xla, chunks, strict=True):
-        assert got.shape == expected.shape and got.dtype == expected.dtype
-        np.testing.assert_allclose(got, expected, **TOLERANCE)
+    module, x = _agrees_with_xla(shape, arguments, "chunks", examples=4)
     module.lower("chunks")
     graphdef, state = nnx.split(module)
     gradients = jax.grad(lambda state, x: jnp.sum(jnp.sin(nnx.merge(graphdef, state)(x))), argnums=(0, 1))

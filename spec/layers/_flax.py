@@ -328,6 +328,7 @@ def _unpadded(padding: Any) -> bool:
 
 
 def _parts(x: jax.Array, parts: int) -> list[jax.Array]:
+    """`x` split into `parts` equal parts along its first axis (the batch: `nnx.Conv`'s layout)."""
     size = x.shape[0] // parts
     return [x[start:start + size] for start in range(0, x.shape[0], size)]
 

@@ -15,7 +15,7 @@ Modes (`dslc train --conv-lowering`, or `$DSLC_CONV_LOWERING` for every command 
 - `im2col`: every convolution as im2col and one matrix product, and every transposed convolution that has a
   matrix-product form (stride equal to the kernel, dilation 1, 'same' or 'valid' padding) as that, on any backend;
 - `chunks`: every convolution by XLA's, the kernel's gradient (and an unpadded convolution's output) computed over
-  parts of the batch (`_flax.chunked_conv_general_dilated`), on any backend.
+  parts of the batch (`_flax.chunked_conv_general_dilated`), on any backend; transposed convolutions as in `im2col`.
 
 No JAX at import: the rule reads the layers' `Construct`s and input tensors (and, for a model being trained,
 `_flax.batch_parts`, which the chunks lowering splits its batch by).
@@ -91,10 +91,15 @@ def im2col_pays(arguments: Mapping) -> bool:
     if groups > 1:
         return arguments["in_features"] // groups > 1
     kernel = arguments["kernel"]
-    if len(kernel) == 3 or (math.prod(kernel) == 1 and set(arguments["stride"]) == {1}):
+    if len(kernel) == 3 or _pointwise(arguments):
         return True
     return (len(kernel) == 2 and _unpadded(arguments["padding"]) and set(arguments["stride"]) == {1}
             and set(arguments["dilation"]) == {1})
+
+
+def _pointwise(arguments: Mapping) -> bool:
+    """A 1x1 window with stride 1: a matrix product over the channels."""
+    return math.prod(arguments["kernel"]) == 1 and set(arguments["stride"]) == {1}
 
 
 def _unpadded(padding: object) -> bool:
@@ -109,8 +114,7 @@ def chunks_pay(arguments: Mapping, x: Tensor, batch: int | None) -> bool:
     and backward from 16x16x32 at batch 128 up, padded or not, strided or dilated, below im2col's on every such
     shape; end to end the CIFAR-sized CNNs' steps 1.4-1.5x faster than XLA's, W2's 1.08x im2col's
     (docs/performance.md#cpu-convolutions). The digits CNNs' batches are too small to split."""
-    kernel, pointwise = arguments["kernel"], math.prod(arguments["kernel"]) == 1 and set(arguments["stride"]) == {1}
-    if arguments.get("groups", 1) != 1 or len(kernel) != 2 or pointwise:
+    if arguments.get("groups", 1) != 1 or len(arguments["kernel"]) != 2 or _pointwise(arguments):
         return False
     per_example = _output_elements(arguments, x)
     if batch is None or per_example is None:

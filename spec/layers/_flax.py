@@ -122,6 +122,11 @@ def _window_slices(lhs: jax.Array, window: tuple[int, ...], strides: tuple[int, 
     return slices
 
 
+def _hashable(padding: Any) -> Any:
+    """'SAME' / 'VALID', or explicit pairs as a tuple of tuples: a `custom_vjp`'s static argument."""
+    return padding if isinstance(padding, str) else tuple(tuple(pair) for pair in padding)
+
+
 def _geometry(spatial: int, window_strides: Sequence[int], lhs_dilation: Sequence[int] | None,
               rhs_dilation: Sequence[int] | None, name: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """(strides, kernel dilation) of a channels-last convolution a lowering computes (no input dilation)."""
@@ -175,9 +180,8 @@ def shifted_depthwise_conv(lhs: jax.Array, rhs: jax.Array, window_strides: tuple
     if feature_group_count != channels or rhs.shape[-2] != 1:
         raise ValueError("shifted_depthwise_conv computes depthwise convolutions only")
     strides, dilation = _geometry(spatial, window_strides, lhs_dilation, rhs_dilation, "shifted_depthwise_conv")
-    pads = padding if isinstance(padding, str) else tuple(tuple(pair) for pair in padding)
     output = jnp.dtype(preferred_element_type or jnp.result_type(lhs.dtype, rhs.dtype))
-    return _shifted(lhs, rhs, (strides, pads, dilation, output))
+    return _shifted(lhs, rhs, (strides, _hashable(padding), dilation, output))
 
 
 def _shift_sum(lhs: jax.Array, rhs: jax.Array, geometry: tuple) -> jax.Array:
@@ -297,29 +301,25 @@ def chunked_conv_general_dilated(lhs: jax.Array, rhs: jax.Array, window_strides:
                                  feature_group_count: int = 1, precision: Any = None,
                                  preferred_element_type: Any = None, out_sharding: Any = None) -> jax.Array:
     """`lax.conv_general_dilated` by XLA's convolutions, its kernel's gradient summed over parts of the batch
-    (`_batch_parts`) and, for an unpadded convolution, its output computed part by part too; the input's gradient
+    (`batch_parts`) and, for an unpadded convolution, its output computed part by part too; the input's gradient
     is XLA's own. The parts are separate convolutions, not a loop: inside a loop XLA's CPU convolutions ran 10x to
     100x slower. A batch too small to split is XLA's convolution itself. The same result as XLA's convolution
     within float rounding."""
     del out_sharding
-    pads = padding if isinstance(padding, str) else tuple(tuple(pair) for pair in padding)
-    options = (tuple(window_strides), pads, None if lhs_dilation is None else tuple(lhs_dilation),
+    options = (tuple(window_strides), _hashable(padding), None if lhs_dilation is None else tuple(lhs_dilation),
                None if rhs_dilation is None else tuple(rhs_dilation), dimension_numbers, feature_group_count,
                precision, preferred_element_type)
-    if _batch_parts(lhs, rhs, options) == 1:
+    per_example = math.prod(jax.eval_shape(lambda: _xla_conv(lhs[:1], rhs, options)).shape)
+    parts = batch_parts(lhs.shape[0], per_example)
+    if parts == 1:
         return _xla_conv(lhs, rhs, options)
-    return _chunked(lhs, rhs, options)
+    return _chunked(lhs, rhs, options, parts)
 
 
 def _xla_conv(lhs: jax.Array, rhs: jax.Array, options: tuple) -> jax.Array:
     strides, padding, lhs_dilation, rhs_dilation, numbers, groups, precision, element = options
     return jax.lax.conv_general_dilated(lhs, rhs, strides, padding, lhs_dilation, rhs_dilation, numbers, groups,
                                         precision=precision, preferred_element_type=element)
-
-
-def _batch_parts(lhs: jax.Array, rhs: jax.Array, options: tuple) -> int:
-    """`batch_parts` for this convolution's batch."""
-    return batch_parts(lhs.shape[0], math.prod(jax.eval_shape(lambda: _xla_conv(lhs[:1], rhs, options)).shape))
 
 
 def _unpadded(padding: Any) -> bool:
@@ -333,21 +333,23 @@ def _parts(x: jax.Array, parts: int) -> list[jax.Array]:
     return [x[start:start + size] for start in range(0, x.shape[0], size)]
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
-def _chunked(lhs: jax.Array, rhs: jax.Array, options: tuple) -> jax.Array:
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3))
+def _chunked(lhs: jax.Array, rhs: jax.Array, options: tuple, parts: int) -> jax.Array:
     if not _unpadded(options[1]):
         return _xla_conv(lhs, rhs, options)
-    return jnp.concatenate([_xla_conv(part, rhs, options) for part in _parts(lhs, _batch_parts(lhs, rhs, options))])
+    return jnp.concatenate([_xla_conv(part, rhs, options) for part in _parts(lhs, parts)])
 
 
-def _chunked_forward(lhs: jax.Array, rhs: jax.Array, options: tuple) -> tuple[jax.Array, tuple[jax.Array, jax.Array]]:
-    return _chunked(lhs, rhs, options), (lhs, rhs)
+def _chunked_forward(lhs: jax.Array, rhs: jax.Array, options: tuple,
+                     parts: int) -> tuple[jax.Array, tuple[jax.Array, jax.Array]]:
+    return _chunked(lhs, rhs, options, parts), (lhs, rhs)
 
 
-def _chunked_backward(options: tuple, saved: tuple[jax.Array, jax.Array], g: jax.Array) -> tuple[jax.Array, jax.Array]:
+def _chunked_backward(options: tuple, parts: int, saved: tuple[jax.Array, jax.Array],
+                      g: jax.Array) -> tuple[jax.Array, jax.Array]:
     lhs, rhs = saved
     (d_lhs,) = jax.vjp(lambda x: _xla_conv(x, rhs, options), lhs)[1](g)
-    parts, total = _batch_parts(lhs, rhs, options), jnp.promote_types(rhs.dtype, jnp.float32)
+    total = jnp.promote_types(rhs.dtype, jnp.float32)
     d_rhs = sum((jax.vjp(lambda w, x=x: _xla_conv(x, w, options), rhs)[1](part)[0].astype(total)
                  for x, part in zip(_parts(lhs, parts), _parts(g, parts), strict=True)), start=jnp.zeros((), total))
     return d_lhs, d_rhs.astype(rhs.dtype)
@@ -370,8 +372,9 @@ class Conv(nnx.Conv):
     `kernel`, `stride` and `dilation` hold one size per spatial axis; `padding` is always
     explicit (Flax defaults to SAME, dslc to valid). `groups` is Flax's
     `feature_group_count` (a depthwise convolution passes the input channels).
-    `lowering` (`CONV_LOWERINGS`): XLA's convolution, im2col and one matrix product, or (depthwise ones) a sum
-    of shifted copies; the same parameters and, within float rounding, the same results either way.
+    `lowering` (`CONV_LOWERINGS`): XLA's convolution (whole, or its kernel's gradient over parts of the batch),
+    im2col and one matrix product, or (depthwise ones) a sum of shifted copies; the same parameters and, within
+    float rounding, the same results either way.
     """
 
     def __init__(self, in_features: int, filters: int, kernel: tuple[int, ...], *, stride: tuple[int, ...],

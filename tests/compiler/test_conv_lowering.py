@@ -123,22 +123,24 @@ def test_chunks_computes_xla_convolution_and_its_gradients(shape: tuple[int, ...
     monkeypatch.setattr(_flax, "PART_ELEMENTS", 1)  # so that a batch of 4 splits into 4 parts
     module, x = _agrees_with_xla(shape, arguments, "chunks", examples=4)
     module.lower("chunks")
-    graphdef, state = nnx.split(module)
-    gradients = jax.grad(lambda state, x: jnp.sum(jnp.sin(nnx.merge(graphdef, state)(x))), argnums=(0, 1))
-    convolutions = jax.jit(gradients).lower(state, x).as_text().count("stablehlo.convolution")
     padded = arguments["padding"] != "valid"
     # forward (4 parts where unpadded), the input's gradient, the kernel's gradient in 4 parts
-    assert convolutions == (1 if padded else 4) + 1 + 4
+    assert _convolutions_in_gradients(module, x) == (1 if padded else 4) + 1 + 4
+
+
+def _convolutions_in_gradients(module: Conv, x: jax.Array) -> int:
+    """The convolutions in the program of the module's output, parameter and input gradients at `x`."""
+    graphdef, state = nnx.split(module)
+    gradients = jax.grad(lambda state, x: jnp.sum(jnp.sin(nnx.merge(graphdef, state)(x))), argnums=(0, 1))
+    return jax.jit(gradients).lower(state, x).as_text().count("stablehlo.convolution")
 
 
 def test_chunks_keeps_a_small_batch_whole() -> None:
     """Parts of fewer than PART_ELEMENTS output elements gain nothing: the batch stays one XLA convolution."""
     module = Conv(3, 4, (3, 3), stride=(1, 1), dilation=(1, 1), padding="same", lowering="chunks",
                   rngs=nnx.Rngs(flat_drawing(0)))
-    graphdef, state = nnx.split(module)
-    gradients = jax.grad(lambda state, x: jnp.sum(jnp.sin(nnx.merge(graphdef, state)(x))), argnums=(0, 1))
-    program = jax.jit(gradients).lower(state, jnp.ones((8, 9, 10, 3))).as_text()
-    assert program.count("stablehlo.convolution") == 3  # forward, the input's and the kernel's gradients
+    # forward, the input's and the kernel's gradients
+    assert _convolutions_in_gradients(module, jnp.ones((8, 9, 10, 3))) == 3
     assert _flax.batch_parts(128, 11 * 11 * 64) == 4 and _flax.batch_parts(64, 8 * 8 * 32) == 1
     assert _flax.batch_parts(128, 32 * 32 * 32) == 8 and _flax.batch_parts(7, 2**17) == 7
 

@@ -212,7 +212,7 @@ def run_training(steps: Steps, state: TrainState | PendingState, dataset: Datase
                     ahead = stage(epoch_chunks[0], epoch + 1)
                 if pending is not None:
                     epoch_losses += _host_losses(*pending)
-                pending = (losses, position + 1)
+                pending = (*losses, position + 1)
                 position += chunk.size
                 if result.first_step_at is None:
                     jax.block_until_ready(losses)
@@ -358,7 +358,12 @@ class _Stager:
         if stacked not in self._gathers:
             sharding = None if self.placement is None else self.placement.batch_sharding(stacked)
             self._gathers[stacked] = jax.jit(_gather, out_shardings=sharding)
-        return self._gathers[stacked](self.resident, *_put((item.index, item.weight), stacked, self.placement))
+        rows = (item.index, item.weight)
+        if self.placement is not None and self.placement.size > 1:
+            rows = _put(rows, stacked, self.placement)
+        # On one device the row indices go to the gather as host arrays: its call places them in C++, where a
+        # `jax.device_put` first was Python work every step (docs/performance.md#per-step-host-work)
+        return self._gathers[stacked](self.resident, *rows)
 
     def close(self) -> None:
         """Stop the pipeline's worker processes (a run that stops early leaves chunks unasked for)."""
@@ -388,24 +393,26 @@ class _Updates:
         self.steps, self.programs = steps, programs
         self.by_size: dict[int, Callable[..., Any]] = {}
 
-    def __call__(self, state: TrainState | PendingState, batch: Batch, size: int) -> tuple[TrainState, jax.Array]:
-        """The state after the chunk, and its losses, NaN where a step was not applied (the guard found it
-        non-finite). A pending state is waited for once the chunk's program is compiled."""
+    def __call__(self, state: TrainState | PendingState, batch: Batch,
+                 size: int) -> tuple[TrainState, tuple[jax.Array, jax.Array]]:
+        """The state after the chunk, and its steps' losses and whether each was applied (False: the guard found
+        it non-finite). A pending state is waited for once the chunk's program is compiled."""
         program = self.by_size.get(size)
         if program is None:
             name, step = ("train", self.steps.train) if size == 1 else ("multi", self.steps.multi)
             program = self.by_size[size] = self.programs.compiled(name, step, abstract_state(state), batch,
                                                                   donate=True)
         after, metrics = program(ready(state), batch)
-        return after, jnp.where(metrics["finite"], metrics["loss"], jnp.nan)
+        return after, (metrics["loss"], metrics["finite"])
 
 
-def _host_losses(losses: jax.Array, first_step: int) -> list[float]:
-    host = np.atleast_1d(np.asarray(losses))
-    finite = np.isfinite(host)
+def _host_losses(losses: jax.Array, applied: jax.Array, first_step: int) -> list[float]:
+    """A chunk's losses on the host; raises NonFiniteError at its first step that the guard did not apply. (The two
+    arrays are read as they are: combining them on the device was one more dispatch every step.)"""
+    finite = np.atleast_1d(np.asarray(applied))
     if not finite.all():
         raise NonFiniteError(first_step + int(np.argmin(finite)))
-    return host.tolist()
+    return np.atleast_1d(np.asarray(losses)).tolist()
 
 
 @contextmanager

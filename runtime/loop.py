@@ -199,7 +199,7 @@ def run_training(steps: Steps, state: TrainState | PendingState, dataset: Datase
         for epoch in range(position // per_epoch + 1, plan.epochs + 1):
             offset = position - (epoch - 1) * per_epoch
             todo = [chunk for chunk in epoch_chunks if chunk.start >= offset]
-            pending: tuple[jax.Array, int] | None = None
+            pending: tuple[jax.Array, jax.Array, int] | None = None
             # `todo` is never empty: a run stops and saves only at a chunk's end
             staged = ahead if ahead is not None else stage(todo[0], epoch)
             for number, chunk in enumerate(todo):

@@ -4,8 +4,9 @@ compiled step, for every zoo model at a small batch on the CPU. Lowered and comp
     python bench/memory_estimate.py [--batch 4] [--tiny-only] [--remat] [SPEC ...]
 
 A full-size zoo model has no train section: it is given its tiny sibling's (examples/zoo/<name>_tiny.yaml), so
-both train alike. Prints model, estimate, XLA (argument + output - alias + temporaries), the estimate's error
-relative to XLA, the parts of each, and the time each compilation took.
+both train alike. Convolutions take XLA's lowering (`DSLC_CONV_LOWERING=auto` for the CPU's own). Prints model,
+estimate, XLA (argument + output - alias + temporaries), the estimate's error relative to XLA, the parts of each,
+and the time each compilation took.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
+# The estimate plans an accelerator's memory, whose programs take XLA's convolutions; the CPU's own lowerings
+# (im2col, shifts, chunks: docs/performance.md) keep other temporaries: DSLC_CONV_LOWERING=auto measures those.
+os.environ.setdefault("DSLC_CONV_LOWERING", "xla")
 
 from dslc.compiler.analysis.analyse import analyse  # noqa: E402
 from dslc.compiler.memory import OVER, UNDER, estimate, setup_of, shown  # noqa: E402

@@ -23,10 +23,11 @@ precision), under a placement (`devices` data-parallel, the state split `shard_p
   blocks, the instances' outputs and the largest instance.
 - **batch**: the inputs and targets of the device's share of the batch (batch / devices examples).
 
-Against XLA's own `compiled.memory_analysis()` of the jitted train step on the CPU (argument + output - alias +
-temporaries), the estimate of every zoo model lies between 20% under and 80% over XLA's figure (`UNDER`,
-`OVER`; bench/memory_estimate.py, docs/memory.md): an upper-ish bound, since XLA fuses what the formula counts
-apart (a batch norm and its activation) more often than it keeps more.
+Against XLA's own `compiled.memory_analysis()` of the jitted train step, compiled on the CPU with XLA's
+convolutions as an accelerator compiles them (argument + output - alias + temporaries), the estimate of every zoo
+model lies between 20% under and 80% over XLA's figure (`UNDER`, `OVER`; bench/memory_estimate.py,
+docs/memory.md): an upper-ish bound, since XLA fuses what the formula counts apart (a batch norm and its
+activation) more often than it keeps more. The CPU's own convolution lowerings are not counted (docs/memory.md).
 """
 
 from __future__ import annotations

@@ -31,6 +31,10 @@ from dslc.spec.layers.base import Construct, Tensor
 
 MODES = ("auto", "xla", "im2col", "chunks")
 ENV = "DSLC_CONV_LOWERING"
+# im2col keeps its patch matrix (window positions x the input) for the backward pass: about 6.5x XLA's temporaries
+# for the same convolution (4x128x128x64 -> 64, 3x3 valid: 310 MiB against 47) for 0.7-0.85x its time. Past this
+# many bytes of patches a step, `auto` keeps XLA's convolution (a U-Net at batch 4 took 18.8 GiB against 4.4).
+IM2COL_MAX_PATCH_BYTES = 256 * 2**20
 
 
 def mode_from_env() -> str:
@@ -64,7 +68,7 @@ def choose(construct: Construct, x: Tensor, mode: str, platform: str, batch: int
         return "shifts"  # element-wise: 0.06-0.16x XLA's time on the CPU (docs/performance.md)
     if chunks_pay(arguments, x, batch):
         return "chunks"
-    return "im2col" if im2col_pays(arguments) else "xla"
+    return "im2col" if im2col_pays(arguments) and _patches_fit(arguments, x, batch) else "xla"
 
 
 def depthwise(arguments: Mapping) -> bool:
@@ -95,6 +99,17 @@ def im2col_pays(arguments: Mapping) -> bool:
         return True
     return (len(kernel) == 2 and _unpadded(arguments["padding"]) and set(arguments["stride"]) == {1}
             and set(arguments["dilation"]) == {1})
+
+
+def _patches_fit(arguments: Mapping, x: Tensor, batch: int | None) -> bool:
+    """im2col's patch matrix for a step's batch (one example where no batch is given), counted in float32, stays
+    within IM2COL_MAX_PATCH_BYTES; an input of unknown size is taken to fit."""
+    outputs = _output_elements(arguments, x)
+    if outputs is None:
+        return True
+    positions = outputs // arguments["filters"]
+    patches = (batch or 1) * positions * math.prod(arguments["kernel"]) * arguments["in_features"] * 4
+    return patches <= IM2COL_MAX_PATCH_BYTES
 
 
 def _pointwise(arguments: Mapping) -> bool:

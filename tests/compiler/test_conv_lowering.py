@@ -319,6 +319,21 @@ def _spec_padding(padding: Any) -> Any:
     return padding if isinstance(padding, str) else [list(pair) for pair in padding]
 
 
+def test_im2col_gives_way_to_xla_where_its_patches_would_be_large() -> None:
+    """An unpadded convolution takes im2col on the CPU while its patch matrix for the batch stays within
+    IM2COL_MAX_PATCH_BYTES (it keeps about 6.5x XLA's temporaries), XLA's convolution past that."""
+    construct = Construct("Conv", {"in_features": 64, "filters": 64, "kernel": (3, 3), "stride": (1, 1),
+                                   "dilation": (1, 1), "padding": "valid"})
+    unet = Tensor((570, 570, 64), "float32")  # U-Net's second layer: 568 x 568 x 9 x 64 floats an example
+    assert 568 * 568 * 9 * 64 * 4 > conv_lowering.IM2COL_MAX_PATCH_BYTES
+    assert conv_lowering.choose(construct, unet, "auto", "cpu", batch=1) == "xla"
+    assert conv_lowering.choose(construct, unet, "auto", "cpu") == "xla"  # inference: one example's patches
+    small = Tensor((30, 30, 64), "float32")  # 28 x 28 x 9 x 64 floats an example: 1.8 MiB
+    assert conv_lowering.choose(construct, small, "auto", "cpu", batch=2) == "im2col"  # too small to split
+    assert conv_lowering.choose(construct, small, "auto", "cpu", batch=512) == "chunks"  # the batch splits
+    assert conv_lowering.choose(construct, unet, "im2col", "cpu", batch=4) == "im2col"  # asked for, given
+
+
 def test_choose_ignores_other_layers() -> None:
     assert conv_lowering.choose(Construct("Dense", {}), Tensor((4,), "float32"), "im2col", "cpu") is None
 

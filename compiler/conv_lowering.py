@@ -104,10 +104,9 @@ def im2col_pays(arguments: Mapping) -> bool:
 def _patches_fit(arguments: Mapping, x: Tensor, batch: int | None) -> bool:
     """im2col's patch matrix for a step's batch (one example where no batch is given), counted in float32, stays
     within IM2COL_MAX_PATCH_BYTES; an input of unknown size is taken to fit."""
-    outputs = _output_elements(arguments, x)
-    if outputs is None:
+    positions = _output_positions(arguments, x)
+    if positions is None:
         return True
-    positions = outputs // arguments["filters"]
     patches = (batch or 1) * positions * math.prod(arguments["kernel"]) * arguments["in_features"] * 4
     return patches <= IM2COL_MAX_PATCH_BYTES
 
@@ -141,6 +140,13 @@ def chunks_pay(arguments: Mapping, x: Tensor, batch: int | None) -> bool:
 
 def _output_elements(arguments: Mapping, x: Tensor) -> int | None:
     """A convolution's output elements per example; None where an input size is unknown."""
+    positions = _output_positions(arguments, x)
+    return None if positions is None else positions * arguments["filters"]
+
+
+def _output_positions(arguments: Mapping, x: Tensor) -> int | None:
+    """A convolution's output positions (its spatial sizes' product) per example; None where an input size is
+    unknown."""
     if None in x.shape[:-1]:
         return None
     spatial = [n for n in x.shape[:-1] if n is not None]
@@ -149,7 +155,7 @@ def _output_elements(arguments: Mapping, x: Tensor) -> int | None:
              for n, k, s, d, (low, high) in zip(spatial, kernel, arguments["stride"], arguments["dilation"],
                                                  [(0, 0)] * len(kernel) if isinstance(padding, str) else padding,
                                                  strict=True)]
-    return math.prod(sizes) * arguments["filters"]
+    return math.prod(sizes)
 
 
 def choices(made: Mapping[str, Construct], inputs: Mapping[str, Tensor], mode: str, platform: str,

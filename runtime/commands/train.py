@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from dslc.compiler import conv_lowering
 from dslc.runtime.memory_plan import add_device_memory_option
 from dslc.runtime.options import (
     add_data_root_option,
@@ -63,7 +64,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="make the train batches of data read or decoded per batch (image folders, .npy files, "
                              "text) in N worker processes (default: in the training process); the batches, and so "
                              "the parameters, are the same with any N")
-    parser.add_argument("--conv-lowering", choices=("auto", "xla", "im2col", "chunks"),
+    parser.add_argument("--conv-lowering", choices=conv_lowering.MODES,
                         help="how convolutions are computed: auto (default, or $DSLC_CONV_LOWERING): chosen per "
                              "shape on the CPU, XLA's elsewhere; xla: XLA's convolutions; im2col: im2col and one "
                              "matrix product (transposed ones with stride == kernel: one matrix product); chunks: "
